@@ -1,0 +1,33 @@
+//! The CPU backend: the encoder in candle, whose matmuls run on `gemm` (SIMD128 in wasm).
+
+use candle_core::{Device, Tensor};
+
+use crate::backend::{Backend, TokenBatch};
+use crate::encoder::Encoder;
+use crate::error::Result;
+
+pub struct CpuBackend {
+    encoder: Encoder,
+}
+
+impl CpuBackend {
+    pub fn new(encoder: Encoder) -> Self {
+        CpuBackend { encoder }
+    }
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn forward(&mut self, batch: &TokenBatch) -> Result<Vec<f32>> {
+        let device = Device::Cpu;
+        let shape = (batch.batch, batch.seq_len);
+        let ids = Tensor::from_slice(&batch.ids, shape, &device)?;
+        let positions = Tensor::from_slice(&batch.positions, shape, &device)?;
+        let mask = Tensor::from_slice(&batch.mask, shape, &device)?;
+        let hidden = self.encoder.forward(&ids, &positions, &mask)?;
+        Ok(hidden.flatten_all()?.to_vec1::<f32>()?)
+    }
+}

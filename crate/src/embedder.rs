@@ -1,0 +1,140 @@
+//! The engine: a loaded model that turns texts into sentence embeddings. Free of JS types so it
+//! runs and is tested natively; `wasm.rs` only converts types around it.
+
+use candle_core::Device;
+
+use crate::backend::cpu::CpuBackend;
+use crate::backend::{Backend, TokenBatch};
+use crate::encoder::{self, Encoder};
+use crate::error::{EmbedError, Result};
+use crate::files::ModelFiles;
+use crate::pooling;
+use crate::spec::ModelSpec;
+use crate::tokenize::{TextTokenizer, Tokens};
+use crate::weights::Weights;
+
+/// sentence-transformers' default batch size.
+pub const DEFAULT_BATCH_SIZE: usize = 32;
+
+pub struct Embedder {
+    spec: ModelSpec,
+    tokenizer: TextTokenizer,
+    backend: Box<dyn Backend>,
+}
+
+impl Embedder {
+    /// Builds the engine on the CPU backend. Weight bytes are taken out of `files` and dropped as
+    /// soon as they are tensors.
+    pub fn from_files(mut files: ModelFiles) -> Result<Self> {
+        let spec = ModelSpec::from_files(&files)?;
+        let tokenizer_bytes = files
+            .get("tokenizer.json")
+            .ok_or_else(|| EmbedError::config("tokenizer.json", "missing: webembed needs the fast-tokenizer file tokenizer.json"))?;
+        let tokenizer = TextTokenizer::from_bytes(tokenizer_bytes, spec.max_seq_length)?;
+        let weight_file = crate::weights::WEIGHT_FILES
+            .iter()
+            .find(|name| files.contains(name))
+            .ok_or_else(|| EmbedError::weights("model.safetensors", "missing: the model folder has no weight file"))?;
+        let bytes = files.take(weight_file).unwrap_or_default();
+        let mut weights = Weights::from_safetensors(weight_file, &bytes, &Device::Cpu)?;
+        drop(bytes);
+        let encoder = Encoder::load(&spec.encoder, &mut weights)?;
+        Ok(Embedder { spec, tokenizer, backend: Box::new(CpuBackend::new(encoder)) })
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+
+    pub fn dimension(&self) -> usize {
+        self.spec.dimension()
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// The prompt sentence-transformers would prepend: an explicit `prompt` wins, then a named
+    /// one from the model's config, then the model's default prompt. An empty prompt is none.
+    pub fn resolve_prompt(&self, prompt_name: Option<&str>, prompt: Option<&str>) -> Result<Option<String>> {
+        let chosen = match (prompt, prompt_name) {
+            (Some(prompt), _) => Some(prompt.to_string()),
+            (None, Some(name)) => Some(self.spec.prompts.get(name).cloned().ok_or_else(|| {
+                let known: Vec<&str> = self.spec.prompts.keys().map(String::as_str).collect();
+                EmbedError::Input(format!(
+                    "promptName {name:?} is not defined by this model (config_sentence_transformers.json defines {})",
+                    if known.is_empty() { "no prompts".to_string() } else { format!("{known:?}") }
+                ))
+            })?),
+            (None, None) => self.spec.default_prompt_name.as_ref().and_then(|n| self.spec.prompts.get(n)).cloned(),
+        };
+        Ok(chosen.filter(|p| !p.is_empty()))
+    }
+
+    pub fn tokenize(&self, text: &str, prompt: Option<&str>) -> Result<Tokens> {
+        let tokens = self.tokenizer.tokenize(text, prompt)?;
+        if let Some(&bad) = tokens.ids.iter().find(|&&id| id as usize >= self.spec.encoder.vocab_size) {
+            return Err(EmbedError::config(
+                "tokenizer.json",
+                format!("produced token id {bad}, beyond the model's vocab_size {}; tokenizer.json does not belong to this model", self.spec.encoder.vocab_size),
+            ));
+        }
+        Ok(tokens)
+    }
+
+    /// Embeds `texts` (after prepending `prompt`); returns `texts.len() × dimension` row-major.
+    pub fn encode<S: AsRef<str>>(&mut self, texts: &[S], prompt: Option<&str>, batch_size: usize) -> Result<Vec<f32>> {
+        if batch_size == 0 {
+            return Err(EmbedError::Input("batchSize must be at least 1".into()));
+        }
+        let tokenized = texts.iter().map(|t| self.tokenize(t.as_ref(), prompt)).collect::<Result<Vec<_>>>()?;
+        // Longest first, as sentence-transformers does, so each batch pads little.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(tokenized[i].ids.len()));
+
+        let dimension = self.dimension();
+        let mut output = vec![0f32; texts.len() * dimension];
+        let mut pooled = Vec::with_capacity(dimension);
+        for chunk in order.chunks(batch_size) {
+            let rows: Vec<&Tokens> = chunk.iter().map(|&i| &tokenized[i]).collect();
+            let batch = self.make_batch(&rows);
+            let hidden = self.backend.forward(&batch)?;
+            let width = self.spec.encoder.hidden_size;
+            for (row, &index) in chunk.iter().enumerate() {
+                let tokens = &hidden[row * batch.seq_len * width..(row + 1) * batch.seq_len * width];
+                let mut mask = batch.mask[row * batch.seq_len..(row + 1) * batch.seq_len].to_vec();
+                if !self.spec.pooling.include_prompt {
+                    let prompt_length = rows[row].prompt_length.min(mask.len());
+                    mask[..prompt_length].fill(0.0);
+                }
+                pooled.clear();
+                pooling::pool(&self.spec.pooling, tokens, &mask, &mut pooled);
+                if self.spec.normalize {
+                    pooling::normalize(&mut pooled);
+                }
+                output[index * dimension..(index + 1) * dimension].copy_from_slice(&pooled);
+            }
+        }
+        Ok(output)
+    }
+
+    fn make_batch(&self, rows: &[&Tokens]) -> TokenBatch {
+        let seq_len = rows.iter().map(|t| t.ids.len()).max().unwrap_or(0).max(1);
+        let pad = self.spec.encoder.pad_token_id;
+        let mut batch = TokenBatch {
+            batch: rows.len(),
+            seq_len,
+            ids: Vec::with_capacity(rows.len() * seq_len),
+            mask: Vec::with_capacity(rows.len() * seq_len),
+            positions: Vec::with_capacity(rows.len() * seq_len),
+        };
+        for tokens in rows {
+            let len = tokens.ids.len();
+            batch.ids.extend_from_slice(&tokens.ids);
+            batch.ids.extend(std::iter::repeat(pad).take(seq_len - len));
+            batch.mask.extend((0..seq_len).map(|i| if i < len { 1.0 } else { 0.0 }));
+            encoder::positions(&self.spec.encoder, len, seq_len, &mut batch.positions);
+        }
+        batch
+    }
+}

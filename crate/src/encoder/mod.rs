@@ -1,0 +1,142 @@
+//! The transformer encoder shared by BERT and XLM-RoBERTa: both are the same post-LayerNorm
+//! stack and differ only in how position ids are numbered (see `positions`), which the caller
+//! computes. Built on candle tensors so one implementation serves native and wasm.
+
+use candle_core::{Module, Tensor};
+use candle_nn::{LayerNorm, Linear};
+
+use crate::error::Result;
+use crate::spec::{Architecture, EncoderSpec, HiddenAct};
+use crate::weights::Weights;
+
+struct Layer {
+    /// Query, key and value projections stacked into one `3·hidden × hidden` matmul.
+    qkv: Linear,
+    attention_out: Linear,
+    attention_norm: LayerNorm,
+    intermediate: Linear,
+    output: Linear,
+    output_norm: LayerNorm,
+}
+
+pub struct Encoder {
+    spec: EncoderSpec,
+    word_embeddings: Tensor,
+    position_embeddings: Tensor,
+    /// Row 0 of the token-type table: sentence-transformers passes all-zero token_type_ids.
+    token_type_embedding: Tensor,
+    embedding_norm: LayerNorm,
+    layers: Vec<Layer>,
+}
+
+fn linear_parts(weights: &mut Weights, prefix: &str, out_dim: usize, in_dim: usize) -> Result<(Tensor, Tensor)> {
+    let weight = weights.take(&format!("{prefix}.weight"), &[out_dim, in_dim])?;
+    let bias = weights.take(&format!("{prefix}.bias"), &[out_dim])?;
+    Ok((weight, bias))
+}
+
+fn linear(weights: &mut Weights, prefix: &str, out_dim: usize, in_dim: usize) -> Result<Linear> {
+    let (weight, bias) = linear_parts(weights, prefix, out_dim, in_dim)?;
+    Ok(Linear::new(weight, Some(bias)))
+}
+
+fn layer_norm(weights: &mut Weights, prefix: &str, dim: usize, eps: f64) -> Result<LayerNorm> {
+    // Checkpoints converted from TF name the LayerNorm parameters gamma/beta.
+    let (w, b) = if weights.contains(&format!("{prefix}.weight")) { ("weight", "bias") } else { ("gamma", "beta") };
+    let weight = weights.take(&format!("{prefix}.{w}"), &[dim])?;
+    let bias = weights.take(&format!("{prefix}.{b}"), &[dim])?;
+    Ok(LayerNorm::new(weight, bias, eps))
+}
+
+impl Encoder {
+    pub fn load(spec: &EncoderSpec, weights: &mut Weights) -> Result<Self> {
+        let hidden = spec.hidden_size;
+        let eps = spec.layer_norm_eps;
+        let word_embeddings = weights.take("embeddings.word_embeddings.weight", &[spec.vocab_size, hidden])?;
+        let position_embeddings =
+            weights.take("embeddings.position_embeddings.weight", &[spec.max_position_embeddings, hidden])?;
+        let token_types = weights.take("embeddings.token_type_embeddings.weight", &[spec.type_vocab_size, hidden])?;
+        let token_type_embedding = token_types.get(0)?;
+        let embedding_norm = layer_norm(weights, "embeddings.LayerNorm", hidden, eps)?;
+        let mut layers = Vec::with_capacity(spec.num_layers);
+        for i in 0..spec.num_layers {
+            let p = format!("encoder.layer.{i}");
+            let (qw, qb) = linear_parts(weights, &format!("{p}.attention.self.query"), hidden, hidden)?;
+            let (kw, kb) = linear_parts(weights, &format!("{p}.attention.self.key"), hidden, hidden)?;
+            let (vw, vb) = linear_parts(weights, &format!("{p}.attention.self.value"), hidden, hidden)?;
+            let qkv_weight = Tensor::cat(&[qw, kw, vw], 0)?;
+            let qkv_bias = Tensor::cat(&[qb, kb, vb], 0)?;
+            layers.push(Layer {
+                qkv: Linear::new(qkv_weight, Some(qkv_bias)),
+                attention_out: linear(weights, &format!("{p}.attention.output.dense"), hidden, hidden)?,
+                attention_norm: layer_norm(weights, &format!("{p}.attention.output.LayerNorm"), hidden, eps)?,
+                intermediate: linear(weights, &format!("{p}.intermediate.dense"), spec.intermediate_size, hidden)?,
+                output: linear(weights, &format!("{p}.output.dense"), hidden, spec.intermediate_size)?,
+                output_norm: layer_norm(weights, &format!("{p}.output.LayerNorm"), hidden, eps)?,
+            });
+        }
+        Ok(Encoder {
+            spec: spec.clone(),
+            word_embeddings,
+            position_embeddings,
+            token_type_embedding,
+            embedding_norm,
+            layers,
+        })
+    }
+
+    /// `ids`, `positions`: u32 `batch × seq_len`; `mask`: f32 `batch × seq_len` (1 = real token).
+    /// Returns the last hidden states, `batch × seq_len × hidden`.
+    pub fn forward(&self, ids: &Tensor, positions: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        let (batch, seq_len) = ids.dims2()?;
+        let hidden = self.spec.hidden_size;
+        let words = self.word_embeddings.index_select(&ids.flatten_all()?, 0)?;
+        let places = self.position_embeddings.index_select(&positions.flatten_all()?, 0)?;
+        let embeddings = words.broadcast_add(&self.token_type_embedding)?.add(&places)?;
+        let mut x = self.embedding_norm.forward(&embeddings.reshape((batch, seq_len, hidden))?)?;
+
+        // Padded keys get the most negative f32, as transformers does, so softmax gives them 0.
+        let mask_bias = ((mask.ones_like()? - mask)? * f32::MIN as f64)?.reshape((batch, 1, 1, seq_len))?;
+        for layer in &self.layers {
+            x = self.layer_forward(layer, &x, &mask_bias)?;
+        }
+        Ok(x)
+    }
+
+    fn layer_forward(&self, layer: &Layer, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
+        let (batch, seq_len, hidden) = x.dims3()?;
+        let heads = self.spec.num_heads;
+        let head_dim = self.spec.head_dim();
+        let qkv = layer.qkv.forward(x)?.reshape((batch, seq_len, 3, heads, head_dim))?;
+        // → 3 × batch × heads × seq × head_dim
+        let qkv = qkv.permute((2, 0, 3, 1, 4))?.contiguous()?;
+        let q = qkv.get(0)?;
+        let k = qkv.get(1)?;
+        let v = qkv.get(2)?;
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask_bias)?;
+        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+        let context = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((batch, seq_len, hidden))?;
+        let attended = layer.attention_norm.forward(&(layer.attention_out.forward(&context)? + x)?)?;
+        let inner = layer.intermediate.forward(&attended)?;
+        let inner = match self.spec.hidden_act {
+            HiddenAct::GeluErf => inner.gelu_erf()?,
+            HiddenAct::GeluTanh => inner.gelu()?,
+            HiddenAct::Relu => inner.relu()?,
+        };
+        let out = layer.output.forward(&inner)?;
+        Ok(layer.output_norm.forward(&(out + attended)?)?)
+    }
+}
+
+/// Position ids for one right-padded row of `len` real tokens out of `seq_len`.
+/// BERT counts from 0; RoBERTa counts real tokens from `pad + 1` and gives padding `pad`.
+pub fn positions(spec: &EncoderSpec, len: usize, seq_len: usize, out: &mut Vec<u32>) {
+    match spec.architecture {
+        Architecture::Bert => out.extend(0..seq_len as u32),
+        Architecture::XlmRoberta => {
+            let pad = spec.pad_token_id;
+            out.extend((0..seq_len as u32).map(|i| if (i as usize) < len { pad + 1 + i } else { pad }));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The bytes of a model folder, keyed by their path inside the folder ("config.json",
+//! "1_Pooling/config.json"). The engine never does I/O itself: natively the folder is read
+//! from disk, in the browser the JS layer fetches it, and both hand over a `ModelFiles`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::error::{EmbedError, Result};
+
+#[derive(Default)]
+pub struct ModelFiles {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl ModelFiles {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, path: impl Into<String>, bytes: Vec<u8>) {
+        self.files.insert(path.into(), bytes);
+    }
+
+    pub fn get(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).map(Vec::as_slice)
+    }
+
+    /// Removes and returns a file, so large weight buffers can be dropped as soon as they are
+    /// turned into tensors.
+    pub fn take(&mut self, path: &str) -> Option<Vec<u8>> {
+        self.files.remove(path)
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// Reads every file the engine may need from a model folder on disk (missing optional
+    /// files are simply absent).
+    pub fn read_dir(folder: &Path) -> Result<Self> {
+        let mut files = ModelFiles::new();
+        let modules = std::fs::read(folder.join("modules.json")).ok();
+        let mut wanted: Vec<String> = crate::spec::CONFIG_FILES.iter().map(|s| s.to_string()).collect();
+        wanted.extend(crate::spec::module_config_files(modules.as_deref())?);
+        wanted.extend(crate::weights::WEIGHT_FILES.iter().map(|s| s.to_string()));
+        for name in wanted {
+            let path = folder.join(&name);
+            if path.is_file() {
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| EmbedError::config(&name, format!("cannot read {}: {e}", path.display())))?;
+                files.insert(name, bytes);
+            }
+        }
+        Ok(files)
+    }
+}

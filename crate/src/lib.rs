@@ -1,0 +1,19 @@
+//! webembed: sentence-transformers-exact sentence embeddings, natively and in the browser.
+
+pub mod backend;
+pub mod embedder;
+pub mod encoder;
+pub mod error;
+pub mod files;
+pub mod pooling;
+pub mod spec;
+pub mod tokenize;
+pub mod weights;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use embedder::{Embedder, DEFAULT_BATCH_SIZE};
+pub use error::{EmbedError, Result};
+pub use files::ModelFiles;
+pub use spec::ModelSpec;
