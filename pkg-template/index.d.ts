@@ -1,0 +1,63 @@
+export type ErrorCode =
+  | 'E_INPUT'
+  | 'E_FETCH'
+  | 'E_CONFIG'
+  | 'E_WEIGHTS'
+  | 'E_TOKENIZER'
+  | 'E_INFERENCE'
+  | 'E_WEBGPU'
+  | 'E_ABORTED'
+  | 'E_DISPOSED'
+  | 'E_INTERNAL';
+
+export class WebembedError extends Error {
+  readonly code: ErrorCode;
+}
+
+export interface ProgressEvent {
+  /** Path of the file inside the model folder, e.g. "model.safetensors". */
+  file: string;
+  loaded: number;
+  /** 0 when the server sent no Content-Length. */
+  total: number;
+}
+
+export interface LoadOptions {
+  /** Default 'auto'. */
+  backend?: 'auto' | 'cpu' | 'webgpu';
+  onProgress?: (event: ProgressEvent) => void;
+  /** Host that Hugging Face ids resolve against. Default https://huggingface.co */
+  hubUrl?: string;
+  /** Branch, tag or commit for Hugging Face ids. Default "main". */
+  revision?: string;
+  signal?: AbortSignal;
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface PromptOptions {
+  /** A prompt named in the model's config_sentence_transformers.json, e.g. "query". */
+  promptName?: string;
+  /** A prompt string prepended to every text; wins over promptName. */
+  prompt?: string;
+}
+
+export interface EncodeOptions extends PromptOptions {
+  /** Texts per forward pass. Default 32. */
+  batchSize?: number;
+}
+
+export class Embedder {
+  private constructor();
+  /** Loads a model folder by URL, or a Hugging Face model id ("owner/name"). */
+  static load(source: string | URL, options?: LoadOptions): Promise<Embedder>;
+  readonly dimension: number;
+  readonly maxSeqLength: number;
+  readonly prompts: Record<string, string>;
+  readonly backend: 'cpu' | 'webgpu';
+  readonly url: string;
+  readonly wasmMemoryBytes: number;
+  encode(texts: string | string[], options?: EncodeOptions): Promise<Float32Array[]>;
+  tokenize(text: string, options?: PromptOptions): Promise<number[]>;
+  similarity(a: Float32Array | Float32Array[], b: Float32Array | Float32Array[]): Float32Array[];
+  dispose(): Promise<void>;
+}

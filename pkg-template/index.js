@@ -1,0 +1,214 @@
+// webembed: sentence embeddings in the browser, as sentence-transformers computes them.
+
+import { asWebembedError, WebembedError } from './errors.js';
+import { fetchModelFiles, resolveModelUrl } from './hub.js';
+import { newInstance } from './instance.js';
+
+export { WebembedError } from './errors.js';
+
+const BACKENDS = ['auto', 'cpu', 'webgpu'];
+
+async function buildEngine(url, options) {
+  const glue = await newInstance();
+  const files = await fetchModelFiles(url, (modules) => glue.moduleConfigFiles(modules), options);
+  const loader = new glue.ModelLoader();
+  for (const [name, bytes] of files) {
+    loader.addFile(name, bytes);
+    files.delete(name); // the engine holds its own copy now
+  }
+  try {
+    return { glue, engine: loader.build() };
+  } catch (error) {
+    throw asWebembedError(error);
+  }
+}
+
+function checkBackend(backend) {
+  if (!BACKENDS.includes(backend)) {
+    throw new WebembedError('E_INPUT', `backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(backend)}`);
+  }
+  if (backend === 'webgpu') {
+    throw new WebembedError('E_WEBGPU', 'this build of webembed has no WebGPU backend yet; use backend "cpu" or "auto"');
+  }
+}
+
+function normalizeTexts(texts) {
+  if (typeof texts === 'string') return [texts];
+  if (!Array.isArray(texts)) {
+    const what = texts === null ? 'null' : typeof texts;
+    throw new WebembedError('E_INPUT', `encode() takes a string or an array of strings; got ${what}`);
+  }
+  return texts.map((text, i) => {
+    if (typeof text !== 'string') {
+      const what = text === null ? 'null' : typeof text;
+      throw new WebembedError('E_INPUT', `texts[${i}] is ${what}; every text must be a string`);
+    }
+    // Lone surrogates cannot be UTF-8; they become U+FFFD, as TextEncoder does.
+    return typeof text.toWellFormed === 'function' ? text.toWellFormed() : text;
+  });
+}
+
+function checkPromptOptions({ promptName, prompt } = {}) {
+  if (promptName !== undefined && promptName !== null && typeof promptName !== 'string') {
+    throw new WebembedError('E_INPUT', `promptName must be a string; got ${typeof promptName}`);
+  }
+  if (prompt !== undefined && prompt !== null && typeof prompt !== 'string') {
+    throw new WebembedError('E_INPUT', `prompt must be a string; got ${typeof prompt}`);
+  }
+  return [promptName ?? undefined, prompt ?? undefined];
+}
+
+export class Embedder {
+  #url;
+  #options;
+  #glue;
+  #engine;
+  #queue = Promise.resolve();
+  #disposed = false;
+
+  constructor(secret, url, options, { glue, engine }) {
+    if (secret !== CONSTRUCT) throw new TypeError('use Embedder.load(source, options)');
+    this.#url = url;
+    this.#options = options;
+    this.#glue = glue;
+    this.#engine = engine;
+    this.dimension = engine.dimension;
+    this.maxSeqLength = engine.maxSeqLength;
+    this.prompts = engine.prompts;
+  }
+
+  /**
+   * Loads a model folder (URL or Hugging Face id).
+   * Options: backend ('auto' | 'cpu' | 'webgpu'), onProgress({ file, loaded, total }), hubUrl,
+   * revision, signal, fetch.
+   */
+  static async load(source, options = {}) {
+    const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch } = options ?? {};
+    checkBackend(backend);
+    const url = resolveModelUrl(source, { hubUrl, revision });
+    try {
+      const built = await buildEngine(url, { onProgress, signal, fetch });
+      return new Embedder(CONSTRUCT, url, { signal: undefined, fetch }, built);
+    } catch (error) {
+      throw asWebembedError(error);
+    }
+  }
+
+  get backend() {
+    return this.#engine?.backend ?? 'cpu';
+  }
+
+  /** The folder URL this model was loaded from. */
+  get url() {
+    return this.#url;
+  }
+
+  /** Embeds one text or an array of texts; resolves to one Float32Array per text. */
+  async encode(texts, options = {}) {
+    const list = normalizeTexts(texts);
+    const [promptName, prompt] = checkPromptOptions(options ?? {});
+    const batchSize = options?.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new WebembedError('E_INPUT', `batchSize must be a positive integer; got ${batchSize}`);
+    }
+    if (list.length === 0) return [];
+    const flat = await this.#run((engine) => engine.encode(list, promptName, prompt, batchSize));
+    const dim = this.dimension;
+    return list.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+  }
+
+  /** The model's input ids for a text, special tokens included, after the prompt is prepended. */
+  async tokenize(text, options = {}) {
+    if (typeof text !== 'string') {
+      throw new WebembedError('E_INPUT', `tokenize() takes a string; got ${text === null ? 'null' : typeof text}`);
+    }
+    const [promptName, prompt] = checkPromptOptions(options ?? {});
+    const ids = await this.#run((engine) => engine.tokenize(text, promptName, prompt));
+    return Array.from(ids);
+  }
+
+  /** Cosine similarity of every vector in `a` with every vector in `b`: one Float32Array row per `a`. */
+  similarity(a, b) {
+    const rows = asVectors(a, 'a');
+    const columns = asVectors(b, 'b');
+    const columnNorms = columns.map(norm);
+    return rows.map((row) => {
+      const rowNorm = norm(row);
+      const out = new Float32Array(columns.length);
+      columns.forEach((column, j) => {
+        if (column.length !== row.length) {
+          throw new WebembedError('E_INPUT', `cannot compare vectors of length ${row.length} and ${column.length}`);
+        }
+        let dot = 0;
+        for (let k = 0; k < row.length; k++) dot += row[k] * column[k];
+        out[j] = dot / Math.max(rowNorm * columnNorms[j], 1e-12);
+      });
+      return out;
+    });
+  }
+
+  /** Frees the model and its wasm instance; the object cannot be used afterwards. */
+  async dispose() {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#queue.catch(() => {});
+    this.#engine?.free();
+    this.#engine = null;
+    this.#glue = null;
+  }
+
+  /** Bytes of wasm memory this model's instance holds (for diagnostics and leak tests). */
+  get wasmMemoryBytes() {
+    return this.#glue?.wasmMemoryBytes() ?? 0;
+  }
+
+  // Calls run one at a time: the engine is single-threaded and holds mutable state.
+  #run(task) {
+    const result = this.#queue.then(() => this.#call(task));
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  async #call(task) {
+    if (this.#disposed) throw new WebembedError('E_DISPOSED', 'this Embedder was disposed; load the model again');
+    if (!this.#engine) {
+      // The previous instance trapped: build a fresh one from the same folder.
+      const built = await buildEngine(this.#url, this.#options);
+      this.#glue = built.glue;
+      this.#engine = built.engine;
+    }
+    try {
+      return task(this.#engine);
+    } catch (error) {
+      if (error instanceof WebAssembly.RuntimeError) {
+        const detail = safePanicMessage(this.#glue) || error.message;
+        this.#engine = null;
+        this.#glue = null;
+        throw new WebembedError('E_INTERNAL', `the engine crashed (${detail}); it has been reset, so the next call works again`, { cause: error });
+      }
+      throw asWebembedError(error);
+    }
+  }
+}
+
+const CONSTRUCT = Symbol('construct');
+
+function safePanicMessage(glue) {
+  try {
+    return glue?.lastPanic() ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function asVectors(value, name) {
+  if (value instanceof Float32Array || (Array.isArray(value) && typeof value[0] === 'number')) return [value];
+  if (Array.isArray(value) && value.every((v) => v instanceof Float32Array || Array.isArray(v))) return value;
+  throw new WebembedError('E_INPUT', `similarity(): ${name} must be a vector or an array of vectors`);
+}
+
+function norm(vector) {
+  let sum = 0;
+  for (let k = 0; k < vector.length; k++) sum += vector[k] * vector[k];
+  return Math.sqrt(sum);
+}

