@@ -157,6 +157,11 @@ export class Embedder {
     this.#glue = null;
   }
 
+  /** Test hook: makes the engine trap, to exercise the recovery path. */
+  async _crashForTest() {
+    return this.#run((engine) => engine.panicForTest());
+  }
+
   /** Bytes of wasm memory this model's instance holds (for diagnostics and leak tests). */
   get wasmMemoryBytes() {
     return this.#glue?.wasmMemoryBytes() ?? 0;

@@ -105,6 +105,12 @@ impl Engine {
         self.inner.tokenize(text, prompt.as_deref()).map(|t| t.ids).map_err(js_error)
     }
 
+    /// Panics on purpose, so tests can prove a trapped instance is replaced and nothing leaks to the page.
+    #[wasm_bindgen(js_name = panicForTest)]
+    pub fn panic_for_test(&self) {
+        panic!("deliberate panic for the crash-recovery test");
+    }
+
     /// Returns `texts.length × dimension` floats, row-major.
     pub fn encode(
         &mut self,

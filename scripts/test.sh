@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: native engine tests (cargo test) and the browser end-to-end tests in headless
+# Chromium. Installs what is missing first (scripts/setup.sh), then builds pkg/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+source scripts/env.sh
+
+printf '\n== Native engine tests (cargo test)\n'
+cargo test --release --workspace
+
+printf '\n== Build pkg/\n'
+bash scripts/build.sh
+
+printf '\n== Browser end-to-end tests (headless Chromium)\n'
+node --test --test-concurrency=1 tests/e2e/
