@@ -2,12 +2,38 @@
 //! stack and differ only in how position ids are numbered (see `positions`), which the caller
 //! computes. Built on candle tensors so one implementation serves native and wasm.
 
-use candle_core::{Module, Tensor};
-use candle_nn::{LayerNorm, Linear};
+use candle_core::{Device, Module, Tensor};
+use candle_nn::LayerNorm;
+
+use crate::backend::cpu::matmul::PackedWeights;
 
 use crate::error::Result;
 use crate::spec::{Architecture, EncoderSpec, HiddenAct};
 use crate::weights::Weights;
+
+/// A linear layer whose weights are packed once for the CPU matmul kernel.
+struct Linear {
+    packed: PackedWeights,
+}
+
+impl Linear {
+    fn new(weight: Tensor, bias: Tensor) -> Result<Self> {
+        let (out_features, in_features) = weight.dims2()?;
+        let weight = weight.flatten_all()?.to_vec1::<f32>()?;
+        let bias = bias.to_vec1::<f32>()?;
+        Ok(Linear { packed: PackedWeights::pack(&weight, &bias, out_features, in_features) })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut dims = x.dims().to_vec();
+        let rows = x.elem_count() / self.packed.in_features;
+        let y = self.packed.apply(&x.flatten_all()?.to_vec1::<f32>()?, rows);
+        if let Some(last) = dims.last_mut() {
+            *last = self.packed.out_features;
+        }
+        Ok(Tensor::from_vec(y, dims, &Device::Cpu)?)
+    }
+}
 
 struct Layer {
     /// Query, key and value projections stacked into one `3·hidden × hidden` matmul.
@@ -37,7 +63,7 @@ fn linear_parts(weights: &mut Weights, prefix: &str, out_dim: usize, in_dim: usi
 
 fn linear(weights: &mut Weights, prefix: &str, out_dim: usize, in_dim: usize) -> Result<Linear> {
     let (weight, bias) = linear_parts(weights, prefix, out_dim, in_dim)?;
-    Ok(Linear::new(weight, Some(bias)))
+    Linear::new(weight, bias)
 }
 
 fn layer_norm(weights: &mut Weights, prefix: &str, dim: usize, eps: f64) -> Result<LayerNorm> {
@@ -67,7 +93,7 @@ impl Encoder {
             let qkv_weight = Tensor::cat(&[qw, kw, vw], 0)?;
             let qkv_bias = Tensor::cat(&[qb, kb, vb], 0)?;
             layers.push(Layer {
-                qkv: Linear::new(qkv_weight, Some(qkv_bias)),
+                qkv: Linear::new(qkv_weight, qkv_bias)?,
                 attention_out: linear(weights, &format!("{p}.attention.output.dense"), hidden, hidden)?,
                 attention_norm: layer_norm(weights, &format!("{p}.attention.output.LayerNorm"), hidden, eps)?,
                 intermediate: linear(weights, &format!("{p}.intermediate.dense"), spec.intermediate_size, hidden)?,

@@ -1,4 +1,7 @@
-//! The CPU backend: the encoder in candle, whose matmuls run on `gemm` (SIMD128 in wasm).
+//! The CPU backend: the encoder in candle tensors, its linear layers on our packed SIMD kernel
+//! (`matmul.rs`), the attention products on candle's `gemm` (SIMD128 in wasm).
+
+pub mod matmul;
 
 use candle_core::{Device, Tensor};
 
