@@ -5,6 +5,8 @@
 use candle_core::{Device, Module, Tensor};
 use candle_nn::LayerNorm;
 
+use crate::backend::cpu::activations::gelu_erf_in_place;
+use crate::backend::cpu::attention::attention;
 use crate::backend::cpu::matmul::PackedWeights;
 
 use crate::error::Result;
@@ -24,14 +26,18 @@ impl Linear {
         Ok(Linear { packed: PackedWeights::pack(&weight, &bias, out_features, in_features) })
     }
 
+    /// `x · Wᵀ + b` as a flat row-major buffer.
+    fn apply(&self, x: &Tensor) -> Result<Vec<f32>> {
+        let rows = x.elem_count() / self.packed.in_features;
+        Ok(self.packed.apply(&x.flatten_all()?.to_vec1::<f32>()?, rows))
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let mut dims = x.dims().to_vec();
-        let rows = x.elem_count() / self.packed.in_features;
-        let y = self.packed.apply(&x.flatten_all()?.to_vec1::<f32>()?, rows);
         if let Some(last) = dims.last_mut() {
             *last = self.packed.out_features;
         }
-        Ok(Tensor::from_vec(y, dims, &Device::Cpu)?)
+        Ok(Tensor::from_vec(self.apply(x)?, dims, &Device::Cpu)?)
     }
 }
 
@@ -111,44 +117,36 @@ impl Encoder {
         })
     }
 
-    /// `ids`, `positions`: u32 `batch × seq_len`; `mask`: f32 `batch × seq_len` (1 = real token).
-    /// Returns the last hidden states, `batch × seq_len × hidden`.
-    pub fn forward(&self, ids: &Tensor, positions: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    /// `ids`, `positions`: u32 `batch × seq_len`; `lengths[b]`: real tokens of row `b` (rows are
+    /// right-padded). Returns the last hidden states, `batch × seq_len × hidden`; padded rows
+    /// hold unspecified values.
+    pub fn forward(&self, ids: &Tensor, positions: &Tensor, lengths: &[usize]) -> Result<Tensor> {
         let (batch, seq_len) = ids.dims2()?;
         let hidden = self.spec.hidden_size;
         let words = self.word_embeddings.index_select(&ids.flatten_all()?, 0)?;
         let places = self.position_embeddings.index_select(&positions.flatten_all()?, 0)?;
         let embeddings = words.broadcast_add(&self.token_type_embedding)?.add(&places)?;
         let mut x = self.embedding_norm.forward(&embeddings.reshape((batch, seq_len, hidden))?)?;
-
-        // Padded keys get the most negative f32, as transformers does, so softmax gives them 0.
-        let mask_bias = ((mask.ones_like()? - mask)? * f32::MIN as f64)?.reshape((batch, 1, 1, seq_len))?;
         for layer in &self.layers {
-            x = self.layer_forward(layer, &x, &mask_bias)?;
+            x = self.layer_forward(layer, &x, lengths)?;
         }
         Ok(x)
     }
 
-    fn layer_forward(&self, layer: &Layer, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
-        let (batch, seq_len, hidden) = x.dims3()?;
-        let heads = self.spec.num_heads;
-        let head_dim = self.spec.head_dim();
-        let qkv = layer.qkv.forward(x)?.reshape((batch, seq_len, 3, heads, head_dim))?;
-        // → 3 × batch × heads × seq × head_dim
-        let qkv = qkv.permute((2, 0, 3, 1, 4))?.contiguous()?;
-        let q = qkv.get(0)?;
-        let k = qkv.get(1)?;
-        let v = qkv.get(2)?;
-        let scale = 1.0 / (head_dim as f64).sqrt();
-        let scores = (q.matmul(&k.t()?)? * scale)?.broadcast_add(mask_bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let context = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((batch, seq_len, hidden))?;
+    fn layer_forward(&self, layer: &Layer, x: &Tensor, lengths: &[usize]) -> Result<Tensor> {
+        let (batch, seq_len, _) = x.dims3()?;
+        let qkv = layer.qkv.apply(x)?;
+        let context = attention(&qkv, batch, seq_len, self.spec.num_heads, self.spec.head_dim(), lengths);
+        let context = Tensor::from_vec(context, x.dims(), &Device::Cpu)?;
         let attended = layer.attention_norm.forward(&(layer.attention_out.forward(&context)? + x)?)?;
-        let inner = layer.intermediate.forward(&attended)?;
+        let mut inner = layer.intermediate.apply(&attended)?;
         let inner = match self.spec.hidden_act {
-            HiddenAct::GeluErf => inner.gelu_erf()?,
-            HiddenAct::GeluTanh => inner.gelu()?,
-            HiddenAct::Relu => inner.relu()?,
+            HiddenAct::GeluErf => {
+                gelu_erf_in_place(&mut inner);
+                Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?
+            }
+            HiddenAct::GeluTanh => Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?.gelu()?,
+            HiddenAct::Relu => Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?.relu()?,
         };
         let out = layer.output.forward(&inner)?;
         Ok(layer.output_norm.forward(&(out + attended)?)?)

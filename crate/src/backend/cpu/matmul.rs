@@ -40,6 +40,19 @@ impl PackedWeights {
         PackedWeights { out_features, in_features, panels, bias: padded_bias }
     }
 
+    /// Packs a matrix given as row-major `in × out` (the transpose of `pack`'s layout), without bias.
+    pub fn pack_transposed(matrix: &[f32], in_features: usize, out_features: usize) -> Self {
+        assert_eq!(matrix.len(), out_features * in_features);
+        let panel_count = out_features.div_ceil(PANEL);
+        let mut panels = vec![0f32; panel_count * in_features * PANEL];
+        for k in 0..in_features {
+            for o in 0..out_features {
+                panels[(o / PANEL) * in_features * PANEL + k * PANEL + o % PANEL] = matrix[k * out_features + o];
+            }
+        }
+        PackedWeights { out_features, in_features, panels, bias: vec![0.0; panel_count * PANEL] }
+    }
+
     /// `x` is row-major `rows × in`; returns row-major `rows × out`.
     pub fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
         let (k_len, n) = (self.in_features, self.out_features);
@@ -180,6 +193,22 @@ mod tests {
                 (state % 2001) as f32 / 1000.0 - 1.0
             })
             .collect()
+    }
+
+    #[test]
+    fn pack_transposed_equals_pack_of_the_transpose() {
+        let (inp, out, rows) = (13, 19, 5);
+        let w = values(out * inp, 4);
+        let mut wt = vec![0f32; inp * out];
+        for o in 0..out {
+            for k in 0..inp {
+                wt[k * out + o] = w[o * inp + k];
+            }
+        }
+        let x = values(rows * inp, 5);
+        let a = PackedWeights::pack(&w, &vec![0.0; out], out, inp).apply(&x, rows);
+        let b = PackedWeights::pack_transposed(&wt, inp, out).apply(&x, rows);
+        assert_eq!(a, b);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The CPU backend: the encoder in candle tensors, its linear layers on our packed SIMD kernel
 //! (`matmul.rs`), the attention products on candle's `gemm` (SIMD128 in wasm).
 
+pub mod activations;
+pub mod attention;
 pub mod matmul;
 
 use candle_core::{Device, Tensor};
@@ -29,8 +31,8 @@ impl Backend for CpuBackend {
         let shape = (batch.batch, batch.seq_len);
         let ids = Tensor::from_slice(&batch.ids, shape, &device)?;
         let positions = Tensor::from_slice(&batch.positions, shape, &device)?;
-        let mask = Tensor::from_slice(&batch.mask, shape, &device)?;
-        let hidden = self.encoder.forward(&ids, &positions, &mask)?;
+        let lengths: Vec<usize> = batch.mask.chunks(batch.seq_len).map(|row| row.iter().filter(|&&m| m > 0.0).count()).collect();
+        let hidden = self.encoder.forward(&ids, &positions, &lengths)?;
         Ok(hidden.flatten_all()?.to_vec1::<f32>()?)
     }
 }
