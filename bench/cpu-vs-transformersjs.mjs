@@ -78,7 +78,7 @@ const result = await harness.page.evaluate(
       for (let k = 0; k < a.length; k++) { dot += a[k] * b[k]; na += a[k] * a[k]; nb += b[k] * b[k]; }
       worst = Math.min(worst, dot / Math.sqrt(na * nb));
     });
-    return { throughput, latency, worst, userAgent: navigator.userAgent, passages: corpus.length };
+    return { throughput, latency, worst, userAgent: navigator.userAgent, passages: corpus.length, simd: ours.simd };
   },
   { passages: Number(values.passages), batch: Number(values.batch), rounds: Number(values.rounds), dtype: values.dtype, query: QUERY },
 );
@@ -89,7 +89,7 @@ const ours = best(result.throughput.webembed);
 const theirs = best(result.throughput['transformers.js']);
 console.log(`corpus: ../shared/bench/corpus.json, first ${result.passages} passages, batches of ${values.batch}, ${values.rounds} interleaved rounds (best shown)`);
 console.log(`browser: ${result.userAgent}`);
-console.log(`webembed cpu (wasm simd128, 1 thread):        ${ours.toFixed(2)} texts/s  [rounds: ${result.throughput.webembed.map((x) => x.toFixed(2)).join(', ')}]`);
+console.log(`webembed cpu (wasm ${result.simd}, 1 thread):  ${ours.toFixed(2)} texts/s  [rounds: ${result.throughput.webembed.map((x) => x.toFixed(2)).join(', ')}]`);
 console.log(`transformers.js wasm ${values.dtype} (1 thread):        ${theirs.toFixed(2)} texts/s  [rounds: ${result.throughput['transformers.js'].map((x) => x.toFixed(2)).join(', ')}]`);
 console.log(`ratio webembed / transformers.js:              ${(ours / theirs).toFixed(2)}`);
 console.log(`short-query latency (median of 21) "${QUERY}": webembed ${result.latency.webembed.toFixed(1)} ms, transformers.js ${result.latency['transformers.js'].toFixed(1)} ms`);

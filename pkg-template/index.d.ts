@@ -32,6 +32,8 @@ export interface LoadOptions {
   revision?: string;
   signal?: AbortSignal;
   fetch?: typeof globalThis.fetch;
+  /** Which wasm binary runs the CPU path. Default 'auto': relaxed SIMD where the browser has it. */
+  simd?: 'auto' | 'relaxed-simd' | 'simd128';
 }
 
 export interface PromptOptions {
@@ -54,6 +56,8 @@ export class Embedder {
   readonly maxSeqLength: number;
   readonly prompts: Record<string, string>;
   readonly backend: 'cpu' | 'webgpu';
+  /** The wasm binary in use: 'relaxed-simd' (fused multiply-add) or 'simd128'. */
+  readonly simd: 'relaxed-simd' | 'simd128';
   readonly url: string;
   readonly wasmMemoryBytes: number;
   encode(texts: string | string[], options?: EncodeOptions): Promise<Float32Array[]>;

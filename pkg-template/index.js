@@ -2,14 +2,14 @@
 
 import { asWebembedError, WebembedError } from './errors.js';
 import { fetchModelFiles, resolveModelUrl } from './hub.js';
-import { newInstance } from './instance.js';
+import { newInstance, pickSimd } from './instance.js';
 
 export { WebembedError } from './errors.js';
 
 const BACKENDS = ['auto', 'cpu', 'webgpu'];
 
 async function buildEngine(url, options) {
-  const glue = await newInstance();
+  const glue = await newInstance(options.simd);
   const files = await fetchModelFiles(url, (modules) => glue.moduleConfigFiles(modules), options);
   const loader = new glue.ModelLoader();
   for (const [name, bytes] of files) {
@@ -72,6 +72,7 @@ export class Embedder {
     this.#options = options;
     this.#glue = glue;
     this.#engine = engine;
+    this.simd = options.simd;
     this.dimension = engine.dimension;
     this.maxSeqLength = engine.maxSeqLength;
     this.prompts = engine.prompts;
@@ -80,15 +81,16 @@ export class Embedder {
   /**
    * Loads a model folder (URL or Hugging Face id).
    * Options: backend ('auto' | 'cpu' | 'webgpu'), onProgress({ file, loaded, total }), hubUrl,
-   * revision, signal, fetch.
+   * revision, signal, fetch, simd ('auto' | 'relaxed-simd' | 'simd128').
    */
   static async load(source, options = {}) {
-    const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch } = options ?? {};
+    const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, simd: simdPreference } = options ?? {};
     checkBackend(backend);
     const url = resolveModelUrl(source, { hubUrl, revision });
+    const simd = pickSimd(simdPreference);
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch });
-      return new Embedder(CONSTRUCT, url, { signal: undefined, fetch }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, simd });
+      return new Embedder(CONSTRUCT, url, { fetch, simd }, built);
     } catch (error) {
       throw asWebembedError(error);
     }
