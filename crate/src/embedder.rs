@@ -5,7 +5,8 @@ use candle_core::Device;
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, TokenBatch};
-use crate::encoder::{self, Encoder};
+use crate::backend::cpu::encoder::Encoder;
+use crate::encoder;
 use crate::error::{EmbedError, Result};
 use crate::files::ModelFiles;
 use crate::pooling;
@@ -124,6 +125,7 @@ impl Embedder {
         let mut batch = TokenBatch {
             batch: rows.len(),
             seq_len,
+            lengths: rows.iter().map(|t| t.ids.len()).collect(),
             ids: Vec::with_capacity(rows.len() * seq_len),
             mask: Vec::with_capacity(rows.len() * seq_len),
             positions: Vec::with_capacity(rows.len() * seq_len),

@@ -2,7 +2,7 @@
 // same Embedder keeps encoding correctly afterwards. No wasm panic reaches the page.
 
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
 import { cosine, MODEL_PATH, openBrowser } from './harness.mjs';
@@ -27,6 +27,7 @@ async function brokenFolder(name, edit) {
 
 before(async () => {
   await rm(BROKEN, { recursive: true, force: true });
+  await rm(new URL('test-results/hub/', ROOT), { recursive: true, force: true });
   await brokenFolder('truncated', async (folder) => {
     const bytes = await readFile(new URL('model.safetensors', folder));
     await writeFile(new URL('model.safetensors', folder), bytes.subarray(0, Math.floor(bytes.length / 2)));
@@ -34,6 +35,10 @@ before(async () => {
   await brokenFolder('html-config', (folder) =>
     writeFile(new URL('config.json', folder), '<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>'),
   );
+  // A folder laid out like the hub's resolve URLs, to load a model by id against `hubUrl`.
+  const hubFolder = new URL('test-results/hub/sentence-transformers/all-MiniLM-L6-v2/resolve/', ROOT);
+  await mkdir(hubFolder, { recursive: true });
+  await symlink(new URL(`.${MODEL_PATH}`, ROOT).pathname, new URL('v1.0', hubFolder).pathname);
   harness = await openBrowser();
   await harness.page.evaluate(async (path) => {
     const { Embedder } = await import('/pkg/index.js');
@@ -128,6 +133,29 @@ test('a truncated model.safetensors is an E_WEIGHTS error', async () => {
 test('a config.json that is HTML is an E_CONFIG error naming the file', async () => {
   assertError(await run('() => Embedder.load("/test-results/models/html-config/")'), 'E_CONFIG', 'config.json', 'HTML');
   await stillWorks();
+});
+
+test('a Hugging Face id resolves to {hubUrl}/{id}/resolve/{revision}/', async () => {
+  const loaded = await run(`async (hub) => {
+    const byId = await Embedder.load('sentence-transformers/all-MiniLM-L6-v2', { hubUrl: hub, revision: 'v1.0' });
+    const [vector] = await byId.encode(${JSON.stringify(probe.text)});
+    await byId.dispose();
+    return { url: byId.url, vector };
+  }`, `${harness.url}/test-results/hub`);
+  assert.ok(loaded.ok, JSON.stringify(loaded).slice(0, 300));
+  assert.equal(loaded.value.url, `${harness.url}/test-results/hub/sentence-transformers/all-MiniLM-L6-v2/resolve/v1.0/`);
+  assert.ok(cosine(loaded.value.vector, probe.embedding) >= 0.99999);
+  // Without hubUrl the id goes to huggingface.co; the test answers those requests itself with
+  // 404s, so nothing leaves the machine, and checks where they went.
+  const requested = [];
+  await harness.page.route('https://huggingface.co/**', (route) => {
+    requested.push(route.request().url());
+    return route.fulfill({ status: 404, body: 'not here' });
+  });
+  const offline = await run(`() => Embedder.load('intfloat/e5-small-v2')`);
+  await harness.page.unroute('https://huggingface.co/**');
+  assertError(offline, 'E_FETCH', 'https://huggingface.co/intfloat/e5-small-v2/resolve/main/config.json', '404');
+  assert.ok(requested.includes('https://huggingface.co/intfloat/e5-small-v2/resolve/main/config.json'), requested.join(', '));
 });
 
 test('a bad model source is an E_INPUT error', async () => {

@@ -9,6 +9,8 @@ use crate::error::Result;
 pub struct TokenBatch {
     pub batch: usize,
     pub seq_len: usize,
+    /// Real (unpadded) tokens in each row.
+    pub lengths: Vec<usize>,
     pub ids: Vec<u32>,
     pub mask: Vec<f32>,
     pub positions: Vec<u32>,

@@ -1,14 +1,15 @@
-//! The CPU backend: the encoder in candle tensors, its linear layers on our packed SIMD kernel
-//! (`matmul.rs`), the attention products on candle's `gemm` (SIMD128 in wasm).
+//! The CPU backend: the encoder (`encoder.rs`) with its matmuls on a packed SIMD kernel
+//! (`matmul.rs`), attention (`attention.rs`) and vectorizable exp/erf (`activations.rs`).
 
 pub mod activations;
 pub mod attention;
+pub mod encoder;
 pub mod matmul;
 
 use candle_core::{Device, Tensor};
 
+use self::encoder::Encoder;
 use crate::backend::{Backend, TokenBatch};
-use crate::encoder::Encoder;
 use crate::error::Result;
 
 pub struct CpuBackend {
@@ -31,8 +32,7 @@ impl Backend for CpuBackend {
         let shape = (batch.batch, batch.seq_len);
         let ids = Tensor::from_slice(&batch.ids, shape, &device)?;
         let positions = Tensor::from_slice(&batch.positions, shape, &device)?;
-        let lengths: Vec<usize> = batch.mask.chunks(batch.seq_len).map(|row| row.iter().filter(|&&m| m > 0.0).count()).collect();
-        let hidden = self.encoder.forward(&ids, &positions, &lengths)?;
+        let hidden = self.encoder.forward(&ids, &positions, &batch.lengths)?;
         Ok(hidden.flatten_all()?.to_vec1::<f32>()?)
     }
 }
