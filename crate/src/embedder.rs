@@ -12,7 +12,7 @@ use crate::files::ModelFiles;
 use crate::pooling;
 use crate::spec::ModelSpec;
 use crate::tokenize::{TextTokenizer, Tokens};
-use crate::weights::Weights;
+use crate::weights::{self, Weights};
 
 /// sentence-transformers' default batch size.
 pub const DEFAULT_BATCH_SIZE: usize = 32;
@@ -21,6 +21,33 @@ pub struct Embedder {
     spec: ModelSpec,
     tokenizer: TextTokenizer,
     backend: Box<dyn Backend>,
+}
+
+/// Turns whichever weight file the folder has into tensors, dropping each file's bytes once read.
+fn load_weights(files: &mut ModelFiles) -> Result<Weights> {
+    let device = Device::Cpu;
+    if let Some(bytes) = files.take(weights::SAFETENSORS) {
+        return Weights::from_safetensors(weights::SAFETENSORS, &bytes, &device);
+    }
+    if let Some(index) = files.take(weights::SHARD_INDEX) {
+        let mut loaded = Weights::new(weights::SHARD_INDEX);
+        for shard in weights::shard_files(&index)? {
+            let bytes = files
+                .take(&shard)
+                .ok_or_else(|| EmbedError::weights(&shard, format!("missing: {} lists it", weights::SHARD_INDEX)))?;
+            loaded.add_safetensors(&shard, &bytes, &device)?;
+        }
+        return Ok(loaded);
+    }
+    if let Some(bytes) = files.take(weights::PYTORCH_BIN) {
+        let mut loaded = Weights::new(weights::PYTORCH_BIN);
+        loaded.add_pytorch_bin(weights::PYTORCH_BIN, &bytes, &device)?;
+        return Ok(loaded);
+    }
+    Err(EmbedError::weights(
+        weights::SAFETENSORS,
+        format!("missing: the model folder has none of {}", weights::WEIGHT_FILES.join(", ")),
+    ))
 }
 
 impl Embedder {
@@ -32,13 +59,7 @@ impl Embedder {
             .get("tokenizer.json")
             .ok_or_else(|| EmbedError::config("tokenizer.json", "missing: webembed needs the fast-tokenizer file tokenizer.json"))?;
         let tokenizer = TextTokenizer::from_bytes(tokenizer_bytes, spec.max_seq_length)?;
-        let weight_file = crate::weights::WEIGHT_FILES
-            .iter()
-            .find(|name| files.contains(name))
-            .ok_or_else(|| EmbedError::weights("model.safetensors", "missing: the model folder has no weight file"))?;
-        let bytes = files.take(weight_file).unwrap_or_default();
-        let mut weights = Weights::from_safetensors(weight_file, &bytes, &Device::Cpu)?;
-        drop(bytes);
+        let mut weights = load_weights(&mut files)?;
         let encoder = Encoder::load(&spec.encoder, &mut weights)?;
         Ok(Embedder { spec, tokenizer, backend: Box::new(CpuBackend::new(encoder)) })
     }

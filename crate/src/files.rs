@@ -43,6 +43,9 @@ impl ModelFiles {
         let mut wanted: Vec<String> = crate::spec::CONFIG_FILES.iter().map(|s| s.to_string()).collect();
         wanted.extend(crate::spec::module_config_files(modules.as_deref())?);
         wanted.extend(crate::weights::WEIGHT_FILES.iter().map(|s| s.to_string()));
+        if let Ok(index) = std::fs::read(folder.join(crate::weights::SHARD_INDEX)) {
+            wanted.extend(crate::weights::shard_files(&index)?);
+        }
         for name in wanted {
             let path = folder.join(&name);
             if path.is_file() {

@@ -7,25 +7,108 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::error::{EmbedError, Result};
 
-/// Weight files we look for, in order of preference.
-pub const WEIGHT_FILES: &[&str] = &["model.safetensors"];
+pub const SAFETENSORS: &str = "model.safetensors";
+pub const SHARD_INDEX: &str = "model.safetensors.index.json";
+pub const PYTORCH_BIN: &str = "pytorch_model.bin";
+
+/// Weight files in order of preference; a folder needs one of them (the index brings its shards).
+pub const WEIGHT_FILES: &[&str] = &[SAFETENSORS, SHARD_INDEX, PYTORCH_BIN];
 
 pub struct Weights {
+    /// The file (or files) the tensors came from, for error messages.
     file: String,
     tensors: HashMap<String, Tensor>,
 }
 
+/// The shard files a `model.safetensors.index.json` names, each once, in order of first use.
+pub fn shard_files(index_json: &[u8]) -> Result<Vec<String>> {
+    let index = crate::spec::parse_json(SHARD_INDEX, index_json)?;
+    let map = index
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| EmbedError::weights(SHARD_INDEX, "has no `weight_map` object"))?;
+    let mut files: Vec<String> = Vec::new();
+    for file in map.values() {
+        let file = file.as_str().ok_or_else(|| EmbedError::weights(SHARD_INDEX, "maps a tensor to a non-string file"))?;
+        if file.contains("..") || file.starts_with('/') {
+            return Err(EmbedError::weights(SHARD_INDEX, format!("names a shard outside the folder: {file:?}")));
+        }
+        if !files.iter().any(|f| f == file) {
+            files.push(file.to_string());
+        }
+    }
+    Ok(files)
+}
+
 impl Weights {
+    pub fn new(file: &str) -> Self {
+        Weights { file: file.to_string(), tensors: HashMap::new() }
+    }
+
     pub fn from_safetensors(file: &str, bytes: &[u8], device: &Device) -> Result<Self> {
+        let mut weights = Weights::new(file);
+        weights.add_safetensors(file, bytes, device)?;
+        Ok(weights)
+    }
+
+    /// Adds the tensors of one safetensors file (or shard).
+    pub fn add_safetensors(&mut self, file: &str, bytes: &[u8], device: &Device) -> Result<()> {
         let raw = candle_core::safetensors::load_buffer(bytes, device).map_err(|e| {
             EmbedError::weights(file, format!("is not a complete safetensors file ({} bytes): {e}", bytes.len()))
         })?;
-        let mut tensors = HashMap::with_capacity(raw.len());
         for (name, tensor) in raw {
-            let tensor = if tensor.dtype() == DType::F32 { tensor } else { tensor.to_dtype(DType::F32)? };
-            tensors.insert(strip_prefix(&name).to_string(), tensor);
+            self.insert(&name, tensor)?;
         }
-        Ok(Weights { file: file.to_string(), tensors })
+        Ok(())
+    }
+
+    /// Adds the tensors of a `torch.save` state dict (a zip holding `data.pkl` and raw storages).
+    pub fn add_pytorch_bin(&mut self, file: &str, bytes: &[u8], device: &Device) -> Result<()> {
+        let bad = |reason: String| EmbedError::weights(file, reason);
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+            .map_err(|e| bad(format!("is not a PyTorch zip archive ({} bytes): {e}", bytes.len())))?;
+        let pickle_name = zip
+            .file_names()
+            .filter_map(|name| name.ok().map(|n| n.into_owned()))
+            .find(|name| name.ends_with("data.pkl"))
+            .ok_or_else(|| bad("holds no data.pkl; only the zip format of torch.save (PyTorch >= 1.6) is read".into()))?;
+        let dir_name = pickle_name.trim_end_matches(".pkl").to_string();
+        let mut stack = candle_core::pickle::Stack::empty();
+        {
+            let entry = zip.by_name(&pickle_name).map_err(|e| bad(e.to_string()))?;
+            stack.read_loop(&mut std::io::BufReader::new(entry)).map_err(|e| bad(format!("data.pkl: {e}")))?;
+        }
+        let object = stack.finalize().map_err(|e| bad(format!("data.pkl: {e}")))?;
+        let candle_core::pickle::Object::Dict(entries) = object else {
+            return Err(bad("data.pkl is not a state dict".into()));
+        };
+        for (name, value) in entries {
+            let Some(info) = value.into_tensor_info(name, std::path::Path::new(&dir_name)).map_err(|e| bad(e.to_string()))? else {
+                continue;
+            };
+            if !info.layout.is_contiguous() {
+                return Err(bad(format!("tensor `{}` is stored non-contiguously", info.name)));
+            }
+            let mut storage = Vec::new();
+            {
+                use std::io::Read;
+                let mut entry = zip.by_name(&info.path).map_err(|e| bad(format!("{}: {e}", info.path)))?;
+                entry.read_to_end(&mut storage).map_err(|e| bad(format!("{}: {e}", info.path)))?;
+            }
+            let size = info.dtype.size_in_bytes();
+            let start = info.layout.start_offset() * size;
+            let end = start + info.layout.shape().elem_count() * size;
+            let data = storage.get(start..end).ok_or_else(|| bad(format!("tensor `{}` runs past its storage", info.name)))?;
+            let tensor = Tensor::from_raw_buffer(data, info.dtype, info.layout.dims(), device)?;
+            self.insert(&info.name, tensor)?;
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, name: &str, tensor: Tensor) -> Result<()> {
+        let tensor = if tensor.dtype() == DType::F32 { tensor } else { tensor.to_dtype(DType::F32)? };
+        self.tensors.insert(strip_prefix(name).to_string(), tensor);
+        Ok(())
     }
 
     /// Takes a tensor out (so the map does not keep a second reference alive) and checks its shape.

@@ -1,0 +1,104 @@
+//! Every encoder shape and config format against sentence-transformers, on the small
+//! random-weight models that tools/make_tiny_models.py writes into tests/fixtures/tiny/.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use webembed::tokenize::TextTokenizer;
+use webembed::{Embedder, ModelFiles};
+
+#[derive(Deserialize)]
+struct Reference {
+    model: String,
+    dimension: usize,
+    max_seq_length: usize,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    text: String,
+    prompt_name: Option<String>,
+    ids: Vec<u32>,
+    embedding: Vec<f32>,
+}
+
+#[derive(Deserialize)]
+struct TokenizerReference {
+    tokenizer: String,
+    cases: Vec<TokenizerCase>,
+}
+
+#[derive(Deserialize)]
+struct TokenizerCase {
+    text: String,
+    ids: Vec<u32>,
+}
+
+fn tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny")
+}
+
+fn references(prefix_filter: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(tiny().join("references"))
+        .expect("tests/fixtures/tiny/references")
+        .map(|e| e.unwrap().path())
+        .filter(|p| prefix_filter(p.file_name().unwrap().to_str().unwrap()))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+    paths
+}
+
+fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> T {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn cosine_and_norm_ratio(a: &[f32], b: &[f32]) -> (f64, f64) {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let na = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    (dot / (na * nb).max(1e-30), na / nb.max(1e-30))
+}
+
+#[test]
+fn every_shape_matches_sentence_transformers() {
+    let mut checked = 0;
+    for path in references(|name| !name.starts_with("tokenizer-")) {
+        let reference: Reference = read(&path);
+        let folder = tiny().join("models").join(&reference.model);
+        let mut embedder = Embedder::from_files(ModelFiles::read_dir(&folder).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", reference.model));
+        assert_eq!(embedder.dimension(), reference.dimension, "{}", reference.model);
+        assert_eq!(embedder.spec().max_seq_length, reference.max_seq_length, "{}", reference.model);
+        let mut worst = 1f64;
+        for case in &reference.cases {
+            let prompt = embedder.resolve_prompt(case.prompt_name.as_deref(), None).unwrap();
+            let tokens = embedder.tokenize(&case.text, prompt.as_deref()).unwrap();
+            assert_eq!(tokens.ids, case.ids, "{}: ids for {:?} ({:?})", reference.model, case.text, case.prompt_name);
+            let got = embedder.encode(&[case.text.as_str()], prompt.as_deref(), 1).unwrap();
+            let (cos, norm_ratio) = cosine_and_norm_ratio(&got, &case.embedding);
+            worst = worst.min(cos);
+            assert!(cos >= 0.99999, "{}: cosine {cos} for {:?} ({:?})", reference.model, case.text, case.prompt_name);
+            // Unnormalized models must also get the length right.
+            assert!((norm_ratio - 1.0).abs() < 1e-4, "{}: norm ratio {norm_ratio} for {:?}", reference.model, case.text);
+            checked += 1;
+        }
+        eprintln!("{}: {} cases, worst cosine {worst:.9}", reference.model, reference.cases.len());
+    }
+    assert!(checked > 500, "checked {checked} cases");
+}
+
+#[test]
+fn tokenizers_match_hf_tokenizers_on_the_parity_corpus() {
+    for path in references(|name| name.starts_with("tokenizer-")) {
+        let reference: TokenizerReference = read(&path);
+        assert!(reference.cases.len() >= 500, "{} strings", reference.cases.len());
+        let bytes = std::fs::read(tiny().join("models").join(&reference.tokenizer).join("tokenizer.json")).unwrap();
+        let tokenizer = TextTokenizer::from_bytes(&bytes, 100_000).unwrap();
+        for case in &reference.cases {
+            let ids = tokenizer.tokenize(&case.text, None).unwrap().ids;
+            assert_eq!(ids, case.ids, "{}: {:?}", reference.tokenizer, case.text);
+        }
+    }
+}
