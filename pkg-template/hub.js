@@ -14,7 +14,10 @@ const OPTIONAL_JSON = [
   'sentence_bert_config.json',
   'config_sentence_transformers.json',
 ];
-const WEIGHTS = 'model.safetensors';
+/** Weight layouts in order of preference: one file, shards with an index, or PyTorch's pickle. */
+const SAFETENSORS = 'model.safetensors';
+const SHARD_INDEX = 'model.safetensors.index.json';
+const PYTORCH_BIN = 'pytorch_model.bin';
 
 /**
  * A model source is a folder URL (absolute, or starting with `/`, `./`, `../`) or a Hugging Face
@@ -49,18 +52,35 @@ function describe(value) {
 }
 
 /**
- * Downloads a model folder. `moduleConfigFiles(modulesJsonBytes)` (from the engine) names the
- * extra per-module configs that modules.json asks for. Returns a Map of path → Uint8Array.
+ * Downloads a model folder. `engine.moduleConfigFiles(modulesJsonBytes)` names the per-module
+ * configs that modules.json asks for, `engine.shardFiles(indexBytes)` the shards of a sharded
+ * checkpoint. Returns a Map of path → Uint8Array.
  */
-export async function fetchModelFiles(baseUrl, moduleConfigFiles, { onProgress, signal, fetch: fetchImpl } = {}) {
+export async function fetchModelFiles(baseUrl, engine, { onProgress, signal, fetch: fetchImpl } = {}) {
   const get = (name, kind) => fetchFile(new URL(name, baseUrl).href, name, kind, { onProgress, signal, fetchImpl });
   const files = new Map();
   const optional = await Promise.all(OPTIONAL_JSON.map((name) => get(name, 'optional-json')));
   OPTIONAL_JSON.forEach((name, i) => optional[i] && files.set(name, optional[i]));
   for (const name of REQUIRED_JSON) files.set(name, await get(name, 'json'));
-  for (const name of moduleConfigFiles(files.get('modules.json'))) files.set(name, await get(name, 'json'));
-  files.set(WEIGHTS, await get(WEIGHTS, 'binary'));
-  return files;
+  for (const name of engine.moduleConfigFiles(files.get('modules.json'))) files.set(name, await get(name, 'json'));
+
+  const single = await get(SAFETENSORS, 'optional-binary');
+  if (single) {
+    files.set(SAFETENSORS, single);
+    return files;
+  }
+  const index = await get(SHARD_INDEX, 'optional-json');
+  if (index) {
+    files.set(SHARD_INDEX, index);
+    for (const shard of engine.shardFiles(index)) files.set(shard, await get(shard, 'binary'));
+    return files;
+  }
+  const pickle = await get(PYTORCH_BIN, 'optional-binary');
+  if (pickle) {
+    files.set(PYTORCH_BIN, pickle);
+    return files;
+  }
+  throw new WebembedError('E_FETCH', `${baseUrl} has no weights: tried ${SAFETENSORS}, ${SHARD_INDEX} and ${PYTORCH_BIN}`);
 }
 
 async function fetchFile(url, name, kind, { onProgress, signal, fetchImpl = globalThis.fetch }) {
@@ -72,7 +92,7 @@ async function fetchFile(url, name, kind, { onProgress, signal, fetchImpl = glob
     throw new WebembedError('E_FETCH', `could not fetch ${url}: ${error?.message ?? error}`, { cause: error });
   }
   const type = response.headers.get('content-type') ?? '';
-  if (kind === 'optional-json') {
+  if (kind.startsWith('optional-')) {
     // Dev servers often answer any missing path with their index page; that means "absent" here.
     if (response.status === 404 || (response.ok && type.includes('text/html'))) return null;
   }
@@ -82,7 +102,7 @@ async function fetchFile(url, name, kind, { onProgress, signal, fetchImpl = glob
       `${url} answered HTTP ${response.status}${response.status === 404 ? ': is the model folder URL right?' : ''}`,
     );
   }
-  if (kind === 'binary' && (type.includes('text/html') || type.includes('application/json'))) {
+  if (kind.endsWith('binary') && (type.includes('text/html') || type.includes('application/json'))) {
     throw new WebembedError('E_FETCH', `${url} answered with ${type} instead of the weight file ${name}`);
   }
   const bytes = await readBody(response, name, onProgress);

@@ -10,7 +10,7 @@ const BACKENDS = ['auto', 'cpu', 'webgpu'];
 
 async function buildEngine(url, options) {
   const glue = await newInstance(options.simd);
-  const files = await fetchModelFiles(url, (modules) => glue.moduleConfigFiles(modules), options);
+  const files = await fetchModelFiles(url, glue, options);
   const loader = new glue.ModelLoader();
   for (const [name, bytes] of files) {
     loader.addFile(name, bytes);

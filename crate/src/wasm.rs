@@ -43,6 +43,12 @@ pub fn module_config_files(modules_json: Option<Vec<u8>>) -> Result<Vec<String>,
     crate::spec::module_config_files(modules_json.as_deref()).map_err(js_error)
 }
 
+/// The shard files a `model.safetensors.index.json` lists.
+#[wasm_bindgen(js_name = shardFiles)]
+pub fn shard_files(index_json: Vec<u8>) -> Result<Vec<String>, JsValue> {
+    crate::weights::shard_files(&index_json).map_err(js_error)
+}
+
 /// Collects a model folder's files one at a time, so the JS side can drop each buffer early.
 #[wasm_bindgen]
 pub struct ModelLoader {
