@@ -113,14 +113,16 @@ def to_f16(folder):
 
 
 def save_st(folder, architecture, tokenizer, pad_id, seed, pooling="mean", normalize=True, max_seq_length=512,
-            prompts=None, include_prompt=True):
+            prompts=None, include_prompt=True, geometry=None):
     """Saves a sentence-transformers 6.x folder (its own writer)."""
     hf_dir = OUT / "_hf" / folder.name
     shutil.rmtree(hf_dir, ignore_errors=True)
-    hf_model(architecture, tokenizer, pad_id, seed).save_pretrained(hf_dir)
+    geometry = geometry or {}
+    hf_model(architecture, tokenizer, pad_id, seed, **geometry).save_pretrained(hf_dir)
     tokenizer.save_pretrained(hf_dir)
     transformer = Transformer(str(hf_dir), max_seq_length=max_seq_length)
-    modules = [transformer, Pooling(HIDDEN, pooling_mode=pooling, include_prompt=include_prompt)]
+    hidden = geometry.get("hidden", HIDDEN)
+    modules = [transformer, Pooling(hidden, pooling_mode=pooling, include_prompt=include_prompt)]
     if normalize:
         modules.append(Normalize())
     st = SentenceTransformer(modules=modules, device="cpu", prompts=prompts or {})
@@ -248,6 +250,10 @@ def main():
     for name, arch, tok, pad, seed, pooling, normalize, max_len, prompts, include_prompt in specs:
         save_st(m / name, arch, tok, pad, seed, pooling, normalize, max_len, prompts, include_prompt)
         written[name] = list(prompts or {})
+    # multilingual-e5-large's geometry: 1024-d, 16 heads of 64 (one layer, a narrow FFN, small vocab).
+    save_st(m / "multilingual-e5-large-like", "xlmr", unigram, ug_pad, 8, "mean", True, 512, PROMPTS, True,
+            geometry={"hidden": 1024, "heads": 16, "layers": 1, "intermediate": 1024})
+    written["multilingual-e5-large-like"] = list(PROMPTS)
     legacy_copy(m / "e5-small-v2-like", m / "e5-small-v2-like-st5", {"cls_token": False, "mean_tokens": True, "max_tokens": False, "mean_sqrt_len_tokens": False})
     legacy_copy(m / "pooling-cls-mean-no-prompt", m / "pooling-cls-mean-no-prompt-st5", {"cls_token": True, "mean_tokens": True})
     bin_copy(m / "e5-small-v2-like", m / "e5-small-v2-like-bin")
