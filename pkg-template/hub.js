@@ -51,35 +51,40 @@ function describe(value) {
   return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
 }
 
+function getter(baseUrl, { onProgress, signal, fetch: fetchImpl } = {}) {
+  return (name, kind) => fetchFile(new URL(name, baseUrl).href, name, kind, { onProgress, signal, fetchImpl });
+}
+
 /**
- * Downloads a model folder. `engine.moduleConfigFiles(modulesJsonBytes)` names the per-module
- * configs that modules.json asks for, `engine.shardFiles(indexBytes)` the shards of a sharded
- * checkpoint. Returns a Map of path → Uint8Array.
+ * Downloads a model folder's config files. `engine.moduleConfigFiles(modulesJsonBytes)` names
+ * the per-module configs that modules.json asks for. Returns a Map of path → Uint8Array.
  */
-export async function fetchModelFiles(baseUrl, engine, { onProgress, signal, fetch: fetchImpl } = {}) {
-  const get = (name, kind) => fetchFile(new URL(name, baseUrl).href, name, kind, { onProgress, signal, fetchImpl });
+export async function fetchConfigFiles(baseUrl, engine, options) {
+  const get = getter(baseUrl, options);
   const files = new Map();
   const optional = await Promise.all(OPTIONAL_JSON.map((name) => get(name, 'optional-json')));
   OPTIONAL_JSON.forEach((name, i) => optional[i] && files.set(name, optional[i]));
   for (const name of REQUIRED_JSON) files.set(name, await get(name, 'json'));
   for (const name of engine.moduleConfigFiles(files.get('modules.json'))) files.set(name, await get(name, 'json'));
+  return files;
+}
 
+/**
+ * Downloads the weights, whichever layout the folder has, and hands each file to `take(name,
+ * bytes, kind)` as it arrives (kind: 'safetensors' or 'file'), so the caller can let go of one
+ * before the next downloads. `engine.shardFiles(indexBytes)` lists a sharded checkpoint's shards.
+ */
+export async function fetchWeights(baseUrl, engine, options, take) {
+  const get = getter(baseUrl, options);
   const single = await get(SAFETENSORS, 'optional-binary');
-  if (single) {
-    files.set(SAFETENSORS, single);
-    return files;
-  }
+  if (single) return take(SAFETENSORS, single, 'safetensors');
   const index = await get(SHARD_INDEX, 'optional-json');
   if (index) {
-    files.set(SHARD_INDEX, index);
-    for (const shard of engine.shardFiles(index)) files.set(shard, await get(shard, 'binary'));
-    return files;
+    for (const shard of engine.shardFiles(index)) take(shard, await get(shard, 'binary'), 'safetensors');
+    return undefined;
   }
   const pickle = await get(PYTORCH_BIN, 'optional-binary');
-  if (pickle) {
-    files.set(PYTORCH_BIN, pickle);
-    return files;
-  }
+  if (pickle) return take(PYTORCH_BIN, pickle, 'file');
   throw new WebembedError('E_FETCH', `${baseUrl} has no weights: tried ${SAFETENSORS}, ${SHARD_INDEX} and ${PYTORCH_BIN}`);
 }
 

@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'E_WEIGHTS'
   | 'E_TOKENIZER'
   | 'E_INFERENCE'
+  | 'E_TOO_LARGE'
   | 'E_WEBGPU'
   | 'E_ABORTED'
   | 'E_DISPOSED'

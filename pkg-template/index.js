@@ -1,8 +1,9 @@
 // webembed: sentence embeddings in the browser, as sentence-transformers computes them.
 
 import { asWebembedError, WebembedError } from './errors.js';
-import { fetchModelFiles, resolveModelUrl } from './hub.js';
+import { fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
 import { newInstance, pickSimd } from './instance.js';
+import { streamInto } from './safetensors.js';
 
 export { WebembedError } from './errors.js';
 
@@ -10,11 +11,17 @@ const BACKENDS = ['auto', 'cpu', 'webgpu'];
 
 async function buildEngine(url, options) {
   const glue = await newInstance(options.simd);
-  const files = await fetchModelFiles(url, glue, options);
   const loader = new glue.ModelLoader();
-  for (const [name, bytes] of files) {
-    loader.addFile(name, bytes);
-    files.delete(name); // the engine holds its own copy now
+  try {
+    for (const [name, bytes] of await fetchConfigFiles(url, glue, options)) loader.addFile(name, bytes);
+    // Refuses unsupported or too-large models before their weights download.
+    loader.checkSpec();
+    await fetchWeights(url, glue, options, (name, bytes, kind) =>
+      kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes),
+    );
+  } catch (error) {
+    loader.free();
+    throw asWebembedError(error);
   }
   try {
     return { glue, engine: loader.build() };

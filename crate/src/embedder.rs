@@ -17,6 +17,23 @@ use crate::weights::{self, Weights};
 /// sentence-transformers' default batch size.
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 
+/// Weights a wasm32 instance can hold: 4 GiB of address space, less room for the tokenizer,
+/// activations and the allocator's slack.
+pub const WASM32_WEIGHT_BUDGET: u64 = 3 << 30;
+
+/// Refuses, before anything is downloaded or allocated, a model whose weights cannot fit `budget`.
+pub fn check_fits(spec: &ModelSpec, budget: u64) -> Result<()> {
+    let needed = spec.encoder.weight_bytes();
+    if needed > budget {
+        return Err(EmbedError::TooLarge(format!(
+            "this model needs {:.1} GB for its weights as f32, more than the {:.1} GB a WebAssembly (wasm32) instance can hold",
+            needed as f64 / 1e9,
+            budget as f64 / 1e9
+        )));
+    }
+    Ok(())
+}
+
 pub struct Embedder {
     spec: ModelSpec,
     tokenizer: TextTokenizer,
@@ -53,13 +70,22 @@ fn load_weights(files: &mut ModelFiles) -> Result<Weights> {
 impl Embedder {
     /// Builds the engine on the CPU backend. Weight bytes are taken out of `files` and dropped as
     /// soon as they are tensors.
-    pub fn from_files(mut files: ModelFiles) -> Result<Self> {
+    pub fn from_files(files: ModelFiles) -> Result<Self> {
+        Self::from_parts(files, Weights::new(weights::SAFETENSORS))
+    }
+
+    /// Builds the engine from config files plus tensors already handed over one by one; when
+    /// `weights` is empty, the weight file in `files` is read instead.
+    pub fn from_parts(mut files: ModelFiles, weights: Weights) -> Result<Self> {
         let spec = ModelSpec::from_files(&files)?;
+        if cfg!(target_arch = "wasm32") {
+            check_fits(&spec, WASM32_WEIGHT_BUDGET)?;
+        }
         let tokenizer_bytes = files
             .get("tokenizer.json")
             .ok_or_else(|| EmbedError::config("tokenizer.json", "missing: webembed needs the fast-tokenizer file tokenizer.json"))?;
         let tokenizer = TextTokenizer::from_bytes(tokenizer_bytes, spec.max_seq_length)?;
-        let mut weights = load_weights(&mut files)?;
+        let mut weights = if weights.is_empty() { load_weights(&mut files)? } else { weights };
         let encoder = Encoder::load(&spec.encoder, &mut weights)?;
         Ok(Embedder { spec, tokenizer, backend: Box::new(CpuBackend::new(encoder)) })
     }

@@ -12,6 +12,9 @@ pub enum EmbedError {
     /// `tokenizer.json` could not be loaded or a text could not be tokenized.
     #[error("{file}: {reason}")]
     Tokenizer { file: String, reason: String },
+    /// The model needs more memory than the platform can give (wasm32 addresses 4 GiB).
+    #[error("{0}")]
+    TooLarge(String),
     /// The caller passed something we cannot embed.
     #[error("{0}")]
     Input(String),
@@ -26,6 +29,7 @@ impl EmbedError {
             EmbedError::Config { .. } => "E_CONFIG",
             EmbedError::Weights { .. } => "E_WEIGHTS",
             EmbedError::Tokenizer { .. } => "E_TOKENIZER",
+            EmbedError::TooLarge(_) => "E_TOO_LARGE",
             EmbedError::Input(_) => "E_INPUT",
             EmbedError::Inference(_) => "E_INFERENCE",
         }

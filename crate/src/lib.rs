@@ -13,7 +13,7 @@ pub mod weights;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use embedder::{Embedder, DEFAULT_BATCH_SIZE};
+pub use embedder::{check_fits, Embedder, DEFAULT_BATCH_SIZE, WASM32_WEIGHT_BUDGET};
 pub use error::{EmbedError, Result};
 pub use files::ModelFiles;
 pub use spec::ModelSpec;

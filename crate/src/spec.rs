@@ -67,6 +67,14 @@ impl EncoderSpec {
     pub fn max_positions(&self) -> usize {
         self.max_position_embeddings.saturating_sub(self.position_offset())
     }
+
+    /// Bytes the encoder's weights take as f32, the form every backend computes in.
+    pub fn weight_bytes(&self) -> u64 {
+        let (h, ff) = (self.hidden_size as u64, self.intermediate_size as u64);
+        let tables = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size) as u64 * h + 2 * h;
+        let layer = 4 * h * h + 4 * h + 2 * h * ff + ff + h + 4 * h;
+        4 * (tables + self.num_layers as u64 * layer)
+    }
 }
 
 #[derive(Clone, Debug)]

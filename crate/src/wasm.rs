@@ -5,7 +5,8 @@ use std::sync::Mutex;
 
 use wasm_bindgen::prelude::*;
 
-use crate::{EmbedError, Embedder, ModelFiles};
+use crate::weights::Weights;
+use crate::{check_fits, EmbedError, Embedder, ModelFiles, ModelSpec, WASM32_WEIGHT_BUDGET};
 
 static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
 
@@ -49,17 +50,19 @@ pub fn shard_files(index_json: Vec<u8>) -> Result<Vec<String>, JsValue> {
     crate::weights::shard_files(&index_json).map_err(js_error)
 }
 
-/// Collects a model folder's files one at a time, so the JS side can drop each buffer early.
+/// Collects a model folder: config files whole, safetensors weights tensor by tensor (so a
+/// weight file never sits in wasm memory beside the tensors made from it).
 #[wasm_bindgen]
 pub struct ModelLoader {
     files: ModelFiles,
+    weights: Weights,
 }
 
 #[wasm_bindgen]
 impl ModelLoader {
     #[wasm_bindgen(constructor)]
     pub fn new() -> ModelLoader {
-        ModelLoader { files: ModelFiles::new() }
+        ModelLoader { files: ModelFiles::new(), weights: Weights::new("model.safetensors") }
     }
 
     #[wasm_bindgen(js_name = addFile)]
@@ -67,8 +70,27 @@ impl ModelLoader {
         self.files.insert(name, bytes);
     }
 
+    /// Reads the configs added so far and refuses a model too large for wasm32, before any
+    /// weight is downloaded.
+    #[wasm_bindgen(js_name = checkSpec)]
+    pub fn check_spec(&self) -> Result<(), JsValue> {
+        let spec = ModelSpec::from_files(&self.files).map_err(js_error)?;
+        check_fits(&spec, WASM32_WEIGHT_BUDGET).map_err(js_error)
+    }
+
+    #[wasm_bindgen(js_name = addTensorF32)]
+    pub fn add_tensor_f32(&mut self, name: &str, shape: Vec<usize>, values: Vec<f32>) -> Result<(), JsValue> {
+        self.weights.add_f32(name, &shape, values).map_err(js_error)
+    }
+
+    /// `bfloat16` selects bfloat16 over IEEE float16.
+    #[wasm_bindgen(js_name = addTensorHalf)]
+    pub fn add_tensor_half(&mut self, name: &str, shape: Vec<usize>, words: Vec<u16>, bfloat16: bool) -> Result<(), JsValue> {
+        self.weights.add_half(name, &shape, &words, bfloat16).map_err(js_error)
+    }
+
     pub fn build(self) -> Result<Engine, JsValue> {
-        Embedder::from_files(self.files).map(|inner| Engine { inner }).map_err(js_error)
+        Embedder::from_parts(self.files, self.weights).map(|inner| Engine { inner }).map_err(js_error)
     }
 }
 

@@ -105,6 +105,28 @@ impl Weights {
         Ok(())
     }
 
+    /// Adds one tensor handed over on its own (the browser streams a safetensors file tensor by
+    /// tensor, so the whole file never sits in wasm memory beside its tensors).
+    pub fn add_f32(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<()> {
+        check_len(name, shape, values.len())?;
+        self.insert(name, Tensor::from_vec(values, shape, &Device::Cpu)?)
+    }
+
+    /// Adds a float16 (`bfloat16: false`) or bfloat16 tensor given as raw 16-bit words.
+    pub fn add_half(&mut self, name: &str, shape: &[usize], words: &[u16], bfloat16: bool) -> Result<()> {
+        check_len(name, shape, words.len())?;
+        let values: Vec<f32> = if bfloat16 {
+            words.iter().map(|&w| half::bf16::from_bits(w).to_f32()).collect()
+        } else {
+            words.iter().map(|&w| half::f16::from_bits(w).to_f32()).collect()
+        };
+        self.insert(name, Tensor::from_vec(values, shape, &Device::Cpu)?)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
     fn insert(&mut self, name: &str, tensor: Tensor) -> Result<()> {
         let tensor = if tensor.dtype() == DType::F32 { tensor } else { tensor.to_dtype(DType::F32)? };
         self.tensors.insert(strip_prefix(name).to_string(), tensor);
@@ -128,6 +150,15 @@ impl Weights {
 
     pub fn contains(&self, name: &str) -> bool {
         self.tensors.contains_key(name)
+    }
+}
+
+fn check_len(name: &str, shape: &[usize], len: usize) -> Result<()> {
+    let expected: usize = shape.iter().product();
+    if expected == len {
+        Ok(())
+    } else {
+        Err(EmbedError::weights(name, format!("tensor of shape {shape:?} needs {expected} values, got {len}")))
     }
 }
 
