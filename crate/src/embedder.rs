@@ -187,3 +187,32 @@ impl Embedder {
         batch
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(layers: usize, hidden: usize, vocab: usize) -> ModelSpec {
+        let mut files = ModelFiles::new();
+        let config = serde_json::json!({"architectures": ["XLMRobertaModel"], "model_type": "xlm-roberta",
+            "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": 16, "intermediate_size": 4 * hidden,
+            "vocab_size": vocab, "max_position_embeddings": 514, "type_vocab_size": 1});
+        files.insert("config.json", config.to_string().into_bytes());
+        ModelSpec::from_files(&files).unwrap()
+    }
+
+    #[test]
+    fn multilingual_e5_large_fits_wasm32() {
+        // 24 × 1024 with a 250k vocabulary: about 560M parameters, 2.24 GB as f32.
+        let large = spec(24, 1024, 250_002);
+        assert!((2.2e9..2.3e9).contains(&(large.encoder.weight_bytes() as f64)));
+        check_fits(&large, WASM32_WEIGHT_BUDGET).unwrap();
+    }
+
+    #[test]
+    fn a_model_beyond_wasm32_is_too_large() {
+        let err = check_fits(&spec(48, 4096, 250_002), WASM32_WEIGHT_BUDGET).unwrap_err();
+        assert_eq!(err.code(), "E_TOO_LARGE");
+        assert!(err.to_string().contains("GB"), "{err}");
+    }
+}
