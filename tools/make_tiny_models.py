@@ -22,6 +22,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+from transformers.convert_slow_tokenizer import XLMRobertaConverter
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -56,6 +57,51 @@ def wordpiece_tokenizer(vocab_size=1200):
     fast = transformers.BertTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]",
                                           cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
     return fast, 0  # pad id
+
+
+def sentencepiece_tokenizer(vocab_size=1200):
+    """XLM-R's real pipeline: a SentencePiece Unigram model (nmt_nfkc rules, so tokenizer.json gets
+    a `Precompiled` normalizer with its charsmap), converted by transformers as XLM-R's is, with
+    the fairseq id offset (<s>=0, <pad>=1, </s>=2, <unk>=3)."""
+    import tempfile
+
+    import sentencepiece as spm
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = pathlib.Path(tmp) / "corpus.txt"
+        corpus.write_text("\n".join(t.replace("\n", " ") for t in training_texts() if t.strip()), encoding="utf-8")
+        spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=f"{tmp}/spm", vocab_size=vocab_size,
+                                       model_type="unigram", normalization_rule_name="nmt_nfkc", character_coverage=1.0,
+                                       pad_id=-1, bos_id=-1, eos_id=-1, unk_id=0, num_threads=1)
+        converted = XLMRobertaConverter(_SpmFile(f"{tmp}/spm.model")).converted()
+    fast = transformers.XLMRobertaTokenizerFast(tokenizer_object=converted, bos_token="<s>", eos_token="</s>", sep_token="</s>",
+                                                cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    normalizer = json.loads(fast.backend_tokenizer.to_str())["normalizer"]
+    assert "Precompiled" in json.dumps(normalizer), f"expected a Precompiled normalizer, got {normalizer}"
+    return fast, 1
+
+
+class _SpmFile:
+    """What transformers' XLMRobertaConverter reads of a slow tokenizer (v5 ships none)."""
+    FAIRSEQ = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+
+    def __init__(self, vocab_file):
+        self.vocab_file = vocab_file
+
+    def convert_tokens_to_ids(self, token):
+        return self.FAIRSEQ[token]
+
+
+def bpe_tokenizer(vocab_size=1200):
+    """RoBERTa-style byte-level BPE, for tokenizer parity (no model in the table uses it)."""
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    tok.train_from_iterator(training_texts(), trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
+                                                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0), trim_offsets=True, add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    return tok
 
 
 def unigram_tokenizer(vocab_size=1200):
@@ -223,7 +269,7 @@ def tokenizer_reference(folder):
     tok.no_truncation()
     tok.no_padding()
     strings = tokenizer_corpus()
-    return {"tokenizer": folder.name, "tokenizers": tokenizers.__version__,
+    return {"tokenizer": str((folder / "tokenizer.json").relative_to(OUT)), "tokenizers": tokenizers.__version__,
             "cases": [{"text": s, "ids": tok.encode(s).ids} for s in strings]}
 
 
@@ -232,11 +278,12 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     wordpiece, wp_pad = wordpiece_tokenizer()
     unigram, ug_pad = unigram_tokenizer()
+    sentencepiece, sp_pad = sentencepiece_tokenizer()
     m = OUT / "models"
     specs = [
         # name, architecture, tokenizer, pad, seed, pooling, normalize, max_seq_length, prompts, include_prompt
         ("e5-small-v2-like", "bert", wordpiece, wp_pad, 1, "mean", True, 512, PROMPTS, True),
-        ("multilingual-e5-small-like", "bert", unigram, ug_pad, 2, "mean", True, 512, PROMPTS, True),
+        ("multilingual-e5-small-like", "bert", sentencepiece, sp_pad, 2, "mean", True, 512, PROMPTS, True),
         ("xlmr-minilm-nonorm-like", "xlmr", unigram, ug_pad, 3, "mean", False, 128, None, True),
         # Same seeds as the folders above: identical weights, linked instead of copied.
         ("bge-cls-like", "bert", wordpiece, wp_pad, 1, "cls", True, 512, None, True),
@@ -268,8 +315,13 @@ def main():
     for name, prompt_names in sorted(written.items()):
         (refs / f"{name}.json").write_text(json.dumps(reference(m / name, prompt_names), ensure_ascii=False) + "\n")
         print("reference", name)
-    for name in ["e5-small-v2-like", "multilingual-e5-small-like"]:
+    for name in ["e5-small-v2-like", "multilingual-e5-small-like", "xlmr-minilm-nonorm-like"]:
         (refs / f"tokenizer-{name}.json").write_text(json.dumps(tokenizer_reference(m / name), ensure_ascii=False) + "\n")
+    # Byte-level BPE has no model in the table; its tokenizer alone is checked for parity.
+    bpe_dir = OUT / "tokenizers" / "bpe-bytelevel"
+    bpe_dir.mkdir(parents=True, exist_ok=True)
+    bpe_tokenizer().save(str(bpe_dir / "tokenizer.json"))
+    (refs / "tokenizer-bpe-bytelevel.json").write_text(json.dumps(tokenizer_reference(bpe_dir), ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":
