@@ -179,7 +179,11 @@ def save_st(folder, architecture, tokenizer, pad_id, seed, pooling="mean", norma
         (folder / junk).unlink(missing_ok=True)
 
 
-def legacy_copy(src, dst, pooling_flags):
+LEGACY_FLAGS = {"cls": "cls_token", "max": "max_tokens", "mean": "mean_tokens",
+                "mean_sqrt_len_tokens": "mean_sqrt_len_tokens", "weightedmean": "weightedmean_tokens", "lasttoken": "lasttoken"}
+
+
+def legacy_copy(src, dst):
     """Rewrites a folder in the sentence-transformers <= 5 layout: max_seq_length in
     sentence_bert_config.json, pooling_mode_*_tokens booleans, sentence_transformers.models.* types."""
     shutil.rmtree(dst, ignore_errors=True)
@@ -194,8 +198,10 @@ def legacy_copy(src, dst, pooling_flags):
     tok_cfg["model_max_length"] = 512  # the tokenizer's own limit; sentence_bert_config.json wins
     (dst / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2))
     pooling = json.loads((dst / "1_Pooling" / "config.json").read_text())
+    modes = pooling["pooling_mode"]
+    modes = [modes] if isinstance(modes, str) else modes
     legacy = {"word_embedding_dimension": pooling.get("embedding_dimension", HIDDEN)}
-    legacy.update({f"pooling_mode_{k}": v for k, v in pooling_flags.items()})
+    legacy.update({f"pooling_mode_{flag}": mode in modes for mode, flag in LEGACY_FLAGS.items()})
     legacy["include_prompt"] = pooling.get("include_prompt", True)
     (dst / "1_Pooling" / "config.json").write_text(json.dumps(legacy, indent=2))
     st_cfg_path = dst / "config_sentence_transformers.json"
@@ -301,12 +307,13 @@ def main():
     save_st(m / "multilingual-e5-large-like", "xlmr", unigram, ug_pad, 8, "mean", True, 512, PROMPTS, True,
             geometry={"hidden": 1024, "heads": 16, "layers": 1, "intermediate": 1024})
     written["multilingual-e5-large-like"] = list(PROMPTS)
-    legacy_copy(m / "e5-small-v2-like", m / "e5-small-v2-like-st5", {"cls_token": False, "mean_tokens": True, "max_tokens": False, "mean_sqrt_len_tokens": False})
-    legacy_copy(m / "pooling-cls-mean-no-prompt", m / "pooling-cls-mean-no-prompt-st5", {"cls_token": True, "mean_tokens": True})
+    # Every folder again in the sentence-transformers <= 5 layout.
+    for name in list(written):
+        legacy_copy(m / name, m / f"{name}-st5")
+        written[f"{name}-st5"] = written[name]
     bin_copy(m / "e5-small-v2-like", m / "e5-small-v2-like-bin")
     sharded_copy(m / "xlmr-minilm-nonorm-like", m / "xlmr-minilm-nonorm-like-sharded")
-    written.update({"e5-small-v2-like-st5": list(PROMPTS), "pooling-cls-mean-no-prompt-st5": list(PROMPTS),
-                    "e5-small-v2-like-bin": list(PROMPTS), "xlmr-minilm-nonorm-like-sharded": []})
+    written.update({"e5-small-v2-like-bin": list(PROMPTS), "xlmr-minilm-nonorm-like-sharded": []})
     shutil.rmtree(OUT / "_hf", ignore_errors=True)
     link_duplicate_weights(m)
 
