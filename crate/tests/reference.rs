@@ -1,7 +1,10 @@
 //! The real all-MiniLM-L6-v2 against sentence-transformers' own output (tests/fixtures), natively.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::{cosine, repo_root};
 use serde::Deserialize;
 use webembed::{Embedder, ModelFiles};
 
@@ -20,10 +23,6 @@ struct Case {
     embedding: Vec<f32>,
 }
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
 fn model_dir() -> PathBuf {
     let dir = std::env::var_os("WEBEMBED_MODEL_DIR")
         .map(PathBuf::from)
@@ -39,13 +38,6 @@ fn reference() -> Reference {
 
 fn load() -> Embedder {
     Embedder::from_files(ModelFiles::read_dir(&model_dir()).expect("read model folder")).expect("load model")
-}
-
-fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    dot / (na * nb).max(1e-30)
 }
 
 #[test]

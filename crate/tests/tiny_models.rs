@@ -1,8 +1,11 @@
 //! Every encoder shape and config format against sentence-transformers, on the small
 //! random-weight models that tools/make_tiny_models.py writes into tests/fixtures/tiny/.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::{cosine, norm, repo_root};
 use serde::Deserialize;
 use webembed::tokenize::TextTokenizer;
 use webembed::{Embedder, ModelFiles};
@@ -36,7 +39,7 @@ struct TokenizerCase {
 }
 
 fn tiny() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny")
+    repo_root().join("tests/fixtures/tiny")
 }
 
 fn references(prefix_filter: impl Fn(&str) -> bool) -> Vec<PathBuf> {
@@ -52,13 +55,6 @@ fn references(prefix_filter: impl Fn(&str) -> bool) -> Vec<PathBuf> {
 
 fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> T {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn cosine_and_norm_ratio(a: &[f32], b: &[f32]) -> (f64, f64) {
-    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
-    let na = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    let nb = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
-    (dot / (na * nb).max(1e-30), na / nb.max(1e-30))
 }
 
 #[test]
@@ -77,7 +73,7 @@ fn every_shape_matches_sentence_transformers() {
             let tokens = embedder.tokenize(&case.text, prompt.as_deref()).unwrap();
             assert_eq!(tokens.ids, case.ids, "{}: ids for {:?} ({:?})", reference.model, case.text, case.prompt_name);
             let got = embedder.encode(&[case.text.as_str()], prompt.as_deref(), 1).unwrap();
-            let (cos, norm_ratio) = cosine_and_norm_ratio(&got, &case.embedding);
+            let (cos, norm_ratio) = (cosine(&got, &case.embedding), norm(&got) / norm(&case.embedding).max(1e-30));
             worst = worst.min(cos);
             assert!(cos >= 0.99999, "{}: cosine {cos} for {:?} ({:?})", reference.model, case.text, case.prompt_name);
             // Unnormalized models must also get the length right.
