@@ -1,7 +1,9 @@
-// Each Embedder gets its own instance of the wasm module: dispose() then returns all of its
-// memory, and an instance killed by a trap is replaced without touching the others.
+// Each Embedder gets its own instance of the wasm module (a fresh copy of the glue from
+// createGlue()): dispose() then returns all of its memory, and an instance killed by a trap is
+// replaced without touching the others. The compiled module is shared.
 
 import { WebembedError } from './errors.js';
+import { createGlue } from './webembed_glue.js';
 
 const BINARIES = {
   // Fused multiply-add through relaxed SIMD (Chromium 114+): ~12% faster encodes.
@@ -9,7 +11,6 @@ const BINARIES = {
   simd128: new URL('./webembed_bg.wasm', import.meta.url),
 };
 const compiled = new Map();
-let instances = 0;
 
 // A one-function module using i8x16.relaxed_swizzle: it validates only where relaxed SIMD exists.
 const RELAXED_PROBE = new Uint8Array([
@@ -46,9 +47,7 @@ export async function newInstance(simd) {
     }));
   }
   const module = await compiled.get(simd);
-  instances += 1;
-  // The glue keeps its instance in module scope, so a distinct URL gives a distinct instance.
-  const glue = await import(`./webembed.js?instance=${instances}`);
+  const glue = createGlue();
   await glue.default({ module_or_path: module });
   return glue;
 }

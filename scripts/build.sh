@@ -20,6 +20,8 @@ wasm-bindgen --target web --out-dir pkg.relaxed --out-name webembed \
 cmp -s pkg.partial/webembed.js pkg.relaxed/webembed.js || { echo "glue differs between the two builds" >&2; exit 1; }
 mv pkg.relaxed/webembed_bg.wasm pkg.partial/webembed_relaxed_bg.wasm
 rm -rf pkg.relaxed
+node scripts/glue-factory.mjs pkg.partial/webembed.js pkg.partial/webembed_glue.js
+rm pkg.partial/webembed.js
 cp pkg-template/* pkg.partial/
 rm -f pkg.partial/webembed.d.ts pkg.partial/webembed_bg.wasm.d.ts  # the public types are index.d.ts
 rm -rf pkg && mv pkg.partial pkg
