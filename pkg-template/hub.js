@@ -1,9 +1,14 @@
-// The one module that fetches model files: resolves a model source to a folder URL, downloads
-// each file with progress, and checks what came back before the engine sees it.
+// The one module that fetches model files: resolves a model source to a folder URL, answers from
+// the cache when it can, downloads with progress and retries, and checks every file before the
+// engine sees it or the cache keeps it.
 
+import { cachedBytes, storeBytes } from './cache.js';
 import { WebembedError } from './errors.js';
+import { checkSafetensors } from './safetensors.js';
 
 const DEFAULT_HUB = 'https://huggingface.co';
+const RETRIES = 3;
+const RETRY_BASE_MS = 250;
 
 /** Files every model folder must have. */
 const REQUIRED_JSON = ['config.json', 'tokenizer.json'];
@@ -51,21 +56,38 @@ function describe(value) {
   return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
 }
 
-function getter(baseUrl, { onProgress, signal, fetch: fetchImpl } = {}) {
-  return (name, kind) => fetchFile(new URL(name, baseUrl).href, name, kind, { onProgress, signal, fetchImpl });
+/**
+ * One download session: the options of a load plus the running totals behind the aggregate
+ * progress. `options`: { onProgress, signal, fetch, cache, integrity }.
+ */
+export function createSession(baseUrl, options = {}) {
+  const files = new Map(); // name -> { loaded, total }
+  const report = (file, loaded, total, status) => {
+    files.set(file, { loaded, total });
+    let sumLoaded = 0;
+    let sumTotal = 0;
+    for (const f of files.values()) {
+      sumLoaded += f.loaded;
+      sumTotal += f.total;
+    }
+    options.onProgress?.({ file, loaded, total, status, aggregate: { loaded: sumLoaded, total: sumTotal } });
+  };
+  return {
+    baseUrl,
+    get: (name, kind) => fetchFile(new URL(name, baseUrl).href, name, kind, { ...options, report }),
+  };
 }
 
 /**
  * Downloads a model folder's config files. `engine.moduleConfigFiles(modulesJsonBytes)` names
  * the per-module configs that modules.json asks for. Returns a Map of path → Uint8Array.
  */
-export async function fetchConfigFiles(baseUrl, engine, options) {
-  const get = getter(baseUrl, options);
+export async function fetchConfigFiles(session, engine) {
   const files = new Map();
-  const optional = await Promise.all(OPTIONAL_JSON.map((name) => get(name, 'optional-json')));
+  const optional = await Promise.all(OPTIONAL_JSON.map((name) => session.get(name, 'optional-json')));
   OPTIONAL_JSON.forEach((name, i) => optional[i] && files.set(name, optional[i]));
-  for (const name of REQUIRED_JSON) files.set(name, await get(name, 'json'));
-  for (const name of engine.moduleConfigFiles(files.get('modules.json'))) files.set(name, await get(name, 'json'));
+  for (const name of REQUIRED_JSON) files.set(name, await session.get(name, 'json'));
+  for (const name of engine.moduleConfigFiles(files.get('modules.json'))) files.set(name, await session.get(name, 'json'));
   return files;
 }
 
@@ -74,28 +96,26 @@ export async function fetchConfigFiles(baseUrl, engine, options) {
  * bytes, kind)` as it arrives (kind: 'safetensors' or 'file'), so the caller can let go of one
  * before the next downloads. `engine.shardFiles(indexBytes)` lists a sharded checkpoint's shards.
  */
-export async function fetchWeights(baseUrl, engine, options, take) {
-  const get = getter(baseUrl, options);
-  const single = await get(SAFETENSORS, 'optional-binary');
+export async function fetchWeights(session, engine, take) {
+  const single = await session.get(SAFETENSORS, 'optional-binary');
   if (single) return take(SAFETENSORS, single, 'safetensors');
-  const index = await get(SHARD_INDEX, 'optional-json');
+  const index = await session.get(SHARD_INDEX, 'optional-json');
   if (index) {
-    for (const shard of engine.shardFiles(index)) take(shard, await get(shard, 'binary'), 'safetensors');
+    for (const shard of engine.shardFiles(index)) take(shard, await session.get(shard, 'binary'), 'safetensors');
     return undefined;
   }
-  const pickle = await get(PYTORCH_BIN, 'optional-binary');
+  const pickle = await session.get(PYTORCH_BIN, 'optional-binary');
   if (pickle) return take(PYTORCH_BIN, pickle, 'file');
-  throw new WebembedError('E_FETCH', `${baseUrl} has no weights: tried ${SAFETENSORS}, ${SHARD_INDEX} and ${PYTORCH_BIN}`);
+  throw new WebembedError('E_FETCH', `${session.baseUrl} has no weights: tried ${SAFETENSORS}, ${SHARD_INDEX} and ${PYTORCH_BIN}`);
 }
 
-async function fetchFile(url, name, kind, { onProgress, signal, fetchImpl = globalThis.fetch }) {
-  let response;
-  try {
-    response = await fetchImpl(url, { signal });
-  } catch (error) {
-    if (error?.name === 'AbortError') throw error;
-    throw new WebembedError('E_FETCH', `could not fetch ${url}: ${error?.message ?? error}`, { cause: error });
+async function fetchFile(url, name, kind, options) {
+  const cached = await cachedBytes(options.cache, url);
+  if (cached) {
+    options.report(name, cached.byteLength, cached.byteLength, 'cached');
+    return cached;
   }
+  const response = await fetchWithRetries(url, options);
   const type = response.headers.get('content-type') ?? '';
   if (kind.startsWith('optional-')) {
     // Dev servers often answer any missing path with their index page; that means "absent" here.
@@ -110,32 +130,87 @@ async function fetchFile(url, name, kind, { onProgress, signal, fetchImpl = glob
   if (kind.endsWith('binary') && (type.includes('text/html') || type.includes('application/json'))) {
     throw new WebembedError('E_FETCH', `${url} answered with ${type} instead of the weight file ${name}`);
   }
-  const bytes = await readBody(response, name, onProgress);
+  const bytes = await readBody(response, name, options.report);
   const declared = Number(response.headers.get('content-length'));
   // With a content-encoding the header counts compressed bytes, so it cannot be compared.
   if (declared && !response.headers.get('content-encoding') && bytes.byteLength !== declared) {
     throw new WebembedError('E_FETCH', `${url} ended after ${bytes.byteLength} of ${declared} bytes`);
   }
+  await verify(url, name, bytes, options.integrity);
+  // Config files that are not JSON go to the engine, which names the problem, but never to the cache.
+  if (!name.endsWith('.json') || isJson(bytes)) await storeBytes(options.cache, url, bytes, type || 'application/octet-stream');
+  options.report(name, bytes.byteLength, bytes.byteLength, 'done');
   return bytes;
 }
 
-async function readBody(response, file, onProgress) {
+async function fetchWithRetries(url, { signal, fetch: fetchImpl = globalThis.fetch, retries = RETRIES }) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetchImpl(url, { signal });
+      // Server trouble may pass; a 404 or 403 will not.
+      if (!(response.status >= 500 || response.status === 429) || attempt >= retries) return response;
+    } catch (error) {
+      if (error?.name === 'AbortError') throw error;
+      if (attempt >= retries) {
+        throw new WebembedError('E_FETCH', `could not fetch ${url} after ${attempt + 1} tries: ${error?.message ?? error}`, { cause: error });
+      }
+    }
+    await sleep(RETRY_BASE_MS * 2 ** attempt, signal);
+  }
+}
+
+function sleep(ms, signal) {
+  return new Promise((done, fail) => {
+    if (signal?.aborted) return fail(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      fail(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    }, { once: true });
+  });
+}
+
+async function verify(url, name, bytes, integrity) {
+  if (name.endsWith('.safetensors')) checkSafetensors(bytes, name);
+  const expected = integrity?.[name];
+  if (expected) {
+    const [algorithm, digest] = expected.split('-', 2);
+    if (algorithm !== 'sha256' || !digest) {
+      throw new WebembedError('E_INPUT', `integrity for ${name} must look like "sha256-<base64>"; got ${JSON.stringify(expected)}`);
+    }
+    const actual = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))));
+    if (actual !== digest) {
+      throw new WebembedError('E_INTEGRITY', `${url} has sha256-${actual}, but integrity expects sha256-${digest}`);
+    }
+  }
+}
+
+function isJson(bytes) {
+  try {
+    JSON.parse(new TextDecoder().decode(bytes));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readBody(response, file, report) {
   const total = Number(response.headers.get('content-length')) || 0;
-  if (!response.body || !onProgress) {
+  if (!response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
-    onProgress?.({ file, loaded: bytes.byteLength, total: total || bytes.byteLength });
+    report(file, bytes.byteLength, total || bytes.byteLength, 'download');
     return bytes;
   }
   const reader = response.body.getReader();
   const chunks = [];
   let loaded = 0;
-  onProgress({ file, loaded, total });
+  report(file, loaded, total, 'download');
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     chunks.push(value);
     loaded += value.byteLength;
-    onProgress({ file, loaded, total });
+    report(file, loaded, total, 'download');
   }
   const bytes = new Uint8Array(loaded);
   let offset = 0;

@@ -1,6 +1,7 @@
 export type ErrorCode =
   | 'E_INPUT'
   | 'E_FETCH'
+  | 'E_INTEGRITY'
   | 'E_CONFIG'
   | 'E_WEIGHTS'
   | 'E_TOKENIZER'

@@ -1,7 +1,8 @@
 // webembed: sentence embeddings in the browser, as sentence-transformers computes them.
 
 import { asWebembedError, WebembedError } from './errors.js';
-import { fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
+import { clearCache, openCache } from './cache.js';
+import { createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
 import { newInstance, pickSimd } from './instance.js';
 import { streamInto } from './safetensors.js';
 
@@ -10,13 +11,15 @@ export { WebembedError } from './errors.js';
 const BACKENDS = ['auto', 'cpu', 'webgpu'];
 
 async function buildEngine(url, options) {
-  const glue = await newInstance(options.simd);
+  const cache = await openCache(options.cache);
+  const glue = await newInstance(options.simd, cache);
+  const session = createSession(url, { ...options, cache });
   const loader = new glue.ModelLoader();
   try {
-    for (const [name, bytes] of await fetchConfigFiles(url, glue, options)) loader.addFile(name, bytes);
+    for (const [name, bytes] of await fetchConfigFiles(session, glue)) loader.addFile(name, bytes);
     // Refuses unsupported or too-large models before their weights download.
     loader.checkSpec();
-    await fetchWeights(url, glue, options, (name, bytes, kind) =>
+    await fetchWeights(session, glue, (name, bytes, kind) =>
       kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes),
     );
   } catch (error) {
@@ -87,20 +90,31 @@ export class Embedder {
 
   /**
    * Loads a model folder (URL or Hugging Face id).
-   * Options: backend ('auto' | 'cpu' | 'webgpu'), onProgress({ file, loaded, total }), hubUrl,
-   * revision, signal, fetch, simd ('auto' | 'relaxed-simd' | 'simd128').
+   * Options: backend ('auto' | 'cpu' | 'webgpu'), onProgress({ file, loaded, total, status,
+   * aggregate }), hubUrl, revision, signal, fetch, cache (true | false | { match, put, delete }),
+   * integrity ({ file: 'sha256-…' }), simd ('auto' | 'relaxed-simd' | 'simd128').
    */
   static async load(source, options = {}) {
-    const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, simd: simdPreference } = options ?? {};
+    const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, cache, integrity, simd: simdPreference } = options ?? {};
     checkBackend(backend);
     const url = resolveModelUrl(source, { hubUrl, revision });
     const simd = pickSimd(simdPreference);
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch, simd });
-      return new Embedder(CONSTRUCT, url, { fetch, simd }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, simd });
+      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, simd }, built);
     } catch (error) {
       throw asWebembedError(error);
     }
+  }
+
+  /**
+   * Removes cached files: those of one model (`source` as `load` takes it), or everything webembed
+   * cached. `options.cache` picks a custom cache object, as in `load`.
+   */
+  static async clearCache(source, options = {}) {
+    const cache = await openCache(options.cache);
+    const prefix = source === undefined ? undefined : resolveModelUrl(source, options);
+    return clearCache(cache, prefix);
   }
 
   get backend() {

@@ -2,6 +2,7 @@
 // createGlue()): dispose() then returns all of its memory, and an instance killed by a trap is
 // replaced without touching the others. The compiled module is shared.
 
+import { cachedBytes, storeBytes } from './cache.js';
 import { WebembedError } from './errors.js';
 import { createGlue } from './webembed_glue.js';
 
@@ -27,21 +28,24 @@ export function pickSimd(preference = 'auto') {
   return WebAssembly.validate(RELAXED_PROBE) ? 'relaxed-simd' : 'simd128';
 }
 
-async function compile(url) {
+// The binary is cached with the model files, so a second visit makes no request at all; it is
+// stored only once it has compiled.
+async function compile(url, cache) {
+  const cached = await cachedBytes(cache, url.href);
+  if (cached) return WebAssembly.compile(cached);
   const response = await fetch(url);
   if (!response.ok) throw new WebembedError('E_FETCH', `${url} answered HTTP ${response.status}`);
-  if ((response.headers.get('content-type') ?? '').startsWith('application/wasm')) {
-    return WebAssembly.compileStreaming(response);
-  }
-  // Servers without the wasm MIME type still work, just without streaming compilation.
-  return WebAssembly.compile(await response.arrayBuffer());
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const module = await WebAssembly.compile(bytes);
+  await storeBytes(cache, url.href, bytes, 'application/wasm');
+  return module;
 }
 
 /** Returns the wasm-bindgen exports of a fresh instance of the given SIMD flavour. */
-export async function newInstance(simd) {
+export async function newInstance(simd, cache) {
   if (!compiled.has(simd)) {
     // A failed compile is not remembered: the next load tries again.
-    compiled.set(simd, compile(BINARIES[simd]).catch((error) => {
+    compiled.set(simd, compile(BINARIES[simd], cache).catch((error) => {
       compiled.delete(simd);
       throw error;
     }));

@@ -40,6 +40,11 @@ export function* tensors(bytes, file) {
   }
 }
 
+/** Throws E_WEIGHTS unless the header parses and its tensors exactly fill the file. */
+export function checkSafetensors(bytes, file) {
+  tensors(bytes, file).next(); // the generator checks the whole layout before its first tensor
+}
+
 /** Passes every tensor of a safetensors file to the engine's loader. */
 export function streamInto(loader, bytes, file) {
   for (const { name, dtype, shape, data } of tensors(bytes, file)) {

@@ -1,0 +1,73 @@
+// Where verified model files and the wasm binaries are kept between visits. Only files that
+// passed every check reach `put`; a failed or partial download is never stored.
+
+import { WebembedError } from './errors.js';
+
+/** Versioned so a future change of what is stored never reads an old layout. */
+export const CACHE_NAME = 'webembed-v1';
+
+/**
+ * `option`: undefined/true → the Cache API (when the context has one), false → no cache, or any
+ * object with `match(url)`, `put(url, response)` and `delete(url)`.
+ */
+export async function openCache(option) {
+  if (option === false) return null;
+  if (option && typeof option === 'object') {
+    for (const method of ['match', 'put', 'delete']) {
+      if (typeof option[method] !== 'function') {
+        throw new WebembedError('E_INPUT', `cache must be true, false, or an object with match, put and delete; it has no ${method}()`);
+      }
+    }
+    return option;
+  }
+  if (option !== undefined && option !== true) {
+    throw new WebembedError('E_INPUT', `cache must be true, false, or an object with match, put and delete; got ${typeof option}`);
+  }
+  if (!globalThis.caches?.open) return null; // insecure contexts and Node have no Cache API
+  try {
+    return await globalThis.caches.open(CACHE_NAME);
+  } catch {
+    return null;
+  }
+}
+
+export async function cachedBytes(cache, url) {
+  if (!cache) return null;
+  try {
+    const hit = await cache.match(url);
+    return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Stores verified bytes; a full quota only costs the cache, with a warning saying so. */
+export async function storeBytes(cache, url, bytes, contentType) {
+  if (!cache) return;
+  try {
+    await cache.put(url, new Response(bytes, { headers: { 'content-type': contentType, 'content-length': String(bytes.byteLength) } }));
+  } catch (error) {
+    console.warn(`webembed: could not cache ${url} (${error?.name ?? 'error'}: ${error?.message ?? error}); the model works, but will download again next time`);
+  }
+}
+
+/** Removes cached files: those under `prefix` (a folder URL), or everything webembed cached. */
+export async function clearCache(cache, prefix) {
+  if (!cache) return 0;
+  if (!prefix && cache === (await openCache())) {
+    await globalThis.caches.delete(CACHE_NAME);
+    return -1;
+  }
+  if (typeof cache.keys !== 'function') {
+    throw new WebembedError('E_INPUT', 'this cache object has no keys(), so clearCache cannot list what to remove');
+  }
+  let removed = 0;
+  for (const request of await cache.keys()) {
+    const url = typeof request === 'string' ? request : request.url;
+    if (!prefix || url.startsWith(prefix)) {
+      await cache.delete(url);
+      removed += 1;
+    }
+  }
+  return removed;
+}
