@@ -4,6 +4,7 @@
 
 import { cachedBytes, storeBytes } from './cache.js';
 import { WebembedError } from './errors.js';
+import { baseForPaths, fetchAny } from './platform.js';
 import { checkSafetensors } from './safetensors.js';
 
 const DEFAULT_HUB = 'https://huggingface.co';
@@ -34,8 +35,7 @@ export function resolveModelUrl(source, { hubUrl = DEFAULT_HUB, revision = 'main
     throw new WebembedError('E_INPUT', `model source must be a URL or a Hugging Face model id; got ${describe(source)}`);
   }
   if (/^(https?:)?\/\//.test(source) || /^\.{0,2}\//.test(source) || /^[a-z][a-z0-9+.-]*:/i.test(source)) {
-    const base = globalThis.location?.href ?? 'http://localhost/';
-    return withSlash(new URL(source, base).href);
+    return withSlash(new URL(source, baseForPaths()).href);
   }
   if (/^[\w.-]+\/[\w.-]+$/.test(source)) {
     return `${hubUrl.replace(/\/+$/, '')}/${source}/resolve/${encodeURIComponent(revision)}/`;
@@ -143,10 +143,10 @@ async function fetchFile(url, name, kind, options) {
   return bytes;
 }
 
-async function fetchWithRetries(url, { signal, fetch: fetchImpl = globalThis.fetch, retries = RETRIES }) {
+async function fetchWithRetries(url, { signal, fetch: fetchImpl, retries = RETRIES }) {
   for (let attempt = 0; ; attempt++) {
     try {
-      const response = await fetchImpl(url, { signal });
+      const response = await fetchAny(url, { signal }, fetchImpl ?? globalThis.fetch);
       // Server trouble may pass; a 404 or 403 will not.
       if (!(response.status >= 500 || response.status === 429) || attempt >= retries) return response;
     } catch (error) {

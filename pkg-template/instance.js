@@ -4,6 +4,7 @@
 
 import { cachedBytes, storeBytes } from './cache.js';
 import { WebembedError } from './errors.js';
+import { fetchAny } from './platform.js';
 import { createGlue } from './webembed_glue.js';
 
 const BINARIES = {
@@ -33,7 +34,7 @@ export function pickSimd(preference = 'auto') {
 async function compile(url, cache) {
   const cached = await cachedBytes(cache, url.href);
   if (cached) return WebAssembly.compile(cached);
-  const response = await fetch(url);
+  const response = await fetchAny(url);
   if (!response.ok) throw new WebembedError('E_FETCH', `${url} answered HTTP ${response.status}`);
   const bytes = new Uint8Array(await response.arrayBuffer());
   const module = await WebAssembly.compile(bytes);

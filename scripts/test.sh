@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: native engine tests (cargo test) and the browser end-to-end tests in headless
-# Chromium. Installs what is missing first (scripts/setup.sh), then builds pkg/.
+# Runs every test: native engine tests (cargo test), the package under Node.js, and the browser
+# end-to-end tests in headless Chromium. Installs what is missing first (scripts/setup.sh), then builds pkg/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,9 @@ cargo test --release --workspace
 
 printf '\n== Build pkg/\n'
 bash scripts/build.sh
+
+printf '\n== Node.js tests (the package in Node)\n'
+node --test tests/node/
 
 printf '\n== Browser end-to-end tests (headless Chromium)\n'
 node --test --test-concurrency=1 tests/e2e/
