@@ -22,6 +22,17 @@ export interface ProgressEvent {
   loaded: number;
   /** 0 when the server sent no Content-Length. */
   total: number;
+  status: 'download' | 'cached' | 'done';
+  /** Totals across every file of the load so far. */
+  aggregate: { loaded: number; total: number };
+}
+
+/** Any store with these three methods can cache model files (the Cache API has them). */
+export interface ModelCache {
+  match(url: string): Promise<Response | undefined>;
+  put(url: string, response: Response): Promise<void>;
+  delete(url: string): Promise<boolean | void>;
+  keys?(): Promise<ReadonlyArray<Request | string>>;
 }
 
 export interface LoadOptions {
@@ -34,6 +45,12 @@ export interface LoadOptions {
   revision?: string;
   signal?: AbortSignal;
   fetch?: typeof globalThis.fetch;
+  /** Default true: the Cache API. false: no cache. Or a custom store. */
+  cache?: boolean | ModelCache;
+  /** Expected digests, e.g. { 'model.safetensors': 'sha256-…' }. */
+  integrity?: Record<string, string>;
+  /** Run the engine in a dedicated module Web Worker (fetch and cache objects cannot be passed). */
+  worker?: boolean;
   /** Which wasm binary runs the CPU path. Default 'auto': relaxed SIMD where the browser has it. */
   simd?: 'auto' | 'relaxed-simd' | 'simd128';
 }
@@ -54,6 +71,8 @@ export class Embedder {
   private constructor();
   /** Loads a model folder by URL, or a Hugging Face model id ("owner/name"). */
   static load(source: string | URL, options?: LoadOptions): Promise<Embedder>;
+  /** Removes one model's cached files (source as load takes it), or everything webembed cached. */
+  static clearCache(source?: string | URL, options?: Pick<LoadOptions, 'cache' | 'hubUrl' | 'revision'>): Promise<number>;
   readonly dimension: number;
   readonly maxSeqLength: number;
   readonly prompts: Record<string, string>;

@@ -5,6 +5,8 @@ import { clearCache, openCache } from './cache.js';
 import { createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
 import { newInstance, pickSimd } from './instance.js';
 import { streamInto } from './safetensors.js';
+import { similarity } from './similarity.js';
+import { WorkerEmbedder } from './worker-client.js';
 
 export { WebembedError } from './errors.js';
 
@@ -95,6 +97,7 @@ export class Embedder {
    * integrity ({ file: 'sha256-…' }), simd ('auto' | 'relaxed-simd' | 'simd128').
    */
   static async load(source, options = {}) {
+    if (options?.worker) return WorkerEmbedder.load(source, options);
     const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, cache, integrity, simd: simdPreference } = options ?? {};
     checkBackend(backend);
     const url = resolveModelUrl(source, { hubUrl, revision });
@@ -152,22 +155,7 @@ export class Embedder {
 
   /** Cosine similarity of every vector in `a` with every vector in `b`: one Float32Array row per `a`. */
   similarity(a, b) {
-    const rows = asVectors(a, 'a');
-    const columns = asVectors(b, 'b');
-    const columnNorms = columns.map(norm);
-    return rows.map((row) => {
-      const rowNorm = norm(row);
-      const out = new Float32Array(columns.length);
-      columns.forEach((column, j) => {
-        if (column.length !== row.length) {
-          throw new WebembedError('E_INPUT', `cannot compare vectors of length ${row.length} and ${column.length}`);
-        }
-        let dot = 0;
-        for (let k = 0; k < row.length; k++) dot += row[k] * column[k];
-        out[j] = dot / Math.max(rowNorm * columnNorms[j], 1e-12);
-      });
-      return out;
-    });
+    return similarity(a, b);
   }
 
   /** Frees the model and its wasm instance; the object cannot be used afterwards. */
@@ -227,16 +215,4 @@ function safePanicMessage(glue) {
   } catch {
     return '';
   }
-}
-
-function asVectors(value, name) {
-  if (value instanceof Float32Array || (Array.isArray(value) && typeof value[0] === 'number')) return [value];
-  if (Array.isArray(value) && value.every((v) => v instanceof Float32Array || Array.isArray(v))) return value;
-  throw new WebembedError('E_INPUT', `similarity(): ${name} must be a vector or an array of vectors`);
-}
-
-function norm(vector) {
-  let sum = 0;
-  for (let k = 0; k < vector.length; k++) sum += vector[k] * vector[k];
-  return Math.sqrt(sum);
 }
