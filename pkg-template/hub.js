@@ -96,7 +96,9 @@ export async function fetchConfigFiles(session, engine) {
  * bytes, kind)` as it arrives (kind: 'safetensors' or 'file'), so the caller can let go of one
  * before the next downloads. `engine.shardFiles(indexBytes)` lists a sharded checkpoint's shards.
  */
-export async function fetchWeights(session, engine, take) {
+export async function fetchWeights(session, engine, take, dtype = 'f32') {
+  const variant = await fetchVariant(session, dtype);
+  if (variant) return take(variant.name, variant.bytes, 'safetensors');
   const single = await session.get(SAFETENSORS, 'optional-binary');
   if (single) return take(SAFETENSORS, single, 'safetensors');
   const index = await session.get(SHARD_INDEX, 'optional-json');
@@ -107,6 +109,23 @@ export async function fetchWeights(session, engine, take) {
   const pickle = await session.get(PYTORCH_BIN, 'optional-binary');
   if (pickle) return take(PYTORCH_BIN, pickle, 'file');
   throw new WebembedError('E_FETCH', `${session.baseUrl} has no weights: tried ${SAFETENSORS}, ${SHARD_INDEX} and ${PYTORCH_BIN}`);
+}
+
+/** Lighter weights named as transformers' `variant` saves them (`model.fp16.safetensors`). */
+const VARIANTS = { f16: 'model.fp16.safetensors' };
+
+async function fetchVariant(session, dtype) {
+  if (dtype === 'f32') return null;
+  if (dtype === 'q8') {
+    console.warn('webembed: dtype "q8" has no kernels yet; loading the float weights');
+    return null;
+  }
+  if (!(dtype in VARIANTS)) {
+    throw new WebembedError('E_INPUT', `dtype must be 'f32', 'f16' or 'q8'; got ${JSON.stringify(dtype)}`);
+  }
+  const bytes = await session.get(VARIANTS[dtype], 'optional-binary');
+  if (!bytes) console.warn(`webembed: ${session.baseUrl} offers no ${VARIANTS[dtype]}; loading the f32 weights`);
+  return bytes && { name: VARIANTS[dtype], bytes };
 }
 
 async function fetchFile(url, name, kind, options) {

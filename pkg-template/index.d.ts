@@ -49,6 +49,11 @@ export interface LoadOptions {
   cache?: boolean | ModelCache;
   /** Expected digests, e.g. { 'model.safetensors': 'sha256-…' }. */
   integrity?: Record<string, string>;
+  /**
+   * Lighter weights when the folder offers them: 'f16' loads `model.fp16.safetensors`. Without
+   * such a file (and always for 'q8', which has no kernels yet) the f32 weights load, with a warning.
+   */
+  dtype?: 'f32' | 'f16' | 'q8';
   /** Run the engine in a dedicated module Web Worker (fetch and cache objects cannot be passed). */
   worker?: boolean;
   /** Which wasm binary runs the CPU path. Default 'auto': relaxed SIMD where the browser has it. */

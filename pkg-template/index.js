@@ -21,8 +21,11 @@ async function buildEngine(url, options) {
     for (const [name, bytes] of await fetchConfigFiles(session, glue)) loader.addFile(name, bytes);
     // Refuses unsupported or too-large models before their weights download.
     loader.checkSpec();
-    await fetchWeights(session, glue, (name, bytes, kind) =>
-      kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes),
+    await fetchWeights(
+      session,
+      glue,
+      (name, bytes, kind) => (kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes)),
+      options.dtype,
     );
   } catch (error) {
     loader.free();
@@ -94,17 +97,18 @@ export class Embedder {
    * Loads a model folder (URL or Hugging Face id).
    * Options: backend ('auto' | 'cpu' | 'webgpu'), onProgress({ file, loaded, total, status,
    * aggregate }), hubUrl, revision, signal, fetch, cache (true | false | { match, put, delete }),
-   * integrity ({ file: 'sha256-…' }), simd ('auto' | 'relaxed-simd' | 'simd128').
+   * integrity ({ file: 'sha256-…' }), dtype ('f32' | 'f16' | 'q8'), worker (boolean),
+   * simd ('auto' | 'relaxed-simd' | 'simd128').
    */
   static async load(source, options = {}) {
     if (options?.worker) return WorkerEmbedder.load(source, options);
-    const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, cache, integrity, simd: simdPreference } = options ?? {};
+    const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, cache, integrity, dtype, simd: simdPreference } = options ?? {};
     checkBackend(backend);
     const url = resolveModelUrl(source, { hubUrl, revision });
     const simd = pickSimd(simdPreference);
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, simd });
-      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, simd }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd });
+      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd }, built);
     } catch (error) {
       throw asWebembedError(error);
     }

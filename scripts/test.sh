@@ -13,6 +13,9 @@ cargo test --release --workspace
 printf '\n== Build pkg/\n'
 bash scripts/build.sh
 
+printf '\n== Types: tsc --noEmit on an example that uses every option\n'
+npx tsc -p tests/types && echo "index.d.ts: the example type-checks"
+
 printf '\n== Node.js tests (the package in Node)\n'
 node --test tests/node/
 

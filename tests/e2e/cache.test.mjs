@@ -151,3 +151,27 @@ test('cache: false stores nothing, and clearCache(source) removes that model', a
   assert.ok(!result.left.some((u) => u.includes(MODEL_PATH)), result.left.join('\n'));
   assert.deepEqual(harness.errors, []);
 });
+
+test("dtype 'f16' loads model.fp16.safetensors when offered, else falls back with a warning", async () => {
+  const folder = new URL('test-results/models/with-fp16/', ROOT);
+  await rm(folder, { recursive: true, force: true });
+  await mkdir(new URL('1_Pooling/', folder), { recursive: true });
+  for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'modules.json', '1_Pooling/config.json']) {
+    await copyFile(new URL(`${TINY}${file}`, ROOT), new URL(file, folder));
+  }
+  await copyFile(new URL(`${TINY}model.safetensors`, ROOT), new URL('model.fp16.safetensors', folder));
+  const warnings = [];
+  const onConsole = (message) => message.type() === 'warning' && warnings.push(message.text());
+  harness.page.on('console', onConsole);
+  const result = await inPage(async (tiny) => {
+    const events = [];
+    const half = await attempt(async () => (await Embedder.load('/test-results/models/with-fp16/', { cache: false, dtype: 'f16', onProgress: (e) => events.push(e.file) })).dimension);
+    const fallback = await attempt(async () => (await Embedder.load(tiny, { cache: false, dtype: 'f16' })).dimension);
+    return { half, files: [...new Set(events)], fallback };
+  }, `/${TINY}`);
+  harness.page.off('console', onConsole);
+  assert.deepEqual(result.half, { ok: true, value: 384 });
+  assert.ok(result.files.includes('model.fp16.safetensors') && !result.files.includes('model.safetensors'), result.files.join(', '));
+  assert.deepEqual(result.fallback, { ok: true, value: 384 });
+  assert.ok(warnings.some((w) => w.includes('model.fp16.safetensors') && w.includes('f32')), warnings.join('\n'));
+});

@@ -1,0 +1,52 @@
+// Type-checks (tsc --noEmit, never run) a program that uses every part of the public API.
+import { Embedder, WebembedError, type ErrorCode, type ModelCache, type ProgressEvent } from 'webembed';
+
+const store = new Map<string, Response>();
+const cache: ModelCache = {
+  async match(url) {
+    return store.get(url)?.clone();
+  },
+  async put(url, response) {
+    store.set(url, response);
+  },
+  async delete(url) {
+    return store.delete(url);
+  },
+  async keys() {
+    return [...store.keys()];
+  },
+};
+
+async function main(): Promise<void> {
+  const controller = new AbortController();
+  const model: Embedder = await Embedder.load('sentence-transformers/all-MiniLM-L6-v2', {
+    backend: 'auto',
+    hubUrl: 'https://huggingface.co',
+    revision: 'main',
+    onProgress: (event: ProgressEvent) => console.log(event.file, event.loaded, event.total, event.status, event.aggregate.loaded),
+    signal: controller.signal,
+    fetch: globalThis.fetch,
+    cache,
+    integrity: { 'model.safetensors': 'sha256-AAAA' },
+    worker: false,
+    simd: 'auto',
+    dtype: 'f16',
+  });
+  const vectors: Float32Array[] = await model.encode(['query: a', 'passage: b'], { promptName: 'query', prompt: 'query: ', batchSize: 8 });
+  const one: Float32Array[] = await model.encode('single');
+  const scores: Float32Array[] = model.similarity(vectors, one);
+  const ids: number[] = await model.tokenize('text', { promptName: 'query' });
+  const info: [number, number, 'cpu' | 'webgpu', 'relaxed-simd' | 'simd128', string, Record<string, string>] =
+    [model.dimension, model.maxSeqLength, model.backend, model.simd, model.url, model.prompts];
+  console.log(scores, ids, info, model.wasmMemoryBytes);
+  await model.dispose();
+  const removed: number = await Embedder.clearCache('/models/all-MiniLM-L6-v2/', { cache: false });
+  console.log(removed);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof WebembedError) {
+    const code: ErrorCode = error.code;
+    console.error(code, error.message);
+  }
+});
