@@ -71,3 +71,73 @@ export async function clearCache(cache, prefix) {
   }
   return removed;
 }
+
+/**
+ * A model cache in the Origin Private File System, with the Cache API's match/put/delete/keys.
+ * Each entry is two files: the bytes, then a `.url` file written last, so an entry whose write
+ * was cut short is never matched.
+ */
+export class OPFSCache {
+  constructor(name = CACHE_NAME) {
+    this.name = name;
+  }
+
+  async #dir() {
+    const root = await navigator.storage.getDirectory();
+    return root.getDirectoryHandle(this.name, { create: true });
+  }
+
+  async match(url) {
+    try {
+      const dir = await this.#dir();
+      const key = await keyOf(url);
+      await dir.getFileHandle(`${key}.url`); // present only once the bytes are complete
+      const file = await (await dir.getFileHandle(key)).getFile();
+      return new Response(file, { headers: { 'content-length': String(file.size) } });
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(url, response) {
+    const dir = await this.#dir();
+    const key = await keyOf(url);
+    await writeFile(dir, key, await response.arrayBuffer());
+    await writeFile(dir, `${key}.url`, new TextEncoder().encode(url));
+  }
+
+  async delete(url) {
+    const dir = await this.#dir();
+    const key = await keyOf(url);
+    let removed = false;
+    for (const name of [`${key}.url`, key]) {
+      try {
+        await dir.removeEntry(name);
+        removed = true;
+      } catch {
+        // already gone
+      }
+    }
+    return removed;
+  }
+
+  async keys() {
+    const dir = await this.#dir();
+    const urls = [];
+    for await (const [name, handle] of dir.entries()) {
+      if (name.endsWith('.url')) urls.push(await (await handle.getFile()).text());
+    }
+    return urls;
+  }
+}
+
+async function keyOf(url) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function writeFile(dir, name, bytes) {
+  const writable = await (await dir.getFileHandle(name, { create: true })).createWritable();
+  await writable.write(bytes);
+  await writable.close(); // the new content becomes visible only here
+}

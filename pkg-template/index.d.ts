@@ -72,6 +72,15 @@ export interface EncodeOptions extends PromptOptions {
   batchSize?: number;
 }
 
+/** A ModelCache in the Origin Private File System. */
+export class OPFSCache implements ModelCache {
+  constructor(name?: string);
+  match(url: string): Promise<Response | undefined>;
+  put(url: string, response: Response): Promise<void>;
+  delete(url: string): Promise<boolean>;
+  keys(): Promise<string[]>;
+}
+
 export class Embedder {
   private constructor();
   /** Loads a model folder by URL, or a Hugging Face model id ("owner/name"). */

@@ -8,6 +8,7 @@ import { streamInto } from './safetensors.js';
 import { similarity } from './similarity.js';
 import { WorkerEmbedder } from './worker-client.js';
 
+export { OPFSCache } from './cache.js';
 export { WebembedError } from './errors.js';
 
 const BACKENDS = ['auto', 'cpu', 'webgpu'];

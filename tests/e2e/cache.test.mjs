@@ -175,3 +175,22 @@ test("dtype 'f16' loads model.fp16.safetensors when offered, else falls back wit
   assert.deepEqual(result.fallback, { ok: true, value: 384 });
   assert.ok(warnings.some((w) => w.includes('model.fp16.safetensors') && w.includes('f32')), warnings.join('\n'));
 });
+
+test('OPFSCache stores verified files in the origin private file system and serves a second load', async () => {
+  const result = await inPage(async (tiny) => {
+    const { OPFSCache } = await import('/pkg/index.js');
+    const opfs = new OPFSCache('webembed-test');
+    await Embedder.load(tiny, { cache: opfs });
+    const stored = await opfs.keys();
+    const statuses = [];
+    const again = await Embedder.load(tiny, { cache: opfs, onProgress: (e) => statuses.push(e.status) });
+    const [vector] = await again.encode('hello');
+    const removed = await Embedder.clearCache(tiny, { cache: opfs });
+    return { stored, statuses: [...new Set(statuses)], ok: vector.length === 384, removed, left: await opfs.keys() };
+  }, `/${TINY}`);
+  assert.ok(result.stored.some((u) => u.endsWith('/model.safetensors')), result.stored.join('\n'));
+  assert.deepEqual(result.statuses, ['cached']);
+  assert.ok(result.ok);
+  assert.equal(result.removed, result.stored.length);
+  assert.deepEqual(result.left, []);
+});

@@ -1,5 +1,5 @@
 // Type-checks (tsc --noEmit, never run) a program that uses every part of the public API.
-import { Embedder, WebembedError, type ErrorCode, type ModelCache, type ProgressEvent } from 'webembed';
+import { Embedder, OPFSCache, WebembedError, type ErrorCode, type ModelCache, type ProgressEvent } from 'webembed';
 
 const store = new Map<string, Response>();
 const cache: ModelCache = {
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     [model.dimension, model.maxSeqLength, model.backend, model.simd, model.url, model.prompts];
   console.log(scores, ids, info, model.wasmMemoryBytes);
   await model.dispose();
-  const removed: number = await Embedder.clearCache('/models/all-MiniLM-L6-v2/', { cache: false });
+  const removed: number = await Embedder.clearCache('/models/all-MiniLM-L6-v2/', { cache: new OPFSCache('my-models') });
   console.log(removed);
 }
 
