@@ -194,3 +194,22 @@ test('OPFSCache stores verified files in the origin private file system and serv
   assert.equal(result.removed, result.stored.length);
   assert.deepEqual(result.left, []);
 });
+
+test('when the cache refuses to store (quota), the model still loads and a warning says why', async () => {
+  const warnings = [];
+  const onConsole = (message) => message.type() === 'warning' && warnings.push(message.text());
+  harness.page.on('console', onConsole);
+  const result = await inPage(async (tiny) => {
+    const full = {
+      match: async () => undefined,
+      put: async () => {
+        throw new DOMException('the quota has been exceeded', 'QuotaExceededError');
+      },
+      delete: async () => false,
+    };
+    return attempt(async () => (await Embedder.load(tiny, { cache: full })).dimension);
+  }, `/${TINY}`);
+  harness.page.off('console', onConsole);
+  assert.deepEqual(result, { ok: true, value: 384 });
+  assert.ok(warnings.some((w) => w.includes('QuotaExceededError') && w.includes('model.safetensors')), warnings.join('\n'));
+});
