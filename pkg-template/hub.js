@@ -189,8 +189,31 @@ function sleep(ms, signal) {
   });
 }
 
+/**
+ * The engine's own binary, through the same checks and cache as model files: a file that is not
+ * valid WebAssembly is neither compiled nor kept.
+ */
+export async function fetchWasm(url, cache) {
+  const cached = await cachedBytes(cache, url);
+  if (cached) return cached;
+  const response = await fetchWithRetries(url, {});
+  if (response.status !== 200) throw new WebembedError('E_FETCH', `${url} answered HTTP ${response.status}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (!WebAssembly.validate(bytes)) {
+    throw new WebembedError('E_FETCH', `${url} is not a valid WebAssembly binary (${bytes.byteLength} bytes); is the package served as it was built?`);
+  }
+  await storeBytes(cache, url, bytes, 'application/wasm');
+  return bytes;
+}
+
 async function verify(url, name, bytes, integrity) {
-  if (name.endsWith('.safetensors')) checkSafetensors(bytes, name);
+  if (name.endsWith('.safetensors')) {
+    try {
+      checkSafetensors(bytes, name);
+    } catch (error) {
+      throw new WebembedError('E_FETCH', `${url}: ${error.message}`);
+    }
+  }
   const expected = integrity?.[name];
   if (expected) {
     const [algorithm, digest] = expected.split('-', 2);

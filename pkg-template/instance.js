@@ -2,9 +2,8 @@
 // createGlue()): dispose() then returns all of its memory, and an instance killed by a trap is
 // replaced without touching the others. The compiled module is shared.
 
-import { cachedBytes, storeBytes } from './cache.js';
 import { WebembedError } from './errors.js';
-import { fetchAny } from './platform.js';
+import { fetchWasm } from './hub.js';
 import { createGlue } from './webembed_glue.js';
 
 const BINARIES = {
@@ -29,17 +28,9 @@ export function pickSimd(preference = 'auto') {
   return WebAssembly.validate(RELAXED_PROBE) ? 'relaxed-simd' : 'simd128';
 }
 
-// The binary is cached with the model files, so a second visit makes no request at all; it is
-// stored only once it has compiled.
+// The binary is cached with the model files, so a second visit makes no request at all.
 async function compile(url, cache) {
-  const cached = await cachedBytes(cache, url.href);
-  if (cached) return WebAssembly.compile(cached);
-  const response = await fetchAny(url);
-  if (!response.ok) throw new WebembedError('E_FETCH', `${url} answered HTTP ${response.status}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  const module = await WebAssembly.compile(bytes);
-  await storeBytes(cache, url.href, bytes, 'application/wasm');
-  return module;
+  return WebAssembly.compile(await fetchWasm(url.href, cache));
 }
 
 /** Returns the wasm-bindgen exports of a fresh instance of the given SIMD flavour. */

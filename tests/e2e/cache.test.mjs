@@ -46,11 +46,18 @@ test('a cached model loads again with no network request, the wasm binary includ
   assert.deepEqual(first.statuses.sort(), ['done', 'download']);
   assert.ok(first.last.aggregate.loaded === first.last.aggregate.total && first.last.aggregate.total > 80e6, JSON.stringify(first.last));
 
+  // A second page: the package's JS loads (the app's own code), then the network goes away and
+  // the model loads from the cache. Its module map is fresh, so the wasm binary must come from
+  // the cache too.
+  const second_page = await harness.page.context().newPage();
+  await second_page.goto(`${harness.url}/tests/e2e/blank.html`);
+  await second_page.evaluate(async () => {
+    globalThis.Embedder = (await import('/pkg/index.js')).Embedder;
+  });
   const requests = [];
-  const listener = (request) => requests.push(request.url());
-  harness.page.on('request', listener);
+  second_page.on('request', (request) => requests.push(request.url()));
   await harness.page.context().setOffline(true);
-  const second = await inPage(async (path) => {
+  const second = await second_page.evaluate(async (path) => {
     const events = [];
     const model = await Embedder.load(path, { onProgress: (e) => events.push(e) });
     const [vector] = await model.encode('A man is eating food.');
@@ -58,7 +65,7 @@ test('a cached model loads again with no network request, the wasm binary includ
     return { statuses: [...new Set(events.map((e) => e.status))], vector: Array.from(vector) };
   }, MODEL_PATH);
   await harness.page.context().setOffline(false);
-  harness.page.off('request', listener);
+  await second_page.close();
   assert.deepEqual(requests, [], 'no request while loading from the cache');
   assert.deepEqual(second.statuses, ['cached']);
   assert.ok(cosine(second.vector, probe.embedding) >= 0.99999);

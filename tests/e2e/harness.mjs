@@ -19,7 +19,8 @@ export const MODEL_PATH = '/models/all-MiniLM-L6-v2/';
 export async function openBrowser({ args = CHROMIUM_ARGS } = {}) {
   const { server, url } = await startServer();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args });
-  const page = await browser.newPage();
+  const context = await browser.newContext();
+  const page = await context.newPage();
   // Uncaught errors and crashes are collected so tests can assert none reached the page.
   const errors = [];
   page.on('pageerror', (error) => errors.push(String(error)));
