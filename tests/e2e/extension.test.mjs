@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -23,6 +23,7 @@ let profile;
 
 before(async () => {
   execFileSync('bash', [fileURLToPath(new URL('scripts/build-extension.sh', ROOT))], { stdio: 'inherit' });
+  await mkdir(new URL('test-results/', ROOT), { recursive: true });
   await writeFile(
     new URL('test-results/article.html', ROOT),
     `<!doctype html><html><head><meta charset="utf-8"><title>Article</title></head><body>
