@@ -51,13 +51,9 @@ export async function storeBytes(cache, url, bytes, contentType) {
   }
 }
 
-/** Removes cached files: those under `prefix` (a folder URL), or everything webembed cached. */
+/** Removes cached files: those under `prefix` (a folder URL), or every file webembed cached. */
 export async function clearCache(cache, prefix) {
   if (!cache) return 0;
-  if (!prefix && cache === (await openCache())) {
-    await globalThis.caches.delete(CACHE_NAME);
-    return -1;
-  }
   if (typeof cache.keys !== 'function') {
     throw new WebembedError('E_INPUT', 'this cache object has no keys(), so clearCache cannot list what to remove');
   }

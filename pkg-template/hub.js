@@ -190,23 +190,18 @@ function sleep(ms, signal) {
 }
 
 /**
- * The engine's own binary, through the same checks and cache as model files: a file that is not
- * valid WebAssembly is neither compiled nor kept.
+ * The engine's own binary, through the same checks, retries and cache as model files (`verify`
+ * refuses bytes that are not valid WebAssembly, so they are neither compiled nor kept).
  */
-export async function fetchWasm(url, cache) {
-  const cached = await cachedBytes(cache, url);
-  if (cached) return cached;
-  const response = await fetchWithRetries(url, {});
-  if (response.status !== 200) throw new WebembedError('E_FETCH', `${url} answered HTTP ${response.status}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (!WebAssembly.validate(bytes)) {
-    throw new WebembedError('E_FETCH', `${url} is not a valid WebAssembly binary (${bytes.byteLength} bytes); is the package served as it was built?`);
-  }
-  await storeBytes(cache, url, bytes, 'application/wasm');
-  return bytes;
+export function fetchWasm(url, cache) {
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  return fetchFile(url, name, 'binary', { cache, report: () => {} });
 }
 
 async function verify(url, name, bytes, integrity) {
+  if (name.endsWith('.wasm') && !WebAssembly.validate(bytes)) {
+    throw new WebembedError('E_FETCH', `${url} is not a valid WebAssembly binary (${bytes.byteLength} bytes); is the package served as it was built?`);
+  }
   if (name.endsWith('.safetensors')) {
     try {
       checkSafetensors(bytes, name);

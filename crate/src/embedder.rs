@@ -120,14 +120,20 @@ impl Embedder {
     }
 
     pub fn tokenize(&self, text: &str, prompt: Option<&str>) -> Result<Tokens> {
-        let tokens = self.tokenizer.tokenize(text, prompt)?;
-        if let Some(&bad) = tokens.ids.iter().find(|&&id| id as usize >= self.spec.encoder.vocab_size) {
+        let prompt_length = prompt.map(|p| self.tokenizer.prompt_length(p)).transpose()?.unwrap_or(0);
+        Ok(Tokens { ids: self.checked_ids(text, prompt)?, prompt_length })
+    }
+
+    /// Token ids, refused when the tokenizer produces ids the embedding table does not have.
+    fn checked_ids(&self, text: &str, prompt: Option<&str>) -> Result<Vec<u32>> {
+        let ids = self.tokenizer.ids(text, prompt)?;
+        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= self.spec.encoder.vocab_size) {
             return Err(EmbedError::config(
                 "tokenizer.json",
                 format!("produced token id {bad}, beyond the model's vocab_size {}; tokenizer.json does not belong to this model", self.spec.encoder.vocab_size),
             ));
         }
-        Ok(tokens)
+        Ok(ids)
     }
 
     /// Embeds `texts` (after prepending `prompt`); returns `texts.len() × dimension` row-major.
@@ -135,16 +141,18 @@ impl Embedder {
         if batch_size == 0 {
             return Err(EmbedError::Input("batchSize must be at least 1".into()));
         }
-        let tokenized = texts.iter().map(|t| self.tokenize(t.as_ref(), prompt)).collect::<Result<Vec<_>>>()?;
+        // The prompt is the same for every text: its length is counted once per call.
+        let prompt_length = prompt.map(|p| self.tokenizer.prompt_length(p)).transpose()?.unwrap_or(0);
+        let tokenized = texts.iter().map(|t| self.checked_ids(t.as_ref(), prompt)).collect::<Result<Vec<_>>>()?;
         // Longest first, as sentence-transformers does, so each batch pads little.
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(tokenized[i].ids.len()));
+        order.sort_by_key(|&i| std::cmp::Reverse(tokenized[i].len()));
 
         let dimension = self.dimension();
         let mut output = vec![0f32; texts.len() * dimension];
         let mut pooled = Vec::with_capacity(dimension);
         for chunk in order.chunks(batch_size) {
-            let rows: Vec<&Tokens> = chunk.iter().map(|&i| &tokenized[i]).collect();
+            let rows: Vec<&[u32]> = chunk.iter().map(|&i| tokenized[i].as_slice()).collect();
             let batch = self.make_batch(&rows);
             let hidden = self.backend.forward(&batch)?;
             let width = self.spec.encoder.hidden_size;
@@ -152,8 +160,8 @@ impl Embedder {
                 let tokens = &hidden[row * batch.seq_len * width..(row + 1) * batch.seq_len * width];
                 let mut mask = batch.mask[row * batch.seq_len..(row + 1) * batch.seq_len].to_vec();
                 if !self.spec.pooling.include_prompt {
-                    let prompt_length = rows[row].prompt_length.min(mask.len());
-                    mask[..prompt_length].fill(0.0);
+                    let masked = prompt_length.min(mask.len());
+                    mask[..masked].fill(0.0);
                 }
                 pooled.clear();
                 pooling::pool(&self.spec.pooling, tokens, &mask, &mut pooled);
@@ -166,20 +174,20 @@ impl Embedder {
         Ok(output)
     }
 
-    fn make_batch(&self, rows: &[&Tokens]) -> TokenBatch {
-        let seq_len = rows.iter().map(|t| t.ids.len()).max().unwrap_or(0).max(1);
+    fn make_batch(&self, rows: &[&[u32]]) -> TokenBatch {
+        let seq_len = rows.iter().map(|ids| ids.len()).max().unwrap_or(0).max(1);
         let pad = self.spec.encoder.pad_token_id;
         let mut batch = TokenBatch {
             batch: rows.len(),
             seq_len,
-            lengths: rows.iter().map(|t| t.ids.len()).collect(),
+            lengths: rows.iter().map(|ids| ids.len()).collect(),
             ids: Vec::with_capacity(rows.len() * seq_len),
             mask: Vec::with_capacity(rows.len() * seq_len),
             positions: Vec::with_capacity(rows.len() * seq_len),
         };
-        for tokens in rows {
-            let len = tokens.ids.len();
-            batch.ids.extend_from_slice(&tokens.ids);
+        for ids in rows {
+            let len = ids.len();
+            batch.ids.extend_from_slice(ids);
             batch.ids.extend(std::iter::repeat(pad).take(seq_len - len));
             batch.mask.extend((0..seq_len).map(|i| if i < len { 1.0 } else { 0.0 }));
             encoder::positions(&self.spec.encoder, len, seq_len, &mut batch.positions);

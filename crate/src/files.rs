@@ -31,10 +31,6 @@ impl ModelFiles {
         self.files.remove(path)
     }
 
-    pub fn contains(&self, path: &str) -> bool {
-        self.files.contains_key(path)
-    }
-
     /// Reads every file the engine may need from a model folder on disk (missing optional
     /// files are simply absent).
     pub fn read_dir(folder: &Path) -> Result<Self> {

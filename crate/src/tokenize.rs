@@ -22,9 +22,12 @@ pub struct Tokens {
 impl TextTokenizer {
     pub fn from_bytes(bytes: &[u8], max_seq_length: usize) -> Result<Self> {
         let file = "tokenizer.json";
-        let json = crate::spec::parse_json(file, bytes)?;
-        let mut tokenizer: Tokenizer = serde_json::from_value(json)
-            .map_err(|e| EmbedError::Tokenizer { file: file.into(), reason: format!("is not a tokenizer this version understands: {e}") })?;
+        // Straight into the tokenizer (a multilingual tokenizer.json is ~10 MB); only on failure is
+        // the file parsed again, to tell "not JSON" (an HTML page, say) from "not a tokenizer".
+        let mut tokenizer: Tokenizer = serde_json::from_slice(bytes).map_err(|e| match crate::spec::parse_json(file, bytes) {
+            Err(not_json) => not_json,
+            Ok(_) => EmbedError::Tokenizer { file: file.into(), reason: format!("is not a tokenizer this version understands: {e}") },
+        })?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
@@ -37,17 +40,27 @@ impl TextTokenizer {
         Ok(TextTokenizer { tokenizer })
     }
 
-    /// Tokenizes `prompt + text`. `prompt_length` counts the tokens of the prompt alone, minus a
-    /// closing special token, exactly as sentence-transformers' `_get_prompt_length` computes it.
+    /// Tokenizes `prompt + text`, with the prompt's length (see `prompt_length`).
     pub fn tokenize(&self, text: &str, prompt: Option<&str>) -> Result<Tokens> {
-        let Some(prompt) = prompt else {
-            return Ok(Tokens { ids: self.encode(text)?.get_ids().to_vec(), prompt_length: 0 });
+        let prompt_length = prompt.map(|p| self.prompt_length(p)).transpose()?.unwrap_or(0);
+        Ok(Tokens { ids: self.ids(text, prompt)?, prompt_length })
+    }
+
+    /// The ids of `prompt + text`, special tokens included, truncated at `max_seq_length`.
+    pub fn ids(&self, text: &str, prompt: Option<&str>) -> Result<Vec<u32>> {
+        let encoding = match prompt {
+            Some(prompt) => self.encode(&format!("{prompt}{text}"))?,
+            None => self.encode(text)?,
         };
-        let ids = self.encode(&format!("{prompt}{text}"))?.get_ids().to_vec();
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    /// Tokens of the prompt alone, minus a closing special token, exactly as
+    /// sentence-transformers' `_get_prompt_length` counts them.
+    pub fn prompt_length(&self, prompt: &str) -> Result<usize> {
         let alone = self.encode(prompt)?;
         let ends_special = alone.get_special_tokens_mask().last() == Some(&1);
-        let prompt_length = alone.get_ids().len() - usize::from(ends_special);
-        Ok(Tokens { ids, prompt_length })
+        Ok(alone.get_ids().len() - usize::from(ends_special))
     }
 
     fn encode(&self, text: &str) -> Result<tokenizers::Encoding> {
