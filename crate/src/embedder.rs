@@ -3,13 +3,14 @@
 
 use candle_core::Device;
 
-use crate::backend::cpu::CpuBackend;
-use crate::backend::{Backend, TokenBatch};
 use crate::backend::cpu::encoder::Encoder;
+use crate::backend::cpu::CpuBackend;
+use crate::backend::webgpu::device::DeviceOptions;
+use crate::backend::webgpu::WebGpuBackend;
+use crate::backend::{Backend, Head, TokenBatch};
 use crate::encoder;
 use crate::error::{EmbedError, Result};
 use crate::files::ModelFiles;
-use crate::pooling;
 use crate::spec::ModelSpec;
 use crate::tokenize::{TextTokenizer, Tokens};
 use crate::weights::{self, Weights};
@@ -34,10 +35,23 @@ pub fn check_fits(spec: &ModelSpec, budget: u64) -> Result<()> {
     Ok(())
 }
 
+/// Texts the WebGPU self-test embeds on both backends: two lengths, so padding is exercised.
+const SELF_TEST_TEXTS: [&str; 2] = [
+    "WebGPU self-test.",
+    "A longer second sentence checks that padded rows and masked keys agree with the CPU path too.",
+];
+
+/// The cosine every self-test text must reach between the two backends.
+pub const WEBGPU_MIN_COSINE: f32 = 0.9999;
+
 pub struct Embedder {
     spec: ModelSpec,
     tokenizer: TextTokenizer,
-    backend: Box<dyn Backend>,
+    cpu: CpuBackend,
+    /// Runs the batches while present; dropped for good when the device fails.
+    webgpu: Option<WebGpuBackend>,
+    /// Why the engine left WebGPU for the CPU, once it has.
+    fallback_reason: Option<String>,
 }
 
 /// Turns whichever weight file the folder has into tensors, dropping each file's bytes once read.
@@ -87,7 +101,8 @@ impl Embedder {
         let tokenizer = TextTokenizer::from_bytes(tokenizer_bytes, spec.max_seq_length)?;
         let mut weights = if weights.is_empty() { load_weights(&mut files)? } else { weights };
         let encoder = Encoder::load(&spec.encoder, &mut weights)?;
-        Ok(Embedder { spec, tokenizer, backend: Box::new(CpuBackend::new(encoder)) })
+        let head = Head { pooling: spec.pooling.clone(), normalize: spec.normalize };
+        Ok(Embedder { spec, tokenizer, cpu: CpuBackend::new(encoder, head), webgpu: None, fallback_reason: None })
     }
 
     pub fn spec(&self) -> &ModelSpec {
@@ -99,7 +114,67 @@ impl Embedder {
     }
 
     pub fn backend_name(&self) -> &'static str {
-        self.backend.name()
+        match &self.webgpu {
+            Some(gpu) => gpu.name(),
+            None => self.cpu.name(),
+        }
+    }
+
+    /// Why the engine moved from WebGPU to the CPU (device lost, out of memory), once it has.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback_reason.as_deref()
+    }
+
+    pub fn webgpu(&self) -> Option<&WebGpuBackend> {
+        self.webgpu.as_ref()
+    }
+
+    /// Moves the encoder onto the GPU, after checking that it embeds like the CPU path does
+    /// (cosine ≥ `WEBGPU_MIN_COSINE` on a short and a padded text). On failure the engine
+    /// stays on the CPU and the error (`E_WEBGPU`) says why.
+    pub async fn enable_webgpu(&mut self, options: DeviceOptions) -> Result<()> {
+        let backend = WebGpuBackend::new(self.cpu.encoder(), self.cpu.head().clone(), options).await?;
+        self.start_webgpu(backend).await
+    }
+
+    /// `enable_webgpu` on a backend already made (tests pick the adapter and precision).
+    pub async fn start_webgpu(&mut self, mut backend: WebGpuBackend) -> Result<()> {
+        let rows: Vec<Vec<u32>> = SELF_TEST_TEXTS.iter().map(|t| self.checked_ids(t, None)).collect::<Result<_>>()?;
+        let rows: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
+        let batch = self.make_batch(&rows, 0);
+        let expected = self.cpu.embed_now(&batch)?;
+        let got = backend.embed(&batch).await?;
+        let dimension = self.dimension();
+        for (row, text) in SELF_TEST_TEXTS.iter().enumerate() {
+            let range = row * dimension..(row + 1) * dimension;
+            let cosine = crate::pooling::cosine(&expected[range.clone()], &got[range]);
+            if !(cosine >= WEBGPU_MIN_COSINE) {
+                return Err(EmbedError::WebGpu(format!(
+                    "self-test failed on {} ({}): cosine {cosine} to the CPU result for {text:?}, below {WEBGPU_MIN_COSINE}",
+                    backend.adapter_name(),
+                    if backend.uses_f16() { "f16 weights" } else { "f32 weights" }
+                )));
+            }
+        }
+        self.webgpu = Some(backend);
+        self.fallback_reason = None;
+        Ok(())
+    }
+
+    /// Leaves WebGPU (if it was on) and frees its GPU memory.
+    pub fn use_cpu(&mut self) {
+        self.webgpu = None;
+    }
+
+    /// Test hook: the GPU device is destroyed when `batches` more batches have started.
+    pub fn lose_device_after(&mut self, batches: usize) -> Result<()> {
+        match self.webgpu.as_mut() {
+            Some(gpu) => {
+                gpu.lose_device_after(batches);
+                Ok(())
+            }
+            None => Err(EmbedError::Input("the engine is not on WebGPU".into())),
+        }
     }
 
     /// The prompt sentence-transformers would prepend: an explicit `prompt` wins, then a named
@@ -137,12 +212,37 @@ impl Embedder {
     }
 
     /// Embeds `texts` (after prepending `prompt`); returns `texts.len() × dimension` row-major.
+    /// Natively this waits for the GPU; in wasm it needs the CPU backend (use `encode_async`).
     pub fn encode<S: AsRef<str>>(&mut self, texts: &[S], prompt: Option<&str>, batch_size: usize) -> Result<Vec<f32>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            pollster::block_on(self.encode_async(texts, prompt, batch_size))
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            if self.webgpu.is_some() {
+                // Starting a GPU batch only to drop it would leave its readback buffer mid-map.
+                return Err(EmbedError::Input("the WebGPU backend answers asynchronously: call encodeAsync".into()));
+            }
+            let mut future = std::pin::pin!(self.encode_async(texts, prompt, batch_size));
+            use std::future::Future;
+            let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+            match future.as_mut().poll(&mut context) {
+                std::task::Poll::Ready(result) => result,
+                std::task::Poll::Pending => Err(EmbedError::Input("the WebGPU backend answers asynchronously: call encodeAsync".into())),
+            }
+        }
+    }
+
+    /// `encode` on whichever backend is active. A WebGPU failure mid-call (device lost, out of
+    /// memory) finishes the call on the CPU and keeps the engine there.
+    pub async fn encode_async<S: AsRef<str>>(&mut self, texts: &[S], prompt: Option<&str>, batch_size: usize) -> Result<Vec<f32>> {
         if batch_size == 0 {
             return Err(EmbedError::Input("batchSize must be at least 1".into()));
         }
         // The prompt is the same for every text: its length is counted once per call.
         let prompt_length = prompt.map(|p| self.tokenizer.prompt_length(p)).transpose()?.unwrap_or(0);
+        let pool_skip = if self.spec.pooling.include_prompt { 0 } else { prompt_length };
         let tokenized = texts.iter().map(|t| self.checked_ids(t.as_ref(), prompt)).collect::<Result<Vec<_>>>()?;
         // Longest first, as sentence-transformers does, so each batch pads little.
         let mut order: Vec<usize> = (0..texts.len()).collect();
@@ -150,31 +250,32 @@ impl Embedder {
 
         let dimension = self.dimension();
         let mut output = vec![0f32; texts.len() * dimension];
-        let mut pooled = Vec::with_capacity(dimension);
         for chunk in order.chunks(batch_size) {
             let rows: Vec<&[u32]> = chunk.iter().map(|&i| tokenized[i].as_slice()).collect();
-            let batch = self.make_batch(&rows);
-            let hidden = self.backend.forward(&batch)?;
-            let width = self.spec.encoder.hidden_size;
+            let batch = self.make_batch(&rows, pool_skip);
+            let pooled = self.embed_batch(&batch).await?;
             for (row, &index) in chunk.iter().enumerate() {
-                let tokens = &hidden[row * batch.seq_len * width..(row + 1) * batch.seq_len * width];
-                let mut mask = batch.mask[row * batch.seq_len..(row + 1) * batch.seq_len].to_vec();
-                if !self.spec.pooling.include_prompt {
-                    let masked = prompt_length.min(mask.len());
-                    mask[..masked].fill(0.0);
-                }
-                pooled.clear();
-                pooling::pool(&self.spec.pooling, tokens, &mask, &mut pooled);
-                if self.spec.normalize {
-                    pooling::normalize(&mut pooled);
-                }
-                output[index * dimension..(index + 1) * dimension].copy_from_slice(&pooled);
+                output[index * dimension..(index + 1) * dimension].copy_from_slice(&pooled[row * dimension..(row + 1) * dimension]);
             }
         }
         Ok(output)
     }
 
-    fn make_batch(&self, rows: &[&[u32]]) -> TokenBatch {
+    async fn embed_batch(&mut self, batch: &TokenBatch) -> Result<Vec<f32>> {
+        if let Some(gpu) = self.webgpu.as_mut() {
+            match gpu.embed(batch).await {
+                Ok(pooled) => return Ok(pooled),
+                Err(error) => {
+                    // Whatever broke, the GPU is not trusted again: this batch and the rest run on the CPU.
+                    self.fallback_reason = Some(error.to_string());
+                    self.webgpu = None;
+                }
+            }
+        }
+        self.cpu.embed_now(batch)
+    }
+
+    fn make_batch(&self, rows: &[&[u32]], pool_skip: usize) -> TokenBatch {
         let seq_len = rows.iter().map(|ids| ids.len()).max().unwrap_or(0).max(1);
         let pad = self.spec.encoder.pad_token_id;
         let mut batch = TokenBatch {
@@ -184,6 +285,7 @@ impl Embedder {
             ids: Vec::with_capacity(rows.len() * seq_len),
             mask: Vec::with_capacity(rows.len() * seq_len),
             positions: Vec::with_capacity(rows.len() * seq_len),
+            pool_skip,
         };
         for ids in rows {
             let len = ids.len();

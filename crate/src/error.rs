@@ -21,6 +21,10 @@ pub enum EmbedError {
     /// The forward pass failed; this is a bug or an exhausted resource, not bad input.
     #[error("inference failed: {0}")]
     Inference(String),
+    /// The WebGPU backend cannot start (no adapter, limits too small, self-test failed) or the
+    /// device failed mid-call (lost, out of memory).
+    #[error("WebGPU: {0}")]
+    WebGpu(String),
 }
 
 impl EmbedError {
@@ -32,6 +36,7 @@ impl EmbedError {
             EmbedError::TooLarge(_) => "E_TOO_LARGE",
             EmbedError::Input(_) => "E_INPUT",
             EmbedError::Inference(_) => "E_INFERENCE",
+            EmbedError::WebGpu(_) => "E_WEBGPU",
         }
     }
 

@@ -89,6 +89,20 @@ pub fn normalize(vector: &mut [f32]) {
     }
 }
 
+/// Cosine similarity, accumulated in f64 (for comparing backends).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut dot, mut na, mut nb) = (0f64, 0f64, 0f64);
+    for (&x, &y) in a.iter().zip(b) {
+        dot += x as f64 * y as f64;
+        na += x as f64 * x as f64;
+        nb += y as f64 * y as f64;
+    }
+    if na == 0.0 && nb == 0.0 {
+        return 1.0;
+    }
+    (dot / (na.sqrt() * nb.sqrt()).max(1e-30)) as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,14 @@
 //! The wasm-bindgen surface: converts JS values to engine types and engine errors to JS `Error`s
 //! with a stable `code`. No logic lives here.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Mutex;
 
 use wasm_bindgen::prelude::*;
+
+use crate::backend::webgpu::device::{live_buffer_count, DeviceOptions, GpuDevice};
+use crate::backend::webgpu::kernel_check;
 
 use crate::weights::Weights;
 use crate::{check_fits, EmbedError, Embedder, ModelFiles, ModelSpec, WASM32_WEIGHT_BUDGET};
@@ -90,7 +95,7 @@ impl ModelLoader {
     }
 
     pub fn build(self) -> Result<Engine, JsValue> {
-        Embedder::from_parts(self.files, self.weights).map(|inner| Engine { inner }).map_err(js_error)
+        Embedder::from_parts(self.files, self.weights).map(|inner| Engine { inner: Rc::new(RefCell::new(inner)) }).map_err(js_error)
     }
 }
 
@@ -100,37 +105,90 @@ impl Default for ModelLoader {
     }
 }
 
+/// GPU buffers this instance holds, for leak checks (0 once a model on WebGPU is disposed).
+#[wasm_bindgen(js_name = gpuBufferCount)]
+pub fn gpu_buffer_count() -> usize {
+    live_buffer_count()
+}
+
+/// Runs every WGSL kernel against the CPU result on a fresh device; resolves to the reports
+/// (`quick` trims the largest matmul sizes, for software adapters).
+#[wasm_bindgen(js_name = checkKernels)]
+pub fn check_kernels(quick: bool) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let gpu = GpuDevice::open(DeviceOptions { allow_f16: true }).await.map_err(js_error)?;
+        let reports = kernel_check::check_kernels(&gpu, quick).await.map_err(js_error)?;
+        let adapter = serde_json::json!({ "adapter": gpu.adapter_name, "f16Weights": gpu.shader_f16, "reports": reports });
+        Ok(JsValue::from_str(&adapter.to_string()))
+    })
+}
+
+/// Calls run one at a time (the JS layer queues them); a call that finds the engine busy is an
+/// error, never a second mutable borrow.
+fn busy() -> JsValue {
+    js_error(EmbedError::Input("the engine is busy with another call; await it first".into()))
+}
+
 #[wasm_bindgen]
 pub struct Engine {
-    inner: Embedder,
+    inner: Rc<RefCell<Embedder>>,
+}
+
+impl Engine {
+    fn with<T>(&self, f: impl FnOnce(&mut Embedder) -> Result<T, JsValue>) -> Result<T, JsValue> {
+        let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        f(&mut inner)
+    }
 }
 
 #[wasm_bindgen]
 impl Engine {
     #[wasm_bindgen(getter)]
-    pub fn dimension(&self) -> usize {
-        self.inner.dimension()
+    pub fn dimension(&self) -> Result<usize, JsValue> {
+        self.with(|e| Ok(e.dimension()))
     }
 
     #[wasm_bindgen(getter, js_name = maxSeqLength)]
-    pub fn max_seq_length(&self) -> usize {
-        self.inner.spec().max_seq_length
+    pub fn max_seq_length(&self) -> Result<usize, JsValue> {
+        self.with(|e| Ok(e.spec().max_seq_length))
     }
 
     #[wasm_bindgen(getter)]
-    pub fn backend(&self) -> String {
-        self.inner.backend_name().to_string()
+    pub fn backend(&self) -> Result<String, JsValue> {
+        self.with(|e| Ok(e.backend_name().to_string()))
+    }
+
+    /// Why the engine left WebGPU for the CPU mid-session, once it has.
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Result<Option<String>, JsValue> {
+        self.with(|e| Ok(e.fallback_reason().map(str::to_string)))
+    }
+
+    /// The WebGPU adapter in use and whether weights are stored as f16, when on WebGPU.
+    #[wasm_bindgen(getter, js_name = gpuInfo)]
+    pub fn gpu_info(&self) -> Result<JsValue, JsValue> {
+        self.with(|e| {
+            Ok(match e.webgpu() {
+                Some(gpu) => {
+                    let info = serde_json::json!({ "adapter": gpu.adapter_name(), "f16Weights": gpu.uses_f16(), "buffers": gpu.live_buffers() });
+                    js_sys::JSON::parse(&info.to_string())?
+                }
+                None => JsValue::NULL,
+            })
+        })
     }
 
     /// The model's named prompts (`config_sentence_transformers.json`), as a plain object.
     #[wasm_bindgen(getter)]
     pub fn prompts(&self) -> Result<JsValue, JsValue> {
-        serde_wasm_bindgen::to_value(&self.inner.spec().prompts).map_err(|e| e.into())
+        self.with(|e| serde_wasm_bindgen::to_value(&e.spec().prompts).map_err(|e| e.into()))
     }
 
     pub fn tokenize(&self, text: &str, prompt_name: Option<String>, prompt: Option<String>) -> Result<Vec<u32>, JsValue> {
-        let prompt = self.inner.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
-        self.inner.tokenize(text, prompt.as_deref()).map(|t| t.ids).map_err(js_error)
+        self.with(|e| {
+            let prompt = e.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
+            e.tokenize(text, prompt.as_deref()).map(|t| t.ids).map_err(js_error)
+        })
     }
 
     /// Panics on purpose, so tests can prove a trapped instance is replaced and nothing leaks to the page.
@@ -139,15 +197,50 @@ impl Engine {
         panic!("deliberate panic for the crash-recovery test");
     }
 
-    /// Returns `texts.length × dimension` floats, row-major.
-    pub fn encode(
-        &mut self,
-        texts: Vec<String>,
-        prompt_name: Option<String>,
-        prompt: Option<String>,
-        batch_size: usize,
-    ) -> Result<Vec<f32>, JsValue> {
-        let prompt = self.inner.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
-        self.inner.encode(&texts, prompt.as_deref(), batch_size).map_err(js_error)
+    /// Test hook: the GPU device is destroyed when `batches` more batches have started.
+    #[wasm_bindgen(js_name = loseDeviceForTest)]
+    pub fn lose_device_for_test(&self, batches: usize) -> Result<(), JsValue> {
+        self.with(|e| e.lose_device_after(batches).map_err(js_error))
+    }
+
+    /// Moves the encoder to WebGPU after a self-test against the CPU path; rejects with
+    /// `E_WEBGPU` saying why when it cannot, and the engine stays on the CPU.
+    #[wasm_bindgen(js_name = enableWebGpu)]
+    pub fn enable_webgpu(&self, allow_f16: bool) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut engine = inner.try_borrow_mut().map_err(|_| busy())?;
+            engine.enable_webgpu(DeviceOptions { allow_f16 }).await.map_err(js_error)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Leaves WebGPU and frees its GPU memory.
+    #[wasm_bindgen(js_name = useCpu)]
+    pub fn use_cpu(&self) -> Result<(), JsValue> {
+        self.with(|e| {
+            e.use_cpu();
+            Ok(())
+        })
+    }
+
+    /// Returns `texts.length × dimension` floats, row-major, on the CPU backend (synchronously).
+    pub fn encode(&self, texts: Vec<String>, prompt_name: Option<String>, prompt: Option<String>, batch_size: usize) -> Result<Vec<f32>, JsValue> {
+        self.with(|e| {
+            let prompt = e.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
+            e.encode(&texts, prompt.as_deref(), batch_size).map_err(js_error)
+        })
+    }
+
+    /// `encode` on whichever backend is active; resolves to a Float32Array.
+    #[wasm_bindgen(js_name = encodeAsync)]
+    pub fn encode_async(&self, texts: Vec<String>, prompt_name: Option<String>, prompt: Option<String>, batch_size: usize) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut engine = inner.try_borrow_mut().map_err(|_| busy())?;
+            let prompt = engine.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
+            let vectors = engine.encode_async(&texts, prompt.as_deref(), batch_size).await.map_err(js_error)?;
+            Ok(js_sys::Float32Array::from(vectors.as_slice()).into())
+        })
     }
 }

@@ -1,9 +1,15 @@
-//! The backend interface: a backend turns a padded batch of token ids into the encoder's last
-//! hidden states. Pooling and normalization happen after it, shared by every backend.
+//! The backend interface: a backend turns a padded batch of token ids into pooled (and, when the
+//! model says so, normalized) sentence embeddings. The CPU backend answers at once; the WebGPU
+//! backend awaits its one readback per batch, so the interface is a future.
 
 pub mod cpu;
+pub mod webgpu;
+
+use std::future::Future;
+use std::pin::Pin;
 
 use crate::error::Result;
+use crate::pooling::PoolingSpec;
 
 /// A right-padded batch: `ids`, `mask` and `positions` are `batch × seq_len`, row-major.
 pub struct TokenBatch {
@@ -14,11 +20,22 @@ pub struct TokenBatch {
     pub ids: Vec<u32>,
     pub mask: Vec<f32>,
     pub positions: Vec<u32>,
+    /// Leading tokens left out of the pool: the prompt's, when the model pools without it.
+    pub pool_skip: usize,
 }
+
+/// What a backend does after the encoder: the model's pooling modes, then Normalize or not.
+#[derive(Clone, Debug)]
+pub struct Head {
+    pub pooling: PoolingSpec,
+    pub normalize: bool,
+}
+
+pub type Embeddings<'a> = Pin<Box<dyn Future<Output = Result<Vec<f32>>> + 'a>>;
 
 pub trait Backend {
     /// "cpu" or "webgpu", as reported to users.
     fn name(&self) -> &'static str;
-    /// Last hidden states, `batch × seq_len × hidden_size`, row-major.
-    fn forward(&mut self, batch: &TokenBatch) -> Result<Vec<f32>>;
+    /// Sentence embeddings, `batch × dimension` row-major.
+    fn embed<'a>(&'a mut self, batch: &'a TokenBatch) -> Embeddings<'a>;
 }

@@ -80,7 +80,69 @@ fn layer_norm(weights: &mut Weights, prefix: &str, dim: usize, eps: f64) -> Resu
     Ok(LayerNorm::new(weight, bias, eps))
 }
 
+/// Rows `ids` of `table`, `ids.len() × width` row-major.
+pub fn gather_rows(table: &Tensor, ids: &[u32]) -> Result<Vec<f32>> {
+    let ids = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
+    Ok(table.index_select(&ids, 0)?.flatten_all()?.to_vec1::<f32>()?)
+}
+
+/// One layer's parameters in PyTorch's layout (`Linear`: weight `out × in`, then bias), for
+/// uploading to another backend.
+pub struct LayerParameters {
+    pub qkv: (Vec<f32>, Vec<f32>),
+    pub attention_out: (Vec<f32>, Vec<f32>),
+    pub attention_norm: (Vec<f32>, Vec<f32>),
+    pub intermediate: (Vec<f32>, Vec<f32>),
+    pub output: (Vec<f32>, Vec<f32>),
+    pub output_norm: (Vec<f32>, Vec<f32>),
+}
+
+/// The embedding stage's parameters other than the word table (gathered on the CPU by every backend).
+pub struct EmbeddingParameters {
+    pub positions: Vec<f32>,
+    pub token_type: Vec<f32>,
+    pub norm: (Vec<f32>, Vec<f32>),
+}
+
+fn norm_parameters(norm: &LayerNorm) -> Result<(Vec<f32>, Vec<f32>)> {
+    let weight = norm.weight().to_vec1::<f32>()?;
+    let bias = match norm.bias() {
+        Some(bias) => bias.to_vec1::<f32>()?,
+        None => vec![0.0; weight.len()],
+    };
+    Ok((weight, bias))
+}
+
 impl Encoder {
+    pub fn spec(&self) -> &EncoderSpec {
+        &self.spec
+    }
+
+    /// The `vocab × hidden` word-embedding table (a shared handle, not a copy).
+    pub fn word_table(&self) -> &Tensor {
+        &self.word_embeddings
+    }
+
+    pub fn embedding_parameters(&self) -> Result<EmbeddingParameters> {
+        Ok(EmbeddingParameters {
+            positions: self.position_embeddings.flatten_all()?.to_vec1::<f32>()?,
+            token_type: self.token_type_embedding.to_vec1::<f32>()?,
+            norm: norm_parameters(&self.embedding_norm)?,
+        })
+    }
+
+    pub fn layer_parameters(&self, index: usize) -> Result<LayerParameters> {
+        let layer = &self.layers[index];
+        Ok(LayerParameters {
+            qkv: layer.qkv.packed.unpack(),
+            attention_out: layer.attention_out.packed.unpack(),
+            attention_norm: norm_parameters(&layer.attention_norm)?,
+            intermediate: layer.intermediate.packed.unpack(),
+            output: layer.output.packed.unpack(),
+            output_norm: norm_parameters(&layer.output_norm)?,
+        })
+    }
+
     pub fn load(spec: &EncoderSpec, weights: &mut Weights) -> Result<Self> {
         let hidden = spec.hidden_size;
         let eps = spec.layer_norm_eps;

@@ -53,6 +53,20 @@ impl PackedWeights {
         PackedWeights { out_features, in_features, panels, bias: vec![0.0; panel_count * PANEL] }
     }
 
+    /// The weight back in PyTorch's `out × in` layout, and the bias: what the WebGPU backend
+    /// uploads, so neither backend keeps a second unpacked copy.
+    pub fn unpack(&self) -> (Vec<f32>, Vec<f32>) {
+        let (n, k_len) = (self.out_features, self.in_features);
+        let mut weight = vec![0f32; n * k_len];
+        for o in 0..n {
+            let base = (o / PANEL) * k_len * PANEL + o % PANEL;
+            for k in 0..k_len {
+                weight[o * k_len + k] = self.panels[base + k * PANEL];
+            }
+        }
+        (weight, self.bias[..n].to_vec())
+    }
+
     /// `x` is row-major `rows × in`; returns row-major `rows × out`.
     pub fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
         let (k_len, n) = (self.in_features, self.out_features);

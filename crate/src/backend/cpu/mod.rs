@@ -9,16 +9,55 @@ pub mod matmul;
 use candle_core::{Device, Tensor};
 
 use self::encoder::Encoder;
-use crate::backend::{Backend, TokenBatch};
+use crate::backend::{Backend, Embeddings, Head, TokenBatch};
 use crate::error::Result;
+use crate::pooling;
 
 pub struct CpuBackend {
     encoder: Encoder,
+    head: Head,
 }
 
 impl CpuBackend {
-    pub fn new(encoder: Encoder) -> Self {
-        CpuBackend { encoder }
+    pub fn new(encoder: Encoder, head: Head) -> Self {
+        CpuBackend { encoder, head }
+    }
+
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// Last hidden states, `batch × seq_len × hidden` row-major.
+    pub fn hidden_states(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
+        let device = Device::Cpu;
+        let shape = (batch.batch, batch.seq_len);
+        let ids = Tensor::from_slice(&batch.ids, shape, &device)?;
+        let positions = Tensor::from_slice(&batch.positions, shape, &device)?;
+        let hidden = self.encoder.forward(&ids, &positions, &batch.lengths)?;
+        Ok(hidden.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    pub fn embed_now(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
+        let hidden = self.hidden_states(batch)?;
+        let width = self.encoder.spec().hidden_size;
+        let mut output = Vec::with_capacity(batch.batch * self.head.pooling.output_dimension());
+        let mut pooled = Vec::new();
+        for row in 0..batch.batch {
+            let tokens = &hidden[row * batch.seq_len * width..(row + 1) * batch.seq_len * width];
+            let mut mask = batch.mask[row * batch.seq_len..(row + 1) * batch.seq_len].to_vec();
+            mask[..batch.pool_skip.min(batch.seq_len)].fill(0.0);
+            pooled.clear();
+            pooling::pool(&self.head.pooling, tokens, &mask, &mut pooled);
+            if self.head.normalize {
+                pooling::normalize(&mut pooled);
+            }
+            output.extend_from_slice(&pooled);
+        }
+        Ok(output)
     }
 }
 
@@ -27,12 +66,8 @@ impl Backend for CpuBackend {
         "cpu"
     }
 
-    fn forward(&mut self, batch: &TokenBatch) -> Result<Vec<f32>> {
-        let device = Device::Cpu;
-        let shape = (batch.batch, batch.seq_len);
-        let ids = Tensor::from_slice(&batch.ids, shape, &device)?;
-        let positions = Tensor::from_slice(&batch.positions, shape, &device)?;
-        let hidden = self.encoder.forward(&ids, &positions, &batch.lengths)?;
-        Ok(hidden.flatten_all()?.to_vec1::<f32>()?)
+    fn embed<'a>(&'a mut self, batch: &'a TokenBatch) -> Embeddings<'a> {
+        let result = self.embed_now(batch);
+        Box::pin(std::future::ready(result))
     }
 }

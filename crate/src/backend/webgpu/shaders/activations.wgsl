@@ -1,0 +1,26 @@
+// Activation functions shared by matmul.wgsl (prepended by kernels.rs).
+
+// erf by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), the formula the CPU path and
+// PyTorch's vectorized CPU erf use.
+fn erf_approx(x: f32) -> f32 {
+    let a = abs(x);
+    let t = 1.0 / (1.0 + 0.3275911 * a);
+    let poly = ((((1.0614054 * t - 1.4531521) * t + 1.4214138) * t - 0.28449674) * t + 0.2548296) * t;
+    let y = 1.0 - poly * exp(-a * a);
+    return select(-y, y, x >= 0.0);
+}
+
+fn activate(x: f32) -> f32 {
+    if (ACTIVATION == 1u) {
+        return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752));
+    }
+    if (ACTIVATION == 2u) {
+        // Clamped: some drivers compute tanh through exp and overflow to NaN for large inputs.
+        let inner = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0);
+        return 0.5 * x * (1.0 + tanh(inner));
+    }
+    if (ACTIVATION == 3u) {
+        return max(x, 0.0);
+    }
+    return x;
+}

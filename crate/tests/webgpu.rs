@@ -1,0 +1,159 @@
+//! The WebGPU backend natively, through wgpu on Vulkan (Mesa's lavapipe here, installed by
+//! scripts/setup.sh): every kernel against the CPU result, then whole models against
+//! sentence-transformers' fixtures, device loss, and buffer pooling.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{cosine, repo_root};
+use serde::Deserialize;
+use webembed::backend::webgpu::device::{live_buffer_count, DeviceOptions, GpuDevice};
+use webembed::backend::webgpu::kernel_check;
+use webembed::{Embedder, ModelFiles};
+
+/// The precisions this adapter can run: f32 always, f16 weights when it has `shader-f16`.
+fn devices() -> Vec<GpuDevice> {
+    let mut devices = vec![pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16: false })).expect("a Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers)")];
+    let f16 = pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16: true })).expect("adapter");
+    if f16.shader_f16 {
+        devices.push(f16);
+    }
+    devices
+}
+
+#[test]
+fn every_kernel_matches_the_cpu_on_awkward_shapes() {
+    for gpu in devices() {
+        let reports = pollster::block_on(kernel_check::check_kernels(&gpu, false)).expect("kernel checks ran");
+        let failed: Vec<_> = reports.iter().filter(|r| !r.passed).collect();
+        let worst = reports.iter().map(|r| r.error).fold(0f64, f64::max);
+        eprintln!("{} (f16 weights: {}): {} kernel checks, worst relative error {worst:.2e}", gpu.adapter_name, gpu.shader_f16, reports.len());
+        assert!(reports.len() > 250, "{} checks", reports.len());
+        assert!(failed.is_empty(), "{} failed, e.g. {:?}", failed.len(), &failed[..failed.len().min(5)]);
+    }
+}
+
+#[derive(Deserialize)]
+struct Reference {
+    #[serde(default)]
+    model: String,
+    cases: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    text: String,
+    #[serde(default)]
+    prompt: Option<String>,
+    #[serde(default)]
+    prompt_name: Option<String>,
+    ids: Vec<u32>,
+    embedding: Vec<f32>,
+}
+
+fn read_reference(path: &Path) -> Reference {
+    serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("fixture JSON")
+}
+
+fn on_webgpu(folder: &Path) -> Embedder {
+    let mut embedder = Embedder::from_files(ModelFiles::read_dir(folder).expect("model folder")).expect("load");
+    pollster::block_on(embedder.enable_webgpu(DeviceOptions { allow_f16: true })).expect("WebGPU backend starts and passes its self-test");
+    assert_eq!(embedder.backend_name(), "webgpu");
+    embedder
+}
+
+fn minilm() -> PathBuf {
+    repo_root().join("models/all-MiniLM-L6-v2")
+}
+
+/// Checks every case on the GPU (ids equal, cosine ≥ 0.9999); returns the worst cosine.
+fn check_cases(embedder: &mut Embedder, reference: &Reference) -> f64 {
+    let mut worst = 1f64;
+    for case in &reference.cases {
+        let prompt = match &case.prompt {
+            Some(prompt) => Some(prompt.clone()),
+            None => embedder.resolve_prompt(case.prompt_name.as_deref(), None).unwrap(),
+        };
+        assert_eq!(embedder.tokenize(&case.text, prompt.as_deref()).unwrap().ids, case.ids, "{}: ids of {:?}", reference.model, case.text);
+        let got = embedder.encode(&[case.text.as_str()], prompt.as_deref(), 1).unwrap();
+        let cos = cosine(&got, &case.embedding);
+        assert!(cos >= 0.9999, "{}: cosine {cos} for {:?}", reference.model, case.text);
+        worst = worst.min(cos);
+    }
+    assert_eq!(embedder.backend_name(), "webgpu", "{}: fell back to the CPU: {:?}", reference.model, embedder.fallback_reason());
+    worst
+}
+
+#[test]
+fn minilm_on_webgpu_matches_sentence_transformers() {
+    let mut embedder = on_webgpu(&minilm());
+    let reference = read_reference(&repo_root().join("tests/fixtures/all-MiniLM-L6-v2.json"));
+    let worst = check_cases(&mut embedder, &reference);
+    eprintln!("all-MiniLM-L6-v2 on WebGPU: {} cases, worst cosine {worst:.9}", reference.cases.len());
+
+    // Batch 16 (padded rows, several lengths) agrees with batch 1.
+    let texts: Vec<&str> = reference.cases.iter().filter(|c| c.prompt.is_none()).map(|c| c.text.as_str()).collect();
+    let one_by_one = embedder.encode(&texts, None, 1).unwrap();
+    let sixteen = embedder.encode(&texts, None, 16).unwrap();
+    let max_diff = one_by_one.iter().zip(&sixteen).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    assert!(max_diff < 1e-5, "batch 1 vs 16 differ by {max_diff}");
+}
+
+#[test]
+fn every_tiny_shape_on_webgpu_matches_sentence_transformers() {
+    let tiny = repo_root().join("tests/fixtures/tiny");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(tiny.join("references")).unwrap().map(|e| e.unwrap().path()).collect();
+    paths.retain(|p| !p.file_name().unwrap().to_str().unwrap().starts_with("tokenizer-"));
+    paths.sort();
+    for path in &paths {
+        let reference = read_reference(path);
+        let mut embedder = on_webgpu(&tiny.join("models").join(&reference.model));
+        let worst = check_cases(&mut embedder, &reference);
+        eprintln!("{} on WebGPU: worst cosine {worst:.9}", reference.model);
+    }
+    assert!(paths.len() >= 20, "{} tiny models", paths.len());
+}
+
+#[test]
+fn a_lost_device_finishes_the_call_on_the_cpu_and_stays_there() {
+    let reference = read_reference(&repo_root().join("tests/fixtures/all-MiniLM-L6-v2.json"));
+    let texts: Vec<&str> = reference.cases.iter().filter(|c| c.prompt.is_none()).map(|c| c.text.as_str()).collect();
+    let mut cpu = Embedder::from_files(ModelFiles::read_dir(&minilm()).unwrap()).unwrap();
+    let expected = cpu.encode(&texts, None, 8).unwrap();
+
+    let mut embedder = on_webgpu(&minilm());
+    embedder.lose_device_after(2).unwrap();
+    let got = embedder.encode(&texts, None, 8).unwrap();
+    assert!(texts.len() > 3 * 8, "the loss must come mid-call");
+    assert_eq!(embedder.backend_name(), "cpu");
+    let reason = embedder.fallback_reason().expect("a reason").to_string();
+    assert!(!reason.is_empty());
+    let dim = embedder.dimension();
+    for (i, text) in texts.iter().enumerate() {
+        let cos = cosine(&got[i * dim..(i + 1) * dim], &expected[i * dim..(i + 1) * dim]);
+        assert!(cos >= 0.9999, "cosine {cos} for {text:?} after the device loss ({reason})");
+    }
+    // Later calls stay on the CPU and are exact.
+    let again = embedder.encode(&texts[..3], None, 8).unwrap();
+    assert_eq!(again, cpu.encode(&texts[..3], None, 8).unwrap());
+    eprintln!("device loss mid-call: finished on the CPU ({reason})");
+}
+
+#[test]
+fn two_hundred_encodes_allocate_nothing_new_and_dropping_frees_all() {
+    let mut embedder = on_webgpu(&minilm());
+    let texts = ["a short query", "a somewhat longer passage about the weather in the mountains in spring"];
+    embedder.encode(&texts, None, 32).unwrap();
+    let after_first = embedder.webgpu().unwrap().live_buffers();
+    for i in 0..200 {
+        let text = format!("query number {i}");
+        embedder.encode(&[text.as_str(), texts[i % 2]], None, 32).unwrap();
+    }
+    assert_eq!(embedder.webgpu().unwrap().live_buffers(), after_first, "buffers after 200 encodes");
+    let before_drop = live_buffer_count();
+    assert!(before_drop >= after_first);
+    embedder.use_cpu();
+    assert_eq!(embedder.backend_name(), "cpu");
+    eprintln!("200 encodes: {after_first} GPU buffers throughout; freed on leaving WebGPU");
+}
