@@ -35,9 +35,22 @@ export interface ModelCache {
   keys?(): Promise<ReadonlyArray<Request | string>>;
 }
 
+/** Passed to onBackendChange when WebGPU fails mid-session and the engine moves to the CPU. */
+export interface BackendChangeEvent {
+  from: 'cpu' | 'webgpu';
+  to: 'cpu' | 'webgpu';
+  /** What went wrong on the GPU (device lost, out of memory, …). */
+  reason: string;
+}
+
 export interface LoadOptions {
-  /** Default 'auto'. */
+  /**
+   * Default 'auto': WebGPU when an adapter is on offer and a self-test against the CPU path
+   * passes, else the CPU. 'webgpu' fails with E_WEBGPU (saying why) instead of falling back.
+   */
   backend?: 'auto' | 'cpu' | 'webgpu';
+  /** Called when a GPU failure moves the engine to the CPU (the running call still completes). */
+  onBackendChange?: (event: BackendChangeEvent) => void;
   onProgress?: (event: ProgressEvent) => void;
   /** Host that Hugging Face ids resolve against. Default https://huggingface.co */
   hubUrl?: string;
@@ -90,7 +103,14 @@ export class Embedder {
   readonly dimension: number;
   readonly maxSeqLength: number;
   readonly prompts: Record<string, string>;
+  /** The backend running now; 'webgpu' turns to 'cpu' if the GPU device fails. */
   readonly backend: 'cpu' | 'webgpu';
+  /** Why 'auto' chose the CPU (no adapter, self-test failed, …); null otherwise. */
+  readonly webgpuUnavailableReason: string | null;
+  /** The adapter and weight precision while on WebGPU; null on the CPU. */
+  readonly gpuInfo: { adapter: string; f16Weights: boolean; buffers: number } | null;
+  /** GPU buffers the model holds (flat across encodes; 0 after dispose). */
+  readonly gpuBufferCount: number;
   /** The wasm binary in use: 'relaxed-simd' (fused multiply-add) or 'simd128'. */
   readonly simd: 'relaxed-simd' | 'simd128';
   readonly url: string;

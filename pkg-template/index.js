@@ -32,9 +32,17 @@ async function buildEngine(url, options) {
     loader.free();
     throw asWebembedError(error);
   }
+  let engine;
   try {
-    return { glue, engine: loader.build() };
+    engine = loader.build();
   } catch (error) {
+    throw asWebembedError(error);
+  }
+  try {
+    const webgpuReason = await startWebGpu(engine, options.backend ?? 'auto', options.dtype);
+    return { glue, engine, webgpuReason };
+  } catch (error) {
+    engine.free();
     throw asWebembedError(error);
   }
 }
@@ -43,9 +51,45 @@ function checkBackend(backend) {
   if (!BACKENDS.includes(backend)) {
     throw new WebembedError('E_INPUT', `backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(backend)}`);
   }
-  if (backend === 'webgpu') {
-    throw new WebembedError('E_WEBGPU', 'this build of webembed has no WebGPU backend yet; use backend "cpu" or "auto"');
+}
+
+/** Why WebGPU cannot run here, or null when an adapter is on offer. */
+async function webgpuMissing() {
+  const gpu = globalThis.navigator?.gpu;
+  if (!gpu) {
+    if (globalThis.isSecureContext === false) {
+      return 'WebGPU needs a secure context (https:// or http://localhost); this page is not one';
+    }
+    return 'this environment has no WebGPU (navigator.gpu is missing: an older browser, WebGPU turned off, or Node)';
   }
+  let adapter = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (error) {
+    return `navigator.gpu.requestAdapter() failed: ${error?.message ?? error}`;
+  }
+  if (!adapter) return 'navigator.gpu.requestAdapter() found no adapter (no usable GPU, or the GPU is blocklisted)';
+  return null;
+}
+
+/**
+ * Moves a freshly built engine to WebGPU when `backend` asks for it. 'webgpu' insists (E_WEBGPU
+ * saying why); 'auto' keeps the CPU and returns the reason.
+ */
+async function startWebGpu(engine, backend, dtype) {
+  if (backend === 'cpu') return null;
+  let reason = await webgpuMissing();
+  if (!reason) {
+    try {
+      // f16 storage unless the caller asked for f32 weights outright.
+      await engine.enableWebGpu(dtype !== 'f32');
+      return null;
+    } catch (error) {
+      reason = String(error?.message ?? error).replace(/^WebGPU: /, '');
+    }
+  }
+  if (backend === 'webgpu') throw new WebembedError('E_WEBGPU', `backend "webgpu" cannot start: ${reason}. Use backend "auto" to fall back to the CPU.`);
+  return reason;
 }
 
 function normalizeTexts(texts) {
@@ -81,13 +125,22 @@ export class Embedder {
   #engine;
   #queue = Promise.resolve();
   #disposed = false;
+  #backend;
+  #onBackendChange;
+  // Kept past dispose() so tests can see that the GPU buffers were released.
+  #statsGlue;
 
-  constructor(secret, url, options, { glue, engine }) {
+  constructor(secret, url, options, { glue, engine, webgpuReason }) {
     if (secret !== CONSTRUCT) throw new TypeError('use Embedder.load(source, options)');
     this.#url = url;
     this.#options = options;
     this.#glue = glue;
+    this.#statsGlue = glue;
     this.#engine = engine;
+    this.#backend = engine.backend;
+    this.#onBackendChange = options.onBackendChange;
+    /** Why 'auto' runs on the CPU (null when on WebGPU or when the CPU was asked for). */
+    this.webgpuUnavailableReason = webgpuReason ?? null;
     this.simd = options.simd;
     this.dimension = engine.dimension;
     this.maxSeqLength = engine.maxSeqLength;
@@ -99,17 +152,20 @@ export class Embedder {
    * Options: backend ('auto' | 'cpu' | 'webgpu'), onProgress({ file, loaded, total, status,
    * aggregate }), hubUrl, revision, signal, fetch, cache (true | false | { match, put, delete }),
    * integrity ({ file: 'sha256-…' }), dtype ('f32' | 'f16' | 'q8'), worker (boolean),
-   * simd ('auto' | 'relaxed-simd' | 'simd128').
+   * simd ('auto' | 'relaxed-simd' | 'simd128'), onBackendChange({ from, to, reason }).
    */
   static async load(source, options = {}) {
     if (options?.worker) return WorkerEmbedder.load(source, options);
-    const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, cache, integrity, dtype, simd: simdPreference } = options ?? {};
+    const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, cache, integrity, dtype, simd: simdPreference, onBackendChange } = options ?? {};
     checkBackend(backend);
+    if (onBackendChange !== undefined && typeof onBackendChange !== 'function') {
+      throw new WebembedError('E_INPUT', 'onBackendChange must be a function');
+    }
     const url = resolveModelUrl(source, { hubUrl, revision });
     const simd = pickSimd(simdPreference);
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd });
-      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd, backend });
+      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd, backend, onBackendChange }, built);
     } catch (error) {
       throw asWebembedError(error);
     }
@@ -125,8 +181,14 @@ export class Embedder {
     return clearCache(cache, prefix);
   }
 
+  /** 'webgpu' or 'cpu': the backend running now (WebGPU falls back to the CPU if the device fails). */
   get backend() {
-    return this.#engine?.backend ?? 'cpu';
+    return this.#backend;
+  }
+
+  /** The WebGPU adapter and weight precision, when on WebGPU; else null. */
+  get gpuInfo() {
+    return this.#engine?.gpuInfo ?? null;
   }
 
   /** The folder URL this model was loaded from. */
@@ -143,7 +205,9 @@ export class Embedder {
       throw new WebembedError('E_INPUT', `batchSize must be a positive integer; got ${batchSize}`);
     }
     if (list.length === 0) return [];
-    const flat = await this.#run((engine) => engine.encode(list, promptName, prompt, batchSize));
+    const flat = await this.#run((engine) =>
+      engine.backend === 'webgpu' ? engine.encodeAsync(list, promptName, prompt, batchSize) : engine.encode(list, promptName, prompt, batchSize),
+    );
     const dim = this.dimension;
     return list.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
   }
@@ -173,6 +237,16 @@ export class Embedder {
     this.#glue = null;
   }
 
+  /** Test hook: destroys the GPU device once `batches` more batches have started. */
+  async _loseDeviceForTest(batches = 0) {
+    return this.#run((engine) => engine.loseDeviceForTest(batches));
+  }
+
+  /** GPU buffers this model's instance holds (weights and pooled workspace); 0 after dispose(). */
+  get gpuBufferCount() {
+    return this.#statsGlue?.gpuBufferCount() ?? 0;
+  }
+
   /** Test hook: makes the engine trap, to exercise the recovery path. */
   async _crashForTest() {
     return this.#run((engine) => engine.panicForTest());
@@ -193,13 +267,17 @@ export class Embedder {
   async #call(task) {
     if (this.#disposed) throw new WebembedError('E_DISPOSED', 'this Embedder was disposed; load the model again');
     if (!this.#engine) {
-      // The previous instance trapped: build a fresh one from the same folder.
-      const built = await buildEngine(this.#url, this.#options);
+      // The previous instance trapped: build a fresh one from the same folder, on the backend
+      // it ran on ('auto' if WebGPU had not failed before).
+      const backend = this.#backend === 'cpu' && this.#options.backend !== 'cpu' ? 'cpu' : this.#options.backend;
+      const built = await buildEngine(this.#url, { ...this.#options, backend: backend === 'webgpu' ? 'auto' : backend });
       this.#glue = built.glue;
+      this.#statsGlue = built.glue;
       this.#engine = built.engine;
+      this.#noticeBackend();
     }
     try {
-      return task(this.#engine);
+      return await task(this.#engine);
     } catch (error) {
       if (error instanceof WebAssembly.RuntimeError) {
         const detail = safePanicMessage(this.#glue) || error.message;
@@ -208,11 +286,43 @@ export class Embedder {
         throw new WebembedError('E_INTERNAL', `the engine crashed (${detail}); it has been reset, so the next call works again`, { cause: error });
       }
       throw asWebembedError(error);
+    } finally {
+      if (this.#engine) this.#noticeBackend();
+    }
+  }
+
+  // A lost GPU device moves the engine to the CPU mid-call: tell the app once.
+  #noticeBackend() {
+    const now = this.#engine.backend;
+    if (now === this.#backend) return;
+    const event = { from: this.#backend, to: now, reason: this.#engine.fallbackReason ?? 'the engine was rebuilt' };
+    this.#backend = now;
+    if (this.#onBackendChange) {
+      try {
+        this.#onBackendChange(event);
+      } catch (error) {
+        console.error('webembed: onBackendChange threw', error);
+      }
+    } else {
+      console.warn(`webembed: switched from ${event.from} to ${event.to}: ${event.reason}`);
     }
   }
 }
 
 const CONSTRUCT = Symbol('construct');
+
+/**
+ * Test hook: runs every WGSL kernel against the CPU result on this environment's WebGPU adapter;
+ * resolves to { adapter, f16Weights, reports: [{ kernel, shape, error, tolerance, passed }] }.
+ */
+export async function _checkKernelsForTest({ quick = false } = {}) {
+  const glue = await newInstance(pickSimd('auto'), await openCache(false));
+  try {
+    return JSON.parse(await glue.checkKernels(quick));
+  } catch (error) {
+    throw asWebembedError(error);
+  }
+}
 
 function safePanicMessage(glue) {
   try {

@@ -12,6 +12,7 @@ export class WorkerEmbedder {
   #pending = new Map();
   #nextId = 1;
   #disposed = false;
+  #onBackendChange;
 
   static async load(source, options) {
     for (const key of NOT_CLONEABLE) {
@@ -21,7 +22,8 @@ export class WorkerEmbedder {
     }
     if (typeof Worker !== 'function') throw new WebembedError('E_INPUT', 'worker: true needs Web Workers, which this environment lacks');
     const embedder = new WorkerEmbedder(new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }));
-    const { onProgress, signal, worker: _worker, ...rest } = options;
+    const { onProgress, signal, worker: _worker, onBackendChange, ...rest } = options;
+    embedder.#onBackendChange = onBackendChange;
     // Resolved here, so relative paths mean the page's location, not the worker script's.
     const url = resolveModelUrl(source, options);
     const call = embedder.#call('load', [url, { ...rest, progress: Boolean(onProgress) }], onProgress);
@@ -66,8 +68,15 @@ export class WorkerEmbedder {
     return this.#call(method, args).promise;
   }
 
-  encode(texts, options = {}) {
-    return this.#send('encode', [texts, options]);
+  async encode(texts, options = {}) {
+    const { vectors, backend, reason } = await this.#send('encode', [texts, options]);
+    if (backend !== this.backend) {
+      const event = { from: this.backend, to: backend, reason };
+      this.backend = backend;
+      if (this.#onBackendChange) this.#onBackendChange(event);
+      else console.warn(`webembed: switched from ${event.from} to ${event.to}: ${event.reason}`);
+    }
+    return vectors;
   }
 
   tokenize(text, options = {}) {

@@ -4,6 +4,7 @@
 import { Embedder } from './index.js';
 
 let model = null;
+let lastChange = null;
 const aborts = new Map();
 
 self.onmessage = async ({ data }) => {
@@ -17,13 +18,15 @@ self.onmessage = async ({ data }) => {
       const controller = new AbortController();
       aborts.set(id, controller);
       const onProgress = options.progress ? (event) => self.postMessage({ id, progress: event }) : undefined;
-      model = await Embedder.load(source, { ...options, worker: false, signal: controller.signal, onProgress });
+      // Backend changes travel with each encode's answer (functions cannot cross to the worker).
+      model = await Embedder.load(source, { ...options, worker: false, signal: controller.signal, onProgress, onBackendChange: (event) => (lastChange = event) });
       aborts.delete(id);
-      const { dimension, maxSeqLength, backend, simd, prompts, url } = model;
-      result = { dimension, maxSeqLength, backend, simd, prompts, url };
+      const { dimension, maxSeqLength, backend, simd, prompts, url, webgpuUnavailableReason } = model;
+      result = { dimension, maxSeqLength, backend, simd, prompts, url, webgpuUnavailableReason };
     } else if (method === 'encode') {
-      result = await model.encode(...args);
-      transfer = result.map((vector) => vector.buffer);
+      const vectors = await model.encode(...args);
+      result = { vectors, backend: model.backend, reason: lastChange?.reason ?? null };
+      transfer = vectors.map((vector) => vector.buffer);
     } else if (method === 'tokenize') {
       result = await model.tokenize(...args);
     } else if (method === 'wasmMemoryBytes') {

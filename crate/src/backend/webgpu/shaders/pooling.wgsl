@@ -13,6 +13,7 @@ struct Shape {
     // Output row of this pass's first batch row (large batches run in several passes).
     first_row: u32,
     rows: u32,
+    // Always 0.
     unused: u32,
 }
 
@@ -52,8 +53,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
             }
         }
         case MAX: {
-            // -inf when no token counts, as pooling.rs gives.
-            value = bitcast<f32>(0xff800000u);
+            // -inf when no token counts, as pooling.rs gives. Built from a runtime value: Tint
+            // rejects -inf as a constant.
+            value = bitcast<f32>(0xff800000u | shape.unused);
             for (var t = first; t < length; t++) {
                 value = max(value, token(row, t, channel));
             }
