@@ -39,8 +39,8 @@ async function buildEngine(url, options) {
     throw asWebembedError(error);
   }
   try {
-    const webgpuReason = await startWebGpu(engine, options.backend ?? 'auto', options.dtype);
-    return { glue, engine, webgpuReason };
+    const webgpu = await startWebGpu(engine, options.backend ?? 'auto', options.dtype);
+    return { glue, engine, webgpu };
   } catch (error) {
     engine.free();
     throw asWebembedError(error);
@@ -53,23 +53,25 @@ function checkBackend(backend) {
   }
 }
 
-/** Why WebGPU cannot run here, or null when an adapter is on offer. */
-async function webgpuMissing() {
+/** { reason } why WebGPU cannot run here, or { adapter } naming the adapter on offer. */
+async function findAdapter() {
   const gpu = globalThis.navigator?.gpu;
   if (!gpu) {
     if (globalThis.isSecureContext === false) {
-      return 'WebGPU needs a secure context (https:// or http://localhost); this page is not one';
+      return { reason: 'WebGPU needs a secure context (https:// or http://localhost); this page is not one' };
     }
-    return 'this environment has no WebGPU (navigator.gpu is missing: an older browser, WebGPU turned off, or Node)';
+    return { reason: 'this environment has no WebGPU (navigator.gpu is missing: an older browser, WebGPU turned off, or Node)' };
   }
   let adapter = null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (error) {
-    return `navigator.gpu.requestAdapter() failed: ${error?.message ?? error}`;
+    return { reason: `navigator.gpu.requestAdapter() failed: ${error?.message ?? error}` };
   }
-  if (!adapter) return 'navigator.gpu.requestAdapter() found no adapter (no usable GPU, or the GPU is blocklisted)';
-  return null;
+  if (!adapter) return { reason: 'navigator.gpu.requestAdapter() found no adapter (no usable GPU, or the GPU is blocklisted)' };
+  const info = adapter.info ?? {};
+  const name = info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unnamed adapter';
+  return { adapter: name };
 }
 
 /**
@@ -77,19 +79,19 @@ async function webgpuMissing() {
  * saying why); 'auto' keeps the CPU and returns the reason.
  */
 async function startWebGpu(engine, backend, dtype) {
-  if (backend === 'cpu') return null;
-  let reason = await webgpuMissing();
+  if (backend === 'cpu') return {};
+  let { reason, adapter } = await findAdapter();
   if (!reason) {
     try {
       // f16 storage unless the caller asked for f32 weights outright.
       await engine.enableWebGpu(dtype !== 'f32');
-      return null;
+      return { adapter };
     } catch (error) {
       reason = String(error?.message ?? error).replace(/^WebGPU: /, '');
     }
   }
   if (backend === 'webgpu') throw new WebembedError('E_WEBGPU', `backend "webgpu" cannot start: ${reason}. Use backend "auto" to fall back to the CPU.`);
-  return reason;
+  return { reason };
 }
 
 function normalizeTexts(texts) {
@@ -127,10 +129,11 @@ export class Embedder {
   #disposed = false;
   #backend;
   #onBackendChange;
+  #adapter;
   // Kept past dispose() so tests can see that the GPU buffers were released.
   #statsGlue;
 
-  constructor(secret, url, options, { glue, engine, webgpuReason }) {
+  constructor(secret, url, options, { glue, engine, webgpu }) {
     if (secret !== CONSTRUCT) throw new TypeError('use Embedder.load(source, options)');
     this.#url = url;
     this.#options = options;
@@ -140,7 +143,8 @@ export class Embedder {
     this.#backend = engine.backend;
     this.#onBackendChange = options.onBackendChange;
     /** Why 'auto' runs on the CPU (null when on WebGPU or when the CPU was asked for). */
-    this.webgpuUnavailableReason = webgpuReason ?? null;
+    this.webgpuUnavailableReason = webgpu.reason ?? null;
+    this.#adapter = webgpu.adapter ?? null;
     this.simd = options.simd;
     this.dimension = engine.dimension;
     this.maxSeqLength = engine.maxSeqLength;
@@ -188,7 +192,13 @@ export class Embedder {
 
   /** The WebGPU adapter and weight precision, when on WebGPU; else null. */
   get gpuInfo() {
-    return this.#engine?.gpuInfo ?? null;
+    let info = null;
+    try {
+      info = this.#engine?.gpuInfo ?? null;
+    } catch {
+      // Busy with an encode: the engine cannot be asked now.
+    }
+    return info && { ...info, adapter: this.#adapter ?? info.adapter };
   }
 
   /** The folder URL this model was loaded from. */
@@ -274,6 +284,7 @@ export class Embedder {
       this.#glue = built.glue;
       this.#statsGlue = built.glue;
       this.#engine = built.engine;
+      this.#adapter = built.webgpu.adapter ?? null;
       this.#noticeBackend();
     }
     try {

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 source scripts/env.sh
+# Mesa's lavapipe (the native WebGPU tests' Vulkan device) warns on every device without it.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 
 printf '\n== Native engine tests (cargo test)\n'
 cargo test --release --workspace

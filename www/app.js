@@ -10,6 +10,8 @@ const MODELS = {
 };
 const params = new URLSearchParams(location.search);
 const MODEL = params.get('model') ?? Object.values(MODELS)[0];
+// ?backend=cpu or ?backend=webgpu pins the backend; by default WebGPU is used when it works here.
+const BACKEND = params.get('backend') ?? 'auto';
 const BATCH_SIZE = 8;
 
 const $ = (id) => document.getElementById(id);
@@ -77,6 +79,12 @@ async function search(event) {
   ui.timing.textContent = `Query embedded and ranked in ${elapsed.toFixed(1)} ms`;
 }
 
+function showBackend() {
+  const gpu = model.gpuInfo;
+  ui.backend.textContent = gpu ? `backend: webgpu (${gpu.adapter}${gpu.f16Weights ? ', f16 weights' : ''})` : `backend: ${model.backend}`;
+  ui.backend.title = model.webgpuUnavailableReason ? `WebGPU not used: ${model.webgpuUnavailableReason}` : '';
+}
+
 async function main() {
   ui.passages.value = PASSAGES.join('\n');
   const choices = Object.entries(MODELS);
@@ -88,10 +96,17 @@ async function main() {
   setStatus('Loading model…');
   try {
     const t0 = performance.now();
-    model = await Embedder.load(MODEL, { onProgress: showProgress });
+    model = await Embedder.load(MODEL, {
+      backend: BACKEND,
+      onProgress: showProgress,
+      onBackendChange: ({ reason }) => {
+        showBackend();
+        setStatus(`The GPU failed (${reason}); continuing on the CPU`, true);
+      },
+    });
     ui.progress.value = 1;
     ui.progress.classList.add('done');
-    ui.backend.textContent = `backend: ${model.backend}`;
+    showBackend();
     setStatus(`Model loaded in ${(performance.now() - t0).toFixed(0)} ms`);
     await buildIndex();
     for (const control of [ui.query, ui.search, ui.reindex]) control.disabled = false;

@@ -123,6 +123,29 @@ pub fn check_kernels(quick: bool) -> js_sys::Promise {
     })
 }
 
+/// `performance.now()` in seconds (windows and workers alike), else the wall clock.
+fn performance_now() -> f64 {
+    let global = js_sys::global();
+    let performance = js_sys::Reflect::get(&global, &"performance".into()).ok();
+    let now = performance.as_ref().and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok().map(|f| (p, js_sys::Function::from(f))));
+    match now.and_then(|(p, f)| f.call0(p).ok()).and_then(|v| v.as_f64()) {
+        Some(ms) => ms / 1000.0,
+        None => js_sys::Date::now() / 1000.0,
+    }
+}
+
+/// Times `repeats` matmuls of `rows × cols × depth` on a fresh device; resolves to
+/// `{ seconds, adapter, f16Weights }` (for bench/).
+#[wasm_bindgen(js_name = benchMatmul)]
+pub fn bench_matmul(rows: usize, cols: usize, depth: usize, repeats: usize) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        let gpu = GpuDevice::open(DeviceOptions { allow_f16: true }).await.map_err(js_error)?;
+        let seconds = crate::backend::webgpu::kernel_bench::time_matmul(&gpu, rows, cols, depth, repeats, performance_now).await.map_err(js_error)?;
+        let result = serde_json::json!({ "seconds": seconds, "adapter": gpu.adapter_name, "f16Weights": gpu.shader_f16 });
+        Ok(JsValue::from_str(&result.to_string()))
+    })
+}
+
 /// Calls run one at a time (the JS layer queues them); a call that finds the engine busy is an
 /// error, never a second mutable borrow.
 fn busy() -> JsValue {

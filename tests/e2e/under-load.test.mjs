@@ -16,7 +16,7 @@ before(async () => {
   await harness.page.evaluate(async (path) => {
     const { Embedder } = await import('/pkg/index.js');
     globalThis.Embedder = Embedder;
-    globalThis.model = await Embedder.load(path);
+    globalThis.model = await Embedder.load(path, { backend: 'cpu' });
   }, MODEL_PATH);
 });
 after(async () => harness?.close());
@@ -54,7 +54,7 @@ test('dispose() releases the model and a later load works', async () => {
     } catch (error) {
       afterDispose = error.code;
     }
-    const again = await Embedder.load(path);
+    const again = await Embedder.load(path, { backend: 'cpu' });
     const [vector] = await again.encode('A man is eating food.');
     await again.dispose();
     return { afterDispose, memoryAfterDispose: model.wasmMemoryBytes, vector: Array.from(vector) };

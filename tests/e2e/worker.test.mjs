@@ -20,7 +20,7 @@ test('worker: true gives the same vectors, and a 256-passage encode leaves the m
     async ({ path, texts }) => {
       const { Embedder } = await import('/pkg/index.js');
       const progress = [];
-      const model = await Embedder.load(path, { worker: true, onProgress: (e) => progress.push(e.status) });
+      const model = await Embedder.load(path, { worker: true, backend: 'cpu', onProgress: (e) => progress.push(e.status) });
       const vectors = (await model.encode(texts)).map((v) => ({ isFloat32: v instanceof Float32Array, values: Array.from(v) }));
       const corpus = await (await fetch('/shared/bench/corpus.json')).json();
       // A timer on the main thread: its largest gap while the worker encodes 256 passages.

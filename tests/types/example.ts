@@ -1,5 +1,5 @@
 // Type-checks (tsc --noEmit, never run) a program that uses every part of the public API.
-import { Embedder, OPFSCache, WebembedError, type ErrorCode, type ModelCache, type ProgressEvent } from 'webembed';
+import { Embedder, OPFSCache, WebembedError, type BackendChangeEvent, type ErrorCode, type ModelCache, type ProgressEvent } from 'webembed';
 
 const store = new Map<string, Response>();
 const cache: ModelCache = {
@@ -31,7 +31,12 @@ async function main(): Promise<void> {
     worker: false,
     simd: 'auto',
     dtype: 'f16',
+    onBackendChange: (event: BackendChangeEvent) => console.warn(event.from, event.to, event.reason),
   });
+  const gpu: { adapter: string; f16Weights: boolean; buffers: number } | null = model.gpuInfo;
+  const whyCpu: string | null = model.webgpuUnavailableReason;
+  const buffers: number = model.gpuBufferCount;
+  console.log(gpu, whyCpu, buffers);
   const vectors: Float32Array[] = await model.encode(['query: a', 'passage: b'], { promptName: 'query', prompt: 'query: ', batchSize: 8 });
   const one: Float32Array[] = await model.encode('single');
   const scores: Float32Array[] = model.similarity(vectors, one);

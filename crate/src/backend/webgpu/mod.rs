@@ -3,6 +3,7 @@
 //! or more passes (as many rows as the adapter's binding limit allows per pass) and one readback.
 
 pub mod device;
+pub mod kernel_bench;
 pub mod kernel_check;
 pub mod kernels;
 pub mod weights;
