@@ -29,6 +29,15 @@ impl Drop for GpuBuffer {
     }
 }
 
+/// Little-endian bytes of `values`, as buffers take them.
+pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+pub fn u32_bytes(values: impl IntoIterator<Item = u32>) -> Vec<u8> {
+    values.into_iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
 /// What the device said went wrong since the last check: loss or an error outside any scope.
 #[derive(Default)]
 struct Health {
@@ -176,6 +185,14 @@ impl GpuDevice {
             padded.resize(bytes.len().next_multiple_of(4), 0);
             self.queue.write_buffer(&buffer.buffer, offset, &padded);
         }
+    }
+
+    /// A bind group for `pipeline`: `uniform` at binding 0, then `buffers` at bindings 1, 2, …
+    /// (the layout every kernel here uses).
+    pub fn bind(&self, pipeline: &wgpu::ComputePipeline, uniform: wgpu::BindingResource<'_>, buffers: &[&GpuBuffer]) -> wgpu::BindGroup {
+        let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform }];
+        entries.extend(buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.buffer.as_entire_binding() }));
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries })
     }
 
     /// Test hook: destroys the device as a driver reset or a lost GPU would.

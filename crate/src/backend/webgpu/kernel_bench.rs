@@ -2,7 +2,7 @@
 //! browser on WebGPU). `repeats` dispatches go in one submission, waited for by one readback, so
 //! per-submit overhead is spread out as it is inside a real encoder pass.
 
-use super::device::GpuDevice;
+use super::device::{u32_bytes, GpuDevice};
 use super::kernels::{build, matmul_groups, Kernel, KernelShape};
 use crate::error::Result;
 use crate::spec::HiddenAct;
@@ -16,17 +16,13 @@ pub async fn time_matmul(gpu: &GpuDevice, rows: usize, cols: usize, depth: usize
     let weight_bytes = if gpu.shader_f16 { 2 } else { 4 };
     let storage = U::STORAGE | U::COPY_DST | U::COPY_SRC;
     let uniform = gpu.buffer("bench.shape", 32, U::UNIFORM | U::COPY_DST)?;
-    let dims: Vec<u8> = [rows as u32, cols as u32, depth as u32, 0, 0, 0, 0, 0].iter().flat_map(|v| v.to_le_bytes()).collect();
-    gpu.write(&uniform, 0, &dims);
+    gpu.write(&uniform, 0, &u32_bytes([rows as u32, cols as u32, depth as u32, 0, 0, 0, 0, 0]));
     let input = gpu.buffer("bench.input", (rows * depth * 4) as u64, storage)?;
     let weight = gpu.buffer("bench.weight", (cols * depth * weight_bytes) as u64, storage)?;
     let bias = gpu.buffer("bench.bias", (cols * 4) as u64, storage)?;
     let output = gpu.buffer("bench.output", (rows * cols * 4) as u64, storage)?;
     let staging = gpu.buffer("bench.staging", 4, U::MAP_READ | U::COPY_DST)?;
-    let buffers = [&input, &weight, &bias, &output];
-    let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.buffer.as_entire_binding() }];
-    entries.extend(buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.buffer.as_entire_binding() }));
-    let group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries });
+    let group = gpu.bind(&pipeline, uniform.buffer.as_entire_binding(), &[&input, &weight, &bias, &output]);
     let (x, y) = matmul_groups(rows, cols);
     let run = |count: usize| {
         let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("bench") });

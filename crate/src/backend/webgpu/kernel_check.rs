@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::device::{GpuBuffer, GpuDevice};
+use super::device::{f32_bytes, u32_bytes, GpuBuffer, GpuDevice};
 use super::kernels::{build, matmul_groups, row_groups, Kernel, KernelShape};
 use crate::backend::cpu::activations::gelu_erf_in_place;
 use crate::backend::cpu::attention::attention;
@@ -40,12 +40,8 @@ impl Numbers {
     }
 }
 
-fn bytes_f32(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
 fn bytes_u32(values: &[u32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    u32_bytes(values.iter().copied())
 }
 
 /// Runs `pipeline` once over `inputs` (bindings 1…) with `shape` as its uniform; the last input
@@ -62,13 +58,7 @@ async fn run(gpu: &GpuDevice, pipeline: &wgpu::ComputePipeline, shape: [u32; 8],
             Ok(buffer)
         })
         .collect::<Result<_>>()?;
-    let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform.buffer.as_entire_binding() }];
-    entries.extend(buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.buffer.as_entire_binding() }));
-    let group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: None,
-        layout: &pipeline.get_bind_group_layout(0),
-        entries: &entries,
-    });
+    let group = gpu.bind(pipeline, uniform.buffer.as_entire_binding(), &buffers.iter().collect::<Vec<_>>());
     let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("kernel check") });
     {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
@@ -139,11 +129,11 @@ pub async fn check_matmul_shapes(gpu: &GpuDevice, shapes: &[(usize, usize, usize
                 let weight_bytes = if f16 {
                     weight.iter().flat_map(|&w| half::f16::from_f32(w).to_le_bytes()).collect()
                 } else {
-                    bytes_f32(&weight)
+                    f32_bytes(&weight)
                 };
                 let pipeline = if gelu { &fused } else { &plain };
                 let (x, y) = matmul_groups(m, n);
-                let inputs = [bytes_f32(&input), weight_bytes, bytes_f32(&bias), vec![0u8; m * n * 4]];
+                let inputs = [f32_bytes(&input), weight_bytes, f32_bytes(&bias), vec![0u8; m * n * 4]];
                 let got = run(gpu, pipeline, [m as u32, n as u32, k as u32, 0, 0, 0, 0, 0], &inputs, (x, y, 1)).await?;
                 let name = if gelu { "matmul+gelu" } else { "matmul" };
                 reports.push(compare(name, format!("M={m} N={n} K={k}"), &got, &expected, tolerance, |_| true));
@@ -171,7 +161,7 @@ pub async fn check_attention_cases(gpu: &GpuDevice, head_shapes: &[(usize, usize
             let qkv = numbers.take(batch * seq_len * 3 * hidden).iter().map(|v| v * 3.0).collect::<Vec<_>>();
             let expected = attention(&qkv, batch, seq_len, heads, head_dim, lengths);
             let lengths_u32: Vec<u32> = lengths.iter().map(|&l| l as u32).collect();
-            let inputs = [bytes_f32(&qkv), bytes_u32(&lengths_u32), vec![0u8; batch * seq_len * hidden * 4]];
+            let inputs = [f32_bytes(&qkv), bytes_u32(&lengths_u32), vec![0u8; batch * seq_len * hidden * 4]];
             let groups = (seq_len.div_ceil(64) as u32, heads as u32, batch as u32);
             let got = run(gpu, &kernel, [batch as u32, seq_len as u32, 0, 0, 0, 0, 0, 0], &inputs, groups).await?;
             // Padded query rows hold unspecified values on both backends.
@@ -209,7 +199,7 @@ pub async fn check_layer_norms(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<K
                     layer_norm_reference(&sum, &weight, &bias, 1e-12)
                 })
                 .collect();
-            let inputs = [bytes_f32(&input), bytes_f32(&residual), bytes_f32(&weight), bytes_f32(&bias), vec![0u8; rows * hidden * 4]];
+            let inputs = [f32_bytes(&input), f32_bytes(&residual), f32_bytes(&weight), f32_bytes(&bias), vec![0u8; rows * hidden * 4]];
             let (x, y) = row_groups(rows);
             let got = run(gpu, &add_layernorm, [rows as u32, 0, 0, 0, 0, 0, 0, 0], &inputs, (x, y, 1)).await?;
             reports.push(compare("add_layernorm", format!("rows={rows} hidden={hidden}"), &got, &expected, 1e-5, |_| true));
@@ -226,12 +216,12 @@ pub async fn check_layer_norms(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<K
                 })
                 .collect();
             let inputs = [
-                bytes_f32(&input),
+                f32_bytes(&input),
                 bytes_u32(&positions),
-                bytes_f32(&table),
-                bytes_f32(&token_type),
-                bytes_f32(&weight),
-                bytes_f32(&bias),
+                f32_bytes(&table),
+                f32_bytes(&token_type),
+                f32_bytes(&weight),
+                f32_bytes(&bias),
                 vec![0u8; rows * hidden * 4],
             ];
             let got = run(gpu, &embeddings, [rows as u32, 0, 0, 0, 0, 0, 0, 0], &inputs, (x, y, 1)).await?;
@@ -266,7 +256,7 @@ pub async fn check_pooling(gpu: &GpuDevice) -> Result<Vec<KernelReport>> {
                     pooling::pool(&spec, &hidden_states[row * seq_len * hidden..(row + 1) * seq_len * hidden], &mask, &mut expected);
                 }
                 let lengths_u32: Vec<u32> = lengths.iter().map(|&l| l as u32).collect();
-                let inputs = [bytes_f32(&hidden_states), bytes_u32(&lengths_u32), vec![0u8; lengths.len() * hidden * 4]];
+                let inputs = [f32_bytes(&hidden_states), bytes_u32(&lengths_u32), vec![0u8; lengths.len() * hidden * 4]];
                 let shape = [seq_len as u32, skip as u32, index as u32, 0, hidden as u32, 0, lengths.len() as u32, 0];
                 let groups = (hidden.div_ceil(64) as u32, lengths.len() as u32, 1);
                 let got = run(gpu, &kernel, shape, &inputs, groups).await?;
@@ -290,7 +280,7 @@ pub async fn check_normalize(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<Ker
         values[..width].fill(0.0);
         let mut expected = values.clone();
         expected.chunks_exact_mut(width).for_each(pooling::normalize);
-        let got = run(gpu, &kernel, [rows as u32, width as u32, 0, 0, 0, 0, 0, 0], &[bytes_f32(&values)], (rows as u32, 1, 1)).await?;
+        let got = run(gpu, &kernel, [rows as u32, width as u32, 0, 0, 0, 0, 0, 0], &[f32_bytes(&values)], (rows as u32, 1, 1)).await?;
         reports.push(compare("normalize", format!("rows={rows} width={width}"), &got, &expected, 1e-6, |_| true));
     }
     Ok(reports)

@@ -9,7 +9,7 @@ pub mod kernels;
 pub mod weights;
 pub mod workspace;
 
-use self::device::{DeviceOptions, GpuDevice};
+use self::device::{f32_bytes, u32_bytes, DeviceOptions, GpuDevice};
 use self::kernels::{matmul_groups, row_groups, KernelShape, Kernels};
 use self::weights::GpuWeights;
 use self::workspace::{slot, Capacity, Dimensions, Workspace};
@@ -30,7 +30,6 @@ pub struct WebGpuBackend {
     words: candle_core::Tensor,
     head: Head,
     dims: Dimensions,
-    intermediate: usize,
     heads: usize,
     max_pass_tokens: usize,
     workspace: Option<Workspace>,
@@ -47,14 +46,6 @@ fn mode_code(mode: PoolingMode) -> u32 {
         PoolingMode::WeightedMean => 4,
         PoolingMode::LastToken => 5,
     }
-}
-
-fn u32_bytes(values: impl IntoIterator<Item = u32>) -> Vec<u8> {
-    values.into_iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 impl WebGpuBackend {
@@ -96,7 +87,6 @@ impl WebGpuBackend {
                 output_width: head.pooling.output_dimension(),
                 pooling_modes: head.pooling.modes.len(),
             },
-            intermediate: spec.intermediate_size,
             heads: spec.num_heads,
             words: encoder.word_table().clone(),
             gpu,
@@ -162,7 +152,7 @@ impl WebGpuBackend {
         let row_count = rows.len();
         let tokens = row_count * seq_len;
         let token_range = rows.start * seq_len..rows.end * seq_len;
-        let (hidden, intermediate) = (self.dims.hidden as u32, self.intermediate as u32);
+        let (hidden, intermediate) = (self.dims.hidden as u32, self.dims.intermediate as u32);
         let t = tokens as u32;
         let buffers = &workspace.buffers;
         let words = crate::backend::cpu::encoder::gather_rows(&self.words, &batch.ids[token_range.clone()])?;
@@ -205,7 +195,7 @@ impl WebGpuBackend {
                 pass.set_pipeline(&k.add_layernorm);
                 pass.set_bind_group(0, &layer.attention_norm, &[]);
                 pass.dispatch_workgroups(rows_dispatch.0, rows_dispatch.1, 1);
-                matmul(&mut pass, &k.matmul_activation, &layer.intermediate, self.intermediate);
+                matmul(&mut pass, &k.matmul_activation, &layer.intermediate, self.dims.intermediate);
                 matmul(&mut pass, &k.matmul, &layer.output, self.dims.hidden);
                 pass.set_pipeline(&k.add_layernorm);
                 pass.set_bind_group(0, &layer.output_norm, &[]);

@@ -4,7 +4,7 @@
 
 use half::f16;
 
-use super::device::{GpuBuffer, GpuDevice};
+use super::device::{f32_bytes, GpuBuffer, GpuDevice};
 use crate::backend::cpu::encoder::Encoder;
 use crate::error::Result;
 
@@ -32,10 +32,6 @@ pub struct GpuWeights {
     pub token_type: GpuBuffer,
     pub embedding_norm: Norm,
     pub layers: Vec<Layer>,
-}
-
-fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
 fn matrix_bytes(values: &[f32], as_f16: bool) -> Vec<u8> {

@@ -98,10 +98,6 @@ fn storage(gpu: &GpuDevice, label: &str, bytes: usize) -> Result<GpuBuffer> {
     gpu.buffer(label, bytes as u64, U::STORAGE | U::COPY_DST | U::COPY_SRC)
 }
 
-fn entry(binding: u32, buffer: &GpuBuffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry { binding, resource: buffer.buffer.as_entire_binding() }
-}
-
 impl Buffers {
     fn new(gpu: &GpuDevice, dims: &Dimensions, capacity: Capacity, params_bytes: u64) -> Result<Self> {
         use wgpu::BufferUsages as U;
@@ -133,25 +129,13 @@ struct Binder<'a> {
 }
 
 impl Binder<'_> {
-    fn uniform(&self, slot: u64) -> wgpu::BindGroupEntry<'_> {
-        wgpu::BindGroupEntry {
-            binding: 0,
-            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                buffer: &self.buffers.params.buffer,
-                offset: slot * self.slot_stride,
-                size: wgpu::BufferSize::new(SLOT_BYTES),
-            }),
-        }
-    }
-
     fn group(&self, pipeline: &wgpu::ComputePipeline, slot: u64, buffers: &[&GpuBuffer]) -> wgpu::BindGroup {
-        let mut entries = vec![self.uniform(slot)];
-        entries.extend(buffers.iter().enumerate().map(|(i, b)| entry(i as u32 + 1, b)));
-        self.gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        })
+        let uniform = wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.buffers.params.buffer,
+            offset: slot * self.slot_stride,
+            size: wgpu::BufferSize::new(SLOT_BYTES),
+        });
+        self.gpu.bind(pipeline, uniform, buffers)
     }
 }
 
