@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use webembed::backend::webgpu::device::{DeviceOptions, GpuDevice};
-use webembed::backend::webgpu::kernel_bench::time_matmul;
-use webembed::{Embedder, ModelFiles};
+use webembed::backend::webgpu::kernels::matmul::bench::time_matmul;
+use webembed::{Engine, ModelFiles};
 
 fn main() {
     let folder = std::env::args().nth(1).unwrap_or_else(|| "models/all-MiniLM-L6-v2".into());
@@ -32,13 +32,14 @@ fn main() {
         }
     }
 
-    let texts: Vec<String> = (0..32).map(|i| format!("passage {i}: {}", "the quick brown fox jumps over the lazy dog. ".repeat(12))).collect();
-    let mut cpu = Embedder::from_files(ModelFiles::read_dir(std::path::Path::new(&folder)).expect("model folder")).expect("load");
-    let mut gpu = Embedder::from_files(ModelFiles::read_dir(std::path::Path::new(&folder)).expect("model folder")).expect("load");
+    let texts: Vec<String> =
+        (0..32).map(|i| format!("passage {i}: {}", "the quick brown fox jumps over the lazy dog. ".repeat(12))).collect();
+    let mut cpu = Engine::from_files(ModelFiles::read_dir(std::path::Path::new(&folder)).expect("model folder")).expect("load");
+    let mut gpu = Engine::from_files(ModelFiles::read_dir(std::path::Path::new(&folder)).expect("model folder")).expect("load");
     pollster::block_on(gpu.enable_webgpu(DeviceOptions { allow_f16: true })).expect("WebGPU backend");
     println!("encoder ({folder}, texts of {} tokens):", cpu.tokenize(&texts[0], None).expect("tokenize").ids.len());
     for batch in [1usize, 8, 32] {
-        let rate = |embedder: &mut Embedder| {
+        let rate = |embedder: &mut Engine| {
             embedder.encode(&texts[..batch], None, batch).expect("warm-up");
             let start = Instant::now();
             let rounds = 3;

@@ -1,11 +1,12 @@
-//! The bytes of a model folder, keyed by their path inside the folder ("config.json",
-//! "1_Pooling/config.json"). The engine never does I/O itself: natively the folder is read
+//! The bytes of a model folder, keyed by their path inside the folder (`config.json`,
+//! `1_Pooling/config.json`). The engine never does I/O itself: natively the folder is read
 //! from disk, in the browser the JS layer fetches it, and both hand over a `ModelFiles`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{EmbedError, Result};
+use crate::folder::{self, Dtype};
 
 #[derive(Default)]
 pub struct ModelFiles {
@@ -33,20 +34,20 @@ impl ModelFiles {
 
     /// Reads every file the engine may need from a model folder on disk (missing optional
     /// files are simply absent).
-    pub fn read_dir(folder: &Path) -> Result<Self> {
+    pub fn read_dir(dir: &Path) -> Result<Self> {
         let mut files = ModelFiles::new();
-        let modules = std::fs::read(folder.join("modules.json")).ok();
-        let mut wanted: Vec<String> = crate::spec::CONFIG_FILES.iter().map(|s| s.to_string()).collect();
-        wanted.extend(crate::spec::module_config_files(modules.as_deref())?);
-        wanted.extend(crate::weights::WEIGHT_FILES.iter().map(|s| s.to_string()));
-        if let Ok(index) = std::fs::read(folder.join(crate::weights::SHARD_INDEX)) {
-            wanted.extend(crate::weights::shard_files(&index)?);
+        let modules = std::fs::read(dir.join(folder::MODULES)).ok();
+        let configs = folder::REQUIRED_CONFIGS.iter().chain(folder::OPTIONAL_CONFIGS);
+        let mut wanted: Vec<String> = configs.map(|s| s.to_string()).collect();
+        wanted.extend(folder::module_config_files(modules.as_deref())?);
+        wanted.extend(folder::weight_files(Dtype::F32).iter().map(|f| f.name.to_string()));
+        if let Ok(index) = std::fs::read(dir.join(folder::SHARD_INDEX)) {
+            wanted.extend(folder::shard_files(&index)?);
         }
         for name in wanted {
-            let path = folder.join(&name);
+            let path = dir.join(&name);
             if path.is_file() {
-                let bytes = std::fs::read(&path)
-                    .map_err(|e| EmbedError::config(&name, format!("cannot read {}: {e}", path.display())))?;
+                let bytes = std::fs::read(&path).map_err(|e| EmbedError::config(&name, format!("cannot read {}: {e}", path.display())))?;
                 files.insert(name, bytes);
             }
         }

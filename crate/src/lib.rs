@@ -1,10 +1,11 @@
 //! webembed: sentence-transformers-exact sentence embeddings, natively and in the browser.
 
 pub mod backend;
-pub mod embedder;
-pub mod encoder;
+pub mod engine;
 pub mod error;
 pub mod files;
+pub mod folder;
+pub mod model;
 pub mod pooling;
 pub mod spec;
 pub mod tokenize;
@@ -13,7 +14,7 @@ pub mod weights;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use embedder::{check_fits, Embedder, DEFAULT_BATCH_SIZE, WASM32_WEIGHT_BUDGET};
+pub use engine::{check_fits, Engine, DEFAULT_BATCH_SIZE, WASM32_WEIGHT_BUDGET};
 pub use error::{EmbedError, Result};
 pub use files::ModelFiles;
 pub use spec::ModelSpec;

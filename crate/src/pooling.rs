@@ -45,7 +45,7 @@ pub fn pool(spec: &PoolingSpec, tokens: &[f32], mask: &[f32], out: &mut Vec<f32>
             PoolingMode::LastToken => match mask.iter().rposition(|&m| m > 0.0) {
                 Some(last) => out.extend_from_slice(row(last)),
                 // sentence-transformers gathers the final token times its zero mask.
-                None => out.extend(std::iter::repeat(0.0).take(dim)),
+                None => out.extend(std::iter::repeat_n(0.0, dim)),
             },
             PoolingMode::Max => {
                 let mut best = vec![f32::NEG_INFINITY; dim];
@@ -59,9 +59,9 @@ pub fn pool(spec: &PoolingSpec, tokens: &[f32], mask: &[f32], out: &mut Vec<f32>
             PoolingMode::Mean | PoolingMode::MeanSqrtLen | PoolingMode::WeightedMean => {
                 let mut sum = vec![0f32; dim];
                 let mut weight_sum = 0f32;
-                for t in 0..seq_len {
+                for (t, &counted) in mask[..seq_len].iter().enumerate() {
                     // weightedmean weighs token t (0-based) by t + 1.
-                    let weight = if *mode == PoolingMode::WeightedMean { mask[t] * (t + 1) as f32 } else { mask[t] };
+                    let weight = if *mode == PoolingMode::WeightedMean { counted * (t + 1) as f32 } else { counted };
                     if weight == 0.0 {
                         continue;
                     }

@@ -11,17 +11,8 @@ use serde_json::Value;
 
 use crate::error::{EmbedError, Result};
 use crate::files::ModelFiles;
+use crate::folder::{self, parse_json, ModuleKind};
 use crate::pooling::{PoolingMode, PoolingSpec};
-
-/// Config files at the root of a model folder; all but `config.json` and `tokenizer.json` are optional.
-pub const CONFIG_FILES: &[&str] = &[
-    "config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "modules.json",
-    "sentence_bert_config.json",
-    "config_sentence_transformers.json",
-];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Architecture {
@@ -90,22 +81,21 @@ pub struct ModelSpec {
 
 impl ModelSpec {
     pub fn from_files(files: &ModelFiles) -> Result<Self> {
-        let config = read_json(files, "config.json")?.ok_or_else(|| {
-            EmbedError::config("config.json", "missing: a model folder needs config.json")
-        })?;
+        let config = read_json(files, folder::CONFIG)?
+            .ok_or_else(|| EmbedError::config(folder::CONFIG, "missing: a model folder needs config.json"))?;
         let encoder = encoder_spec(&config)?;
-        let tokenizer_config = read_json(files, "tokenizer_config.json")?;
-        let sbert_config = read_json(files, "sentence_bert_config.json")?;
+        let tokenizer_config = read_json(files, folder::TOKENIZER_CONFIG)?;
+        let sbert_config = read_json(files, folder::SENTENCE_BERT_CONFIG)?;
         let max_seq_length = max_seq_length(&encoder, sbert_config.as_ref(), tokenizer_config.as_ref());
 
-        let modules = read_json(files, "modules.json")?;
+        let modules = read_json(files, folder::MODULES)?;
         let (pooling, normalize) = match modules {
             Some(modules) => pipeline_from_modules(files, &modules, encoder.hidden_size)?,
             // sentence-transformers wraps a plain transformers folder in mean pooling, unnormalized.
             None => (PoolingSpec::mean(encoder.hidden_size), false),
         };
 
-        let st_config = read_json(files, "config_sentence_transformers.json")?;
+        let st_config = read_json(files, folder::SENTENCE_TRANSFORMERS_CONFIG)?;
         let (prompts, default_prompt_name) = prompts(st_config.as_ref())?;
         Ok(ModelSpec { encoder, max_seq_length, pooling, normalize, prompts, default_prompt_name })
     }
@@ -113,42 +103,6 @@ impl ModelSpec {
     pub fn dimension(&self) -> usize {
         self.pooling.output_dimension()
     }
-}
-
-/// The config files of the modules listed in `modules.json` that a folder must also provide.
-pub fn module_config_files(modules_json: Option<&[u8]>) -> Result<Vec<String>> {
-    let Some(bytes) = modules_json else { return Ok(Vec::new()) };
-    let modules = parse_json("modules.json", bytes)?;
-    let mut files = Vec::new();
-    for module in module_list(&modules)? {
-        if module.kind == ModuleKind::Pooling {
-            files.push(join_path(&module.path, "config.json"));
-        }
-    }
-    Ok(files)
-}
-
-fn join_path(dir: &str, file: &str) -> String {
-    let dir = dir.trim_end_matches('/');
-    if dir.is_empty() { file.to_string() } else { format!("{dir}/{file}") }
-}
-
-pub(crate) fn parse_json(file: &str, bytes: &[u8]) -> Result<Value> {
-    serde_json::from_slice(bytes).map_err(|err| {
-        let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(64)])
-            .chars()
-            .filter(|c| !c.is_control())
-            .collect();
-        let looks_like_html = head.trim_start().starts_with('<');
-        if looks_like_html {
-            EmbedError::config(
-                file,
-                format!("is HTML, not JSON (it starts with {:?}); the server answered with a web page, so the model URL is probably wrong", head.chars().take(40).collect::<String>()),
-            )
-        } else {
-            EmbedError::config(file, format!("is not valid JSON: {err}"))
-        }
-    })
 }
 
 fn read_json(files: &ModelFiles, file: &str) -> Result<Option<Value>> {
@@ -162,18 +116,14 @@ fn get_usize(config: &Value, key: &str) -> Option<usize> {
 fn require_usize(config: &Value, key: &str) -> Result<usize> {
     match get_usize(config, key) {
         Some(v) if v > 0 => Ok(v),
-        _ => Err(EmbedError::config("config.json", format!("needs a positive integer `{key}`"))),
+        _ => Err(EmbedError::config(folder::CONFIG, format!("needs a positive integer `{key}`"))),
     }
 }
 
 fn encoder_spec(config: &Value) -> Result<EncoderSpec> {
     let model_type = config.get("model_type").and_then(Value::as_str).unwrap_or("");
-    let architecture_name = config
-        .get("architectures")
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let architecture_name =
+        config.get("architectures").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_str).unwrap_or("");
     let architecture = match (model_type, architecture_name) {
         ("xlm-roberta" | "roberta", _) => Architecture::XlmRoberta,
         (_, name) if name.starts_with("XLMRoberta") || name.starts_with("Roberta") => Architecture::XlmRoberta,
@@ -181,7 +131,7 @@ fn encoder_spec(config: &Value) -> Result<EncoderSpec> {
         (_, name) if name.starts_with("Bert") => Architecture::Bert,
         _ => {
             return Err(EmbedError::config(
-                "config.json",
+                folder::CONFIG,
                 format!("model_type {model_type:?} / architecture {architecture_name:?} is not supported; webembed runs BERT and XLM-RoBERTa encoders"),
             ))
         }
@@ -190,17 +140,20 @@ fn encoder_spec(config: &Value) -> Result<EncoderSpec> {
         "gelu" => HiddenAct::GeluErf,
         "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => HiddenAct::GeluTanh,
         "relu" => HiddenAct::Relu,
-        other => return Err(EmbedError::config("config.json", format!("hidden_act {other:?} is not supported"))),
+        other => return Err(EmbedError::config(folder::CONFIG, format!("hidden_act {other:?} is not supported"))),
     };
     if let Some(kind) = config.get("position_embedding_type").and_then(Value::as_str) {
         if kind != "absolute" {
-            return Err(EmbedError::config("config.json", format!("position_embedding_type {kind:?} is not supported")));
+            return Err(EmbedError::config(folder::CONFIG, format!("position_embedding_type {kind:?} is not supported")));
         }
     }
     let hidden_size = require_usize(config, "hidden_size")?;
     let num_heads = require_usize(config, "num_attention_heads")?;
     if hidden_size % num_heads != 0 {
-        return Err(EmbedError::config("config.json", format!("hidden_size {hidden_size} is not a multiple of num_attention_heads {num_heads}")));
+        return Err(EmbedError::config(
+            folder::CONFIG,
+            format!("hidden_size {hidden_size} is not a multiple of num_attention_heads {num_heads}"),
+        ));
     }
     let default_pad = match architecture {
         Architecture::Bert => 0,
@@ -234,53 +187,14 @@ fn max_seq_length(encoder: &EncoderSpec, sbert: Option<&Value>, tokenizer_config
     from_sbert.or(from_tokenizer).unwrap_or(positions).min(positions).max(2)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ModuleKind {
-    Transformer,
-    Pooling,
-    Normalize,
-}
-
-struct Module {
-    kind: ModuleKind,
-    path: String,
-}
-
-fn module_list(modules: &Value) -> Result<Vec<Module>> {
-    let list = modules
-        .as_array()
-        .ok_or_else(|| EmbedError::config("modules.json", "must be a JSON array of modules"))?;
-    let mut out = Vec::new();
-    for entry in list {
-        let type_name = entry.get("type").and_then(Value::as_str).unwrap_or("");
-        // 5.x writes `sentence_transformers.models.Pooling`; 6.x moved the classes into
-        // submodules, so only the final class name is stable across versions.
-        let class = type_name.rsplit('.').next().unwrap_or("");
-        let kind = match class {
-            "Transformer" => ModuleKind::Transformer,
-            "Pooling" => ModuleKind::Pooling,
-            "Normalize" => ModuleKind::Normalize,
-            _ => {
-                return Err(EmbedError::config(
-                    "modules.json",
-                    format!("module type {type_name:?} is not supported (webembed runs Transformer, Pooling and Normalize modules)"),
-                ))
-            }
-        };
-        let path = entry.get("path").and_then(Value::as_str).unwrap_or("").to_string();
-        out.push(Module { kind, path });
-    }
-    Ok(out)
-}
-
 fn pipeline_from_modules(files: &ModelFiles, modules: &Value, hidden_size: usize) -> Result<(PoolingSpec, bool)> {
     let mut pooling = None;
     let mut normalize = false;
-    for module in module_list(modules)? {
+    for module in folder::modules(modules)? {
         match module.kind {
             ModuleKind::Transformer => {}
             ModuleKind::Pooling => {
-                let file = join_path(&module.path, "config.json");
+                let file = module.config_file();
                 let config = read_json(files, &file)?
                     .ok_or_else(|| EmbedError::config(&file, "missing: modules.json lists a Pooling module here"))?;
                 pooling = Some(pooling_spec(&file, &config, hidden_size)?);
@@ -290,16 +204,18 @@ fn pipeline_from_modules(files: &ModelFiles, modules: &Value, hidden_size: usize
     }
     // A modules.json without Pooling yields token embeddings in sentence-transformers, which is
     // not a sentence embedding; refuse rather than guess.
-    let pooling = pooling.ok_or_else(|| EmbedError::config("modules.json", "lists no Pooling module"))?;
+    let pooling = pooling.ok_or_else(|| EmbedError::config(folder::MODULES, "lists no Pooling module"))?;
     Ok((pooling, normalize))
 }
 
 pub(crate) fn pooling_spec(file: &str, config: &Value, hidden_size: usize) -> Result<PoolingSpec> {
-    let dimension = get_usize(config, "word_embedding_dimension")
-        .or_else(|| get_usize(config, "embedding_dimension"))
-        .unwrap_or(hidden_size);
+    let dimension =
+        get_usize(config, "word_embedding_dimension").or_else(|| get_usize(config, "embedding_dimension")).unwrap_or(hidden_size);
     if dimension != hidden_size {
-        return Err(EmbedError::config(file, format!("word_embedding_dimension {dimension} differs from the model's hidden_size {hidden_size}")));
+        return Err(EmbedError::config(
+            file,
+            format!("word_embedding_dimension {dimension} differs from the model's hidden_size {hidden_size}"),
+        ));
     }
     let include_prompt = config.get("include_prompt").and_then(Value::as_bool).unwrap_or(true);
     let mut modes = Vec::new();
@@ -350,7 +266,7 @@ fn parse_mode(file: &str, name: &str) -> Result<PoolingMode> {
 }
 
 fn prompts(config: Option<&Value>) -> Result<(BTreeMap<String, String>, Option<String>)> {
-    let file = "config_sentence_transformers.json";
+    let file = folder::SENTENCE_TRANSFORMERS_CONFIG;
     let mut prompts = BTreeMap::new();
     let Some(config) = config else { return Ok((prompts, None)) };
     if let Some(map) = config.get("prompts").and_then(Value::as_object) {
@@ -393,11 +309,17 @@ mod tests {
             ("config.json", BERT_CONFIG),
             ("tokenizer_config.json", r#"{"model_max_length":512}"#),
             ("sentence_bert_config.json", r#"{"max_seq_length":256,"do_lower_case":false}"#),
-            ("modules.json", r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
+            (
+                "modules.json",
+                r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},
                 {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"},
-                {"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.models.Normalize"}]"#),
-            ("1_Pooling/config.json", r#"{"word_embedding_dimension":384,"pooling_mode_cls_token":true,
-                "pooling_mode_mean_tokens":true,"pooling_mode_max_tokens":false}"#),
+                {"idx":2,"name":"2","path":"2_Normalize","type":"sentence_transformers.models.Normalize"}]"#,
+            ),
+            (
+                "1_Pooling/config.json",
+                r#"{"word_embedding_dimension":384,"pooling_mode_cls_token":true,
+                "pooling_mode_mean_tokens":true,"pooling_mode_max_tokens":false}"#,
+            ),
         ]))
         .unwrap();
         assert_eq!(spec.max_seq_length, 256);
@@ -412,8 +334,11 @@ mod tests {
         let spec = ModelSpec::from_files(&files(&[
             ("config.json", XLMR_CONFIG),
             ("tokenizer_config.json", r#"{"model_max_length":512}"#),
-            ("modules.json", r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.base.modules.transformer.Transformer"},
-                {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.sentence_transformer.modules.pooling.Pooling"}]"#),
+            (
+                "modules.json",
+                r#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.base.modules.transformer.Transformer"},
+                {"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.sentence_transformer.modules.pooling.Pooling"}]"#,
+            ),
             ("1_Pooling/config.json", r#"{"embedding_dimension":384,"pooling_mode":"lasttoken","include_prompt":false}"#),
             ("config_sentence_transformers.json", r#"{"prompts":{"query":"query: ","passage":"passage: "},"default_prompt_name":"query"}"#),
         ]))
@@ -430,11 +355,9 @@ mod tests {
 
     #[test]
     fn max_length_is_capped_by_the_position_table() {
-        let spec = ModelSpec::from_files(&files(&[
-            ("config.json", XLMR_CONFIG),
-            ("sentence_bert_config.json", r#"{"max_seq_length":4096}"#),
-        ]))
-        .unwrap();
+        let spec =
+            ModelSpec::from_files(&files(&[("config.json", XLMR_CONFIG), ("sentence_bert_config.json", r#"{"max_seq_length":4096}"#)]))
+                .unwrap();
         assert_eq!(spec.max_seq_length, 512);
         // No modules.json: sentence-transformers' mean pooling without Normalize.
         assert_eq!(spec.pooling.modes, vec![PoolingMode::Mean]);
@@ -466,11 +389,5 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code(), "E_CONFIG");
         assert!(err.to_string().contains("Dense"), "{err}");
-    }
-
-    #[test]
-    fn module_config_files_lists_the_pooling_config() {
-        let modules = br#"[{"path":"","type":"sentence_transformers.models.Transformer"},{"path":"1_Pooling","type":"sentence_transformers.models.Pooling"}]"#;
-        assert_eq!(module_config_files(Some(modules)).unwrap(), vec!["1_Pooling/config.json".to_string()]);
     }
 }

@@ -6,6 +6,7 @@
 use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
 
 use crate::error::{EmbedError, Result};
+use crate::folder;
 
 pub struct TextTokenizer {
     tokenizer: Tokenizer,
@@ -21,10 +22,10 @@ pub struct Tokens {
 
 impl TextTokenizer {
     pub fn from_bytes(bytes: &[u8], max_seq_length: usize) -> Result<Self> {
-        let file = "tokenizer.json";
+        let file = folder::TOKENIZER;
         // Straight into the tokenizer (a multilingual tokenizer.json is ~10 MB); only on failure is
         // the file parsed again, to tell "not JSON" (an HTML page, say) from "not a tokenizer".
-        let mut tokenizer: Tokenizer = serde_json::from_slice(bytes).map_err(|e| match crate::spec::parse_json(file, bytes) {
+        let mut tokenizer: Tokenizer = serde_json::from_slice(bytes).map_err(|e| match folder::parse_json(file, bytes) {
             Err(not_json) => not_json,
             Ok(_) => EmbedError::Tokenizer { file: file.into(), reason: format!("is not a tokenizer this version understands: {e}") },
         })?;
@@ -64,8 +65,6 @@ impl TextTokenizer {
     }
 
     fn encode(&self, text: &str) -> Result<tokenizers::Encoding> {
-        self.tokenizer
-            .encode(text, true)
-            .map_err(|e| EmbedError::Input(format!("could not tokenize text: {e}")))
+        self.tokenizer.encode(text, true).map_err(|e| EmbedError::Input(format!("could not tokenize text: {e}")))
     }
 }

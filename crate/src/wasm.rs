@@ -8,10 +8,11 @@ use std::sync::Mutex;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::webgpu::device::{live_buffer_count, DeviceOptions, GpuDevice};
-use crate::backend::webgpu::kernel_check;
-
+use crate::backend::webgpu::kernels::check::check_kernels as run_kernel_checks;
+use crate::backend::webgpu::kernels::matmul::bench::time_matmul;
+use crate::folder::{self, Dtype};
 use crate::weights::Weights;
-use crate::{check_fits, EmbedError, Embedder, ModelFiles, ModelSpec, WASM32_WEIGHT_BUDGET};
+use crate::{check_fits, EmbedError, Engine, ModelFiles, ModelSpec, WASM32_WEIGHT_BUDGET};
 
 static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
 
@@ -43,16 +44,37 @@ pub fn wasm_memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size(0) * 65536) as f64
 }
 
+/// The config files of a model folder: `{ required: [...], optional: [...], modules }` (`modules`
+/// names the file whose bytes `moduleConfigFiles` reads).
+#[wasm_bindgen(js_name = configFiles)]
+pub fn config_files() -> Result<JsValue, JsValue> {
+    let lists =
+        serde_json::json!({ "required": folder::REQUIRED_CONFIGS, "optional": folder::OPTIONAL_CONFIGS, "modules": folder::MODULES });
+    js_sys::JSON::parse(&lists.to_string())
+}
+
+/// The weight files to try for `dtype`, in order: `[{ name, layout, variant }]` (layout:
+/// 'safetensors' | 'shard-index' | 'pytorch-bin'; variant: a lighter copy of the f32 weights).
+#[wasm_bindgen(js_name = weightFiles)]
+pub fn weight_files(dtype: &str) -> Result<JsValue, JsValue> {
+    let dtype = Dtype::parse(dtype).map_err(js_error)?;
+    let files: Vec<serde_json::Value> = folder::weight_files(dtype)
+        .iter()
+        .map(|f| serde_json::json!({ "name": f.name, "layout": f.layout.name(), "variant": f.variant }))
+        .collect();
+    js_sys::JSON::parse(&serde_json::Value::from(files).to_string())
+}
+
 /// The module config files (e.g. `1_Pooling/config.json`) a folder's `modules.json` asks for.
 #[wasm_bindgen(js_name = moduleConfigFiles)]
 pub fn module_config_files(modules_json: Option<Vec<u8>>) -> Result<Vec<String>, JsValue> {
-    crate::spec::module_config_files(modules_json.as_deref()).map_err(js_error)
+    folder::module_config_files(modules_json.as_deref()).map_err(js_error)
 }
 
 /// The shard files a `model.safetensors.index.json` lists.
 #[wasm_bindgen(js_name = shardFiles)]
 pub fn shard_files(index_json: Vec<u8>) -> Result<Vec<String>, JsValue> {
-    crate::weights::shard_files(&index_json).map_err(js_error)
+    folder::shard_files(&index_json).map_err(js_error)
 }
 
 /// Collects a model folder: config files whole, safetensors weights tensor by tensor (so a
@@ -67,7 +89,7 @@ pub struct ModelLoader {
 impl ModelLoader {
     #[wasm_bindgen(constructor)]
     pub fn new() -> ModelLoader {
-        ModelLoader { files: ModelFiles::new(), weights: Weights::new("model.safetensors") }
+        ModelLoader { files: ModelFiles::new(), weights: Weights::new(folder::SAFETENSORS) }
     }
 
     #[wasm_bindgen(js_name = addFile)]
@@ -94,8 +116,8 @@ impl ModelLoader {
         self.weights.add_half(name, &shape, &words, bfloat16).map_err(js_error)
     }
 
-    pub fn build(self) -> Result<Engine, JsValue> {
-        Embedder::from_parts(self.files, self.weights).map(|inner| Engine { inner: Rc::new(RefCell::new(inner)) }).map_err(js_error)
+    pub fn build(self) -> Result<JsEngine, JsValue> {
+        Engine::from_parts(self.files, self.weights).map(|inner| JsEngine { inner: Rc::new(RefCell::new(inner)) }).map_err(js_error)
     }
 }
 
@@ -117,7 +139,7 @@ pub fn gpu_buffer_count() -> usize {
 pub fn check_kernels(quick: bool) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         let gpu = GpuDevice::open(DeviceOptions { allow_f16: true }).await.map_err(js_error)?;
-        let reports = kernel_check::check_kernels(&gpu, quick).await.map_err(js_error)?;
+        let reports = run_kernel_checks(&gpu, quick).await.map_err(js_error)?;
         let adapter = serde_json::json!({ "adapter": gpu.adapter_name, "f16Weights": gpu.shader_f16, "reports": reports });
         Ok(JsValue::from_str(&adapter.to_string()))
     })
@@ -140,7 +162,7 @@ fn performance_now() -> f64 {
 pub fn bench_matmul(rows: usize, cols: usize, depth: usize, repeats: usize) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
         let gpu = GpuDevice::open(DeviceOptions { allow_f16: true }).await.map_err(js_error)?;
-        let seconds = crate::backend::webgpu::kernel_bench::time_matmul(&gpu, rows, cols, depth, repeats, performance_now).await.map_err(js_error)?;
+        let seconds = time_matmul(&gpu, rows, cols, depth, repeats, performance_now).await.map_err(js_error)?;
         let result = serde_json::json!({ "seconds": seconds, "adapter": gpu.adapter_name, "f16Weights": gpu.shader_f16 });
         Ok(JsValue::from_str(&result.to_string()))
     })
@@ -152,20 +174,21 @@ fn busy() -> JsValue {
     js_error(EmbedError::Input("the engine is busy with another call; await it first".into()))
 }
 
-#[wasm_bindgen]
-pub struct Engine {
-    inner: Rc<RefCell<Embedder>>,
+/// The engine as JS sees it (`Engine` there too): a shared handle, so async calls can hold it.
+#[wasm_bindgen(js_name = Engine)]
+pub struct JsEngine {
+    inner: Rc<RefCell<Engine>>,
 }
 
-impl Engine {
-    fn with<T>(&self, f: impl FnOnce(&mut Embedder) -> Result<T, JsValue>) -> Result<T, JsValue> {
+impl JsEngine {
+    fn with<T>(&self, f: impl FnOnce(&mut Engine) -> Result<T, JsValue>) -> Result<T, JsValue> {
         let mut inner = self.inner.try_borrow_mut().map_err(|_| busy())?;
         f(&mut inner)
     }
 }
 
-#[wasm_bindgen]
-impl Engine {
+#[wasm_bindgen(js_class = Engine)]
+impl JsEngine {
     #[wasm_bindgen(getter)]
     pub fn dimension(&self) -> Result<usize, JsValue> {
         self.with(|e| Ok(e.dimension()))
@@ -193,7 +216,8 @@ impl Engine {
         self.with(|e| {
             Ok(match e.webgpu() {
                 Some(gpu) => {
-                    let info = serde_json::json!({ "adapter": gpu.adapter_name(), "f16Weights": gpu.uses_f16(), "buffers": gpu.live_buffers() });
+                    let info =
+                        serde_json::json!({ "adapter": gpu.adapter_name(), "f16Weights": gpu.uses_f16(), "buffers": gpu.live_buffers() });
                     js_sys::JSON::parse(&info.to_string())?
                 }
                 None => JsValue::NULL,
@@ -204,7 +228,9 @@ impl Engine {
     /// The model's named prompts (`config_sentence_transformers.json`), as a plain object.
     #[wasm_bindgen(getter)]
     pub fn prompts(&self) -> Result<JsValue, JsValue> {
-        self.with(|e| serde_wasm_bindgen::to_value(&e.spec().prompts).map_err(|e| e.into()))
+        // json_compatible: a plain object (`prompts.query`), not the Map serde-wasm-bindgen makes by default.
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        self.with(|e| serde::Serialize::serialize(&e.spec().prompts, &serializer).map_err(|e| e.into()))
     }
 
     pub fn tokenize(&self, text: &str, prompt_name: Option<String>, prompt: Option<String>) -> Result<Vec<u32>, JsValue> {
@@ -228,6 +254,9 @@ impl Engine {
 
     /// Moves the encoder to WebGPU after a self-test against the CPU path; rejects with
     /// `E_WEBGPU` saying why when it cannot, and the engine stays on the CPU.
+    // The borrow is held across the await on purpose: it is the busy flag that refuses a second
+    // call until this one ends (see `busy`).
+    #[allow(clippy::await_holding_refcell_ref)]
     #[wasm_bindgen(js_name = enableWebGpu)]
     pub fn enable_webgpu(&self, allow_f16: bool) -> js_sys::Promise {
         let inner = self.inner.clone();
@@ -248,7 +277,13 @@ impl Engine {
     }
 
     /// Returns `texts.length × dimension` floats, row-major, on the CPU backend (synchronously).
-    pub fn encode(&self, texts: Vec<String>, prompt_name: Option<String>, prompt: Option<String>, batch_size: usize) -> Result<Vec<f32>, JsValue> {
+    pub fn encode(
+        &self,
+        texts: Vec<String>,
+        prompt_name: Option<String>,
+        prompt: Option<String>,
+        batch_size: usize,
+    ) -> Result<Vec<f32>, JsValue> {
         self.with(|e| {
             let prompt = e.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
             e.encode(&texts, prompt.as_deref(), batch_size).map_err(js_error)
@@ -256,8 +291,17 @@ impl Engine {
     }
 
     /// `encode` on whichever backend is active; resolves to a Float32Array.
+    // The borrow is held across the await on purpose: it is the busy flag that refuses a second
+    // call until this one ends (see `busy`).
+    #[allow(clippy::await_holding_refcell_ref)]
     #[wasm_bindgen(js_name = encodeAsync)]
-    pub fn encode_async(&self, texts: Vec<String>, prompt_name: Option<String>, prompt: Option<String>, batch_size: usize) -> js_sys::Promise {
+    pub fn encode_async(
+        &self,
+        texts: Vec<String>,
+        prompt_name: Option<String>,
+        prompt: Option<String>,
+        batch_size: usize,
+    ) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let mut engine = inner.try_borrow_mut().map_err(|_| busy())?;

@@ -6,13 +6,8 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor};
 
 use crate::error::{EmbedError, Result};
-
-pub const SAFETENSORS: &str = "model.safetensors";
-pub const SHARD_INDEX: &str = "model.safetensors.index.json";
-pub const PYTORCH_BIN: &str = "pytorch_model.bin";
-
-/// Weight files in order of preference; a folder needs one of them (the index brings its shards).
-pub const WEIGHT_FILES: &[&str] = &[SAFETENSORS, SHARD_INDEX, PYTORCH_BIN];
+use crate::files::ModelFiles;
+use crate::folder::{self, Dtype, WeightLayout};
 
 pub struct Weights {
     /// The file (or files) the tensors came from, for error messages.
@@ -20,42 +15,41 @@ pub struct Weights {
     tensors: HashMap<String, Tensor>,
 }
 
-/// The shard files a `model.safetensors.index.json` names, each once, in order of first use.
-pub fn shard_files(index_json: &[u8]) -> Result<Vec<String>> {
-    let index = crate::spec::parse_json(SHARD_INDEX, index_json)?;
-    let map = index
-        .get("weight_map")
-        .and_then(|m| m.as_object())
-        .ok_or_else(|| EmbedError::weights(SHARD_INDEX, "has no `weight_map` object"))?;
-    let mut files: Vec<String> = Vec::new();
-    for file in map.values() {
-        let file = file.as_str().ok_or_else(|| EmbedError::weights(SHARD_INDEX, "maps a tensor to a non-string file"))?;
-        if file.contains("..") || file.starts_with('/') {
-            return Err(EmbedError::weights(SHARD_INDEX, format!("names a shard outside the folder: {file:?}")));
-        }
-        if !files.iter().any(|f| f == file) {
-            files.push(file.to_string());
-        }
-    }
-    Ok(files)
-}
-
 impl Weights {
     pub fn new(file: &str) -> Self {
         Weights { file: file.to_string(), tensors: HashMap::new() }
     }
 
-    pub fn from_safetensors(file: &str, bytes: &[u8], device: &Device) -> Result<Self> {
-        let mut weights = Weights::new(file);
-        weights.add_safetensors(file, bytes, device)?;
-        Ok(weights)
+    /// Reads the first weight layout of `folder::weight_files` that `files` holds, taking each
+    /// file's bytes out as it is read so they are dropped once they are tensors.
+    pub fn from_files(files: &mut ModelFiles) -> Result<Self> {
+        let device = Device::Cpu;
+        let candidates = folder::weight_files(Dtype::F32);
+        for candidate in &candidates {
+            let Some(bytes) = files.take(candidate.name) else { continue };
+            let mut loaded = Weights::new(candidate.name);
+            match candidate.layout {
+                WeightLayout::Safetensors => loaded.add_safetensors(candidate.name, &bytes, &device)?,
+                WeightLayout::ShardIndex => {
+                    for shard in folder::shard_files(&bytes)? {
+                        let shard_bytes = files
+                            .take(&shard)
+                            .ok_or_else(|| EmbedError::weights(&shard, format!("missing: {} lists it", candidate.name)))?;
+                        loaded.add_safetensors(&shard, &shard_bytes, &device)?;
+                    }
+                }
+                WeightLayout::PytorchBin => loaded.add_pytorch_bin(candidate.name, &bytes, &device)?,
+            }
+            return Ok(loaded);
+        }
+        let names: Vec<&str> = candidates.iter().map(|c| c.name).collect();
+        Err(EmbedError::weights(folder::SAFETENSORS, format!("missing: the model folder has none of {}", names.join(", "))))
     }
 
     /// Adds the tensors of one safetensors file (or shard).
     pub fn add_safetensors(&mut self, file: &str, bytes: &[u8], device: &Device) -> Result<()> {
-        let raw = candle_core::safetensors::load_buffer(bytes, device).map_err(|e| {
-            EmbedError::weights(file, format!("is not a complete safetensors file ({} bytes): {e}", bytes.len()))
-        })?;
+        let raw = candle_core::safetensors::load_buffer(bytes, device)
+            .map_err(|e| EmbedError::weights(file, format!("is not a complete safetensors file ({} bytes): {e}", bytes.len())))?;
         for (name, tensor) in raw {
             self.insert(&name, tensor)?;
         }
@@ -135,10 +129,7 @@ impl Weights {
 
     /// Takes a tensor out (so the map does not keep a second reference alive) and checks its shape.
     pub fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        let tensor = self
-            .tensors
-            .remove(name)
-            .ok_or_else(|| EmbedError::weights(&self.file, format!("has no tensor `{name}`")))?;
+        let tensor = self.tensors.remove(name).ok_or_else(|| EmbedError::weights(&self.file, format!("has no tensor `{name}`")))?;
         if tensor.dims() != shape {
             return Err(EmbedError::weights(
                 &self.file,

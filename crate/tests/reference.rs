@@ -4,40 +4,21 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{cosine, repo_root};
-use serde::Deserialize;
-use webembed::{Embedder, ModelFiles};
-
-#[derive(Deserialize)]
-struct Reference {
-    dimension: usize,
-    max_seq_length: usize,
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    text: String,
-    prompt: Option<String>,
-    ids: Vec<u32>,
-    embedding: Vec<f32>,
-}
+use common::{cosine, read_reference, repo_root, Case, Reference};
+use webembed::{Engine, ModelFiles};
 
 fn model_dir() -> PathBuf {
-    let dir = std::env::var_os("WEBEMBED_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("models/all-MiniLM-L6-v2"));
+    let dir = std::env::var_os("WEBEMBED_MODEL_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("models/all-MiniLM-L6-v2"));
     assert!(dir.join("model.safetensors").is_file(), "{} has no model; run scripts/setup.sh", dir.display());
     dir
 }
 
 fn reference() -> Reference {
-    let path = repo_root().join("tests/fixtures/all-MiniLM-L6-v2.json");
-    serde_json::from_slice(&std::fs::read(path).expect("fixture file")).expect("fixture JSON")
+    read_reference(&repo_root().join("tests/fixtures/all-MiniLM-L6-v2.json"))
 }
 
-fn load() -> Embedder {
-    Embedder::from_files(ModelFiles::read_dir(&model_dir()).expect("read model folder")).expect("load model")
+fn load() -> Engine {
+    Engine::from_files(ModelFiles::read_dir(&model_dir()).expect("read model folder")).expect("load model")
 }
 
 #[test]
@@ -103,7 +84,7 @@ fn unknown_prompt_name_is_an_input_error() {
 fn html_config_is_a_config_error_naming_the_file() {
     let mut files = ModelFiles::read_dir(&model_dir()).unwrap();
     files.insert("config.json", b"<!DOCTYPE html><html><body>Not found</body></html>".to_vec());
-    let err = Embedder::from_files(files).err().expect("must fail");
+    let err = Engine::from_files(files).err().expect("must fail");
     assert_eq!(err.code(), "E_CONFIG");
     assert!(err.to_string().contains("config.json") && err.to_string().contains("HTML"), "{err}");
 }
@@ -114,7 +95,7 @@ fn truncated_weights_are_a_weights_error() {
     let mut bytes = files.take("model.safetensors").unwrap();
     bytes.truncate(bytes.len() / 2);
     files.insert("model.safetensors", bytes);
-    let err = Embedder::from_files(files).err().expect("must fail");
+    let err = Engine::from_files(files).err().expect("must fail");
     assert_eq!(err.code(), "E_WEIGHTS");
     assert!(err.to_string().contains("model.safetensors"), "{err}");
 }

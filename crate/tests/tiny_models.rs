@@ -5,26 +5,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{cosine, norm, repo_root};
+use common::{cosine, norm, read_reference, repo_root};
 use serde::Deserialize;
 use webembed::tokenize::TextTokenizer;
-use webembed::{Embedder, ModelFiles};
-
-#[derive(Deserialize)]
-struct Reference {
-    model: String,
-    dimension: usize,
-    max_seq_length: usize,
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    text: String,
-    prompt_name: Option<String>,
-    ids: Vec<u32>,
-    embedding: Vec<f32>,
-}
+use webembed::{Engine, ModelFiles};
 
 #[derive(Deserialize)]
 struct TokenizerReference {
@@ -61,10 +45,10 @@ fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> T {
 fn every_shape_matches_sentence_transformers() {
     let mut checked = 0;
     for path in references(|name| !name.starts_with("tokenizer-")) {
-        let reference: Reference = read(&path);
+        let reference = read_reference(&path);
         let folder = tiny().join("models").join(&reference.model);
-        let mut embedder = Embedder::from_files(ModelFiles::read_dir(&folder).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", reference.model));
+        let mut embedder =
+            Engine::from_files(ModelFiles::read_dir(&folder).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", reference.model));
         assert_eq!(embedder.dimension(), reference.dimension, "{}", reference.model);
         assert_eq!(embedder.spec().max_seq_length, reference.max_seq_length, "{}", reference.model);
         let mut worst = 1f64;

@@ -6,15 +6,15 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{cosine, repo_root};
-use serde::Deserialize;
+use common::{cosine, read_reference, repo_root, Reference};
 use webembed::backend::webgpu::device::{live_buffer_count, DeviceOptions, GpuDevice};
-use webembed::backend::webgpu::kernel_check;
-use webembed::{Embedder, ModelFiles};
+use webembed::backend::webgpu::kernels::check::check_kernels;
+use webembed::{Engine, ModelFiles};
 
 /// The precisions this adapter can run: f32 always, f16 weights when it has `shader-f16`.
 fn devices() -> Vec<GpuDevice> {
-    let mut devices = vec![pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16: false })).expect("a Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers)")];
+    let mut devices = vec![pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16: false }))
+        .expect("a Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers)")];
     let f16 = pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16: true })).expect("adapter");
     if f16.shader_f16 {
         devices.push(f16);
@@ -25,39 +25,22 @@ fn devices() -> Vec<GpuDevice> {
 #[test]
 fn every_kernel_matches_the_cpu_on_awkward_shapes() {
     for gpu in devices() {
-        let reports = pollster::block_on(kernel_check::check_kernels(&gpu, false)).expect("kernel checks ran");
+        let reports = pollster::block_on(check_kernels(&gpu, false)).expect("kernel checks ran");
         let failed: Vec<_> = reports.iter().filter(|r| !r.passed).collect();
         let worst = reports.iter().map(|r| r.error).fold(0f64, f64::max);
-        eprintln!("{} (f16 weights: {}): {} kernel checks, worst relative error {worst:.2e}", gpu.adapter_name, gpu.shader_f16, reports.len());
+        eprintln!(
+            "{} (f16 weights: {}): {} kernel checks, worst relative error {worst:.2e}",
+            gpu.adapter_name,
+            gpu.shader_f16,
+            reports.len()
+        );
         assert!(reports.len() > 250, "{} checks", reports.len());
         assert!(failed.is_empty(), "{} failed, e.g. {:?}", failed.len(), &failed[..failed.len().min(5)]);
     }
 }
 
-#[derive(Deserialize)]
-struct Reference {
-    #[serde(default)]
-    model: String,
-    cases: Vec<Case>,
-}
-
-#[derive(Deserialize)]
-struct Case {
-    text: String,
-    #[serde(default)]
-    prompt: Option<String>,
-    #[serde(default)]
-    prompt_name: Option<String>,
-    ids: Vec<u32>,
-    embedding: Vec<f32>,
-}
-
-fn read_reference(path: &Path) -> Reference {
-    serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("fixture JSON")
-}
-
-fn on_webgpu(folder: &Path) -> Embedder {
-    let mut embedder = Embedder::from_files(ModelFiles::read_dir(folder).expect("model folder")).expect("load");
+fn on_webgpu(folder: &Path) -> Engine {
+    let mut embedder = Engine::from_files(ModelFiles::read_dir(folder).expect("model folder")).expect("load");
     pollster::block_on(embedder.enable_webgpu(DeviceOptions { allow_f16: true })).expect("WebGPU backend starts and passes its self-test");
     assert_eq!(embedder.backend_name(), "webgpu");
     embedder
@@ -68,7 +51,7 @@ fn minilm() -> PathBuf {
 }
 
 /// Checks every case on the GPU (ids equal, cosine ≥ 0.9999); returns the worst cosine.
-fn check_cases(embedder: &mut Embedder, reference: &Reference) -> f64 {
+fn check_cases(embedder: &mut Engine, reference: &Reference) -> f64 {
     let mut worst = 1f64;
     for case in &reference.cases {
         let prompt = match &case.prompt {
@@ -119,7 +102,7 @@ fn every_tiny_shape_on_webgpu_matches_sentence_transformers() {
 fn a_lost_device_finishes_the_call_on_the_cpu_and_stays_there() {
     let reference = read_reference(&repo_root().join("tests/fixtures/all-MiniLM-L6-v2.json"));
     let texts: Vec<&str> = reference.cases.iter().filter(|c| c.prompt.is_none()).map(|c| c.text.as_str()).collect();
-    let mut cpu = Embedder::from_files(ModelFiles::read_dir(&minilm()).unwrap()).unwrap();
+    let mut cpu = Engine::from_files(ModelFiles::read_dir(&minilm()).unwrap()).unwrap();
     let expected = cpu.encode(&texts, None, 8).unwrap();
 
     let mut embedder = on_webgpu(&minilm());

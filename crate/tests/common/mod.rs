@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests.
 
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::path::PathBuf;
 
 pub fn repo_root() -> PathBuf {
@@ -14,4 +17,35 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
 
 pub fn norm(v: &[f32]) -> f64 {
     v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt()
+}
+
+/// A sentence-transformers reference file (tools/make_fixtures.py, tools/make_tiny_models.py):
+/// the model's texts with their token ids and embeddings.
+#[derive(serde::Deserialize)]
+pub struct Reference {
+    /// The tiny model's folder name (empty for the real model's file).
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub dimension: usize,
+    #[serde(default)]
+    pub max_seq_length: usize,
+    pub cases: Vec<Case>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct Case {
+    pub text: String,
+    /// An explicit prompt string (the real model's fixtures)...
+    #[serde(default)]
+    pub prompt: Option<String>,
+    /// ...or a prompt named in the model's config (the tiny models').
+    #[serde(default)]
+    pub prompt_name: Option<String>,
+    pub ids: Vec<u32>,
+    pub embedding: Vec<f32>,
+}
+
+pub fn read_reference(path: &std::path::Path) -> Reference {
+    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("fixture JSON")
 }

@@ -84,9 +84,12 @@ mod tests {
 
     #[test]
     fn matches_masked_reference_with_padding() {
-        for &(batch, seq_len, heads, d, ref lengths) in
-            &[(1usize, 1usize, 1usize, 1usize, vec![1usize]), (2, 7, 3, 5, vec![7, 3]), (3, 33, 12, 32, vec![33, 1, 20]), (1, 130, 16, 64, vec![130])]
-        {
+        for &(batch, seq_len, heads, d, ref lengths) in &[
+            (1usize, 1usize, 1usize, 1usize, vec![1usize]),
+            (2, 7, 3, 5, vec![7, 3]),
+            (3, 33, 12, 32, vec![33, 1, 20]),
+            (1, 130, 16, 64, vec![130]),
+        ] {
             let n = batch * seq_len * 3 * heads * d;
             let qkv: Vec<f32> = (0..n).map(|i| (i * 7919 % 1000) as f32 / 500.0 - 1.0).collect();
             let got = attention(&qkv, batch, seq_len, heads, d, lengths);

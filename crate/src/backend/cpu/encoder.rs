@@ -1,7 +1,6 @@
-//! The encoder forward pass on the CPU, for BERT and XLM-RoBERTa alike: both are the same
-//! post-LayerNorm stack and differ only in position ids, which `crate::encoder::positions`
-//! computes before the batch gets here. candle tensors carry the embeddings and LayerNorms; the
-//! matmuls, attention and GELU run on this backend's own SIMD code.
+//! The encoder forward pass on the CPU, for BERT and XLM-RoBERTa alike (position ids arrive
+//! computed by `crate::model::positions`). candle tensors carry the embeddings and LayerNorms;
+//! the matmuls, attention and GELU run on this backend's own SIMD code.
 
 use candle_core::{Device, Module, Tensor};
 use candle_nn::LayerNorm;
@@ -10,120 +9,79 @@ use super::activations::gelu_erf_in_place;
 use super::attention::attention;
 use super::matmul::PackedWeights;
 use crate::error::Result;
+use crate::model::{self, EmbeddingParameters, LayerParameters, LinearParameters, ModelParameters, NormParameters, WordTable};
 use crate::spec::{EncoderSpec, HiddenAct};
 use crate::weights::Weights;
 
-/// A linear layer whose weights are packed once for the CPU matmul kernel.
-struct Linear {
-    packed: PackedWeights,
+fn pack(linear: LinearParameters) -> PackedWeights {
+    PackedWeights::pack(&linear.weight, &linear.bias, linear.out_features, linear.in_features)
 }
 
-impl Linear {
-    fn new(weight: Tensor, bias: Tensor) -> Result<Self> {
-        let (out_features, in_features) = weight.dims2()?;
-        let weight = weight.flatten_all()?.to_vec1::<f32>()?;
-        let bias = bias.to_vec1::<f32>()?;
-        Ok(Linear { packed: PackedWeights::pack(&weight, &bias, out_features, in_features) })
+/// `x · Wᵀ + b` over the last dimension of `x`, as a flat row-major buffer.
+fn apply(packed: &PackedWeights, x: &Tensor) -> Result<Vec<f32>> {
+    let rows = x.elem_count() / packed.in_features;
+    Ok(packed.apply(&x.flatten_all()?.to_vec1::<f32>()?, rows))
+}
+
+/// `apply`, shaped like `x` with its last dimension replaced.
+fn forward(packed: &PackedWeights, x: &Tensor) -> Result<Tensor> {
+    let mut dims = x.dims().to_vec();
+    if let Some(last) = dims.last_mut() {
+        *last = packed.out_features;
     }
-
-    /// `x · Wᵀ + b` as a flat row-major buffer.
-    fn apply(&self, x: &Tensor) -> Result<Vec<f32>> {
-        let rows = x.elem_count() / self.packed.in_features;
-        Ok(self.packed.apply(&x.flatten_all()?.to_vec1::<f32>()?, rows))
-    }
-
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut dims = x.dims().to_vec();
-        if let Some(last) = dims.last_mut() {
-            *last = self.packed.out_features;
-        }
-        Ok(Tensor::from_vec(self.apply(x)?, dims, &Device::Cpu)?)
-    }
+    Ok(Tensor::from_vec(apply(packed, x)?, dims, &Device::Cpu)?)
 }
 
-struct Layer {
-    /// Query, key and value projections stacked into one `3·hidden × hidden` matmul.
-    qkv: Linear,
-    attention_out: Linear,
-    attention_norm: LayerNorm,
-    intermediate: Linear,
-    output: Linear,
-    output_norm: LayerNorm,
-}
-
-pub struct Encoder {
-    spec: EncoderSpec,
-    word_embeddings: Tensor,
-    position_embeddings: Tensor,
-    /// Row 0 of the token-type table: sentence-transformers passes all-zero token_type_ids.
-    token_type_embedding: Tensor,
-    embedding_norm: LayerNorm,
-    layers: Vec<Layer>,
-}
-
-fn linear_parts(weights: &mut Weights, prefix: &str, out_dim: usize, in_dim: usize) -> Result<(Tensor, Tensor)> {
-    let weight = weights.take(&format!("{prefix}.weight"), &[out_dim, in_dim])?;
-    let bias = weights.take(&format!("{prefix}.bias"), &[out_dim])?;
-    Ok((weight, bias))
-}
-
-fn linear(weights: &mut Weights, prefix: &str, out_dim: usize, in_dim: usize) -> Result<Linear> {
-    let (weight, bias) = linear_parts(weights, prefix, out_dim, in_dim)?;
-    Linear::new(weight, bias)
-}
-
-fn layer_norm(weights: &mut Weights, prefix: &str, dim: usize, eps: f64) -> Result<LayerNorm> {
-    // Checkpoints converted from TF name the LayerNorm parameters gamma/beta.
-    let (w, b) = if weights.contains(&format!("{prefix}.weight")) { ("weight", "bias") } else { ("gamma", "beta") };
-    let weight = weights.take(&format!("{prefix}.{w}"), &[dim])?;
-    let bias = weights.take(&format!("{prefix}.{b}"), &[dim])?;
+fn layer_norm(norm: NormParameters, eps: f64) -> Result<LayerNorm> {
+    let dim = norm.weight.len();
+    let weight = Tensor::from_vec(norm.weight, dim, &Device::Cpu)?;
+    let bias = Tensor::from_vec(norm.bias, dim, &Device::Cpu)?;
     Ok(LayerNorm::new(weight, bias, eps))
 }
 
-/// Rows `ids` of `table`, `ids.len() × width` row-major.
-pub fn gather_rows(table: &Tensor, ids: &[u32]) -> Result<Vec<f32>> {
-    let ids = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
-    Ok(table.index_select(&ids, 0)?.flatten_all()?.to_vec1::<f32>()?)
-}
-
-/// One layer's parameters in PyTorch's layout (`Linear`: weight `out × in`, then bias), for
-/// uploading to another backend.
-pub struct LayerParameters {
-    pub qkv: (Vec<f32>, Vec<f32>),
-    pub attention_out: (Vec<f32>, Vec<f32>),
-    pub attention_norm: (Vec<f32>, Vec<f32>),
-    pub intermediate: (Vec<f32>, Vec<f32>),
-    pub output: (Vec<f32>, Vec<f32>),
-    pub output_norm: (Vec<f32>, Vec<f32>),
-}
-
-/// The embedding stage's parameters other than the word table (gathered on the CPU by every backend).
-pub struct EmbeddingParameters {
-    pub positions: Vec<f32>,
-    pub token_type: Vec<f32>,
-    pub norm: (Vec<f32>, Vec<f32>),
-}
-
-fn norm_parameters(norm: &LayerNorm) -> Result<(Vec<f32>, Vec<f32>)> {
+fn norm_parameters(norm: &LayerNorm) -> Result<NormParameters> {
     let weight = norm.weight().to_vec1::<f32>()?;
     let bias = match norm.bias() {
         Some(bias) => bias.to_vec1::<f32>()?,
         None => vec![0.0; weight.len()],
     };
-    Ok((weight, bias))
+    Ok(NormParameters { weight, bias })
 }
 
-impl Encoder {
-    pub fn spec(&self) -> &EncoderSpec {
+fn unpack(packed: &PackedWeights) -> LinearParameters {
+    let (weight, bias) = packed.unpack();
+    LinearParameters { weight, bias, out_features: packed.out_features, in_features: packed.in_features }
+}
+
+/// One layer with its linear weights packed for the matmul kernel.
+struct PackedLayer {
+    qkv: PackedWeights,
+    attention_out: PackedWeights,
+    attention_norm: LayerNorm,
+    intermediate: PackedWeights,
+    output: PackedWeights,
+    output_norm: LayerNorm,
+}
+
+pub struct Encoder {
+    spec: EncoderSpec,
+    words: WordTable,
+    position_embeddings: Tensor,
+    token_type_embedding: Tensor,
+    embedding_norm: LayerNorm,
+    layers: Vec<PackedLayer>,
+}
+
+impl ModelParameters for Encoder {
+    fn spec(&self) -> &EncoderSpec {
         &self.spec
     }
 
-    /// The `vocab × hidden` word-embedding table (a shared handle, not a copy).
-    pub fn word_table(&self) -> &Tensor {
-        &self.word_embeddings
+    fn word_table(&self) -> &WordTable {
+        &self.words
     }
 
-    pub fn embedding_parameters(&self) -> Result<EmbeddingParameters> {
+    fn embedding_parameters(&self) -> Result<EmbeddingParameters> {
         Ok(EmbeddingParameters {
             positions: self.position_embeddings.flatten_all()?.to_vec1::<f32>()?,
             token_type: self.token_type_embedding.to_vec1::<f32>()?,
@@ -131,50 +89,43 @@ impl Encoder {
         })
     }
 
-    pub fn layer_parameters(&self, index: usize) -> Result<LayerParameters> {
+    /// Unpacked from the kernel's panels, so no second copy of the weights is kept.
+    fn layer_parameters(&self, index: usize) -> Result<LayerParameters> {
         let layer = &self.layers[index];
         Ok(LayerParameters {
-            qkv: layer.qkv.packed.unpack(),
-            attention_out: layer.attention_out.packed.unpack(),
+            qkv: unpack(&layer.qkv),
+            attention_out: unpack(&layer.attention_out),
             attention_norm: norm_parameters(&layer.attention_norm)?,
-            intermediate: layer.intermediate.packed.unpack(),
-            output: layer.output.packed.unpack(),
+            intermediate: unpack(&layer.intermediate),
+            output: unpack(&layer.output),
             output_norm: norm_parameters(&layer.output_norm)?,
         })
     }
+}
 
+impl Encoder {
     pub fn load(spec: &EncoderSpec, weights: &mut Weights) -> Result<Self> {
-        let hidden = spec.hidden_size;
-        let eps = spec.layer_norm_eps;
-        let word_embeddings = weights.take("embeddings.word_embeddings.weight", &[spec.vocab_size, hidden])?;
-        let position_embeddings =
-            weights.take("embeddings.position_embeddings.weight", &[spec.max_position_embeddings, hidden])?;
-        let token_types = weights.take("embeddings.token_type_embeddings.weight", &[spec.type_vocab_size, hidden])?;
-        let token_type_embedding = token_types.get(0)?;
-        let embedding_norm = layer_norm(weights, "embeddings.LayerNorm", hidden, eps)?;
+        let (hidden, eps) = (spec.hidden_size, spec.layer_norm_eps);
+        let (words, embeddings) = model::load_embeddings(spec, weights)?;
         let mut layers = Vec::with_capacity(spec.num_layers);
-        for i in 0..spec.num_layers {
-            let p = format!("encoder.layer.{i}");
-            let (qw, qb) = linear_parts(weights, &format!("{p}.attention.self.query"), hidden, hidden)?;
-            let (kw, kb) = linear_parts(weights, &format!("{p}.attention.self.key"), hidden, hidden)?;
-            let (vw, vb) = linear_parts(weights, &format!("{p}.attention.self.value"), hidden, hidden)?;
-            let qkv_weight = Tensor::cat(&[qw, kw, vw], 0)?;
-            let qkv_bias = Tensor::cat(&[qb, kb, vb], 0)?;
-            layers.push(Layer {
-                qkv: Linear::new(qkv_weight, qkv_bias)?,
-                attention_out: linear(weights, &format!("{p}.attention.output.dense"), hidden, hidden)?,
-                attention_norm: layer_norm(weights, &format!("{p}.attention.output.LayerNorm"), hidden, eps)?,
-                intermediate: linear(weights, &format!("{p}.intermediate.dense"), spec.intermediate_size, hidden)?,
-                output: linear(weights, &format!("{p}.output.dense"), hidden, spec.intermediate_size)?,
-                output_norm: layer_norm(weights, &format!("{p}.output.LayerNorm"), hidden, eps)?,
+        for index in 0..spec.num_layers {
+            let p = model::load_layer(spec, weights, index)?;
+            layers.push(PackedLayer {
+                qkv: pack(p.qkv),
+                attention_out: pack(p.attention_out),
+                attention_norm: layer_norm(p.attention_norm, eps)?,
+                intermediate: pack(p.intermediate),
+                output: pack(p.output),
+                output_norm: layer_norm(p.output_norm, eps)?,
             });
         }
+        let positions = spec.max_position_embeddings;
         Ok(Encoder {
             spec: spec.clone(),
-            word_embeddings,
-            position_embeddings,
-            token_type_embedding,
-            embedding_norm,
+            words,
+            position_embeddings: Tensor::from_vec(embeddings.positions, (positions, hidden), &Device::Cpu)?,
+            token_type_embedding: Tensor::from_vec(embeddings.token_type, hidden, &Device::Cpu)?,
+            embedding_norm: layer_norm(embeddings.norm, eps)?,
             layers,
         })
     }
@@ -185,7 +136,7 @@ impl Encoder {
     pub fn forward(&self, ids: &Tensor, positions: &Tensor, lengths: &[usize]) -> Result<Tensor> {
         let (batch, seq_len) = ids.dims2()?;
         let hidden = self.spec.hidden_size;
-        let words = self.word_embeddings.index_select(&ids.flatten_all()?, 0)?;
+        let words = self.words.tensor().index_select(&ids.flatten_all()?, 0)?;
         let places = self.position_embeddings.index_select(&positions.flatten_all()?, 0)?;
         let embeddings = words.broadcast_add(&self.token_type_embedding)?.add(&places)?;
         let mut x = self.embedding_norm.forward(&embeddings.reshape((batch, seq_len, hidden))?)?;
@@ -195,13 +146,13 @@ impl Encoder {
         Ok(x)
     }
 
-    fn layer_forward(&self, layer: &Layer, x: &Tensor, lengths: &[usize]) -> Result<Tensor> {
+    fn layer_forward(&self, layer: &PackedLayer, x: &Tensor, lengths: &[usize]) -> Result<Tensor> {
         let (batch, seq_len, _) = x.dims3()?;
-        let qkv = layer.qkv.apply(x)?;
+        let qkv = apply(&layer.qkv, x)?;
         let context = attention(&qkv, batch, seq_len, self.spec.num_heads, self.spec.head_dim(), lengths);
         let context = Tensor::from_vec(context, x.dims(), &Device::Cpu)?;
-        let attended = layer.attention_norm.forward(&(layer.attention_out.forward(&context)? + x)?)?;
-        let mut inner = layer.intermediate.apply(&attended)?;
+        let attended = layer.attention_norm.forward(&(forward(&layer.attention_out, &context)? + x)?)?;
+        let mut inner = apply(&layer.intermediate, &attended)?;
         let inner = match self.spec.hidden_act {
             HiddenAct::GeluErf => {
                 gelu_erf_in_place(&mut inner);
@@ -210,7 +161,7 @@ impl Encoder {
             HiddenAct::GeluTanh => Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?.gelu()?,
             HiddenAct::Relu => Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?.relu()?,
         };
-        let out = layer.output.forward(&inner)?;
+        let out = forward(&layer.output, &inner)?;
         Ok(layer.output_norm.forward(&(out + attended)?)?)
     }
 }

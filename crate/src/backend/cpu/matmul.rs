@@ -112,12 +112,13 @@ mod kernel {
         }
     }
 
-    /// Up to six rows of `x` (row stride `k_len`) times one panel, plus bias.
+    // `tile` has one arm per row count up to ROWS.
+    const _: () = assert!(ROWS == 4);
+
+    /// Up to `ROWS` rows of `x` (row stride `k_len`) times one panel, plus bias.
     #[inline(always)]
     pub fn tile(x: &[f32], k_len: usize, rows: usize, panel: &[f32], bias: &[f32]) -> [[f32; PANEL]; ROWS] {
         match rows {
-            6 => tile_n::<6>(x, k_len, panel, bias),
-            5 => tile_n::<5>(x, k_len, panel, bias),
             4 => tile_n::<4>(x, k_len, panel, bias),
             3 => tile_n::<3>(x, k_len, panel, bias),
             2 => tile_n::<2>(x, k_len, panel, bias),

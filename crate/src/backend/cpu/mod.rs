@@ -11,6 +11,7 @@ use candle_core::{Device, Tensor};
 use self::encoder::Encoder;
 use crate::backend::{Backend, Embeddings, Head, TokenBatch};
 use crate::error::Result;
+use crate::model::ModelParameters;
 use crate::pooling;
 
 pub struct CpuBackend {
@@ -41,7 +42,7 @@ impl CpuBackend {
         Ok(hidden.flatten_all()?.to_vec1::<f32>()?)
     }
 
-    pub fn embed_now(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
+    fn pooled(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
         let hidden = self.hidden_states(batch)?;
         let width = self.encoder.spec().hidden_size;
         let mut output = Vec::with_capacity(batch.batch * self.head.pooling.output_dimension());
@@ -67,7 +68,7 @@ impl Backend for CpuBackend {
     }
 
     fn embed<'a>(&'a mut self, batch: &'a TokenBatch) -> Embeddings<'a> {
-        let result = self.embed_now(batch);
+        let result = self.pooled(batch);
         Box::pin(std::future::ready(result))
     }
 }

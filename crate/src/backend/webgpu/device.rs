@@ -29,15 +29,6 @@ impl Drop for GpuBuffer {
     }
 }
 
-/// Little-endian bytes of `values`, as buffers take them.
-pub fn f32_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-pub fn u32_bytes(values: impl IntoIterator<Item = u32>) -> Vec<u8> {
-    values.into_iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
 /// What the device said went wrong since the last check: loss or an error outside any scope.
 #[derive(Default)]
 struct Health {
@@ -178,7 +169,7 @@ impl GpuDevice {
 
     /// Writes `bytes` (padded to whole words, as WebGPU requires) at `offset`.
     pub fn write(&self, buffer: &GpuBuffer, offset: u64, bytes: &[u8]) {
-        if bytes.len() % 4 == 0 {
+        if bytes.len().is_multiple_of(4) {
             self.queue.write_buffer(&buffer.buffer, offset, bytes);
         } else {
             let mut padded = bytes.to_vec();
@@ -191,8 +182,14 @@ impl GpuDevice {
     /// (the layout every kernel here uses).
     pub fn bind(&self, pipeline: &wgpu::ComputePipeline, uniform: wgpu::BindingResource<'_>, buffers: &[&GpuBuffer]) -> wgpu::BindGroup {
         let mut entries = vec![wgpu::BindGroupEntry { binding: 0, resource: uniform }];
-        entries.extend(buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.buffer.as_entire_binding() }));
-        self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &pipeline.get_bind_group_layout(0), entries: &entries })
+        entries.extend(
+            buffers.iter().enumerate().map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32 + 1, resource: b.buffer.as_entire_binding() }),
+        );
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        })
     }
 
     /// Test hook: destroys the device as a driver reset or a lost GPU would.
@@ -229,11 +226,10 @@ impl GpuDevice {
         mapped.map_err(|e| webgpu_error(format!("reading the results back failed: {e}")))?;
         self.check()?;
         let values = {
-            let view = staging
-                .buffer
-                .get_mapped_range(0..size)
-                .map_err(|e| webgpu_error(format!("reading the results back failed: {e}")))?;
-            view.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+            let view =
+                staging.buffer.get_mapped_range(0..size).map_err(|e| webgpu_error(format!("reading the results back failed: {e}")))?;
+            // The mapped range may not be 4-byte aligned for a cast, so copy it out.
+            bytemuck::pod_collect_to_vec::<u8, f32>(&view)
         };
         staging.buffer.unmap();
         Ok(values)

@@ -3,20 +3,21 @@
 //! or more passes (as many rows as the adapter's binding limit allows per pass) and one readback.
 
 pub mod device;
-pub mod kernel_bench;
-pub mod kernel_check;
+pub mod gpu_weights;
 pub mod kernels;
-pub mod weights;
 pub mod workspace;
 
-use self::device::{f32_bytes, u32_bytes, DeviceOptions, GpuDevice};
-use self::kernels::{matmul_groups, row_groups, KernelShape, Kernels};
-use self::weights::GpuWeights;
+use self::device::{DeviceOptions, GpuDevice};
+use self::gpu_weights::GpuWeights;
+use self::kernels::attention::AttentionShape;
+use self::kernels::matmul::{self, MatmulShape};
+use self::kernels::normalize::NormalizeShape;
+use self::kernels::pooling::PoolingShape;
+use self::kernels::{pooling_code, row_groups, KernelShape, Kernels, RowShape, Uniform};
 use self::workspace::{slot, Capacity, Dimensions, Workspace};
-use crate::backend::cpu::encoder::Encoder;
 use crate::backend::{Backend, Embeddings, Head, TokenBatch};
 use crate::error::{EmbedError, Result};
-use crate::pooling::PoolingMode;
+use crate::model::{ModelParameters, WordTable};
 
 /// Tokens one pass may hold at most, whatever the adapter allows: batch 32 × 512 tokens, so the
 /// activations of a small model stay near 200 MB.
@@ -26,8 +27,8 @@ pub struct WebGpuBackend {
     gpu: GpuDevice,
     kernels: Kernels,
     weights: GpuWeights,
-    /// The CPU encoder's word table, shared (not copied): rows are gathered per batch.
-    words: candle_core::Tensor,
+    /// The model's word table, shared with the CPU backend (not copied): rows are gathered per batch.
+    words: WordTable,
     head: Head,
     dims: Dimensions,
     heads: usize,
@@ -37,27 +38,16 @@ pub struct WebGpuBackend {
     lose_device_countdown: Option<usize>,
 }
 
-fn mode_code(mode: PoolingMode) -> u32 {
-    match mode {
-        PoolingMode::Cls => 0,
-        PoolingMode::Max => 1,
-        PoolingMode::Mean => 2,
-        PoolingMode::MeanSqrtLen => 3,
-        PoolingMode::WeightedMean => 4,
-        PoolingMode::LastToken => 5,
-    }
-}
-
 impl WebGpuBackend {
     /// Opens a device and uploads `encoder`'s weights. Fails with `E_WEBGPU` (saying why) when
     /// there is no adapter or the model does not fit its limits.
-    pub async fn new(encoder: &Encoder, head: Head, options: DeviceOptions) -> Result<Self> {
+    pub async fn new(model: &dyn ModelParameters, head: Head, options: DeviceOptions) -> Result<Self> {
         let gpu = GpuDevice::open(options).await?;
-        Self::on_device(gpu, encoder, head).await
+        Self::on_device(gpu, model, head).await
     }
 
-    pub async fn on_device(gpu: GpuDevice, encoder: &Encoder, head: Head) -> Result<Self> {
-        let spec = encoder.spec();
+    pub async fn on_device(gpu: GpuDevice, model: &dyn ModelParameters, head: Head) -> Result<Self> {
+        let spec = model.spec();
         let widest = (3 * spec.hidden_size).max(spec.intermediate_size);
         let max_pass_tokens = ((gpu.max_binding() / (widest * 4) as u64) as usize).min(MAX_PASS_TOKENS);
         let longest = spec.max_position_embeddings;
@@ -74,11 +64,14 @@ impl WebGpuBackend {
                 longest.min(512)
             )));
         }
-        if spec.head_dim() % 4 != 0 {
-            return Err(EmbedError::WebGpu(format!("the attention kernel needs a head size divisible by 4; this model's is {}", spec.head_dim())));
+        if !spec.head_dim().is_multiple_of(4) {
+            return Err(EmbedError::WebGpu(format!(
+                "the attention kernel needs a head size divisible by 4; this model's is {}",
+                spec.head_dim()
+            )));
         }
         let kernels = Kernels::compile(&gpu, &KernelShape::for_encoder(spec, gpu.shader_f16));
-        let weights = gpu.out_of_memory_scope(|| GpuWeights::upload(&gpu, encoder)).await?;
+        let weights = gpu.out_of_memory_scope(|| GpuWeights::upload(&gpu, model)).await?;
         gpu.check()?;
         Ok(WebGpuBackend {
             dims: Dimensions {
@@ -88,7 +81,7 @@ impl WebGpuBackend {
                 pooling_modes: head.pooling.modes.len(),
             },
             heads: spec.num_heads,
-            words: encoder.word_table().clone(),
+            words: model.word_table().clone(),
             gpu,
             kernels,
             weights,
@@ -141,8 +134,8 @@ impl WebGpuBackend {
         Ok(())
     }
 
-    fn write_slot(&self, workspace: &Workspace, slot: u64, values: [u32; 8]) {
-        self.gpu.write(&workspace.buffers.params, slot * workspace.slot_stride, &u32_bytes(values));
+    fn write_slot<U: Uniform>(&self, workspace: &Workspace, slot: u64, uniform: &U) {
+        self.gpu.write(&workspace.buffers.params, slot * workspace.slot_stride, bytemuck::bytes_of(uniform));
     }
 
     /// Runs the encoder and pooling over `rows` (a slice of the batch's rows) into output rows
@@ -152,24 +145,31 @@ impl WebGpuBackend {
         let row_count = rows.len();
         let tokens = row_count * seq_len;
         let token_range = rows.start * seq_len..rows.end * seq_len;
-        let (hidden, intermediate) = (self.dims.hidden as u32, self.dims.intermediate as u32);
-        let t = tokens as u32;
+        let (hidden, intermediate) = (self.dims.hidden, self.dims.intermediate);
         let buffers = &workspace.buffers;
-        let words = crate::backend::cpu::encoder::gather_rows(&self.words, &batch.ids[token_range.clone()])?;
-        self.gpu.write(&buffers.words, 0, &f32_bytes(&words));
-        self.gpu.write(&buffers.positions, 0, &u32_bytes(batch.positions[token_range].iter().copied()));
-        self.gpu.write(&buffers.lengths, 0, &u32_bytes(batch.lengths[rows.clone()].iter().map(|&l| l as u32)));
-        self.write_slot(workspace, slot::ROWS, [t, 0, 0, 0, 0, 0, 0, 0]);
-        self.write_slot(workspace, slot::QKV, [t, 3 * hidden, hidden, 0, 0, 0, 0, 0]);
-        self.write_slot(workspace, slot::ATTENTION_OUT, [t, hidden, hidden, 0, 0, 0, 0, 0]);
-        self.write_slot(workspace, slot::INTERMEDIATE, [t, intermediate, hidden, 0, 0, 0, 0, 0]);
-        self.write_slot(workspace, slot::OUTPUT, [t, hidden, intermediate, 0, 0, 0, 0, 0]);
-        self.write_slot(workspace, slot::ATTENTION, [row_count as u32, seq_len as u32, 0, 0, 0, 0, 0, 0]);
-        let width = self.dims.output_width as u32;
+        let words = self.words.gather(&batch.ids[token_range.clone()])?;
+        let lengths: Vec<u32> = batch.lengths[rows.clone()].iter().map(|&l| l as u32).collect();
+        self.gpu.write(&buffers.words, 0, bytemuck::cast_slice(&words));
+        self.gpu.write(&buffers.positions, 0, bytemuck::cast_slice(&batch.positions[token_range]));
+        self.gpu.write(&buffers.lengths, 0, bytemuck::cast_slice(&lengths));
+        self.write_slot(workspace, slot::ROWS, &RowShape { tokens: tokens as u32, ..Default::default() });
+        self.write_slot(workspace, slot::QKV, &MatmulShape::new(tokens, 3 * hidden, hidden));
+        self.write_slot(workspace, slot::ATTENTION_OUT, &MatmulShape::new(tokens, hidden, hidden));
+        self.write_slot(workspace, slot::INTERMEDIATE, &MatmulShape::new(tokens, intermediate, hidden));
+        self.write_slot(workspace, slot::OUTPUT, &MatmulShape::new(tokens, hidden, intermediate));
+        self.write_slot(workspace, slot::ATTENTION, &AttentionShape::new(row_count, seq_len));
         for (index, &mode) in self.head.pooling.modes.iter().enumerate() {
-            let column = (index * self.dims.hidden) as u32;
-            let values = [seq_len as u32, batch.pool_skip as u32, mode_code(mode), column, width, rows.start as u32, row_count as u32, 0];
-            self.write_slot(workspace, slot::POOLING + index as u64, values);
+            let uniform = PoolingShape {
+                seq_len: seq_len as u32,
+                skip: batch.pool_skip as u32,
+                mode: pooling_code(mode),
+                column: (index * hidden) as u32,
+                output_width: self.dims.output_width as u32,
+                first_row: rows.start as u32,
+                rows: row_count as u32,
+                zero: 0,
+            };
+            self.write_slot(workspace, slot::POOLING + index as u64, &uniform);
         }
 
         let mut encoder = self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("encoder pass") });
@@ -181,7 +181,7 @@ impl WebGpuBackend {
             pass.set_bind_group(0, &workspace.embeddings, &[]);
             pass.dispatch_workgroups(rows_dispatch.0, rows_dispatch.1, 1);
             let matmul = |pass: &mut wgpu::ComputePass<'_>, pipeline, group, cols: usize| {
-                let (x, y) = matmul_groups(tokens, cols);
+                let (x, y) = matmul::groups(tokens, cols);
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, group, &[]);
                 pass.dispatch_workgroups(x, y, 1);
@@ -190,7 +190,8 @@ impl WebGpuBackend {
                 matmul(&mut pass, &k.matmul, &layer.qkv, 3 * self.dims.hidden);
                 pass.set_pipeline(&k.attention);
                 pass.set_bind_group(0, &layer.attention, &[]);
-                pass.dispatch_workgroups(seq_len.div_ceil(64) as u32, self.heads as u32, row_count as u32);
+                let (x, y, z) = kernels::attention::groups(seq_len, self.heads, row_count);
+                pass.dispatch_workgroups(x, y, z);
                 matmul(&mut pass, &k.matmul, &layer.attention_out, self.dims.hidden);
                 pass.set_pipeline(&k.add_layernorm);
                 pass.set_bind_group(0, &layer.attention_norm, &[]);
@@ -204,7 +205,8 @@ impl WebGpuBackend {
             pass.set_pipeline(&k.pooling);
             for group in &workspace.pooling {
                 pass.set_bind_group(0, group, &[]);
-                pass.dispatch_workgroups(self.dims.hidden.div_ceil(64) as u32, row_count as u32, 1);
+                let (x, y, z) = kernels::pooling::groups(hidden, row_count);
+                pass.dispatch_workgroups(x, y, z);
             }
         }
         self.gpu.queue.submit([encoder.finish()]);
@@ -233,7 +235,7 @@ impl WebGpuBackend {
         }
         let width = self.dims.output_width;
         if self.head.normalize {
-            self.write_slot(workspace, slot::NORMALIZE, [batch.batch as u32, width as u32, 0, 0, 0, 0, 0, 0]);
+            self.write_slot(workspace, slot::NORMALIZE, &NormalizeShape::new(batch.batch, width));
             let mut encoder = self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("normalize") });
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });

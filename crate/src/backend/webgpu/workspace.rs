@@ -3,8 +3,8 @@
 //! allocates nothing on the GPU.
 
 use super::device::{GpuBuffer, GpuDevice};
-use super::kernels::Kernels;
-use super::weights::GpuWeights;
+use super::gpu_weights::GpuWeights;
+use super::kernels::{Kernels, SLOT_BYTES};
 use crate::error::Result;
 
 /// Uniform slots, one per distinct kernel shape of a pass. Every layer's kernels of one kind see
@@ -20,9 +20,6 @@ pub mod slot {
     /// Pooling modes take the slots from here on, one each.
     pub const POOLING: u64 = 7;
 }
-
-/// Bytes of one uniform slot's contents (8 u32s).
-pub const SLOT_BYTES: u64 = 32;
 
 /// How much room a workspace has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,11 +38,7 @@ impl Capacity {
     }
 
     pub fn max(&self, other: &Capacity) -> Capacity {
-        Capacity {
-            tokens: self.tokens.max(other.tokens),
-            rows: self.rows.max(other.rows),
-            outputs: self.outputs.max(other.outputs),
-        }
+        Capacity { tokens: self.tokens.max(other.tokens), rows: self.rows.max(other.rows), outputs: self.outputs.max(other.outputs) }
     }
 }
 
@@ -146,48 +139,46 @@ impl Workspace {
         let buffers = Buffers::new(gpu, dims, capacity, slots * slot_stride)?;
         let b = &buffers;
         let binder = Binder { gpu, buffers: b, slot_stride };
-        let embeddings = binder.group(&kernels.embeddings, slot::ROWS, &[
-            &b.words,
-            &b.positions,
-            &weights.positions,
-            &weights.token_type,
-            &weights.embedding_norm.weight,
-            &weights.embedding_norm.bias,
-            &b.hidden,
-        ]);
+        let embeddings = binder.group(
+            &kernels.embeddings,
+            slot::ROWS,
+            &[
+                &b.words,
+                &b.positions,
+                &weights.positions,
+                &weights.token_type,
+                &weights.embedding_norm.weight,
+                &weights.embedding_norm.bias,
+                &b.hidden,
+            ],
+        );
         let layers = weights
             .layers
             .iter()
             .map(|l| LayerGroups {
                 qkv: binder.group(&kernels.matmul, slot::QKV, &[&b.hidden, &l.qkv.weight, &l.qkv.bias, &b.qkv]),
                 attention: binder.group(&kernels.attention, slot::ATTENTION, &[&b.qkv, &b.lengths, &b.context]),
-                attention_out: binder.group(&kernels.matmul, slot::ATTENTION_OUT, &[
-                    &b.context,
-                    &l.attention_out.weight,
-                    &l.attention_out.bias,
-                    &b.projected,
-                ]),
-                attention_norm: binder.group(&kernels.add_layernorm, slot::ROWS, &[
-                    &b.projected,
-                    &b.hidden,
-                    &l.attention_norm.weight,
-                    &l.attention_norm.bias,
-                    &b.attended,
-                ]),
-                intermediate: binder.group(&kernels.matmul_activation, slot::INTERMEDIATE, &[
-                    &b.attended,
-                    &l.intermediate.weight,
-                    &l.intermediate.bias,
-                    &b.inner,
-                ]),
+                attention_out: binder.group(
+                    &kernels.matmul,
+                    slot::ATTENTION_OUT,
+                    &[&b.context, &l.attention_out.weight, &l.attention_out.bias, &b.projected],
+                ),
+                attention_norm: binder.group(
+                    &kernels.add_layernorm,
+                    slot::ROWS,
+                    &[&b.projected, &b.hidden, &l.attention_norm.weight, &l.attention_norm.bias, &b.attended],
+                ),
+                intermediate: binder.group(
+                    &kernels.matmul_activation,
+                    slot::INTERMEDIATE,
+                    &[&b.attended, &l.intermediate.weight, &l.intermediate.bias, &b.inner],
+                ),
                 output: binder.group(&kernels.matmul, slot::OUTPUT, &[&b.inner, &l.output.weight, &l.output.bias, &b.projected]),
-                output_norm: binder.group(&kernels.add_layernorm, slot::ROWS, &[
-                    &b.projected,
-                    &b.attended,
-                    &l.output_norm.weight,
-                    &l.output_norm.bias,
-                    &b.hidden,
-                ]),
+                output_norm: binder.group(
+                    &kernels.add_layernorm,
+                    slot::ROWS,
+                    &[&b.projected, &b.attended, &l.output_norm.weight, &l.output_norm.bias, &b.hidden],
+                ),
             })
             .collect();
         let pooling = (0..dims.pooling_modes as u64)

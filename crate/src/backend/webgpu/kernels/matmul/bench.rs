@@ -2,28 +2,28 @@
 //! browser on WebGPU). `repeats` dispatches go in one submission, waited for by one readback, so
 //! per-submit overhead is spread out as it is inside a real encoder pass.
 
-use super::device::{u32_bytes, GpuDevice};
-use super::kernels::{build, matmul_groups, Kernel, KernelShape};
+use super::{groups, MatmulShape};
+use crate::backend::webgpu::device::GpuDevice;
+use crate::backend::webgpu::kernels::check::shape;
+use crate::backend::webgpu::kernels::{build, Kernel, SLOT_BYTES};
 use crate::error::Result;
-use crate::spec::HiddenAct;
 
 /// Seconds for `repeats` matmuls of `rows × cols × depth` (f16 weights when the device has them),
 /// after one untimed warm-up run. `now` reads a clock in seconds (the browser's or the OS's).
 pub async fn time_matmul(gpu: &GpuDevice, rows: usize, cols: usize, depth: usize, repeats: usize, now: impl Fn() -> f64) -> Result<f64> {
     use wgpu::BufferUsages as U;
-    let shape = KernelShape { hidden: 64, head_dim: 32, layer_norm_eps: 1e-12, activation: HiddenAct::GeluErf, f16_weights: gpu.shader_f16 };
-    let pipeline = build(gpu, Kernel::Matmul, &shape);
+    let pipeline = build(gpu, Kernel::Matmul, &shape(64, 32, gpu.shader_f16));
     let weight_bytes = if gpu.shader_f16 { 2 } else { 4 };
     let storage = U::STORAGE | U::COPY_DST | U::COPY_SRC;
-    let uniform = gpu.buffer("bench.shape", 32, U::UNIFORM | U::COPY_DST)?;
-    gpu.write(&uniform, 0, &u32_bytes([rows as u32, cols as u32, depth as u32, 0, 0, 0, 0, 0]));
+    let uniform = gpu.buffer("bench.shape", SLOT_BYTES, U::UNIFORM | U::COPY_DST)?;
+    gpu.write(&uniform, 0, bytemuck::bytes_of(&MatmulShape::new(rows, cols, depth)));
     let input = gpu.buffer("bench.input", (rows * depth * 4) as u64, storage)?;
     let weight = gpu.buffer("bench.weight", (cols * depth * weight_bytes) as u64, storage)?;
     let bias = gpu.buffer("bench.bias", (cols * 4) as u64, storage)?;
     let output = gpu.buffer("bench.output", (rows * cols * 4) as u64, storage)?;
     let staging = gpu.buffer("bench.staging", 4, U::MAP_READ | U::COPY_DST)?;
     let group = gpu.bind(&pipeline, uniform.buffer.as_entire_binding(), &[&input, &weight, &bias, &output]);
-    let (x, y) = matmul_groups(rows, cols);
+    let (x, y) = groups(rows, cols);
     let run = |count: usize| {
         let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("bench") });
         {

@@ -1,19 +1,18 @@
 //! The engine: a loaded model that turns texts into sentence embeddings. Free of JS types so it
 //! runs and is tested natively; `wasm.rs` only converts types around it.
 
-use candle_core::Device;
-
 use crate::backend::cpu::encoder::Encoder;
 use crate::backend::cpu::CpuBackend;
 use crate::backend::webgpu::device::DeviceOptions;
 use crate::backend::webgpu::WebGpuBackend;
 use crate::backend::{Backend, Head, TokenBatch};
-use crate::encoder;
 use crate::error::{EmbedError, Result};
 use crate::files::ModelFiles;
+use crate::folder;
+use crate::model;
 use crate::spec::ModelSpec;
 use crate::tokenize::{TextTokenizer, Tokens};
-use crate::weights::{self, Weights};
+use crate::weights::Weights;
 
 /// sentence-transformers' default batch size.
 pub const DEFAULT_BATCH_SIZE: usize = 32;
@@ -36,15 +35,13 @@ pub fn check_fits(spec: &ModelSpec, budget: u64) -> Result<()> {
 }
 
 /// Texts the WebGPU self-test embeds on both backends: two lengths, so padding is exercised.
-const SELF_TEST_TEXTS: [&str; 2] = [
-    "WebGPU self-test.",
-    "A longer second sentence checks that padded rows and masked keys agree with the CPU path too.",
-];
+const SELF_TEST_TEXTS: [&str; 2] =
+    ["WebGPU self-test.", "A longer second sentence checks that padded rows and masked keys agree with the CPU path too."];
 
 /// The cosine every self-test text must reach between the two backends.
 pub const WEBGPU_MIN_COSINE: f32 = 0.9999;
 
-pub struct Embedder {
+pub struct Engine {
     spec: ModelSpec,
     tokenizer: TextTokenizer,
     cpu: CpuBackend,
@@ -54,38 +51,11 @@ pub struct Embedder {
     fallback_reason: Option<String>,
 }
 
-/// Turns whichever weight file the folder has into tensors, dropping each file's bytes once read.
-fn load_weights(files: &mut ModelFiles) -> Result<Weights> {
-    let device = Device::Cpu;
-    if let Some(bytes) = files.take(weights::SAFETENSORS) {
-        return Weights::from_safetensors(weights::SAFETENSORS, &bytes, &device);
-    }
-    if let Some(index) = files.take(weights::SHARD_INDEX) {
-        let mut loaded = Weights::new(weights::SHARD_INDEX);
-        for shard in weights::shard_files(&index)? {
-            let bytes = files
-                .take(&shard)
-                .ok_or_else(|| EmbedError::weights(&shard, format!("missing: {} lists it", weights::SHARD_INDEX)))?;
-            loaded.add_safetensors(&shard, &bytes, &device)?;
-        }
-        return Ok(loaded);
-    }
-    if let Some(bytes) = files.take(weights::PYTORCH_BIN) {
-        let mut loaded = Weights::new(weights::PYTORCH_BIN);
-        loaded.add_pytorch_bin(weights::PYTORCH_BIN, &bytes, &device)?;
-        return Ok(loaded);
-    }
-    Err(EmbedError::weights(
-        weights::SAFETENSORS,
-        format!("missing: the model folder has none of {}", weights::WEIGHT_FILES.join(", ")),
-    ))
-}
-
-impl Embedder {
+impl Engine {
     /// Builds the engine on the CPU backend. Weight bytes are taken out of `files` and dropped as
     /// soon as they are tensors.
     pub fn from_files(files: ModelFiles) -> Result<Self> {
-        Self::from_parts(files, Weights::new(weights::SAFETENSORS))
+        Self::from_parts(files, Weights::new(folder::SAFETENSORS))
     }
 
     /// Builds the engine from config files plus tensors already handed over one by one; when
@@ -96,13 +66,13 @@ impl Embedder {
             check_fits(&spec, WASM32_WEIGHT_BUDGET)?;
         }
         let tokenizer_bytes = files
-            .get("tokenizer.json")
-            .ok_or_else(|| EmbedError::config("tokenizer.json", "missing: webembed needs the fast-tokenizer file tokenizer.json"))?;
+            .get(folder::TOKENIZER)
+            .ok_or_else(|| EmbedError::config(folder::TOKENIZER, "missing: webembed needs the fast-tokenizer file tokenizer.json"))?;
         let tokenizer = TextTokenizer::from_bytes(tokenizer_bytes, spec.max_seq_length)?;
-        let mut weights = if weights.is_empty() { load_weights(&mut files)? } else { weights };
+        let mut weights = if weights.is_empty() { Weights::from_files(&mut files)? } else { weights };
         let encoder = Encoder::load(&spec.encoder, &mut weights)?;
         let head = Head { pooling: spec.pooling.clone(), normalize: spec.normalize };
-        Ok(Embedder { spec, tokenizer, cpu: CpuBackend::new(encoder, head), webgpu: None, fallback_reason: None })
+        Ok(Engine { spec, tokenizer, cpu: CpuBackend::new(encoder, head), webgpu: None, fallback_reason: None })
     }
 
     pub fn spec(&self) -> &ModelSpec {
@@ -142,13 +112,13 @@ impl Embedder {
         let rows: Vec<Vec<u32>> = SELF_TEST_TEXTS.iter().map(|t| self.checked_ids(t, None)).collect::<Result<_>>()?;
         let rows: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
         let batch = self.make_batch(&rows, 0);
-        let expected = self.cpu.embed_now(&batch)?;
+        let expected = self.cpu.embed(&batch).await?;
         let got = backend.embed(&batch).await?;
         let dimension = self.dimension();
         for (row, text) in SELF_TEST_TEXTS.iter().enumerate() {
             let range = row * dimension..(row + 1) * dimension;
             let cosine = crate::pooling::cosine(&expected[range.clone()], &got[range]);
-            if !(cosine >= WEBGPU_MIN_COSINE) {
+            if cosine.is_nan() || cosine < WEBGPU_MIN_COSINE {
                 return Err(EmbedError::WebGpu(format!(
                     "self-test failed on {} ({}): cosine {cosine} to the CPU result for {text:?}, below {WEBGPU_MIN_COSINE}",
                     backend.adapter_name(),
@@ -204,8 +174,11 @@ impl Embedder {
         let ids = self.tokenizer.ids(text, prompt)?;
         if let Some(&bad) = ids.iter().find(|&&id| id as usize >= self.spec.encoder.vocab_size) {
             return Err(EmbedError::config(
-                "tokenizer.json",
-                format!("produced token id {bad}, beyond the model's vocab_size {}; tokenizer.json does not belong to this model", self.spec.encoder.vocab_size),
+                folder::TOKENIZER,
+                format!(
+                    "produced token id {bad}, beyond the model's vocab_size {}; tokenizer.json does not belong to this model",
+                    self.spec.encoder.vocab_size
+                ),
             ));
         }
         Ok(ids)
@@ -272,7 +245,7 @@ impl Embedder {
                 }
             }
         }
-        self.cpu.embed_now(batch)
+        self.cpu.embed(batch).await
     }
 
     fn make_batch(&self, rows: &[&[u32]], pool_skip: usize) -> TokenBatch {
@@ -290,9 +263,9 @@ impl Embedder {
         for ids in rows {
             let len = ids.len();
             batch.ids.extend_from_slice(ids);
-            batch.ids.extend(std::iter::repeat(pad).take(seq_len - len));
+            batch.ids.extend(std::iter::repeat_n(pad, seq_len - len));
             batch.mask.extend((0..seq_len).map(|i| if i < len { 1.0 } else { 0.0 }));
-            encoder::positions(&self.spec.encoder, len, seq_len, &mut batch.positions);
+            model::positions(&self.spec.encoder, len, seq_len, &mut batch.positions);
         }
         batch
     }

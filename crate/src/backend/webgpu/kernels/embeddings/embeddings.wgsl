@@ -1,13 +1,6 @@
 // hidden = LayerNorm(word + position + token type), one workgroup per token. The word rows arrive
 // already gathered (on the CPU: a 250k-token table is larger than a storage binding may be).
-// Prepended by kernels.rs: HIDDEN, PER_LANE, EPS and row_statistics.wgsl.
-
-struct Shape {
-    tokens: u32,
-    unused0: u32,
-    unused1: u32,
-    unused2: u32,
-}
+// Prepended by mod.rs: `struct Shape` (from the Rust uniform), the codes, HIDDEN, PER_LANE, EPS and row_statistics.wgsl.
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> words: array<f32>;

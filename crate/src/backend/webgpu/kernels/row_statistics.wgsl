@@ -1,5 +1,5 @@
 // Workgroup reductions over one row of HIDDEN values, shared by the LayerNorm kernels
-// (prepended by kernels.rs). 64 threads per row; each holds HIDDEN / 64 values.
+// (prepended by mod.rs). 64 threads per row; each holds HIDDEN / 64 values.
 
 var<workgroup> partial: array<f32, 64>;
 

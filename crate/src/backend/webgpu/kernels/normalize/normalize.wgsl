@@ -1,13 +1,6 @@
 // Each output row divided by its L2 norm (clamped at 1e-12, as torch.nn.functional.normalize),
 // one workgroup per row.
 
-struct Shape {
-    rows: u32,
-    width: u32,
-    unused0: u32,
-    unused1: u32,
-}
-
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read_write> output: array<f32>;
 

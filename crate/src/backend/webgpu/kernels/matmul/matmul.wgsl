@@ -2,14 +2,7 @@
 // Linear layout), output rows × cols. Each 8×8 workgroup owns a 32×32 output tile and each thread
 // a 4×4 block of it; 32-deep slices of both operands are staged in workgroup memory, so every
 // element read from global memory is used 32 times.
-// Prepended by kernels.rs: `alias Weight`, `const ACTIVATION: u32` and the activation functions.
-
-struct Shape {
-    rows: u32,
-    cols: u32,
-    depth: u32,
-    unused: u32,
-}
+// Prepended by mod.rs: `struct Shape` (from the Rust uniform), the codes, `alias Weight`, `const ACTIVATION: u32` and the activation functions.
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> input: array<f32>;

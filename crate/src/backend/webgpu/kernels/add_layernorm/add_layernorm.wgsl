@@ -1,13 +1,6 @@
 // output = LayerNorm(input + residual), one workgroup per token: the post-attention and
 // post-FFN step of every BERT layer.
-// Prepended by kernels.rs: HIDDEN, PER_LANE, EPS and row_statistics.wgsl.
-
-struct Shape {
-    tokens: u32,
-    unused0: u32,
-    unused1: u32,
-    unused2: u32,
-}
+// Prepended by mod.rs: `struct Shape` (from the Rust uniform), the codes, HIDDEN, PER_LANE, EPS and row_statistics.wgsl.
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> input: array<f32>;

@@ -3,21 +3,14 @@
 // batch × heads × seq² score matrix (400 MB at batch 32 × seq 512) never exists.
 // qkv holds each token's query, key and value side by side (tokens × 3·HIDDEN); keys at or past a
 // row's length are padding and never enter the softmax.
-// Prepended by kernels.rs: HIDDEN, HEAD_DIM, KEY_TILE, SCALE.
-
-struct Shape {
-    batch: u32,
-    seq_len: u32,
-    unused0: u32,
-    unused1: u32,
-}
+// Prepended by mod.rs: `struct Shape` (from the Rust uniform), the codes, HIDDEN, HEAD_DIM, KEY_TILE, SCALE.
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
 @group(0) @binding(2) var<storage, read> lengths: array<u32>;
 @group(0) @binding(3) var<storage, read_write> context: array<f32>;
 
-// Head vectors are handled as vec4s (HEAD_DIM is a multiple of 4; kernels.rs checks): a quarter
+// Head vectors are handled as vec4s (HEAD_DIM is a multiple of 4; the backend checks at load): a quarter
 // of the private array elements, which lavapipe otherwise mishandles at head size 64.
 const QUADS: u32 = HEAD_DIM / 4u;
 

@@ -1,0 +1,203 @@
+//! The encoder as a checkpoint stores it: which tensors a BERT / XLM-RoBERTa folder holds, under
+//! which names and shapes, and how each architecture numbers positions. Backends build from the
+//! parameter structs here (as candle's `models/bert.rs` blocks load their own names); no backend
+//! knows a tensor name.
+//!
+//! BERT and XLM-RoBERTa share one post-LayerNorm layer stack and differ only in position ids.
+
+use candle_core::{Device, Tensor};
+
+use crate::error::Result;
+use crate::spec::{Architecture, EncoderSpec};
+use crate::weights::Weights;
+
+/// A `Linear` in PyTorch's layout: `weight` is `out_features × in_features` row-major.
+pub struct LinearParameters {
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+    pub out_features: usize,
+    pub in_features: usize,
+}
+
+pub struct NormParameters {
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// One encoder layer. Query, key and value are stacked into one `3·hidden × hidden` linear.
+pub struct LayerParameters {
+    pub qkv: LinearParameters,
+    pub attention_out: LinearParameters,
+    pub attention_norm: NormParameters,
+    pub intermediate: LinearParameters,
+    pub output: LinearParameters,
+    pub output_norm: NormParameters,
+}
+
+/// The embedding stage other than the word table.
+pub struct EmbeddingParameters {
+    /// `max_position_embeddings × hidden` row-major.
+    pub positions: Vec<f32>,
+    /// Row 0 of the token-type table: sentence-transformers passes all-zero token_type_ids.
+    pub token_type: Vec<f32>,
+    pub norm: NormParameters,
+}
+
+/// The `vocab × hidden` word-embedding table. It stays on the CPU for every backend (rows are
+/// gathered per batch), so a 250k-token vocabulary is held once and never meets a GPU binding limit.
+#[derive(Clone)]
+pub struct WordTable(Tensor);
+
+impl WordTable {
+    pub fn tensor(&self) -> &Tensor {
+        &self.0
+    }
+
+    /// Rows `ids` of the table, `ids.len() × hidden` row-major.
+    pub fn gather(&self, ids: &[u32]) -> Result<Vec<f32>> {
+        let ids = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
+        Ok(self.0.index_select(&ids, 0)?.flatten_all()?.to_vec1::<f32>()?)
+    }
+}
+
+/// What a backend reads to build itself from a loaded model, whichever backend holds it now:
+/// the CPU encoder implements it, and the WebGPU backend uploads from it.
+pub trait ModelParameters {
+    fn spec(&self) -> &EncoderSpec;
+    fn word_table(&self) -> &WordTable;
+    fn embedding_parameters(&self) -> Result<EmbeddingParameters>;
+    fn layer_parameters(&self, index: usize) -> Result<LayerParameters>;
+}
+
+fn vector(tensor: Tensor) -> Result<Vec<f32>> {
+    Ok(tensor.flatten_all()?.to_vec1::<f32>()?)
+}
+
+fn linear(weights: &mut Weights, prefix: &str, out_features: usize, in_features: usize) -> Result<LinearParameters> {
+    let weight = weights.take(&format!("{prefix}.weight"), &[out_features, in_features])?;
+    let bias = weights.take(&format!("{prefix}.bias"), &[out_features])?;
+    Ok(LinearParameters { weight: vector(weight)?, bias: vector(bias)?, out_features, in_features })
+}
+
+fn layer_norm(weights: &mut Weights, prefix: &str, dim: usize) -> Result<NormParameters> {
+    // Checkpoints converted from TF name the LayerNorm parameters gamma/beta.
+    let (w, b) = if weights.contains(&format!("{prefix}.weight")) { ("weight", "bias") } else { ("gamma", "beta") };
+    let weight = weights.take(&format!("{prefix}.{w}"), &[dim])?;
+    let bias = weights.take(&format!("{prefix}.{b}"), &[dim])?;
+    Ok(NormParameters { weight: vector(weight)?, bias: vector(bias)? })
+}
+
+/// Takes the embedding stage out of `weights`.
+pub fn load_embeddings(spec: &EncoderSpec, weights: &mut Weights) -> Result<(WordTable, EmbeddingParameters)> {
+    let hidden = spec.hidden_size;
+    let words = weights.take("embeddings.word_embeddings.weight", &[spec.vocab_size, hidden])?;
+    let positions = weights.take("embeddings.position_embeddings.weight", &[spec.max_position_embeddings, hidden])?;
+    let token_types = weights.take("embeddings.token_type_embeddings.weight", &[spec.type_vocab_size, hidden])?;
+    let parameters = EmbeddingParameters {
+        positions: vector(positions)?,
+        token_type: vector(token_types.get(0)?)?,
+        norm: layer_norm(weights, "embeddings.LayerNorm", hidden)?,
+    };
+    Ok((WordTable(words), parameters))
+}
+
+/// Takes layer `index` out of `weights`.
+pub fn load_layer(spec: &EncoderSpec, weights: &mut Weights, index: usize) -> Result<LayerParameters> {
+    let (hidden, inner) = (spec.hidden_size, spec.intermediate_size);
+    let p = format!("encoder.layer.{index}");
+    let query = linear(weights, &format!("{p}.attention.self.query"), hidden, hidden)?;
+    let key = linear(weights, &format!("{p}.attention.self.key"), hidden, hidden)?;
+    let value = linear(weights, &format!("{p}.attention.self.value"), hidden, hidden)?;
+    let qkv = LinearParameters {
+        weight: [query.weight, key.weight, value.weight].concat(),
+        bias: [query.bias, key.bias, value.bias].concat(),
+        out_features: 3 * hidden,
+        in_features: hidden,
+    };
+    Ok(LayerParameters {
+        qkv,
+        attention_out: linear(weights, &format!("{p}.attention.output.dense"), hidden, hidden)?,
+        attention_norm: layer_norm(weights, &format!("{p}.attention.output.LayerNorm"), hidden)?,
+        intermediate: linear(weights, &format!("{p}.intermediate.dense"), inner, hidden)?,
+        output: linear(weights, &format!("{p}.output.dense"), hidden, inner)?,
+        output_norm: layer_norm(weights, &format!("{p}.output.LayerNorm"), hidden)?,
+    })
+}
+
+/// Position ids for one right-padded row of `len` real tokens out of `seq_len`.
+/// BERT counts from 0; RoBERTa counts real tokens from `pad + 1` and gives padding `pad`.
+pub fn positions(spec: &EncoderSpec, len: usize, seq_len: usize, out: &mut Vec<u32>) {
+    match spec.architecture {
+        Architecture::Bert => out.extend(0..seq_len as u32),
+        Architecture::XlmRoberta => {
+            let pad = spec.pad_token_id;
+            out.extend((0..seq_len as u32).map(|i| if (i as usize) < len { pad + 1 + i } else { pad }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::HiddenAct;
+
+    fn spec(architecture: Architecture, pad_token_id: u32) -> EncoderSpec {
+        EncoderSpec {
+            architecture,
+            vocab_size: 10,
+            hidden_size: 4,
+            num_layers: 1,
+            num_heads: 1,
+            intermediate_size: 4,
+            max_position_embeddings: 16,
+            type_vocab_size: 1,
+            layer_norm_eps: 1e-5,
+            pad_token_id,
+            hidden_act: HiddenAct::GeluErf,
+        }
+    }
+
+    #[test]
+    fn bert_numbers_every_slot_from_zero() {
+        let mut out = Vec::new();
+        positions(&spec(Architecture::Bert, 0), 2, 4, &mut out);
+        assert_eq!(out, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn roberta_starts_after_the_pad_index_and_pads_with_it() {
+        let mut out = Vec::new();
+        positions(&spec(Architecture::XlmRoberta, 1), 3, 5, &mut out);
+        assert_eq!(out, vec![2, 3, 4, 1, 1]);
+    }
+
+    #[test]
+    fn qkv_stacks_query_key_value_rows_in_order() {
+        let s = spec(Architecture::Bert, 0);
+        let mut weights = Weights::new("test");
+        let (h, ff) = (s.hidden_size, s.intermediate_size);
+        let p = "encoder.layer.0";
+        let mut add = |name: &str, shape: &[usize], value: f32| {
+            let count = shape.iter().product();
+            weights.add_f32(name, shape, vec![value; count]).unwrap();
+        };
+        for (i, part) in ["query", "key", "value"].iter().enumerate() {
+            add(&format!("{p}.attention.self.{part}.weight"), &[h, h], i as f32);
+            add(&format!("{p}.attention.self.{part}.bias"), &[h], i as f32);
+        }
+        for (name, out, inp) in [("attention.output.dense", h, h), ("intermediate.dense", ff, h), ("output.dense", h, ff)] {
+            add(&format!("{p}.{name}.weight"), &[out, inp], 0.0);
+            add(&format!("{p}.{name}.bias"), &[out], 0.0);
+        }
+        for name in ["attention.output.LayerNorm", "output.LayerNorm"] {
+            add(&format!("{p}.{name}.gamma"), &[h], 1.0);
+            add(&format!("{p}.{name}.beta"), &[h], 0.0);
+        }
+        let layer = load_layer(&s, &mut weights, 0).unwrap();
+        assert_eq!(layer.qkv.out_features, 3 * h);
+        assert_eq!(layer.qkv.weight[..h * h], vec![0.0; h * h]);
+        assert_eq!(layer.qkv.weight[2 * h * h..], vec![2.0; h * h]);
+        assert_eq!(layer.qkv.bias, [vec![0.0; h], vec![1.0; h], vec![2.0; h]].concat());
+        assert_eq!(layer.output_norm.weight, vec![1.0; h], "TF's gamma/beta names are read too");
+    }
+}
