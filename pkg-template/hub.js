@@ -11,20 +11,6 @@ const DEFAULT_HUB = 'https://huggingface.co';
 const RETRIES = 3;
 const RETRY_BASE_MS = 250;
 
-/** Files every model folder must have. */
-const REQUIRED_JSON = ['config.json', 'tokenizer.json'];
-/** Files sentence-transformers reads when present. */
-const OPTIONAL_JSON = [
-  'tokenizer_config.json',
-  'modules.json',
-  'sentence_bert_config.json',
-  'config_sentence_transformers.json',
-];
-/** Weight layouts in order of preference: one file, shards with an index, or PyTorch's pickle. */
-const SAFETENSORS = 'model.safetensors';
-const SHARD_INDEX = 'model.safetensors.index.json';
-const PYTORCH_BIN = 'pytorch_model.bin';
-
 /**
  * A model source is a folder URL (absolute, or starting with `/`, `./`, `../`) or a Hugging Face
  * model id such as `sentence-transformers/all-MiniLM-L6-v2`.
@@ -79,53 +65,45 @@ export function createSession(baseUrl, options = {}) {
 }
 
 /**
- * Downloads a model folder's config files. `engine.moduleConfigFiles(modulesJsonBytes)` names
- * the per-module configs that modules.json asks for. Returns a Map of path → Uint8Array.
+ * Downloads a model folder's config files. The engine names them: `engine.configFiles()` the
+ * folder's own, `engine.moduleConfigFiles(modulesJsonBytes)` those modules.json asks for.
+ * Returns a Map of path → Uint8Array.
  */
 export async function fetchConfigFiles(session, engine) {
+  const { required, optional, modules } = engine.configFiles();
   const files = new Map();
-  const optional = await Promise.all(OPTIONAL_JSON.map((name) => session.get(name, 'optional-json')));
-  OPTIONAL_JSON.forEach((name, i) => optional[i] && files.set(name, optional[i]));
-  for (const name of REQUIRED_JSON) files.set(name, await session.get(name, 'json'));
-  for (const name of engine.moduleConfigFiles(files.get('modules.json'))) files.set(name, await session.get(name, 'json'));
+  const found = await Promise.all(optional.map((name) => session.get(name, 'optional-json')));
+  optional.forEach((name, i) => found[i] && files.set(name, found[i]));
+  for (const name of required) files.set(name, await session.get(name, 'json'));
+  for (const name of engine.moduleConfigFiles(files.get(modules))) files.set(name, await session.get(name, 'json'));
   return files;
 }
 
 /**
- * Downloads the weights, whichever layout the folder has, and hands each file to `take(name,
- * bytes, kind)` as it arrives (kind: 'safetensors' or 'file'), so the caller can let go of one
- * before the next downloads. `engine.shardFiles(indexBytes)` lists a sharded checkpoint's shards.
+ * Downloads the weights: the first of `engine.weightFiles(dtype)` (the engine's order of
+ * preference) that the folder has. Each file goes to `take(name, bytes, kind)` as it arrives
+ * (kind: 'safetensors' or 'file'), so the caller can let go of one before the next downloads.
  */
 export async function fetchWeights(session, engine, take, dtype = 'f32') {
-  const variant = await fetchVariant(session, dtype);
-  if (variant) return take(variant.name, variant.bytes, 'safetensors');
-  const single = await session.get(SAFETENSORS, 'optional-binary');
-  if (single) return take(SAFETENSORS, single, 'safetensors');
-  const index = await session.get(SHARD_INDEX, 'optional-json');
-  if (index) {
-    for (const shard of engine.shardFiles(index)) take(shard, await session.get(shard, 'binary'), 'safetensors');
-    return undefined;
+  if (typeof dtype !== 'string') throw new WebembedError('E_INPUT', `dtype must be 'f32', 'f16' or 'q8'; got ${describe(dtype)}`);
+  if (dtype === 'q8') console.warn('webembed: dtype "q8" has no kernels yet; loading the float weights');
+  const candidates = engine.weightFiles(dtype);
+  let missingVariant = null;
+  for (const { name, layout, variant } of candidates) {
+    const bytes = await session.get(name, layout === 'shard-index' ? 'optional-json' : 'optional-binary');
+    if (!bytes) {
+      if (variant) missingVariant = name;
+      continue;
+    }
+    if (missingVariant) console.warn(`webembed: ${session.baseUrl} offers no ${missingVariant}; loading the f32 weights`);
+    if (layout === 'shard-index') {
+      for (const shard of engine.shardFiles(bytes)) take(shard, await session.get(shard, 'binary'), 'safetensors');
+      return undefined;
+    }
+    return take(name, bytes, layout === 'pytorch-bin' ? 'file' : 'safetensors');
   }
-  const pickle = await session.get(PYTORCH_BIN, 'optional-binary');
-  if (pickle) return take(PYTORCH_BIN, pickle, 'file');
-  throw new WebembedError('E_FETCH', `${session.baseUrl} has no weights: tried ${SAFETENSORS}, ${SHARD_INDEX} and ${PYTORCH_BIN}`);
-}
-
-/** Lighter weights named as transformers' `variant` saves them (`model.fp16.safetensors`). */
-const VARIANTS = { f16: 'model.fp16.safetensors' };
-
-async function fetchVariant(session, dtype) {
-  if (dtype === 'f32') return null;
-  if (dtype === 'q8') {
-    console.warn('webembed: dtype "q8" has no kernels yet; loading the float weights');
-    return null;
-  }
-  if (!(dtype in VARIANTS)) {
-    throw new WebembedError('E_INPUT', `dtype must be 'f32', 'f16' or 'q8'; got ${JSON.stringify(dtype)}`);
-  }
-  const bytes = await session.get(VARIANTS[dtype], 'optional-binary');
-  if (!bytes) console.warn(`webembed: ${session.baseUrl} offers no ${VARIANTS[dtype]}; loading the f32 weights`);
-  return bytes && { name: VARIANTS[dtype], bytes };
+  const tried = candidates.map((c) => c.name);
+  throw new WebembedError('E_FETCH', `${session.baseUrl} has no weights: tried ${tried.slice(0, -1).join(', ')} and ${tried.at(-1)}`);
 }
 
 async function fetchFile(url, name, kind, options) {

@@ -94,6 +94,10 @@ export class OPFSCache implements ModelCache {
   keys(): Promise<string[]>;
 }
 
+/**
+ * A loaded model. `Embedder.load` returns the same interface in the page and in worker mode
+ * (`worker: true`); a test checks both objects against this declaration.
+ */
 export class Embedder {
   private constructor();
   /** Loads a model folder by URL, or a Hugging Face model id ("owner/name"). */
@@ -102,6 +106,7 @@ export class Embedder {
   static clearCache(source?: string | URL, options?: Pick<LoadOptions, 'cache' | 'hubUrl' | 'revision'>): Promise<number>;
   readonly dimension: number;
   readonly maxSeqLength: number;
+  /** The model's named prompts (config_sentence_transformers.json), e.g. { query: 'query: ' }. */
   readonly prompts: Record<string, string>;
   /** The backend running now; 'webgpu' turns to 'cpu' if the GPU device fails. */
   readonly backend: 'cpu' | 'webgpu';
@@ -109,11 +114,13 @@ export class Embedder {
   readonly webgpuUnavailableReason: string | null;
   /** The adapter and weight precision while on WebGPU; null on the CPU. */
   readonly gpuInfo: { adapter: string; f16Weights: boolean; buffers: number } | null;
-  /** GPU buffers the model holds (flat across encodes; 0 after dispose). */
+  /** GPU buffers the model holds (flat across encodes; 0 after dispose). In worker mode: as of the last call. */
   readonly gpuBufferCount: number;
   /** The wasm binary in use: 'relaxed-simd' (fused multiply-add) or 'simd128'. */
   readonly simd: 'relaxed-simd' | 'simd128';
+  /** The folder URL the model was loaded from. */
   readonly url: string;
+  /** Bytes of wasm memory the model's instance holds (0 after dispose). In worker mode: as of the last call. */
   readonly wasmMemoryBytes: number;
   encode(texts: string | string[], options?: EncodeOptions): Promise<Float32Array[]>;
   tokenize(text: string, options?: PromptOptions): Promise<number[]>;

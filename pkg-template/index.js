@@ -1,8 +1,10 @@
 // webembed: sentence embeddings in the browser, as sentence-transformers computes them.
 
-import { asWebembedError, WebembedError } from './errors.js';
+import { announceBackendChange, checkBackend, startWebGpu } from './backend.js';
 import { clearCache, openCache } from './cache.js';
+import { asWebembedError, WebembedError } from './errors.js';
 import { createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
+import { checkBatchSize, checkPromptOptions, checkText, normalizeTexts } from './input.js';
 import { newInstance, pickSimd } from './instance.js';
 import { streamInto } from './safetensors.js';
 import { similarity } from './similarity.js';
@@ -10,8 +12,6 @@ import { WorkerEmbedder } from './worker-client.js';
 
 export { OPFSCache } from './cache.js';
 export { WebembedError } from './errors.js';
-
-const BACKENDS = ['auto', 'cpu', 'webgpu'];
 
 async function buildEngine(url, options) {
   const cache = await openCache(options.cache);
@@ -45,79 +45,6 @@ async function buildEngine(url, options) {
     engine.free();
     throw asWebembedError(error);
   }
-}
-
-function checkBackend(backend) {
-  if (!BACKENDS.includes(backend)) {
-    throw new WebembedError('E_INPUT', `backend must be one of ${BACKENDS.join(', ')}; got ${JSON.stringify(backend)}`);
-  }
-}
-
-/** { reason } why WebGPU cannot run here, or { adapter } naming the adapter on offer. */
-async function findAdapter() {
-  const gpu = globalThis.navigator?.gpu;
-  if (!gpu) {
-    if (globalThis.isSecureContext === false) {
-      return { reason: 'WebGPU needs a secure context (https:// or http://localhost); this page is not one' };
-    }
-    return { reason: 'this environment has no WebGPU (navigator.gpu is missing: an older browser, WebGPU turned off, or Node)' };
-  }
-  let adapter = null;
-  try {
-    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  } catch (error) {
-    return { reason: `navigator.gpu.requestAdapter() failed: ${error?.message ?? error}` };
-  }
-  if (!adapter) return { reason: 'navigator.gpu.requestAdapter() found no adapter (no usable GPU, or the GPU is blocklisted)' };
-  const info = adapter.info ?? {};
-  const name = info.description || [info.vendor, info.architecture].filter(Boolean).join(' ') || 'unnamed adapter';
-  return { adapter: name };
-}
-
-/**
- * Moves a freshly built engine to WebGPU when `backend` asks for it. 'webgpu' insists (E_WEBGPU
- * saying why); 'auto' keeps the CPU and returns the reason.
- */
-async function startWebGpu(engine, backend, dtype) {
-  if (backend === 'cpu') return {};
-  let { reason, adapter } = await findAdapter();
-  if (!reason) {
-    try {
-      // f16 storage unless the caller asked for f32 weights outright.
-      await engine.enableWebGpu(dtype !== 'f32');
-      return { adapter };
-    } catch (error) {
-      reason = String(error?.message ?? error).replace(/^WebGPU: /, '');
-    }
-  }
-  if (backend === 'webgpu') throw new WebembedError('E_WEBGPU', `backend "webgpu" cannot start: ${reason}. Use backend "auto" to fall back to the CPU.`);
-  return { reason };
-}
-
-function normalizeTexts(texts) {
-  if (typeof texts === 'string') return [texts];
-  if (!Array.isArray(texts)) {
-    const what = texts === null ? 'null' : typeof texts;
-    throw new WebembedError('E_INPUT', `encode() takes a string or an array of strings; got ${what}`);
-  }
-  return texts.map((text, i) => {
-    if (typeof text !== 'string') {
-      const what = text === null ? 'null' : typeof text;
-      throw new WebembedError('E_INPUT', `texts[${i}] is ${what}; every text must be a string`);
-    }
-    // Lone surrogates cannot be UTF-8; they become U+FFFD, as TextEncoder does.
-    return typeof text.toWellFormed === 'function' ? text.toWellFormed() : text;
-  });
-}
-
-function checkPromptOptions({ promptName, prompt } = {}) {
-  if (promptName !== undefined && promptName !== null && typeof promptName !== 'string') {
-    throw new WebembedError('E_INPUT', `promptName must be a string; got ${typeof promptName}`);
-  }
-  if (prompt !== undefined && prompt !== null && typeof prompt !== 'string') {
-    throw new WebembedError('E_INPUT', `prompt must be a string; got ${typeof prompt}`);
-  }
-  return [promptName ?? undefined, prompt ?? undefined];
 }
 
 export class Embedder {
@@ -210,10 +137,7 @@ export class Embedder {
   async encode(texts, options = {}) {
     const list = normalizeTexts(texts);
     const [promptName, prompt] = checkPromptOptions(options ?? {});
-    const batchSize = options?.batchSize ?? 32;
-    if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new WebembedError('E_INPUT', `batchSize must be a positive integer; got ${batchSize}`);
-    }
+    const batchSize = checkBatchSize(options?.batchSize);
     if (list.length === 0) return [];
     const flat = await this.#run((engine) =>
       engine.backend === 'webgpu' ? engine.encodeAsync(list, promptName, prompt, batchSize) : engine.encode(list, promptName, prompt, batchSize),
@@ -224,9 +148,7 @@ export class Embedder {
 
   /** The model's input ids for a text, special tokens included, after the prompt is prepended. */
   async tokenize(text, options = {}) {
-    if (typeof text !== 'string') {
-      throw new WebembedError('E_INPUT', `tokenize() takes a string; got ${text === null ? 'null' : typeof text}`);
-    }
+    checkText(text);
     const [promptName, prompt] = checkPromptOptions(options ?? {});
     const ids = await this.#run((engine) => engine.tokenize(text, promptName, prompt));
     return Array.from(ids);
@@ -308,15 +230,7 @@ export class Embedder {
     if (now === this.#backend) return;
     const event = { from: this.#backend, to: now, reason: this.#engine.fallbackReason ?? 'the engine was rebuilt' };
     this.#backend = now;
-    if (this.#onBackendChange) {
-      try {
-        this.#onBackendChange(event);
-      } catch (error) {
-        console.error('webembed: onBackendChange threw', error);
-      }
-    } else {
-      console.warn(`webembed: switched from ${event.from} to ${event.to}: ${event.reason}`);
-    }
+    announceBackendChange(this.#onBackendChange, event);
   }
 }
 

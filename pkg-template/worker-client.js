@@ -1,8 +1,11 @@
-// Worker mode, main-thread side: the Embedder API, with the engine in a dedicated module worker
-// that the package starts itself, so encoding never blocks the page.
+// Worker mode, main-thread side: the same model interface as the in-page Embedder, with the
+// engine in a dedicated module worker that the package starts itself, so encoding never blocks
+// the page.
 
+import { announceBackendChange, checkBackend } from './backend.js';
 import { WebembedError } from './errors.js';
 import { resolveModelUrl } from './hub.js';
+import { checkBatchSize, checkPromptOptions, checkText, normalizeTexts } from './input.js';
 import { similarity } from './similarity.js';
 
 const NOT_CLONEABLE = ['fetch', 'cache'];
@@ -13,6 +16,8 @@ export class WorkerEmbedder {
   #nextId = 1;
   #disposed = false;
   #onBackendChange;
+  // The worker's model state, as of its last answer.
+  #state = { backend: null, gpuInfo: null, gpuBufferCount: 0, wasmMemoryBytes: 0 };
 
   static async load(source, options) {
     for (const key of NOT_CLONEABLE) {
@@ -20,6 +25,7 @@ export class WorkerEmbedder {
         throw new WebembedError('E_INPUT', `worker mode cannot pass the ${key} option to the worker (functions and objects do not cross); leave it out`);
       }
     }
+    checkBackend(options.backend ?? 'auto');
     if (typeof Worker !== 'function') throw new WebembedError('E_INPUT', 'worker: true needs Web Workers, which this environment lacks');
     const embedder = new WorkerEmbedder(new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }));
     const { onProgress, signal, worker: _worker, onBackendChange, ...rest } = options;
@@ -47,6 +53,7 @@ export class WorkerEmbedder {
       if (!entry) return;
       if (data.progress) return entry.onProgress?.(data.progress);
       this.#pending.delete(data.id);
+      if (data.state) this.#update(data.state);
       if (data.error) entry.reject(new WebembedError(data.error.code, data.error.message));
       else entry.resolve(data.result);
     };
@@ -54,6 +61,14 @@ export class WorkerEmbedder {
       for (const entry of this.#pending.values()) entry.reject(new WebembedError('E_INTERNAL', `the worker failed: ${event.message}`));
       this.#pending.clear();
     };
+  }
+
+  #update({ reason, ...state }) {
+    const from = this.#state.backend;
+    this.#state = state;
+    if (from && state.backend && state.backend !== from) {
+      announceBackendChange(this.#onBackendChange, { from, to: state.backend, reason });
+    }
   }
 
   #call(method, args, onProgress) {
@@ -68,28 +83,39 @@ export class WorkerEmbedder {
     return this.#call(method, args).promise;
   }
 
-  async encode(texts, options = {}) {
-    const { vectors, backend, reason } = await this.#send('encode', [texts, options]);
-    if (backend !== this.backend) {
-      const event = { from: this.backend, to: backend, reason };
-      this.backend = backend;
-      if (this.#onBackendChange) this.#onBackendChange(event);
-      else console.warn(`webembed: switched from ${event.from} to ${event.to}: ${event.reason}`);
-    }
-    return vectors;
+  /** 'webgpu' or 'cpu': the backend running in the worker, as of its last answer. */
+  get backend() {
+    return this.#state.backend;
   }
 
-  tokenize(text, options = {}) {
+  get gpuInfo() {
+    return this.#state.gpuInfo;
+  }
+
+  get gpuBufferCount() {
+    return this.#state.gpuBufferCount;
+  }
+
+  get wasmMemoryBytes() {
+    return this.#state.wasmMemoryBytes;
+  }
+
+  async encode(texts, options = {}) {
+    // Checked here too, so a bad argument fails before it is cloned into the worker.
+    normalizeTexts(texts);
+    checkPromptOptions(options ?? {});
+    checkBatchSize(options?.batchSize);
+    return this.#send('encode', [texts, options]);
+  }
+
+  async tokenize(text, options = {}) {
+    checkText(text);
+    checkPromptOptions(options ?? {});
     return this.#send('tokenize', [text, options]);
   }
 
   similarity(a, b) {
     return similarity(a, b);
-  }
-
-  /** Bytes of wasm memory the worker's instance holds (a promise, unlike the in-page getter). */
-  wasmMemory() {
-    return this.#send('wasmMemoryBytes', []);
   }
 
   async dispose() {

@@ -1,0 +1,96 @@
+// index.d.ts tells the truth: the members it declares on Embedder are exactly the public members
+// of the object `Embedder.load` returns, in the page and in worker mode, and each property's
+// value has the declared type (a record is a plain object, a union of literals one of them, …).
+
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+
+import ts from 'typescript';
+
+import { openBrowser } from './harness.mjs';
+
+const TINY = '/tests/fixtures/tiny/models/e5-small-v2-like/';
+let harness;
+
+before(async () => {
+  harness = await openBrowser();
+});
+after(async () => harness?.close());
+
+/** Instance members of `class Embedder` in index.d.ts: name → { kind, type }. */
+async function declaredMembers() {
+  const path = new URL('../../pkg-template/index.d.ts', import.meta.url);
+  const source = ts.createSourceFile('index.d.ts', await readFile(path, 'utf8'), ts.ScriptTarget.Latest, true);
+  const members = new Map();
+  ts.forEachChild(source, (node) => {
+    if (!ts.isClassDeclaration(node) || node.name?.text !== 'Embedder') return;
+    for (const member of node.members) {
+      const isStatic = member.modifiers?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
+      if (isStatic || ts.isConstructorDeclaration(member)) continue;
+      const kind = ts.isMethodDeclaration(member) ? 'method' : 'property';
+      members.set(member.name.getText(source), { kind, type: member.type?.getText(source) ?? '' });
+    }
+  });
+  assert.ok(members.size > 10, `found ${members.size} members in index.d.ts`);
+  return members;
+}
+
+/** Whether `value` (as described by the page) fits the declared TypeScript `type`. */
+function fits(value, type) {
+  return type.split(/\s*\|\s*(?![^{]*})/).some((alternative) => {
+    const t = alternative.trim();
+    if (t === 'null') return value.isNull;
+    if (t === 'number' || t === 'string' || t === 'boolean') return value.typeof === t;
+    if (/^'[^']*'$/.test(t)) return value.typeof === 'string' && value.string === t.slice(1, -1);
+    if (t === 'Record<string, string>') return value.plainObject && value.valueTypes.every((v) => v === 'string');
+    if (t.startsWith('{')) {
+      const keys = [...t.matchAll(/(\w+)\??:/g)].map((m) => m[1]);
+      return value.plainObject && keys.every((k) => value.keys.includes(k));
+    }
+    throw new Error(`the checker does not know the type ${t}`);
+  });
+}
+
+test('index.d.ts declares exactly the members of the page model and the worker model, with true types', async () => {
+  const declared = await declaredMembers();
+  const objects = await harness.page.evaluate(async (path) => {
+    const { Embedder } = await import('/pkg/index.js');
+    const describe = (value) => ({
+      typeof: typeof value,
+      isNull: value === null,
+      string: typeof value === 'string' ? value : null,
+      plainObject: value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype,
+      keys: value && typeof value === 'object' ? Object.keys(value) : [],
+      valueTypes: value && typeof value === 'object' ? Object.values(value).map((v) => typeof v) : [],
+    });
+    const members = (object) => {
+      const names = new Set();
+      for (let o = object; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+        for (const name of Object.getOwnPropertyNames(o)) if (name !== 'constructor' && !name.startsWith('_')) names.add(name);
+      }
+      return Object.fromEntries([...names].map((name) => [name, describe(object[name])]));
+    };
+    const out = {};
+    for (const worker of [false, true]) {
+      const model = await Embedder.load(path, { worker, backend: 'cpu', cache: false });
+      await model.encode('state travels with each answer');
+      out[worker ? 'worker' : 'page'] = members(model);
+      await model.dispose();
+    }
+    return out;
+  }, TINY);
+  for (const [mode, members] of Object.entries(objects)) {
+    assert.deepEqual(Object.keys(members).sort(), [...declared.keys()].sort(), `${mode} model members vs index.d.ts`);
+    for (const [name, { kind, type }] of declared) {
+      const value = members[name];
+      if (kind === 'method') {
+        assert.equal(value.typeof, 'function', `${mode}: ${name} is a method`);
+      } else {
+        assert.ok(fits(value, type), `${mode}: ${name} is ${JSON.stringify(value)}, declared ${type}`);
+      }
+    }
+  }
+  assert.equal(objects.page.prompts.keys.includes('query'), true, 'prompts.query is there, as the record type promises');
+  assert.deepEqual(harness.errors, []);
+});
