@@ -10,7 +10,6 @@ references computed in float32 stay exact) to keep each folder small enough to c
 Needs torch, transformers, sentence-transformers and tokenizers (tools/requirements.txt).
 """
 import json
-import os
 import pathlib
 import shutil
 import sys
@@ -28,6 +27,7 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "fixtures" / "tiny"
 sys.path.insert(0, str(ROOT / "tools"))
+from link_duplicates import link_duplicates  # noqa: E402
 from texts_source import TEXTS  # noqa: E402
 from tokenizer_corpus import corpus as tokenizer_corpus  # noqa: E402
 
@@ -236,22 +236,6 @@ def sharded_copy(src, dst):
     (dst / "model.safetensors.index.json").write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2))
 
 
-def link_duplicate_weights(models_dir):
-    """Replaces each model.safetensors that repeats an earlier one byte for byte with a relative
-    symlink, so the committed fixtures hold every distinct weight file once."""
-    seen = {}
-    for folder in sorted(p for p in models_dir.iterdir() if p.is_dir()):
-        path = folder / "model.safetensors"
-        if not path.exists() or path.is_symlink():
-            continue
-        data = path.read_bytes()
-        if data in seen:
-            path.unlink()
-            os.symlink(os.path.relpath(seen[data], folder), path)
-        else:
-            seen[data] = path
-
-
 def reference(folder, prompt_names):
     st = SentenceTransformer(str(folder), device="cpu", model_kwargs={"dtype": torch.float32})
     cases = []
@@ -315,7 +299,7 @@ def main():
     sharded_copy(m / "xlmr-minilm-nonorm-like", m / "xlmr-minilm-nonorm-like-sharded")
     written.update({"e5-small-v2-like-bin": list(PROMPTS), "xlmr-minilm-nonorm-like-sharded": []})
     shutil.rmtree(OUT / "_hf", ignore_errors=True)
-    link_duplicate_weights(m)
+    link_duplicates(m)
 
     refs = OUT / "references"
     refs.mkdir(exist_ok=True)
