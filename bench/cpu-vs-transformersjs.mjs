@@ -1,9 +1,11 @@
-// Benchmark (prints figures; not a test): webembed's CPU path vs transformers.js (wasm, fp32,
-// one thread) in the same headless Chromium page, on the standard corpus.
+// Benchmark (prints figures; not a test): webembed's CPU path, f32 and q8, beside transformers.js
+// (wasm, fp32 and q8), one thread each, interleaved in the same headless Chromium page on the
+// standard corpus.
 //
 //   node bench/cpu-vs-transformersjs.mjs [--passages 128] [--batch 32] [--rounds 2]
 //
-// Needs ../shared/bench/corpus.json and ../shared/anchors/all-MiniLM-L6-v2-onnx, and pkg/ built.
+// Needs ../shared/bench/corpus.json and ../shared/anchors/all-MiniLM-L6-v2-onnx (transformers.js's
+// export of the same model), and pkg/ built.
 
 import { execSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,10 +18,15 @@ const { values } = parseArgs({
     passages: { type: 'string', default: '128' },
     batch: { type: 'string', default: '32' },
     rounds: { type: 'string', default: '2' },
-    dtype: { type: 'string', default: 'fp32' },
   },
 });
 const here = new URL('.', import.meta.url).pathname;
+for (const needed of ['../../shared/bench/corpus.json', '../../shared/anchors/all-MiniLM-L6-v2-onnx/onnx/model_quantized.onnx']) {
+  if (!existsSync(new URL(needed, import.meta.url))) {
+    console.error(`bench: ${new URL(needed, import.meta.url).pathname} is absent; this benchmark needs ../shared beside the repository`);
+    process.exit(1);
+  }
+}
 if (!existsSync(`${here}node_modules/@huggingface/transformers`)) {
   // The rival's install scripts fetch a native onnxruntime, which this bench does not need.
   execSync('npm install --ignore-scripts --no-audit --no-fund', { cwd: here, stdio: 'inherit' });
@@ -30,7 +37,7 @@ harness.page.setDefaultTimeout(0);
 const QUERY = 'query: how do I keep my rights to the software?';
 
 const result = await harness.page.evaluate(
-  async ({ passages, batch, rounds, dtype, query }) => {
+  async ({ passages, batch, rounds, query }) => {
     const corpus = (await (await fetch('/shared/bench/corpus.json')).json()).slice(0, passages);
     const { Embedder } = await import('/pkg/index.js');
     const tjs = await import('/bench/node_modules/@huggingface/transformers/dist/transformers.min.js');
@@ -40,18 +47,24 @@ const result = await harness.page.evaluate(
     tjs.env.backends.onnx.wasm.wasmPaths = '/bench/node_modules/onnxruntime-web/dist/';
     tjs.env.backends.onnx.wasm.numThreads = 1;
 
-    const ours = await Embedder.load('/models/all-MiniLM-L6-v2/', { backend: 'cpu' });
-    const rival = await tjs.pipeline('feature-extraction', 'all-MiniLM-L6-v2-onnx', { device: 'wasm', dtype });
+    const model = '/models/all-MiniLM-L6-v2/';
+    const oursF32 = await Embedder.load(model, { backend: 'cpu', dtype: 'f32' });
+    const oursQ8 = await Embedder.load(model, { backend: 'cpu', dtype: 'q8' });
+    const rivalF32 = await tjs.pipeline('feature-extraction', 'all-MiniLM-L6-v2-onnx', { device: 'wasm', dtype: 'fp32' });
+    const rivalQ8 = await tjs.pipeline('feature-extraction', 'all-MiniLM-L6-v2-onnx', { device: 'wasm', dtype: 'q8' });
+    const rival = (pipe) => async (texts) => (await pipe(texts, { pooling: 'mean', normalize: true })).tolist();
     const runners = {
-      webembed: async (texts) => ours.encode(texts, { batchSize: texts.length }),
-      'transformers.js': async (texts) => (await rival(texts, { pooling: 'mean', normalize: true })).tolist(),
+      'webembed f32': async (texts) => oursF32.encode(texts, { batchSize: texts.length }),
+      'webembed q8': async (texts) => oursQ8.encode(texts, { batchSize: texts.length }),
+      'transformers.js fp32': rival(rivalF32),
+      'transformers.js q8': rival(rivalQ8),
     };
     const batches = [];
     for (let i = 0; i < corpus.length; i += batch) batches.push(corpus.slice(i, i + batch));
 
-    const throughput = { webembed: [], 'transformers.js': [] };
+    const throughput = Object.fromEntries(Object.keys(runners).map((name) => [name, []]));
     const vectors = {};
-    for (const [name, run] of Object.entries(runners)) await run(batches[0]); // warm-up batch
+    for (const run of Object.values(runners)) await run(batches[0]); // warm-up batch
     for (let round = 0; round < rounds; round++) {
       for (const [name, run] of Object.entries(runners)) {
         const t0 = performance.now();
@@ -71,26 +84,35 @@ const result = await harness.page.evaluate(
       }
       latency[name] = times.sort((a, b) => a - b)[10];
     }
-    let worst = 1;
-    vectors.webembed.forEach((a, i) => {
-      const b = vectors['transformers.js'][i];
+    const cosine = (a, b) => {
       let dot = 0, na = 0, nb = 0;
       for (let k = 0; k < a.length; k++) { dot += a[k] * b[k]; na += a[k] * a[k]; nb += b[k] * b[k]; }
-      worst = Math.min(worst, dot / Math.sqrt(na * nb));
-    });
-    return { throughput, latency, worst, userAgent: navigator.userAgent, passages: corpus.length, simd: ours.simd };
+      return dot / Math.sqrt(na * nb);
+    };
+    // Agreement with the f32 reference (webembed f32 equals sentence-transformers to 1e-7).
+    const agreement = {};
+    for (const name of Object.keys(runners)) {
+      const cosines = vectors[name].map((v, i) => cosine(v, vectors['webembed f32'][i]));
+      agreement[name] = { worst: Math.min(...cosines), mean: cosines.reduce((a, b) => a + b, 0) / cosines.length };
+    }
+    return {
+      throughput, latency, agreement, userAgent: navigator.userAgent, passages: corpus.length, simd: oursQ8.simd, dtype: oursQ8.dtype,
+      memory: { f32: oursF32.wasmMemoryBytes, q8: oursQ8.wasmMemoryBytes },
+    };
   },
-  { passages: Number(values.passages), batch: Number(values.batch), rounds: Number(values.rounds), dtype: values.dtype, query: QUERY },
+  { passages: Number(values.passages), batch: Number(values.batch), rounds: Number(values.rounds), query: QUERY },
 );
 await harness.close();
 
-const best = (xs) => Math.max(...xs);
-const ours = best(result.throughput.webembed);
-const theirs = best(result.throughput['transformers.js']);
+const best = (name) => Math.max(...result.throughput[name]);
+const pad = (text, width) => text.padEnd(width);
 console.log(`corpus: ../shared/bench/corpus.json, first ${result.passages} passages, batches of ${values.batch}, ${values.rounds} interleaved rounds (best shown)`);
-console.log(`browser: ${result.userAgent}`);
-console.log(`webembed cpu (wasm ${result.simd}, 1 thread):  ${ours.toFixed(2)} texts/s  [rounds: ${result.throughput.webembed.map((x) => x.toFixed(2)).join(', ')}]`);
-console.log(`transformers.js wasm ${values.dtype} (1 thread):        ${theirs.toFixed(2)} texts/s  [rounds: ${result.throughput['transformers.js'].map((x) => x.toFixed(2)).join(', ')}]`);
-console.log(`ratio webembed / transformers.js:              ${(ours / theirs).toFixed(2)}`);
-console.log(`short-query latency (median of 21) "${QUERY}": webembed ${result.latency.webembed.toFixed(1)} ms, transformers.js ${result.latency['transformers.js'].toFixed(1)} ms`);
-console.log(`agreement: worst cosine webembed vs transformers.js over the corpus: ${result.worst.toFixed(7)}`);
+console.log(`browser: ${result.userAgent}; webembed wasm ${result.simd}, one thread each`);
+for (const name of Object.keys(result.throughput)) {
+  const { worst, mean } = result.agreement[name];
+  console.log(`${pad(name, 22)} ${best(name).toFixed(2).padStart(6)} texts/s  [rounds: ${result.throughput[name].map((x) => x.toFixed(2)).join(', ')}]  query ${result.latency[name].toFixed(1)} ms  cosine to f32: worst ${worst.toFixed(5)}, mean ${mean.toFixed(6)}`);
+}
+console.log(`ratio webembed q8 / transformers.js q8:   ${(best('webembed q8') / best('transformers.js q8')).toFixed(2)}`);
+console.log(`ratio webembed q8 / webembed f32:         ${(best('webembed q8') / best('webembed f32')).toFixed(2)}`);
+console.log(`ratio webembed f32 / transformers.js fp32: ${(best('webembed f32') / best('transformers.js fp32')).toFixed(2)}`);
+console.log(`wasm memory after load and this run: f32 ${(result.memory.f32 / 1e6).toFixed(1)} MB, q8 (${result.dtype}) ${(result.memory.q8 / 1e6).toFixed(1)} MB`);

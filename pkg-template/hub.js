@@ -86,7 +86,6 @@ export async function fetchConfigFiles(session, engine) {
  */
 export async function fetchWeights(session, engine, take, dtype = 'f32') {
   if (typeof dtype !== 'string') throw new WebembedError('E_INPUT', `dtype must be 'f32', 'f16' or 'q8'; got ${describe(dtype)}`);
-  if (dtype === 'q8') console.warn('webembed: dtype "q8" has no kernels yet; loading the float weights');
   const candidates = engine.weightFiles(dtype);
   let missingVariant = null;
   for (const { name, layout, variant } of candidates) {
@@ -95,7 +94,10 @@ export async function fetchWeights(session, engine, take, dtype = 'f32') {
       if (variant) missingVariant = name;
       continue;
     }
-    if (missingVariant) console.warn(`webembed: ${session.baseUrl} offers no ${missingVariant}; loading the f32 weights`);
+    if (missingVariant) {
+      const instead = dtype === 'q8' ? 'quantizing the float weights as they load (`npx webembed quantize` writes the file)' : 'loading the f32 weights';
+      console.warn(`webembed: ${session.baseUrl} offers no ${missingVariant}; ${instead}`);
+    }
     if (layout === 'shard-index') {
       for (const shard of engine.shardFiles(bytes)) take(shard, await session.get(shard, 'binary'), 'safetensors');
       return undefined;
@@ -184,7 +186,8 @@ async function verify(url, name, bytes, integrity) {
     try {
       checkSafetensors(bytes, name);
     } catch (error) {
-      throw new WebembedError('E_FETCH', `${url}: ${error.message}`);
+      // The bytes arrived as served; they are not a weight file (truncated, padded, damaged).
+      throw new WebembedError('E_WEIGHTS', `${url}: ${error.message}`);
     }
   }
   const expected = integrity?.[name];

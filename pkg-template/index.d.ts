@@ -63,8 +63,10 @@ export interface LoadOptions {
   /** Expected digests, e.g. { 'model.safetensors': 'sha256-…' }. */
   integrity?: Record<string, string>;
   /**
-   * Lighter weights when the folder offers them: 'f16' loads `model.fp16.safetensors`. Without
-   * such a file (and always for 'q8', which has no kernels yet) the f32 weights load, with a warning.
+   * Lighter weights. 'q8': int8 matrices and kernels on the CPU, from `model.q8.safetensors`
+   * when the folder has it (a quarter of the f32 download; `npx webembed quantize` writes it),
+   * else the float weights quantized as they load (on WebGPU they run dequantized, as f16 or
+   * f32). 'f16' loads `model.fp16.safetensors` when offered, else the f32 weights with a warning.
    */
   dtype?: 'f32' | 'f16' | 'q8';
   /** Run the engine in a dedicated module Web Worker (fetch and cache objects cannot be passed). */
@@ -110,6 +112,8 @@ export class Embedder {
   readonly prompts: Record<string, string>;
   /** The backend running now; 'webgpu' turns to 'cpu' if the GPU device fails. */
   readonly backend: 'cpu' | 'webgpu';
+  /** The weight precision running now: 'q8' (int8 kernels), 'f16' (f16 weights on WebGPU) or 'f32'. */
+  readonly dtype: 'f32' | 'f16' | 'q8';
   /** Why 'auto' chose the CPU (no adapter, self-test failed, …); null otherwise. */
   readonly webgpuUnavailableReason: string | null;
   /** The adapter and weight precision while on WebGPU; null on the CPU. */

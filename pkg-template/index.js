@@ -17,7 +17,12 @@ async function buildEngine(url, options) {
   const cache = await openCache(options.cache);
   const glue = await newInstance(options.simd, cache);
   const session = createSession(url, { ...options, cache });
-  const loader = new glue.ModelLoader();
+  let loader;
+  try {
+    loader = new glue.ModelLoader(options.dtype ?? 'f32');
+  } catch (error) {
+    throw asWebembedError(error);
+  }
   try {
     for (const [name, bytes] of await fetchConfigFiles(session, glue)) loader.addFile(name, bytes);
     // Refuses unsupported or too-large models before their weights download.
@@ -57,6 +62,7 @@ export class Embedder {
   #backend;
   #onBackendChange;
   #adapter;
+  #dtype;
   // Kept past dispose() so tests can see that the GPU buffers were released.
   #statsGlue;
 
@@ -68,6 +74,7 @@ export class Embedder {
     this.#statsGlue = glue;
     this.#engine = engine;
     this.#backend = engine.backend;
+    this.#dtype = engine.dtype;
     this.#onBackendChange = options.onBackendChange;
     /** Why 'auto' runs on the CPU (null when on WebGPU or when the CPU was asked for). */
     this.webgpuUnavailableReason = webgpu.reason ?? null;
@@ -115,6 +122,15 @@ export class Embedder {
   /** 'webgpu' or 'cpu': the backend running now (WebGPU falls back to the CPU if the device fails). */
   get backend() {
     return this.#backend;
+  }
+
+  /** The weight precision running now: 'q8' (int8 kernels), 'f16' (f16 weights on WebGPU) or 'f32'. */
+  get dtype() {
+    try {
+      return this.#engine?.dtype ?? this.#dtype;
+    } catch {
+      return this.#dtype; // busy with an encode: the last answer
+    }
   }
 
   /** The WebGPU adapter and weight precision, when on WebGPU; else null. */

@@ -1,13 +1,17 @@
-// Reads a safetensors file in the browser and hands its tensors over one at a time, so the
-// engine never holds a whole weight file beside the tensors made from it. The header is checked
-// against the byte count first: a truncated or padded download is refused here.
+// Reads a safetensors file in the browser and hands its tensors to the engine one at a time
+// (large ones in blocks of rows), so the engine never holds a whole weight file beside the
+// tensors made from it, and a q8 load never holds a whole f32 matrix. The header is checked
+// against the byte count first: a truncated or padded file is refused here.
 
 import { WebembedError } from './errors.js';
 
+const WIDTH = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, U8: 1, I8: 1 };
 const HALF = { F16: false, BF16: true };
+/** Bytes of one block of rows handed to the engine at a time. */
+const ROW_BLOCK_BYTES = 4 << 20;
 
-/** Yields { name, dtype, shape, data: Uint8Array } after checking the file's layout. */
-export function* tensors(bytes, file) {
+/** { metadata, entries: [{ name, dtype, shape, data: Uint8Array }] } after checking the layout. */
+export function readSafetensors(bytes, file) {
   const bad = (why) => new WebembedError('E_WEIGHTS', `${file} is not a complete safetensors file (${bytes.byteLength} bytes): ${why}`);
   if (bytes.byteLength < 8) throw bad('shorter than its 8-byte header length');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -25,7 +29,7 @@ export function* tensors(bytes, file) {
   let end = 0;
   for (const [name, info] of entries) {
     const [begin, stop] = info.data_offsets ?? [];
-    const width = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, U8: 1, I8: 1 }[info.dtype];
+    const width = WIDTH[info.dtype];
     const count = (info.shape ?? []).reduce((a, b) => a * b, 1);
     if (!width) throw bad(`tensor ${name} has dtype ${info.dtype}, which webembed does not read`);
     if (!(begin <= stop && stop <= dataLength) || stop - begin !== count * width) {
@@ -34,29 +38,55 @@ export function* tensors(bytes, file) {
     end = Math.max(end, stop);
   }
   if (end !== dataLength) throw bad(`its tensors end at byte ${end} of ${dataLength}`);
-  for (const [name, info] of entries) {
-    const [begin, stop] = info.data_offsets;
-    yield { name, dtype: info.dtype, shape: info.shape, data: bytes.subarray(dataStart + begin, dataStart + stop) };
-  }
+  return {
+    metadata: header.__metadata__ ?? null,
+    entries: entries.map(([name, info]) => ({
+      name,
+      dtype: info.dtype,
+      shape: info.shape ?? [],
+      data: bytes.subarray(dataStart + info.data_offsets[0], dataStart + info.data_offsets[1]),
+    })),
+  };
+}
+
+/** Yields { name, dtype, shape, data } after checking the file's layout. */
+export function* tensors(bytes, file) {
+  yield* readSafetensors(bytes, file).entries;
 }
 
 /** Throws E_WEIGHTS unless the header parses and its tensors exactly fill the file. */
 export function checkSafetensors(bytes, file) {
-  tensors(bytes, file).next(); // the generator checks the whole layout before its first tensor
+  readSafetensors(bytes, file);
 }
 
 /** Passes every tensor of a safetensors file to the engine's loader. */
 export function streamInto(loader, bytes, file) {
-  for (const { name, dtype, shape, data } of tensors(bytes, file)) {
+  const { metadata, entries } = readSafetensors(bytes, file);
+  // A q8 file's scheme is checked before any of its int8 tensors is read.
+  if (entries.some((t) => t.dtype === 'I8')) loader.acceptQ8Metadata(file, JSON.stringify(metadata));
+  for (const { name, dtype, shape, data } of entries) {
     if (dtype === 'F32') {
-      loader.addTensorF32(name, shape, typedView(Float32Array, data));
+      inRowBlocks(shape, data, 4, (first, block) => loader.addTensorRows(name, shape, first, typedView(Float32Array, block)));
     } else if (dtype in HALF) {
-      loader.addTensorHalf(name, shape, typedView(Uint16Array, data), HALF[dtype]);
+      inRowBlocks(shape, data, 2, (first, block) => loader.addTensorHalfRows(name, shape, first, typedView(Uint16Array, block), HALF[dtype]));
+    } else if (dtype === 'I8') {
+      loader.addTensorI8(name, shape, new Int8Array(data.buffer, data.byteOffset, data.byteLength));
     } else if (/^[IU]\d+$/.test(dtype)) {
-      // Integer tensors are buffers such as BERT's `position_ids`, never weights: not needed.
+      // Other integer tensors are buffers such as BERT's `position_ids`, never weights: not needed.
     } else {
-      throw new WebembedError('E_WEIGHTS', `${file}: tensor ${name} is ${dtype}; webembed reads F32, F16 and BF16 weights`);
+      throw new WebembedError('E_WEIGHTS', `${file}: tensor ${name} is ${dtype}; webembed reads F32, F16 and BF16 weights (and I8 in q8 files)`);
     }
+  }
+}
+
+// Hands `data` over in blocks of whole rows (the first dimension) of at most ROW_BLOCK_BYTES.
+function inRowBlocks(shape, data, elementBytes, add) {
+  const rows = shape.length ? shape[0] : 1;
+  const rowBytes = rows ? data.byteLength / rows : 0;
+  const perBlock = Math.max(1, Math.floor(ROW_BLOCK_BYTES / Math.max(rowBytes, elementBytes)));
+  if (rows === 0 || rowBytes === 0) return add(0, data);
+  for (let first = 0; first < rows; first += perBlock) {
+    add(first, data.subarray(first * rowBytes, Math.min(rows, first + perBlock) * rowBytes));
   }
 }
 

@@ -17,7 +17,7 @@ export class WorkerEmbedder {
   #disposed = false;
   #onBackendChange;
   // The worker's model state, as of its last answer.
-  #state = { backend: null, gpuInfo: null, gpuBufferCount: 0, wasmMemoryBytes: 0 };
+  #state = { backend: null, dtype: null, gpuInfo: null, gpuBufferCount: 0, wasmMemoryBytes: 0 };
 
   static async load(source, options) {
     for (const key of NOT_CLONEABLE) {
@@ -86,6 +86,10 @@ export class WorkerEmbedder {
   /** 'webgpu' or 'cpu': the backend running in the worker, as of its last answer. */
   get backend() {
     return this.#state.backend;
+  }
+
+  get dtype() {
+    return this.#state.dtype;
   }
 
   get gpuInfo() {

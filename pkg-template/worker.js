@@ -11,9 +11,9 @@ const aborts = new Map();
 
 /** What the main-thread model shows as properties, as of this answer. */
 function state() {
-  if (!model) return { backend: null, gpuInfo: null, gpuBufferCount: 0, wasmMemoryBytes: 0, reason: null };
-  const { backend, gpuInfo, gpuBufferCount, wasmMemoryBytes } = model;
-  return { backend, gpuInfo, gpuBufferCount, wasmMemoryBytes, reason: lastChange?.reason ?? null };
+  if (!model) return { backend: null, dtype: null, gpuInfo: null, gpuBufferCount: 0, wasmMemoryBytes: 0, reason: null };
+  const { backend, dtype, gpuInfo, gpuBufferCount, wasmMemoryBytes } = model;
+  return { backend, dtype, gpuInfo, gpuBufferCount, wasmMemoryBytes, reason: lastChange?.reason ?? null };
 }
 
 self.onmessage = async ({ data }) => {

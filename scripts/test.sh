@@ -9,10 +9,12 @@ source scripts/env.sh
 # Mesa's lavapipe (the native WebGPU tests' Vulkan device) warns on every device without it.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 
-printf '\n== Format and lints (cargo fmt --check; cargo clippy -D warnings, native and wasm32)\n'
+printf '\n== Format and lints (cargo fmt --check; cargo clippy -D warnings: native, wasm32 SIMD128 and relaxed SIMD)\n'
 cargo fmt --all --check && echo "rustfmt: no differences"
 cargo clippy --release --workspace --all-targets -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown -p webembed -- -D warnings
+RUSTFLAGS='-C target-feature=+simd128,+relaxed-simd --cfg getrandom_backend="wasm_js"' \
+  cargo clippy --release --target wasm32-unknown-unknown -p webembed --target-dir "$CARGO_TARGET_DIR/relaxed" -- -D warnings
 
 printf '\n== Native engine tests (cargo test; structure.rs checks module cycles and one home per fact)\n'
 cargo test --release --workspace

@@ -12,6 +12,8 @@ const params = new URLSearchParams(location.search);
 const MODEL = params.get('model') ?? Object.values(MODELS)[0];
 // ?backend=cpu or ?backend=webgpu pins the backend; by default WebGPU is used when it works here.
 const BACKEND = params.get('backend') ?? 'auto';
+// q8 by default (scripts/demo.sh writes each model's model.q8.safetensors); ?dtype=f32 for full precision.
+const DTYPE = params.get('dtype') ?? 'q8';
 const BATCH_SIZE = 8;
 
 const $ = (id) => document.getElementById(id);
@@ -81,7 +83,7 @@ async function search(event) {
 
 function showBackend() {
   const gpu = model.gpuInfo;
-  ui.backend.textContent = gpu ? `backend: webgpu (${gpu.adapter}${gpu.f16Weights ? ', f16 weights' : ''})` : `backend: ${model.backend}`;
+  ui.backend.textContent = gpu ? `backend: webgpu (${gpu.adapter}${gpu.f16Weights ? ', f16 weights' : ''})` : `backend: ${model.backend}, ${model.dtype}`;
   ui.backend.title = model.webgpuUnavailableReason ? `WebGPU not used: ${model.webgpuUnavailableReason}` : '';
 }
 
@@ -98,6 +100,7 @@ async function main() {
     const t0 = performance.now();
     model = await Embedder.load(MODEL, {
       backend: BACKEND,
+      dtype: DTYPE,
       onProgress: showProgress,
       onBackendChange: ({ reason }) => {
         showBackend();

@@ -26,6 +26,8 @@ pub const SHARD_INDEX: &str = "model.safetensors.index.json";
 pub const PYTORCH_BIN: &str = "pytorch_model.bin";
 /// f16 weights as transformers' `save_pretrained(variant="fp16")` names them.
 pub const SAFETENSORS_F16: &str = "model.fp16.safetensors";
+/// q8 weights as `webembed quantize` writes them (see `crate::quantize`).
+pub const SAFETENSORS_Q8: &str = "model.q8.safetensors";
 
 /// How a weight file is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +55,7 @@ impl WeightLayout {
 pub enum Dtype {
     F32,
     F16,
-    /// No int8 kernels yet: loads the float weights.
+    /// int8 matrices (`crate::quantize`): a q8 file, or float weights quantized at load.
     Q8,
 }
 
@@ -91,8 +93,10 @@ const FLOAT_WEIGHTS: [WeightFile; 3] = [
 /// The weight files to look for, in order, for `dtype`.
 pub fn weight_files(dtype: Dtype) -> Vec<WeightFile> {
     let mut files = Vec::with_capacity(4);
-    if dtype == Dtype::F16 {
-        files.push(file(SAFETENSORS_F16, WeightLayout::Safetensors, true));
+    match dtype {
+        Dtype::F16 => files.push(file(SAFETENSORS_F16, WeightLayout::Safetensors, true)),
+        Dtype::Q8 => files.push(file(SAFETENSORS_Q8, WeightLayout::Safetensors, true)),
+        Dtype::F32 => {}
     }
     files.extend(FLOAT_WEIGHTS);
     files
@@ -207,6 +211,7 @@ mod tests {
         assert_eq!(names, [SAFETENSORS_F16, SAFETENSORS, SHARD_INDEX, PYTORCH_BIN]);
         let names: Vec<&str> = weight_files(Dtype::F32).iter().map(|f| f.name).collect();
         assert_eq!(names, [SAFETENSORS, SHARD_INDEX, PYTORCH_BIN]);
+        assert_eq!(weight_files(Dtype::Q8)[0].name, SAFETENSORS_Q8);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod files;
 pub mod folder;
 pub mod model;
 pub mod pooling;
+pub mod quantize;
 pub mod spec;
 pub mod tokenize;
 pub mod weights;

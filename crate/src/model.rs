@@ -5,15 +5,18 @@
 //!
 //! BERT and XLM-RoBERTa share one post-LayerNorm layer stack and differ only in position ids.
 
+use std::sync::Arc;
+
 use candle_core::{Device, Tensor};
 
 use crate::error::Result;
+use crate::quantize::{Matrix, Quantize, QuantizedRows};
 use crate::spec::{Architecture, EncoderSpec};
 use crate::weights::Weights;
 
 /// A `Linear` in PyTorch's layout: `weight` is `out_features × in_features` row-major.
 pub struct LinearParameters {
-    pub weight: Vec<f32>,
+    pub weight: Matrix,
     pub bias: Vec<f32>,
     pub out_features: usize,
     pub in_features: usize,
@@ -43,21 +46,47 @@ pub struct EmbeddingParameters {
     pub norm: NormParameters,
 }
 
-/// The `vocab × hidden` word-embedding table. It stays on the CPU for every backend (rows are
-/// gathered per batch), so a 250k-token vocabulary is held once and never meets a GPU binding limit.
+/// The `vocab × hidden` word-embedding table, f32 or q8 (rows dequantized as they are gathered).
+/// It stays on the CPU for every backend (rows are gathered per batch), so a 250k-token
+/// vocabulary is held once and never meets a GPU binding limit. Clones share the table.
 #[derive(Clone)]
-pub struct WordTable(Tensor);
+pub enum WordTable {
+    F32(Tensor),
+    Q8(Arc<QuantizedRows>),
+}
 
 impl WordTable {
-    pub fn tensor(&self) -> &Tensor {
-        &self.0
-    }
-
     /// Rows `ids` of the table, `ids.len() × hidden` row-major.
     pub fn gather(&self, ids: &[u32]) -> Result<Vec<f32>> {
-        let ids = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
-        Ok(self.0.index_select(&ids, 0)?.flatten_all()?.to_vec1::<f32>()?)
+        match self {
+            WordTable::F32(table) => {
+                let ids = Tensor::from_slice(ids, ids.len(), &Device::Cpu)?;
+                Ok(table.index_select(&ids, 0)?.flatten_all()?.to_vec1::<f32>()?)
+            }
+            WordTable::Q8(table) => {
+                let mut out = vec![0f32; ids.len() * table.cols];
+                for (row, &id) in out.chunks_exact_mut(table.cols.max(1)).zip(ids) {
+                    // Ids are checked against the vocabulary before they get here.
+                    table.dequantize_row((id as usize).min(table.rows.saturating_sub(1)), row);
+                }
+                Ok(out)
+            }
+        }
     }
+
+    pub fn is_q8(&self) -> bool {
+        matches!(self, WordTable::Q8(_))
+    }
+}
+
+/// Which tensors a q8 load quantizes, and how: the word table by rows, the linear weights by
+/// rotated rows (their inputs are rotated to match); not the position and token-type tables,
+/// LayerNorms or biases.
+pub fn quantized_in_q8(name: &str, shape: &[usize]) -> Option<Quantize> {
+    if shape.len() != 2 || !name.ends_with(".weight") || name.contains("position_embeddings") || name.contains("token_type_embeddings") {
+        return None;
+    }
+    Some(if name.contains("word_embeddings") { Quantize::Rows } else { Quantize::RotatedRows })
 }
 
 /// What a backend reads to build itself from a loaded model, whichever backend holds it now:
@@ -74,9 +103,28 @@ fn vector(tensor: Tensor) -> Result<Vec<f32>> {
 }
 
 fn linear(weights: &mut Weights, prefix: &str, out_features: usize, in_features: usize) -> Result<LinearParameters> {
-    let weight = weights.take(&format!("{prefix}.weight"), &[out_features, in_features])?;
+    let weight = weights.take_matrix(&format!("{prefix}.weight"), out_features, in_features)?;
     let bias = weights.take(&format!("{prefix}.bias"), &[out_features])?;
-    Ok(LinearParameters { weight: vector(weight)?, bias: vector(bias)?, out_features, in_features })
+    Ok(LinearParameters { weight, bias: vector(bias)?, out_features, in_features })
+}
+
+/// Matrices stacked row-wise (per-row scales make q8 stacking exact); parts that are not all
+/// q8 in the same basis stack as f32.
+fn stack_rows(parts: [Matrix; 3]) -> Matrix {
+    let rotated = matches!(&parts[0], Matrix::Q8(q) if q.rotated);
+    if parts.iter().all(|m| matches!(m, Matrix::Q8(q) if q.rotated == rotated)) {
+        let mut stacked = QuantizedRows { rows: 0, cols: 0, values: Vec::new(), scales: Vec::new(), rotated };
+        for part in parts {
+            if let Matrix::Q8(rows) = part {
+                stacked.rows += rows.rows;
+                stacked.cols = rows.cols;
+                stacked.values.extend_from_slice(&rows.values);
+                stacked.scales.extend_from_slice(&rows.scales);
+            }
+        }
+        return Matrix::Q8(stacked);
+    }
+    Matrix::F32(parts.iter().flat_map(Matrix::to_f32).collect())
 }
 
 fn layer_norm(weights: &mut Weights, prefix: &str, dim: usize) -> Result<NormParameters> {
@@ -90,7 +138,16 @@ fn layer_norm(weights: &mut Weights, prefix: &str, dim: usize) -> Result<NormPar
 /// Takes the embedding stage out of `weights`.
 pub fn load_embeddings(spec: &EncoderSpec, weights: &mut Weights) -> Result<(WordTable, EmbeddingParameters)> {
     let hidden = spec.hidden_size;
-    let words = weights.take("embeddings.word_embeddings.weight", &[spec.vocab_size, hidden])?;
+    let name = "embeddings.word_embeddings.weight";
+    // A float table is taken as the tensor it is: a 250k × 384 table is 384 MB, not to be copied.
+    let words = if weights.has_float(name) {
+        WordTable::F32(weights.take(name, &[spec.vocab_size, hidden])?)
+    } else {
+        match weights.take_matrix(name, spec.vocab_size, hidden)? {
+            Matrix::F32(values) => WordTable::F32(Tensor::from_vec(values, (spec.vocab_size, hidden), &Device::Cpu)?),
+            Matrix::Q8(rows) => WordTable::Q8(Arc::new(rows)),
+        }
+    };
     let positions = weights.take("embeddings.position_embeddings.weight", &[spec.max_position_embeddings, hidden])?;
     let token_types = weights.take("embeddings.token_type_embeddings.weight", &[spec.type_vocab_size, hidden])?;
     let parameters = EmbeddingParameters {
@@ -98,7 +155,7 @@ pub fn load_embeddings(spec: &EncoderSpec, weights: &mut Weights) -> Result<(Wor
         token_type: vector(token_types.get(0)?)?,
         norm: layer_norm(weights, "embeddings.LayerNorm", hidden)?,
     };
-    Ok((WordTable(words), parameters))
+    Ok((words, parameters))
 }
 
 /// Takes layer `index` out of `weights`.
@@ -109,7 +166,7 @@ pub fn load_layer(spec: &EncoderSpec, weights: &mut Weights, index: usize) -> Re
     let key = linear(weights, &format!("{p}.attention.self.key"), hidden, hidden)?;
     let value = linear(weights, &format!("{p}.attention.self.value"), hidden, hidden)?;
     let qkv = LinearParameters {
-        weight: [query.weight, key.weight, value.weight].concat(),
+        weight: stack_rows([query.weight, key.weight, value.weight]),
         bias: [query.bias, key.bias, value.bias].concat(),
         out_features: 3 * hidden,
         in_features: hidden,
@@ -195,8 +252,9 @@ mod tests {
         }
         let layer = load_layer(&s, &mut weights, 0).unwrap();
         assert_eq!(layer.qkv.out_features, 3 * h);
-        assert_eq!(layer.qkv.weight[..h * h], vec![0.0; h * h]);
-        assert_eq!(layer.qkv.weight[2 * h * h..], vec![2.0; h * h]);
+        let qkv = layer.qkv.weight.to_f32();
+        assert_eq!(qkv[..h * h], vec![0.0; h * h]);
+        assert_eq!(qkv[2 * h * h..], vec![2.0; h * h]);
         assert_eq!(layer.qkv.bias, [vec![0.0; h], vec![1.0; h], vec![2.0; h]].concat());
         assert_eq!(layer.output_norm.weight, vec![1.0; h], "TF's gamma/beta names are read too");
     }

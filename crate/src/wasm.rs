@@ -11,6 +11,7 @@ use crate::backend::webgpu::device::{live_buffer_count, DeviceOptions, GpuDevice
 use crate::backend::webgpu::kernels::check::check_kernels as run_kernel_checks;
 use crate::backend::webgpu::kernels::matmul::bench::time_matmul;
 use crate::folder::{self, Dtype};
+use crate::model;
 use crate::weights::Weights;
 use crate::{check_fits, EmbedError, Engine, ModelFiles, ModelSpec, WASM32_WEIGHT_BUDGET};
 
@@ -77,8 +78,9 @@ pub fn shard_files(index_json: Vec<u8>) -> Result<Vec<String>, JsValue> {
     folder::shard_files(&index_json).map_err(js_error)
 }
 
-/// Collects a model folder: config files whole, safetensors weights tensor by tensor (so a
-/// weight file never sits in wasm memory beside the tensors made from it).
+/// Collects a model folder: config files whole, safetensors weights tensor by tensor and large
+/// tensors block of rows by block of rows (so neither a weight file nor, for q8, a whole f32
+/// matrix ever sits in wasm memory beside what is made of it).
 #[wasm_bindgen]
 pub struct ModelLoader {
     files: ModelFiles,
@@ -87,9 +89,15 @@ pub struct ModelLoader {
 
 #[wasm_bindgen]
 impl ModelLoader {
+    /// `dtype` 'q8' quantizes float matrices as they arrive; 'f32' and 'f16' keep them as f32.
     #[wasm_bindgen(constructor)]
-    pub fn new() -> ModelLoader {
-        ModelLoader { files: ModelFiles::new(), weights: Weights::new(folder::SAFETENSORS) }
+    pub fn new(dtype: Option<String>) -> Result<ModelLoader, JsValue> {
+        let dtype = Dtype::parse(dtype.as_deref().unwrap_or("f32")).map_err(js_error)?;
+        let weights = match dtype {
+            Dtype::Q8 => Weights::quantizing(folder::SAFETENSORS, model::quantized_in_q8),
+            Dtype::F32 | Dtype::F16 => Weights::new(folder::SAFETENSORS),
+        };
+        Ok(ModelLoader { files: ModelFiles::new(), weights })
     }
 
     #[wasm_bindgen(js_name = addFile)]
@@ -105,15 +113,49 @@ impl ModelLoader {
         check_fits(&spec, WASM32_WEIGHT_BUDGET).map_err(js_error)
     }
 
-    #[wasm_bindgen(js_name = addTensorF32)]
-    pub fn add_tensor_f32(&mut self, name: &str, shape: Vec<usize>, values: Vec<f32>) -> Result<(), JsValue> {
-        self.weights.add_f32(name, &shape, values).map_err(js_error)
+    /// Rows `firstRow..` of a float tensor of `shape` (all of it when `firstRow` is 0 and every
+    /// value is given).
+    #[wasm_bindgen(js_name = addTensorRows)]
+    pub fn add_tensor_rows(&mut self, name: &str, shape: Vec<usize>, first_row: usize, values: Vec<f32>) -> Result<(), JsValue> {
+        self.weights.add_rows(name, &shape, first_row, &values).map_err(js_error)
     }
 
-    /// `bfloat16` selects bfloat16 over IEEE float16.
-    #[wasm_bindgen(js_name = addTensorHalf)]
-    pub fn add_tensor_half(&mut self, name: &str, shape: Vec<usize>, words: Vec<u16>, bfloat16: bool) -> Result<(), JsValue> {
-        self.weights.add_half(name, &shape, &words, bfloat16).map_err(js_error)
+    /// `addTensorRows` for float16 (`bfloat16` false) or bfloat16 words.
+    #[wasm_bindgen(js_name = addTensorHalfRows)]
+    pub fn add_tensor_half_rows(
+        &mut self,
+        name: &str,
+        shape: Vec<usize>,
+        first_row: usize,
+        words: Vec<u16>,
+        bfloat16: bool,
+    ) -> Result<(), JsValue> {
+        self.weights.add_half_rows(name, &shape, first_row, &words, bfloat16).map_err(js_error)
+    }
+
+    /// Checks a q8 file's `__metadata__` (JSON, or null when it has none) before its int8 tensors.
+    #[wasm_bindgen(js_name = acceptQ8Metadata)]
+    pub fn accept_q8_metadata(&mut self, file: &str, metadata_json: &str) -> Result<(), JsValue> {
+        let metadata: Option<std::collections::HashMap<String, String>> = serde_json::from_str(metadata_json)
+            .map_err(|e| js_error(EmbedError::weights(file, format!("__metadata__ is not an object of strings: {e}"))))?;
+        self.weights.accept_q8_file(file, metadata.as_ref()).map_err(js_error)
+    }
+
+    /// An I8 tensor of a q8 file.
+    #[wasm_bindgen(js_name = addTensorI8)]
+    pub fn add_tensor_i8(&mut self, name: &str, shape: Vec<usize>, values: Vec<i8>) -> Result<(), JsValue> {
+        self.weights.add_i8(name, &shape, values).map_err(js_error)
+    }
+
+    /// The weights added so far (a q8 load's; or a `pytorch_model.bin` added as a file,
+    /// quantized now) as a `model.q8.safetensors` file.
+    #[wasm_bindgen(js_name = exportQ8)]
+    pub fn export_q8(&mut self) -> Result<Vec<u8>, JsValue> {
+        ModelSpec::from_files(&self.files).map_err(js_error)?;
+        if self.weights.is_empty() {
+            self.weights = Weights::quantized_from_float_files(&mut self.files, model::quantized_in_q8).map_err(js_error)?;
+        }
+        self.weights.to_q8_safetensors().map_err(js_error)
     }
 
     pub fn build(self) -> Result<JsEngine, JsValue> {
@@ -121,10 +163,11 @@ impl ModelLoader {
     }
 }
 
-impl Default for ModelLoader {
-    fn default() -> Self {
-        Self::new()
-    }
+/// Runs this binary's q8 integer kernel against a scalar reference on every M, N, K in `sizes`;
+/// the shapes whose integers differ (none when the kernel is right).
+#[wasm_bindgen(js_name = checkQ8Kernel)]
+pub fn check_q8_kernel(sizes: Vec<usize>) -> Vec<String> {
+    crate::backend::cpu::matmul_q8::check_kernel(&sizes)
 }
 
 /// GPU buffers this instance holds, for leak checks (0 once a model on WebGPU is disposed).
@@ -197,6 +240,12 @@ impl JsEngine {
     #[wasm_bindgen(getter, js_name = maxSeqLength)]
     pub fn max_seq_length(&self) -> Result<usize, JsValue> {
         self.with(|e| Ok(e.spec().max_seq_length))
+    }
+
+    /// The weight precision running now: 'q8', 'f16' or 'f32'.
+    #[wasm_bindgen(getter)]
+    pub fn dtype(&self) -> Result<String, JsValue> {
+        self.with(|e| Ok(e.dtype().to_string()))
     }
 
     #[wasm_bindgen(getter)]

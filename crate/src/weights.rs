@@ -1,44 +1,112 @@
-//! Weight files → named f32 tensors, with the architecture prefixes (`bert.`, `roberta.`, …)
-//! that some exports add stripped, so the encoder sees one naming scheme.
+//! Weight files → named tensors, with the architecture prefixes (`bert.`, `roberta.`, …) that
+//! some exports add stripped, so the model sees one naming scheme. Float tensors are kept as f32;
+//! q8 matrices (`crate::quantize`) come either from a q8 file (I8 + scale tensors) or from
+//! quantizing float tensors as they arrive, block of rows by block of rows, so a q8 load never
+//! holds a whole f32 matrix.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use candle_core::{DType, Device, Tensor};
 
 use crate::error::{EmbedError, Result};
 use crate::files::ModelFiles;
 use crate::folder::{self, Dtype, WeightLayout};
+use crate::quantize::{self, Matrix, Quantize, QuantizedRows};
+
+/// Which float tensors a q8 load quantizes, and how, by (prefix-stripped) name and shape.
+pub type QuantizeRule = fn(&str, &[usize]) -> Option<Quantize>;
+
+/// Float rows that a q8 load quantizes at a time when a file is read whole (natively).
+const ROWS_BLOCK_VALUES: usize = 1 << 20;
+
+/// A float tensor still arriving in blocks of rows.
+struct PartialFloat {
+    shape: Vec<usize>,
+    values: Vec<f32>,
+    rows_done: usize,
+}
 
 pub struct Weights {
     /// The file (or files) the tensors came from, for error messages.
     file: String,
     tensors: HashMap<String, Tensor>,
+    quantized: HashMap<String, QuantizedRows>,
+    /// Rows of each quantized tensor received so far (it is complete when all have arrived).
+    quantized_rows_done: HashMap<String, usize>,
+    /// I8 tensors of a q8 file, waiting for their scales.
+    int8: HashMap<String, (Vec<usize>, Vec<i8>)>,
+    partial: HashMap<String, PartialFloat>,
+    /// Set for a q8 load: float tensors this rule picks are quantized as they arrive.
+    quantize: Option<QuantizeRule>,
+    /// Whether a q8 file's metadata was checked, which int8 tensors need first.
+    q8_file_checked: bool,
+    /// The int8 tensors a q8 file stores rotated (its metadata lists them).
+    rotated_in_file: HashSet<String>,
+}
+
+/// (rows, values per row) of a tensor: its first dimension, and the product of the others.
+fn rows_and_width(name: &str, shape: &[usize]) -> Result<(usize, usize)> {
+    let width = shape.iter().skip(1).try_fold(1usize, |a, &d| a.checked_mul(d));
+    let rows = shape.first().copied().unwrap_or(1);
+    match width {
+        Some(width) if rows.checked_mul(width).is_some() => Ok((rows, width)),
+        _ => Err(EmbedError::weights(name, format!("tensor shape {shape:?} has more elements than this platform can count"))),
+    }
 }
 
 impl Weights {
     pub fn new(file: &str) -> Self {
-        Weights { file: file.to_string(), tensors: HashMap::new() }
+        Weights {
+            file: file.to_string(),
+            tensors: HashMap::new(),
+            quantized: HashMap::new(),
+            quantized_rows_done: HashMap::new(),
+            int8: HashMap::new(),
+            partial: HashMap::new(),
+            quantize: None,
+            q8_file_checked: false,
+            rotated_in_file: HashSet::new(),
+        }
     }
 
-    /// Reads the first weight layout of `folder::weight_files` that `files` holds, taking each
-    /// file's bytes out as it is read so they are dropped once they are tensors.
-    pub fn from_files(files: &mut ModelFiles) -> Result<Self> {
-        let device = Device::Cpu;
-        let candidates = folder::weight_files(Dtype::F32);
-        for candidate in &candidates {
+    /// Weights for a q8 load: float tensors `rule` picks are quantized as they arrive.
+    pub fn quantizing(file: &str, rule: QuantizeRule) -> Self {
+        Weights { quantize: Some(rule), ..Weights::new(file) }
+    }
+
+    /// Reads the first weight layout of `folder::weight_files(dtype)` that `files` holds, taking
+    /// each file's bytes out as it is read so they are dropped once they are tensors. A q8 load
+    /// quantizes the float tensors `rule` picks.
+    pub fn from_files(files: &mut ModelFiles, dtype: Dtype, rule: QuantizeRule) -> Result<Self> {
+        Self::read_first(files, &folder::weight_files(dtype), (dtype == Dtype::Q8).then_some(rule))
+    }
+
+    /// `from_files` for empty weights made with `new` (f32) or `quantizing` (q8).
+    pub fn read_files(self, files: &mut ModelFiles) -> Result<Self> {
+        let dtype = if self.quantize.is_some() { Dtype::Q8 } else { Dtype::F32 };
+        Self::read_first(files, &folder::weight_files(dtype), self.quantize)
+    }
+
+    /// The float weights of a folder, quantized by `rule` as they are read (what a q8 file holds).
+    pub fn quantized_from_float_files(files: &mut ModelFiles, rule: QuantizeRule) -> Result<Self> {
+        Self::read_first(files, &folder::weight_files(Dtype::F32), Some(rule))
+    }
+
+    fn read_first(files: &mut ModelFiles, candidates: &[folder::WeightFile], quantize: Option<QuantizeRule>) -> Result<Self> {
+        for candidate in candidates {
             let Some(bytes) = files.take(candidate.name) else { continue };
-            let mut loaded = Weights::new(candidate.name);
+            let mut loaded = Weights { quantize, ..Weights::new(candidate.name) };
             match candidate.layout {
-                WeightLayout::Safetensors => loaded.add_safetensors(candidate.name, &bytes, &device)?,
+                WeightLayout::Safetensors => loaded.add_safetensors(candidate.name, &bytes)?,
                 WeightLayout::ShardIndex => {
                     for shard in folder::shard_files(&bytes)? {
                         let shard_bytes = files
                             .take(&shard)
                             .ok_or_else(|| EmbedError::weights(&shard, format!("missing: {} lists it", candidate.name)))?;
-                        loaded.add_safetensors(&shard, &shard_bytes, &device)?;
+                        loaded.add_safetensors(&shard, &shard_bytes)?;
                     }
                 }
-                WeightLayout::PytorchBin => loaded.add_pytorch_bin(candidate.name, &bytes, &device)?,
+                WeightLayout::PytorchBin => loaded.add_pytorch_bin(candidate.name, &bytes)?,
             }
             return Ok(loaded);
         }
@@ -47,17 +115,47 @@ impl Weights {
     }
 
     /// Adds the tensors of one safetensors file (or shard).
-    pub fn add_safetensors(&mut self, file: &str, bytes: &[u8], device: &Device) -> Result<()> {
-        let raw = candle_core::safetensors::load_buffer(bytes, device)
-            .map_err(|e| EmbedError::weights(file, format!("is not a complete safetensors file ({} bytes): {e}", bytes.len())))?;
-        for (name, tensor) in raw {
-            self.insert(&name, tensor)?;
+    pub fn add_safetensors(&mut self, file: &str, bytes: &[u8]) -> Result<()> {
+        let bad = |e: safetensors::SafeTensorError| {
+            EmbedError::weights(file, format!("is not a complete safetensors file ({} bytes): {e}", bytes.len()))
+        };
+        let (_, metadata) = safetensors::SafeTensors::read_metadata(bytes).map_err(bad)?;
+        let file_tensors = safetensors::SafeTensors::deserialize(bytes).map_err(bad)?;
+        let mut names = file_tensors.names();
+        names.sort();
+        if file_tensors.tensors().iter().any(|(_, view)| view.dtype() == safetensors::Dtype::I8) {
+            self.accept_q8_file(file, metadata.metadata().as_ref())?;
+        }
+        for name in names {
+            let view = file_tensors.tensor(name).map_err(bad)?;
+            let (shape, data) = (view.shape().to_vec(), view.data());
+            let floats = |width: usize, convert: &dyn Fn(&[u8]) -> f32| data.chunks_exact(width).map(convert).collect::<Vec<f32>>();
+            let values = match view.dtype() {
+                safetensors::Dtype::F32 => floats(4, &|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                safetensors::Dtype::F16 => floats(2, &|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()),
+                safetensors::Dtype::BF16 => floats(2, &|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()),
+                safetensors::Dtype::F64 => floats(8, &|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32),
+                safetensors::Dtype::I8 => {
+                    self.add_i8(name, &shape, data.iter().map(|&b| b as i8).collect())?;
+                    continue;
+                }
+                // Integer buffers such as BERT's `position_ids` are not weights.
+                _ => continue,
+            };
+            let (_, width) = rows_and_width(name, &shape)?;
+            let rows_per_block = (ROWS_BLOCK_VALUES / width.max(1)).max(1);
+            for (block, chunk) in values.chunks(rows_per_block * width.max(1)).enumerate() {
+                self.add_rows(name, &shape, block * rows_per_block, chunk)?;
+            }
+            if values.is_empty() {
+                self.add_rows(name, &shape, 0, &[])?;
+            }
         }
         Ok(())
     }
 
     /// Adds the tensors of a `torch.save` state dict (a zip holding `data.pkl` and raw storages).
-    pub fn add_pytorch_bin(&mut self, file: &str, bytes: &[u8], device: &Device) -> Result<()> {
+    pub fn add_pytorch_bin(&mut self, file: &str, bytes: &[u8]) -> Result<()> {
         let bad = |reason: String| EmbedError::weights(file, reason);
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
             .map_err(|e| bad(format!("is not a PyTorch zip archive ({} bytes): {e}", bytes.len())))?;
@@ -93,59 +191,182 @@ impl Weights {
             let start = info.layout.start_offset() * size;
             let end = start + info.layout.shape().elem_count() * size;
             let data = storage.get(start..end).ok_or_else(|| bad(format!("tensor `{}` runs past its storage", info.name)))?;
-            let tensor = Tensor::from_raw_buffer(data, info.dtype, info.layout.dims(), device)?;
-            self.insert(&info.name, tensor)?;
+            let tensor = Tensor::from_raw_buffer(data, info.dtype, info.layout.dims(), &Device::Cpu)?;
+            self.add_tensor(&info.name, tensor)?;
         }
         Ok(())
     }
 
-    /// Adds one tensor handed over on its own (the browser streams a safetensors file tensor by
-    /// tensor, so the whole file never sits in wasm memory beside its tensors).
-    pub fn add_f32(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<()> {
-        check_len(name, shape, values.len())?;
-        self.insert(name, Tensor::from_vec(values, shape, &Device::Cpu)?)
+    /// Checks a q8 file's metadata (scheme and version) before any of its int8 tensors is read.
+    pub fn accept_q8_file(&mut self, file: &str, metadata: Option<&HashMap<String, String>>) -> Result<()> {
+        self.rotated_in_file.extend(quantize::read_metadata(file, metadata)?.into_iter().map(|n| strip_prefix(&n).to_string()));
+        self.q8_file_checked = true;
+        Ok(())
     }
 
-    /// Adds a float16 (`bfloat16: false`) or bfloat16 tensor given as raw 16-bit words.
-    pub fn add_half(&mut self, name: &str, shape: &[usize], words: &[u16], bfloat16: bool) -> Result<()> {
-        check_len(name, shape, words.len())?;
+    /// Adds an I8 tensor of a q8 file (its `_scale` tensor arrives as a float tensor).
+    pub fn add_i8(&mut self, name: &str, shape: &[usize], values: Vec<i8>) -> Result<()> {
+        if !self.q8_file_checked {
+            return Err(EmbedError::weights(&self.file, format!("int8 tensor `{name}` arrived before the file's q8 metadata was checked")));
+        }
+        let (rows, width) = rows_and_width(name, shape)?;
+        check_len(name, shape, rows * width, values.len())?;
+        self.int8.insert(strip_prefix(name).to_string(), (shape.to_vec(), values));
+        Ok(())
+    }
+
+    /// Adds rows `first_row..` of a float tensor of `shape` (a whole tensor is `first_row` 0 with
+    /// every value). The browser hands large tensors over in blocks, so no whole f32 copy of a
+    /// tensor a q8 load quantizes ever sits in wasm memory.
+    pub fn add_rows(&mut self, name: &str, shape: &[usize], first_row: usize, values: &[f32]) -> Result<()> {
+        let name = strip_prefix(name).to_string();
+        let (rows, width) = rows_and_width(&name, shape)?;
+        if width == 0 || !values.len().is_multiple_of(width) || first_row + values.len() / width > rows {
+            return Err(EmbedError::weights(
+                &name,
+                format!("rows {first_row}.. of a tensor of shape {shape:?} cannot hold {} values", values.len()),
+            ));
+        }
+        let count = values.len() / width;
+        if let Some(kind) = self.quantize.and_then(|rule| rule(&name, shape)) {
+            let rotated = kind == Quantize::RotatedRows;
+            let matrix = self.quantized.entry(name.clone()).or_insert_with(|| QuantizedRows::zeros(rows, width, rotated));
+            if (matrix.rows, matrix.cols) != (rows, width) {
+                return Err(EmbedError::weights(&name, format!("arrives with shape {shape:?} after {}×{}", matrix.rows, matrix.cols)));
+            }
+            matrix.set_rows(first_row, values);
+            *self.quantized_rows_done.entry(name).or_default() += count;
+            return Ok(());
+        }
+        let total = rows * width;
+        let partial = self.partial.entry(name.clone()).or_insert_with(|| PartialFloat {
+            shape: shape.to_vec(),
+            values: vec![0.0; total],
+            rows_done: 0,
+        });
+        if partial.shape != shape {
+            return Err(EmbedError::weights(&name, format!("arrives with shape {shape:?} after {:?}", partial.shape)));
+        }
+        partial.values[first_row * width..first_row * width + values.len()].copy_from_slice(values);
+        partial.rows_done += count;
+        if partial.rows_done >= rows {
+            if let Some(done) = self.partial.remove(&name) {
+                let tensor = Tensor::from_vec(done.values, done.shape, &Device::Cpu)?;
+                self.tensors.insert(name, tensor);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds one whole float tensor handed over on its own.
+    pub fn add_f32(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<()> {
+        let (rows, width) = rows_and_width(name, shape)?;
+        check_len(name, shape, rows * width, values.len())?;
+        self.add_rows(name, shape, 0, &values)
+    }
+
+    /// Adds rows of a float16 (`bfloat16: false`) or bfloat16 tensor given as raw 16-bit words.
+    pub fn add_half_rows(&mut self, name: &str, shape: &[usize], first_row: usize, words: &[u16], bfloat16: bool) -> Result<()> {
         let values: Vec<f32> = if bfloat16 {
             words.iter().map(|&w| half::bf16::from_bits(w).to_f32()).collect()
         } else {
             words.iter().map(|&w| half::f16::from_bits(w).to_f32()).collect()
         };
-        self.insert(name, Tensor::from_vec(values, shape, &Device::Cpu)?)
+        self.add_rows(name, shape, first_row, &values)
+    }
+
+    /// A tensor from another reader (the pickle), as f32.
+    fn add_tensor(&mut self, name: &str, tensor: Tensor) -> Result<()> {
+        let tensor = if tensor.dtype() == DType::F32 { tensor } else { tensor.to_dtype(DType::F32)? };
+        let shape = tensor.dims().to_vec();
+        let values = tensor.flatten_all()?.to_vec1::<f32>()?;
+        self.add_rows(name, &shape, 0, &values)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tensors.is_empty()
+        self.tensors.is_empty() && self.quantized.is_empty() && self.int8.is_empty() && self.partial.is_empty()
     }
 
-    fn insert(&mut self, name: &str, tensor: Tensor) -> Result<()> {
-        let tensor = if tensor.dtype() == DType::F32 { tensor } else { tensor.to_dtype(DType::F32)? };
-        self.tensors.insert(strip_prefix(name).to_string(), tensor);
-        Ok(())
+    fn missing(&self, name: &str) -> EmbedError {
+        if self.partial.contains_key(name) {
+            return EmbedError::weights(&self.file, format!("tensor `{name}` arrived incomplete"));
+        }
+        EmbedError::weights(&self.file, format!("has no tensor `{name}`"))
     }
 
-    /// Takes a tensor out (so the map does not keep a second reference alive) and checks its shape.
+    fn wrong_shape(&self, name: &str, got: &[usize], shape: &[usize]) -> EmbedError {
+        EmbedError::weights(&self.file, format!("tensor `{name}` has shape {got:?}, the config implies {shape:?}"))
+    }
+
+    /// Takes a float tensor out (so the map does not keep a second reference alive) and checks its shape.
     pub fn take(&mut self, name: &str, shape: &[usize]) -> Result<Tensor> {
-        let tensor = self.tensors.remove(name).ok_or_else(|| EmbedError::weights(&self.file, format!("has no tensor `{name}`")))?;
+        let tensor = self.tensors.remove(name).ok_or_else(|| self.missing(name))?;
         if tensor.dims() != shape {
-            return Err(EmbedError::weights(
-                &self.file,
-                format!("tensor `{name}` has shape {:?}, the config implies {shape:?}", tensor.dims()),
-            ));
+            return Err(self.wrong_shape(name, tensor.dims(), shape));
         }
         Ok(tensor)
     }
 
-    pub fn contains(&self, name: &str) -> bool {
+    /// Takes a `rows × cols` matrix out: q8 when it was quantized here or read as int8, else f32.
+    pub fn take_matrix(&mut self, name: &str, rows: usize, cols: usize) -> Result<Matrix> {
+        if let Some(matrix) = self.quantized.remove(name) {
+            let done = self.quantized_rows_done.remove(name).unwrap_or(0);
+            if (matrix.rows, matrix.cols) != (rows, cols) {
+                return Err(self.wrong_shape(name, &[matrix.rows, matrix.cols], &[rows, cols]));
+            }
+            if done < rows {
+                return Err(EmbedError::weights(&self.file, format!("tensor `{name}` arrived incomplete ({done} of {rows} rows)")));
+            }
+            return Ok(Matrix::Q8(matrix));
+        }
+        if let Some((shape, values)) = self.int8.remove(name) {
+            if shape != [rows, cols] {
+                return Err(self.wrong_shape(name, &shape, &[rows, cols]));
+            }
+            let scale_name = format!("{name}{}", quantize::SCALE_SUFFIX);
+            let scales = self.take(&scale_name, &[rows])?.to_vec1::<f32>()?;
+            let rotated = self.rotated_in_file.contains(name);
+            return Ok(Matrix::Q8(QuantizedRows::from_parts(name, values, scales, rows, cols, rotated)?));
+        }
+        let tensor = self.take(name, &[rows, cols])?;
+        Ok(Matrix::F32(tensor.flatten_all()?.to_vec1::<f32>()?))
+    }
+
+    /// Whether `name` is held as a float tensor.
+    pub fn has_float(&self, name: &str) -> bool {
         self.tensors.contains_key(name)
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.tensors.contains_key(name) || self.quantized.contains_key(name) || self.int8.contains_key(name)
+    }
+
+    /// Every tensor as a q8 safetensors file: quantized matrices as I8 with their `_scale`,
+    /// the rest as F32, and the scheme in the metadata. Fails while a tensor is incomplete.
+    pub fn to_q8_safetensors(&self) -> Result<Vec<u8>> {
+        if let Some(name) = self.partial.keys().next() {
+            return Err(self.missing(name));
+        }
+        let mut entries: Vec<(String, &'static str, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (name, tensor) in &self.tensors {
+            let values = tensor.flatten_all()?.to_vec1::<f32>()?;
+            entries.push((name.clone(), "F32", tensor.dims().to_vec(), bytemuck::cast_slice(&values).to_vec()));
+        }
+        for (name, matrix) in &self.quantized {
+            entries.push((name.clone(), "I8", vec![matrix.rows, matrix.cols], bytemuck::cast_slice(&matrix.values).to_vec()));
+            let scale = format!("{name}{}", quantize::SCALE_SUFFIX);
+            entries.push((scale, "F32", vec![matrix.rows], bytemuck::cast_slice(&matrix.scales).to_vec()));
+        }
+        if !self.int8.is_empty() {
+            return Err(EmbedError::weights(&self.file, "is already a q8 file".to_string()));
+        }
+        let mut rotated: Vec<String> = self.quantized.iter().filter(|(_, m)| m.rotated).map(|(name, _)| name.clone()).collect();
+        rotated.sort();
+        Ok(quantize::write_safetensors(&entries, &rotated))
     }
 }
 
-fn check_len(name: &str, shape: &[usize], len: usize) -> Result<()> {
-    let expected: usize = shape.iter().product();
+fn check_len(name: &str, shape: &[usize], expected: usize, len: usize) -> Result<()> {
     if expected == len {
         Ok(())
     } else {

@@ -125,8 +125,8 @@ test('a missing model folder (404) is an E_FETCH error naming the URL', async ()
   await stillWorks();
 });
 
-test('a truncated model.safetensors is refused at download (E_FETCH naming the URL)', async () => {
-  assertError(await run('() => Embedder.load("/test-results/models/truncated/")'), 'E_FETCH', '/test-results/models/truncated/model.safetensors', 'not a complete safetensors file');
+test('a truncated model.safetensors is refused at download (E_WEIGHTS naming the URL)', async () => {
+  assertError(await run('() => Embedder.load("/test-results/models/truncated/")'), 'E_WEIGHTS', '/test-results/models/truncated/model.safetensors', 'not a complete safetensors file');
   await stillWorks();
 });
 

@@ -52,8 +52,29 @@ test('safetensors: tensors come out with their names, shapes and bytes', () => {
   const seen = [...tensors(file, 'model.safetensors')].map((t) => [t.name, t.dtype, t.shape, t.data.byteLength]);
   assert.deepEqual(seen, [['a', 'F32', [2, 2], 16], ['b', 'F16', [3], 6], ['position_ids', 'I64', [1], 8]]);
   const calls = [];
-  streamInto({ addTensorF32: (n, s, v) => calls.push([n, Array.from(v)]), addTensorHalf: (n, s, w, bf) => calls.push([n, Array.from(w), bf]) }, file, 'model.safetensors');
-  assert.deepEqual(calls, [['a', [1, 2, 3, 4]], ['b', [0x3c00, 0x4000, 0x4200], false]], 'integer buffers are skipped');
+  const loader = {
+    addTensorRows: (n, s, first, v) => calls.push([n, first, Array.from(v)]),
+    addTensorHalfRows: (n, s, first, w, bf) => calls.push([n, first, Array.from(w), bf]),
+    addTensorI8: (n, s, v) => calls.push([n, Array.from(v)]),
+    acceptQ8Metadata: (f, json) => calls.push(['metadata', f, JSON.parse(json)]),
+  };
+  streamInto(loader, file, 'model.safetensors');
+  assert.deepEqual(calls, [['a', 0, [1, 2, 3, 4]], ['b', 0, [0x3c00, 0x4000, 0x4200], false]], 'integer buffers are skipped');
+
+  // A q8 file: its metadata is handed over before any int8 tensor; large tensors go in row blocks.
+  calls.length = 0;
+  const rows = 70_000; // 70 000 × 16 f32 = 4.5 MB: two blocks of at most 4 MiB
+  const q8 = safetensors({
+    big: { dtype: 'F32', shape: [rows, 16], values: new Float32Array(rows * 16).map((_, i) => i) },
+    w: { dtype: 'I8', shape: [2, 2], values: new Int8Array([1, -2, 3, -4]) },
+  });
+  streamInto(loader, q8, 'model.q8.safetensors');
+  assert.deepEqual(calls[0], ['metadata', 'model.q8.safetensors', null]);
+  const blocks = calls.filter((c) => c[0] === 'big');
+  assert.deepEqual(blocks.map((c) => c[1]), [0, 65536]);
+  assert.equal(blocks.reduce((n, c) => n + c[2].length, 0), rows * 16);
+  assert.equal(blocks[1][2][0], 65536 * 16, 'the second block starts at its first row');
+  assert.deepEqual(calls.at(-1), ['w', [1, -2, 3, -4]]);
 });
 
 test('safetensors: truncated, padded, overlapping-size or unknown-dtype files are E_WEIGHTS', () => {

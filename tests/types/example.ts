@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   const gpu: { adapter: string; f16Weights: boolean; buffers: number } | null = model.gpuInfo;
   const whyCpu: string | null = model.webgpuUnavailableReason;
   const buffers: number = model.gpuBufferCount;
-  console.log(gpu, whyCpu, buffers);
+  const precision: 'f32' | 'f16' | 'q8' = model.dtype;
+  console.log(gpu, whyCpu, buffers, precision);
   const vectors: Float32Array[] = await model.encode(['query: a', 'passage: b'], { promptName: 'query', prompt: 'query: ', batchSize: 8 });
   const one: Float32Array[] = await model.encode('single');
   const scores: Float32Array[] = model.similarity(vectors, one);

@@ -8,28 +8,74 @@ use candle_nn::LayerNorm;
 use super::activations::gelu_erf_in_place;
 use super::attention::attention;
 use super::matmul::PackedWeights;
+use super::matmul_q8::PackedQ8;
 use crate::error::Result;
 use crate::model::{self, EmbeddingParameters, LayerParameters, LinearParameters, ModelParameters, NormParameters, WordTable};
+use crate::quantize::Matrix;
 use crate::spec::{EncoderSpec, HiddenAct};
 use crate::weights::Weights;
 
-fn pack(linear: LinearParameters) -> PackedWeights {
-    PackedWeights::pack(&linear.weight, &linear.bias, linear.out_features, linear.in_features)
+/// A linear layer packed for its matmul kernel: f32, or q8 (int8 weights and activations).
+enum PackedLinear {
+    F32(PackedWeights),
+    Q8(PackedQ8),
 }
 
-/// `x · Wᵀ + b` over the last dimension of `x`, as a flat row-major buffer.
-fn apply(packed: &PackedWeights, x: &Tensor) -> Result<Vec<f32>> {
-    let rows = x.elem_count() / packed.in_features;
-    Ok(packed.apply(&x.flatten_all()?.to_vec1::<f32>()?, rows))
-}
-
-/// `apply`, shaped like `x` with its last dimension replaced.
-fn forward(packed: &PackedWeights, x: &Tensor) -> Result<Tensor> {
-    let mut dims = x.dims().to_vec();
-    if let Some(last) = dims.last_mut() {
-        *last = packed.out_features;
+impl PackedLinear {
+    fn pack(linear: LinearParameters) -> Self {
+        match linear.weight {
+            Matrix::F32(weight) => PackedLinear::F32(PackedWeights::pack(&weight, &linear.bias, linear.out_features, linear.in_features)),
+            Matrix::Q8(weight) => PackedLinear::Q8(PackedQ8::pack(&weight, &linear.bias)),
+        }
     }
-    Ok(Tensor::from_vec(apply(packed, x)?, dims, &Device::Cpu)?)
+
+    fn in_features(&self) -> usize {
+        match self {
+            PackedLinear::F32(p) => p.in_features,
+            PackedLinear::Q8(p) => p.in_features,
+        }
+    }
+
+    fn out_features(&self) -> usize {
+        match self {
+            PackedLinear::F32(p) => p.out_features,
+            PackedLinear::Q8(p) => p.out_features,
+        }
+    }
+
+    /// The layer back in PyTorch's layout, for another backend; no second copy is kept.
+    fn unpack(&self) -> LinearParameters {
+        let (weight, bias) = match self {
+            PackedLinear::F32(p) => {
+                let (weight, bias) = p.unpack();
+                (Matrix::F32(weight), bias)
+            }
+            PackedLinear::Q8(p) => {
+                let (weight, bias) = p.unpack();
+                (Matrix::Q8(weight), bias)
+            }
+        };
+        LinearParameters { weight, bias, out_features: self.out_features(), in_features: self.in_features() }
+    }
+
+    /// `x · Wᵀ + b` over the last dimension of `x`, as a flat row-major buffer.
+    fn apply(&self, x: &Tensor) -> Result<Vec<f32>> {
+        let rows = x.elem_count() / self.in_features();
+        let x = x.flatten_all()?.to_vec1::<f32>()?;
+        Ok(match self {
+            PackedLinear::F32(p) => p.apply(&x, rows),
+            PackedLinear::Q8(p) => p.apply(&x, rows),
+        })
+    }
+
+    /// `apply`, shaped like `x` with its last dimension replaced.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let mut dims = x.dims().to_vec();
+        if let Some(last) = dims.last_mut() {
+            *last = self.out_features();
+        }
+        Ok(Tensor::from_vec(self.apply(x)?, dims, &Device::Cpu)?)
+    }
 }
 
 fn layer_norm(norm: NormParameters, eps: f64) -> Result<LayerNorm> {
@@ -48,18 +94,13 @@ fn norm_parameters(norm: &LayerNorm) -> Result<NormParameters> {
     Ok(NormParameters { weight, bias })
 }
 
-fn unpack(packed: &PackedWeights) -> LinearParameters {
-    let (weight, bias) = packed.unpack();
-    LinearParameters { weight, bias, out_features: packed.out_features, in_features: packed.in_features }
-}
-
 /// One layer with its linear weights packed for the matmul kernel.
 struct PackedLayer {
-    qkv: PackedWeights,
-    attention_out: PackedWeights,
+    qkv: PackedLinear,
+    attention_out: PackedLinear,
     attention_norm: LayerNorm,
-    intermediate: PackedWeights,
-    output: PackedWeights,
+    intermediate: PackedLinear,
+    output: PackedLinear,
     output_norm: LayerNorm,
 }
 
@@ -93,17 +134,22 @@ impl ModelParameters for Encoder {
     fn layer_parameters(&self, index: usize) -> Result<LayerParameters> {
         let layer = &self.layers[index];
         Ok(LayerParameters {
-            qkv: unpack(&layer.qkv),
-            attention_out: unpack(&layer.attention_out),
+            qkv: layer.qkv.unpack(),
+            attention_out: layer.attention_out.unpack(),
             attention_norm: norm_parameters(&layer.attention_norm)?,
-            intermediate: unpack(&layer.intermediate),
-            output: unpack(&layer.output),
+            intermediate: layer.intermediate.unpack(),
+            output: layer.output.unpack(),
             output_norm: norm_parameters(&layer.output_norm)?,
         })
     }
 }
 
 impl Encoder {
+    /// Whether the matrices are q8 (int8 kernels).
+    pub fn is_q8(&self) -> bool {
+        self.words.is_q8() || self.layers.first().is_some_and(|l| matches!(l.qkv, PackedLinear::Q8(_)))
+    }
+
     pub fn load(spec: &EncoderSpec, weights: &mut Weights) -> Result<Self> {
         let (hidden, eps) = (spec.hidden_size, spec.layer_norm_eps);
         let (words, embeddings) = model::load_embeddings(spec, weights)?;
@@ -111,11 +157,11 @@ impl Encoder {
         for index in 0..spec.num_layers {
             let p = model::load_layer(spec, weights, index)?;
             layers.push(PackedLayer {
-                qkv: pack(p.qkv),
-                attention_out: pack(p.attention_out),
+                qkv: PackedLinear::pack(p.qkv),
+                attention_out: PackedLinear::pack(p.attention_out),
                 attention_norm: layer_norm(p.attention_norm, eps)?,
-                intermediate: pack(p.intermediate),
-                output: pack(p.output),
+                intermediate: PackedLinear::pack(p.intermediate),
+                output: PackedLinear::pack(p.output),
                 output_norm: layer_norm(p.output_norm, eps)?,
             });
         }
@@ -136,7 +182,7 @@ impl Encoder {
     pub fn forward(&self, ids: &Tensor, positions: &Tensor, lengths: &[usize]) -> Result<Tensor> {
         let (batch, seq_len) = ids.dims2()?;
         let hidden = self.spec.hidden_size;
-        let words = self.words.tensor().index_select(&ids.flatten_all()?, 0)?;
+        let words = Tensor::from_vec(self.words.gather(&ids.flatten_all()?.to_vec1::<u32>()?)?, (batch * seq_len, hidden), &Device::Cpu)?;
         let places = self.position_embeddings.index_select(&positions.flatten_all()?, 0)?;
         let embeddings = words.broadcast_add(&self.token_type_embedding)?.add(&places)?;
         let mut x = self.embedding_norm.forward(&embeddings.reshape((batch, seq_len, hidden))?)?;
@@ -148,11 +194,11 @@ impl Encoder {
 
     fn layer_forward(&self, layer: &PackedLayer, x: &Tensor, lengths: &[usize]) -> Result<Tensor> {
         let (batch, seq_len, _) = x.dims3()?;
-        let qkv = apply(&layer.qkv, x)?;
+        let qkv = layer.qkv.apply(x)?;
         let context = attention(&qkv, batch, seq_len, self.spec.num_heads, self.spec.head_dim(), lengths);
         let context = Tensor::from_vec(context, x.dims(), &Device::Cpu)?;
-        let attended = layer.attention_norm.forward(&(forward(&layer.attention_out, &context)? + x)?)?;
-        let mut inner = apply(&layer.intermediate, &attended)?;
+        let attended = layer.attention_norm.forward(&(layer.attention_out.forward(&context)? + x)?)?;
+        let mut inner = layer.intermediate.apply(&attended)?;
         let inner = match self.spec.hidden_act {
             HiddenAct::GeluErf => {
                 gelu_erf_in_place(&mut inner);
@@ -161,7 +207,7 @@ impl Encoder {
             HiddenAct::GeluTanh => Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?.gelu()?,
             HiddenAct::Relu => Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?.relu()?,
         };
-        let out = forward(&layer.output, &inner)?;
+        let out = layer.output.forward(&inner)?;
         Ok(layer.output_norm.forward(&(out + attended)?)?)
     }
 }

@@ -5,6 +5,7 @@ pub mod activations;
 pub mod attention;
 pub mod encoder;
 pub mod matmul;
+pub mod matmul_q8;
 
 use candle_core::{Device, Tensor};
 

@@ -45,7 +45,8 @@ fn matrix_bytes(values: &[f32], as_f16: bool) -> Vec<u8> {
 
 fn linear(gpu: &GpuDevice, label: &str, parameters: &LinearParameters) -> Result<GpuLinear> {
     Ok(GpuLinear {
-        weight: gpu.upload(&format!("{label}.weight"), &matrix_bytes(&parameters.weight, gpu.shader_f16))?,
+        // q8 weights are dequantized here: the WebGPU kernels read f32 or f16.
+        weight: gpu.upload(&format!("{label}.weight"), &matrix_bytes(&parameters.weight.to_f32(), gpu.shader_f16))?,
         bias: gpu.upload(&format!("{label}.bias"), bytemuck::cast_slice(&parameters.bias))?,
     })
 }
