@@ -52,14 +52,22 @@ pub fn hadamard_block(len: usize) -> usize {
 /// quantization) and the inputs (in the matmul) changes nothing but the quantization error: the
 /// few outlier channels of transformer activations no longer set a row's scale alone.
 pub fn rotate(row: &mut [f32]) {
-    flip_signs(row);
-    hadamard_blocks(row);
-    mix_blocks(row, false);
+    rotate_rows(row, row.len());
+}
+
+/// `rotate` on every `len`-long row of `rows` (the cross-block DCT is computed once).
+pub fn rotate_rows(rows: &mut [f32], len: usize) {
+    let dct = cross_block_dct(len, false);
+    for row in rows.chunks_exact_mut(len.max(1)) {
+        flip_signs(row);
+        hadamard_blocks(row);
+        mix_blocks(row, &dct);
+    }
 }
 
 /// The inverse of `rotate`.
 pub fn unrotate(row: &mut [f32]) {
-    mix_blocks(row, true);
+    mix_blocks(row, &cross_block_dct(row.len(), true));
     hadamard_blocks(row);
     flip_signs(row);
 }
@@ -100,29 +108,40 @@ fn hadamard_blocks(row: &mut [f32]) {
     }
 }
 
-/// The orthonormal DCT-II across the row's blocks at each position (its transpose when `inverse`).
-fn mix_blocks(row: &mut [f32], inverse: bool) {
-    let block = hadamard_block(row.len());
-    let count = row.len() / block.max(1);
+/// The orthonormal DCT-II matrix (`count × count`, row-major) that mixes a `len`-long row's
+/// Hadamard blocks, or its transpose when `inverse`; empty when the row is one block.
+fn cross_block_dct(len: usize, inverse: bool) -> Vec<f32> {
+    let count = len / hadamard_block(len).max(1);
     if count < 2 {
-        return;
+        return Vec::new();
     }
-    let dct: Vec<f32> = (0..count * count)
+    (0..count * count)
         .map(|i| {
             let (k, n) = if inverse { (i % count, i / count) } else { (i / count, i % count) };
             let scale = if k == 0 { (1.0 / count as f64).sqrt() } else { (2.0 / count as f64).sqrt() };
             (scale * (std::f64::consts::PI * (n as f64 + 0.5) * k as f64 / count as f64).cos()) as f32
         })
-        .collect();
-    let mut column = vec![0f32; count];
-    for position in 0..block {
-        for (b, value) in column.iter_mut().enumerate() {
-            *value = row[b * block + position];
-        }
-        for k in 0..count {
-            row[k * block + position] = (0..count).map(|n| dct[k * count + n] * column[n]).sum();
+        .collect()
+}
+
+/// Mixes the row's blocks by `dct` (from `cross_block_dct`) at each position.
+fn mix_blocks(row: &mut [f32], dct: &[f32]) {
+    let block = hadamard_block(row.len());
+    let count = row.len() / block.max(1);
+    if count < 2 || dct.len() != count * count {
+        return;
+    }
+    let mut mixed = vec![0f32; row.len()];
+    for k in 0..count {
+        let out = &mut mixed[k * block..(k + 1) * block];
+        for n in 0..count {
+            let weight = dct[k * count + n];
+            for (o, &v) in out.iter_mut().zip(&row[n * block..(n + 1) * block]) {
+                *o += weight * v;
+            }
         }
     }
+    row.copy_from_slice(&mixed);
 }
 
 /// Quantizes `row` symmetrically to `levels` into `out`; returns the scale (0 for an all-zero
@@ -137,7 +156,8 @@ pub fn quantize_row(row: &[f32], levels: f32, out: &mut [i8]) -> f32 {
     let scale = largest / levels;
     let inverse = levels / largest;
     for (q, &v) in out.iter_mut().zip(row) {
-        *q = (v * inverse).round().clamp(-levels, levels) as i8;
+        // Ties to even: one `f32.nearest` in wasm (`round` is a libm call per value).
+        *q = (v * inverse).round_ties_even().clamp(-levels, levels) as i8;
     }
     scale
 }

@@ -211,6 +211,28 @@ pub fn bench_matmul(rows: usize, cols: usize, depth: usize, repeats: usize) -> j
     })
 }
 
+/// Seconds for one `rows × cols × depth` CPU matmul, f32 or q8 (input rotation and
+/// quantization included), after a warm-up (for bench/).
+#[wasm_bindgen(js_name = benchCpuMatmul)]
+pub fn bench_cpu_matmul(rows: usize, cols: usize, depth: usize, q8: bool) -> f64 {
+    use crate::backend::cpu::{matmul::PackedWeights, matmul_q8::PackedQ8};
+    let values = |n: usize, seed: usize| -> Vec<f32> { (0..n).map(|i| (((i + seed) * 2654435761) % 2001) as f32 / 1000.0 - 1.0).collect() };
+    let (x, w, b) = (values(rows * depth, 1), values(cols * depth, 2), values(cols, 3));
+    let run: Box<dyn Fn() -> Vec<f32>> = if q8 {
+        let packed = PackedQ8::pack(&crate::quantize::QuantizedRows::from_f32(&w, cols, depth, true), &b);
+        Box::new(move || packed.apply(&x, rows))
+    } else {
+        let packed = PackedWeights::pack(&w, &b, cols, depth);
+        Box::new(move || packed.apply(&x, rows))
+    };
+    run();
+    let start = performance_now();
+    let out = run();
+    let seconds = performance_now() - start;
+    std::hint::black_box(out);
+    seconds
+}
+
 /// Calls run one at a time (the JS layer queues them); a call that finds the engine busy is an
 /// error, never a second mutable borrow.
 fn busy() -> JsValue {

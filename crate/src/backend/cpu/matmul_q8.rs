@@ -72,12 +72,12 @@ impl PackedQ8 {
         (weight, self.bias[..n].to_vec())
     }
 
-    /// Integer dot products `Σ_k q[o][k] · xq[r][k]` for quantized rows `xq` (row stride
-    /// `groups · 4`), `rows × out` row-major.
-    fn integer_products(&self, xq: &[i8], rows: usize) -> Vec<i32> {
+    /// For quantized rows `xq` (row stride `groups · 4`) with their scales, calls
+    /// `store(row, first_output, products)` with each tile's integer dot products
+    /// `Σ_k q[o][k] · xq[r][k]` (at most `PANEL` of them per call).
+    fn for_each_tile(&self, xq: &[i8], rows: usize, mut store: impl FnMut(usize, usize, &[i32])) {
         let (n, stride) = (self.out_features, self.groups * GROUP);
         let panel_len = self.groups * PANEL * GROUP;
-        let mut out = vec![0i32; rows * n];
         for block in (0..rows).step_by(BLOCK_ROWS) {
             let block_end = (block + BLOCK_ROWS).min(rows);
             for (p, panel) in self.panels.chunks_exact(panel_len).enumerate() {
@@ -88,13 +88,20 @@ impl PackedQ8 {
                 while row < block_end {
                     let count = kernel::ROWS.min(block_end - row);
                     let tile = kernel::tile(&xq[row * stride..], stride, count, panel, sums);
-                    for r in 0..count {
-                        out[(row + r) * n + col..(row + r) * n + col + width].copy_from_slice(&tile[r][..width]);
+                    for (r, products) in tile.iter().take(count).enumerate() {
+                        store(row + r, col, &products[..width]);
                     }
                     row += count;
                 }
             }
         }
+    }
+
+    /// The integer dot products alone, `rows × out` row-major (for the kernel check).
+    fn integer_products(&self, xq: &[i8], rows: usize) -> Vec<i32> {
+        let n = self.out_features;
+        let mut out = vec![0i32; rows * n];
+        self.for_each_tile(xq, rows, |row, col, products| out[row * n + col..row * n + col + products.len()].copy_from_slice(products));
         out
     }
 
@@ -115,7 +122,7 @@ impl PackedQ8 {
         let rotated_x;
         let x = if self.rotated {
             let mut copy = x.to_vec();
-            copy.chunks_exact_mut(self.in_features.max(1)).for_each(crate::quantize::rotate);
+            crate::quantize::rotate_rows(&mut copy, self.in_features);
             rotated_x = copy;
             &rotated_x[..]
         } else {
@@ -123,13 +130,13 @@ impl PackedQ8 {
         };
         let n = self.out_features;
         let (xq, x_scales) = self.quantize_input(x, rows);
-        let products = self.integer_products(&xq, rows);
         let mut y = vec![0f32; rows * n];
-        for r in 0..rows {
-            for o in 0..n {
-                y[r * n + o] = products[r * n + o] as f32 * (x_scales[r] * self.scales[o]) + self.bias[o];
+        self.for_each_tile(&xq, rows, |row, col, products| {
+            let out = &mut y[row * n + col..row * n + col + products.len()];
+            for (i, (o, &p)) in out.iter_mut().zip(products).enumerate() {
+                *o = p as f32 * (x_scales[row] * self.scales[col + i]) + self.bias[col + i];
             }
-        }
+        });
         y
     }
 }
