@@ -20,6 +20,7 @@ import { createSession, fetchConfigFiles, fetchWeights } from './hub.js';
 import { Embedder } from './index.js';
 import { newInstance, pickSimd } from './instance.js';
 import { streamInto } from './safetensors.js';
+import { similarity } from './similarity.js';
 
 /** Sentences the check embeds with both models: short and long, several scripts. */
 const CHECK_SENTENCES = [
@@ -83,18 +84,6 @@ async function quantize(folder) {
   }
 }
 
-function cosine(a, b) {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.max(Math.sqrt(na * nb), 1e-30);
-}
-
 /** The worst cosine over the check sentences between the f32 model and the q8 one. */
 async function check(folder, out) {
   const options = { backend: 'cpu', cache: false };
@@ -103,7 +92,7 @@ async function check(folder, out) {
   try {
     if (q8.dtype !== 'q8') throw new Error(`the q8 model runs as ${q8.dtype}`);
     const [expected, got] = [await f32.encode(CHECK_SENTENCES), await q8.encode(CHECK_SENTENCES)];
-    return Math.min(...expected.map((v, i) => cosine(v, got[i])));
+    return Math.min(...expected.map((v, i) => similarity(v, got[i])[0][0]));
   } finally {
     await f32.dispose();
     await q8.dispose();

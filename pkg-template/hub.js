@@ -85,7 +85,6 @@ export async function fetchConfigFiles(session, engine) {
  * (kind: 'safetensors' or 'file'), so the caller can let go of one before the next downloads.
  */
 export async function fetchWeights(session, engine, take, dtype = 'f32') {
-  if (typeof dtype !== 'string') throw new WebembedError('E_INPUT', `dtype must be 'f32', 'f16' or 'q8'; got ${describe(dtype)}`);
   const candidates = engine.weightFiles(dtype);
   let missingVariant = null;
   for (const { name, layout, variant } of candidates) {

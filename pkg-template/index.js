@@ -19,7 +19,7 @@ async function buildEngine(url, options) {
   const session = createSession(url, { ...options, cache });
   let loader;
   try {
-    loader = new glue.ModelLoader(options.dtype ?? 'f32');
+    loader = new glue.ModelLoader(options.dtype);
   } catch (error) {
     throw asWebembedError(error);
   }

@@ -89,10 +89,13 @@ pub struct ModelLoader {
 
 #[wasm_bindgen]
 impl ModelLoader {
-    /// `dtype` 'q8' quantizes float matrices as they arrive; 'f32' and 'f16' keep them as f32.
+    /// `dtype` 'q8' quantizes float matrices as they arrive; 'f32' (also for undefined) and
+    /// 'f16' keep them as f32. Anything else is E_INPUT.
     #[wasm_bindgen(constructor)]
-    pub fn new(dtype: Option<String>) -> Result<ModelLoader, JsValue> {
-        let dtype = Dtype::parse(dtype.as_deref().unwrap_or("f32")).map_err(js_error)?;
+    pub fn new(dtype: JsValue) -> Result<ModelLoader, JsValue> {
+        let name = if dtype.is_undefined() { Some("f32".to_string()) } else { dtype.as_string() };
+        let name = name.unwrap_or_else(|| js_sys::JSON::stringify(&dtype).map(String::from).unwrap_or_else(|_| "?".into()));
+        let dtype = Dtype::parse(&name).map_err(js_error)?;
         let weights = match dtype {
             Dtype::Q8 => Weights::quantizing(folder::SAFETENSORS, model::quantized_in_q8),
             Dtype::F32 | Dtype::F16 => Weights::new(folder::SAFETENSORS),

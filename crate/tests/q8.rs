@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{cosine, read_reference, repo_root, Reference};
+use common::{case_cosine, read_reference, repo_root, Reference};
 use webembed::folder::Dtype;
 use webembed::{Engine, ModelFiles};
 
@@ -19,13 +19,7 @@ fn minilm() -> PathBuf {
 fn fidelity(engine: &mut Engine, reference: &Reference) -> (f64, f64) {
     let (mut worst, mut sum) = (1f64, 0f64);
     for case in &reference.cases {
-        let prompt = match &case.prompt {
-            Some(prompt) => Some(prompt.clone()),
-            None => engine.resolve_prompt(case.prompt_name.as_deref(), None).unwrap(),
-        };
-        assert_eq!(engine.tokenize(&case.text, prompt.as_deref()).unwrap().ids, case.ids, "{}: ids of {:?}", reference.model, case.text);
-        let got = engine.encode(&[case.text.as_str()], prompt.as_deref(), 1).unwrap();
-        let cos = cosine(&got, &case.embedding);
+        let cos = case_cosine(engine, reference, case);
         worst = worst.min(cos);
         sum += cos;
     }

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{cosine, read_reference, repo_root, Reference};
+use common::{case_cosine, cosine, read_reference, repo_root, Reference};
 use webembed::backend::webgpu::device::{live_buffer_count, DeviceOptions, GpuDevice};
 use webembed::backend::webgpu::kernels::check::check_kernels;
 use webembed::{Engine, ModelFiles};
@@ -54,13 +54,7 @@ fn minilm() -> PathBuf {
 fn check_cases(embedder: &mut Engine, reference: &Reference) -> f64 {
     let mut worst = 1f64;
     for case in &reference.cases {
-        let prompt = match &case.prompt {
-            Some(prompt) => Some(prompt.clone()),
-            None => embedder.resolve_prompt(case.prompt_name.as_deref(), None).unwrap(),
-        };
-        assert_eq!(embedder.tokenize(&case.text, prompt.as_deref()).unwrap().ids, case.ids, "{}: ids of {:?}", reference.model, case.text);
-        let got = embedder.encode(&[case.text.as_str()], prompt.as_deref(), 1).unwrap();
-        let cos = cosine(&got, &case.embedding);
+        let cos = case_cosine(embedder, reference, case);
         assert!(cos >= 0.9999, "{}: cosine {cos} for {:?}", reference.model, case.text);
         worst = worst.min(cos);
     }

@@ -46,6 +46,18 @@ pub struct Case {
     pub embedding: Vec<f32>,
 }
 
+/// The cosine of the engine's vector to one reference case, one text at a time, after checking
+/// the token ids (an explicit prompt, else the named one).
+pub fn case_cosine(engine: &mut webembed::Engine, reference: &Reference, case: &Case) -> f64 {
+    let prompt = match &case.prompt {
+        Some(prompt) => Some(prompt.clone()),
+        None => engine.resolve_prompt(case.prompt_name.as_deref(), None).unwrap(),
+    };
+    assert_eq!(engine.tokenize(&case.text, prompt.as_deref()).unwrap().ids, case.ids, "{}: ids of {:?}", reference.model, case.text);
+    let got = engine.encode(&[case.text.as_str()], prompt.as_deref(), 1).unwrap();
+    cosine(&got, &case.embedding)
+}
+
 pub fn read_reference(path: &std::path::Path) -> Reference {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("fixture JSON")
 }
