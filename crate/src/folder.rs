@@ -26,7 +26,7 @@ pub const SHARD_INDEX: &str = "model.safetensors.index.json";
 pub const PYTORCH_BIN: &str = "pytorch_model.bin";
 /// f16 weights as transformers' `save_pretrained(variant="fp16")` names them.
 pub const SAFETENSORS_F16: &str = "model.fp16.safetensors";
-/// q8 weights as `webembed quantize` writes them (see `crate::quantize`).
+/// q8 weights as `webembed quantize` writes them (see the quantize module).
 pub const SAFETENSORS_Q8: &str = "model.q8.safetensors";
 
 /// How a weight file is read.
@@ -55,7 +55,7 @@ impl WeightLayout {
 pub enum Dtype {
     F32,
     F16,
-    /// int8 matrices (`crate::quantize`): a q8 file, or float weights quantized at load.
+    /// int8 matrices (the quantize module): a q8 file, or float weights quantized at load.
     Q8,
 }
 

@@ -24,13 +24,15 @@ fn src() -> PathBuf {
     repo_root().join("crate/src")
 }
 
-/// A file's code without its `#[cfg(test)]` module (tests may spell out names).
+/// A file's code: without its `#[cfg(test)]` module (tests may spell out names) and without
+/// comment lines (a doc comment may name a module it does not import).
 fn code_of(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
-    match text.find("#[cfg(test)]") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
+    let code = match text.find("#[cfg(test)]") {
+        Some(at) => &text[..at],
+        None => &text[..],
+    };
+    code.lines().filter(|line| !line.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
 }
 
 /// The module a file belongs to, `depth` path components deep (`backend/cpu/matmul.rs` at depth
