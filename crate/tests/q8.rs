@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{case_cosine, read_reference, repo_root, Reference};
+use common::{case_cosine, read_reference, repo_root, tiny_dir, tiny_model_references, Reference};
 use webembed::folder::Dtype;
 use webembed::{Engine, ModelFiles};
 
@@ -60,10 +60,8 @@ fn minilm_q8_meets_the_fidelity_bars_and_a_quarter_of_the_size() {
 
 #[test]
 fn every_tiny_shape_meets_the_fidelity_bars_in_q8() {
-    let tiny = repo_root().join("tests/fixtures/tiny");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(tiny.join("references")).unwrap().map(|e| e.unwrap().path()).collect();
-    paths.retain(|p| !p.file_name().unwrap().to_str().unwrap().starts_with("tokenizer-"));
-    paths.sort();
+    let tiny = tiny_dir();
+    let paths = tiny_model_references();
     assert!(paths.len() >= 20);
     for path in &paths {
         let reference = read_reference(path);

@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{cosine, norm, read_reference, repo_root};
+use common::{cosine, norm, read_reference, tiny_dir, tiny_references};
 use serde::Deserialize;
 use webembed::tokenize::TextTokenizer;
 use webembed::{Engine, ModelFiles};
@@ -22,21 +22,6 @@ struct TokenizerCase {
     ids: Vec<u32>,
 }
 
-fn tiny() -> PathBuf {
-    repo_root().join("tests/fixtures/tiny")
-}
-
-fn references(prefix_filter: impl Fn(&str) -> bool) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(tiny().join("references"))
-        .expect("tests/fixtures/tiny/references")
-        .map(|e| e.unwrap().path())
-        .filter(|p| prefix_filter(p.file_name().unwrap().to_str().unwrap()))
-        .collect();
-    paths.sort();
-    assert!(!paths.is_empty());
-    paths
-}
-
 fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> T {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
@@ -44,9 +29,9 @@ fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> T {
 #[test]
 fn every_shape_matches_sentence_transformers() {
     let mut checked = 0;
-    for path in references(|name| !name.starts_with("tokenizer-")) {
+    for path in tiny_references(|name| !name.starts_with("tokenizer-")) {
         let reference = read_reference(&path);
-        let folder = tiny().join("models").join(&reference.model);
+        let folder = tiny_dir().join("models").join(&reference.model);
         let mut embedder =
             Engine::from_files(ModelFiles::read_dir(&folder).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", reference.model));
         assert_eq!(embedder.dimension(), reference.dimension, "{}", reference.model);
@@ -71,11 +56,11 @@ fn every_shape_matches_sentence_transformers() {
 
 #[test]
 fn tokenizers_match_hf_tokenizers_on_the_parity_corpus() {
-    for path in references(|name| name.starts_with("tokenizer-")) {
+    for path in tiny_references(|name| name.starts_with("tokenizer-")) {
         let reference: TokenizerReference = read(&path);
         assert!(reference.cases.len() >= 500, "{} strings", reference.cases.len());
         // `tokenizer` is the tokenizer.json's path inside tests/fixtures/tiny.
-        let bytes = std::fs::read(tiny().join(&reference.tokenizer)).unwrap();
+        let bytes = std::fs::read(tiny_dir().join(&reference.tokenizer)).unwrap();
         let tokenizer = TextTokenizer::from_bytes(&bytes, 100_000).unwrap();
         for case in &reference.cases {
             let ids = tokenizer.tokenize(&case.text, None).unwrap().ids;

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{case_cosine, cosine, read_reference, repo_root, Reference};
+use common::{case_cosine, cosine, read_reference, repo_root, tiny_dir, tiny_model_references, Reference};
 use webembed::backend::webgpu::device::{live_buffer_count, DeviceOptions, GpuDevice};
 use webembed::backend::webgpu::kernels::check::check_kernels;
 use webembed::{Engine, ModelFiles};
@@ -79,10 +79,8 @@ fn minilm_on_webgpu_matches_sentence_transformers() {
 
 #[test]
 fn every_tiny_shape_on_webgpu_matches_sentence_transformers() {
-    let tiny = repo_root().join("tests/fixtures/tiny");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(tiny.join("references")).unwrap().map(|e| e.unwrap().path()).collect();
-    paths.retain(|p| !p.file_name().unwrap().to_str().unwrap().starts_with("tokenizer-"));
-    paths.sort();
+    let tiny = tiny_dir();
+    let paths = tiny_model_references();
     for path in &paths {
         let reference = read_reference(path);
         let mut embedder = on_webgpu(&tiny.join("models").join(&reference.model));

@@ -58,6 +58,28 @@ pub fn case_cosine(engine: &mut webembed::Engine, reference: &Reference, case: &
     cosine(&got, &case.embedding)
 }
 
+/// The tiny models' folder (tools/make_tiny_models.py).
+pub fn tiny_dir() -> PathBuf {
+    repo_root().join("tests/fixtures/tiny")
+}
+
+/// The tiny models' reference files whose names `keep` accepts, sorted.
+pub fn tiny_references(keep: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(tiny_dir().join("references"))
+        .expect("tests/fixtures/tiny/references")
+        .map(|e| e.unwrap().path())
+        .filter(|p| keep(p.file_name().unwrap().to_str().unwrap()))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty());
+    paths
+}
+
+/// The reference of every tiny model (not the tokenizer-only references).
+pub fn tiny_model_references() -> Vec<PathBuf> {
+    tiny_references(|name| !name.starts_with("tokenizer-"))
+}
+
 pub fn read_reference(path: &std::path::Path) -> Reference {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("fixture JSON")
 }
