@@ -1,5 +1,6 @@
 // Where verified model files and the wasm binaries are kept between visits. Only files that
-// passed every check reach `put`; a failed or partial download is never stored.
+// passed every check reach `put`; a failed or partial download is never stored, and a load that
+// fails afterwards removes what it stored (hub.js, session.forget).
 
 import { WebembedError } from './errors.js';
 
@@ -48,6 +49,16 @@ export async function storeBytes(cache, url, bytes, contentType) {
     await cache.put(url, new Response(bytes, { headers: { 'content-type': contentType, 'content-length': String(bytes.byteLength) } }));
   } catch (error) {
     console.warn(`webembed: could not cache ${url} (${error?.name ?? 'error'}: ${error?.message ?? error}); the model works, but will download again next time`);
+  }
+}
+
+/** Removes one file from the cache; a cache that fails to delete only costs a warning. */
+export async function forgetBytes(cache, url) {
+  if (!cache) return;
+  try {
+    await cache.delete(url);
+  } catch (error) {
+    console.warn(`webembed: could not remove ${url} from the cache (${error?.message ?? error})`);
   }
 }
 

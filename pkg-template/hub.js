@@ -2,7 +2,7 @@
 // the cache when it can, downloads with progress and retries, and checks every file before the
 // engine sees it or the cache keeps it.
 
-import { cachedBytes, storeBytes } from './cache.js';
+import { cachedBytes, forgetBytes, storeBytes } from './cache.js';
 import { WebembedError } from './errors.js';
 import { baseForPaths, fetchAny } from './platform.js';
 import { checkSafetensors } from './safetensors.js';
@@ -58,10 +58,26 @@ export function createSession(baseUrl, options = {}) {
     }
     options.onProgress?.({ file, loaded, total, status, aggregate: { loaded: sumLoaded, total: sumTotal } });
   };
+  // Every URL this load read from or wrote to the cache: a load that fails leaves none of them
+  // there, so a folder fixed upstream is downloaded again instead of failing from the cache.
+  const touched = new Set();
   return {
     baseUrl,
-    get: (name, kind) => fetchFile(new URL(name, baseUrl).href, name, kind, { ...options, report }),
+    get: (name, kind) => fetchFile(insideFolder(baseUrl, name), name, kind, { ...options, report, touched }),
+    async forget() {
+      for (const url of touched) await forgetBytes(options.cache, url);
+    },
   };
+}
+
+// The engine refuses escaping names first (folder::check_inside); this keeps any name that
+// reaches a fetch inside the folder too.
+function insideFolder(baseUrl, name) {
+  const url = new URL(name, baseUrl).href;
+  if (!url.startsWith(baseUrl)) {
+    throw new WebembedError('E_CONFIG', `${JSON.stringify(name)} resolves to ${url}, outside the model folder ${baseUrl}`);
+  }
+  return url;
 }
 
 /**
@@ -75,7 +91,11 @@ export async function fetchConfigFiles(session, engine) {
   const found = await Promise.all(optional.map((name) => session.get(name, 'optional-json')));
   optional.forEach((name, i) => found[i] && files.set(name, found[i]));
   for (const name of required) files.set(name, await session.get(name, 'json'));
-  for (const name of engine.moduleConfigFiles(files.get(modules))) files.set(name, await session.get(name, 'json'));
+  for (const name of engine.moduleConfigFiles(files.get(modules))) {
+    const bytes = await session.get(name, 'optional-json');
+    if (!bytes) throw new WebembedError('E_CONFIG', `${modules}: lists a module whose ${name} the folder does not have (HTTP 404 at ${session.baseUrl}${name})`);
+    files.set(name, bytes);
+  }
   return files;
 }
 
@@ -107,31 +127,37 @@ export async function fetchWeights(session, engine, take, dtype = 'f32') {
   throw new WebembedError('E_FETCH', `${session.baseUrl} has no weights: tried ${tried.slice(0, -1).join(', ')} and ${tried.at(-1)}`);
 }
 
+// Downloads in flight, by URL: two loads of one folder at once download each file once.
+const downloads = new Map();
+
 async function fetchFile(url, name, kind, options) {
   const cached = await cachedBytes(options.cache, url);
+  options.touched?.add(url);
   if (cached) {
     options.report(name, cached.byteLength, cached.byteLength, 'cached');
     return cached;
   }
-  const response = await fetchWithRetries(url, options);
-  const type = response.headers.get('content-type') ?? '';
+  let answer;
+  try {
+    answer = await sharedDownload(url, name, options);
+  } catch (error) {
+    // Another load's abort ended the shared download; this load was not aborted.
+    if (error?.name !== 'AbortError' || options.signal?.aborted) throw error;
+    answer = await download(url, name, options);
+  }
+  const { status, type, bytes, declared, encoded } = answer;
   if (kind.startsWith('optional-')) {
     // Dev servers often answer any missing path with their index page; that means "absent" here.
-    if (response.status === 404 || (response.ok && type.includes('text/html'))) return null;
+    if (status === 404 || (status === 200 && type.includes('text/html'))) return null;
   }
-  if (response.status !== 200) {
-    throw new WebembedError(
-      'E_FETCH',
-      `${url} answered HTTP ${response.status}${response.status === 404 ? ': is the model folder URL right?' : ''}`,
-    );
+  if (status !== 200) {
+    throw new WebembedError('E_FETCH', `${url} answered HTTP ${status}${status === 404 ? ': is the model folder URL right?' : ''}`);
   }
   if (kind.endsWith('binary') && (type.includes('text/html') || type.includes('application/json'))) {
     throw new WebembedError('E_FETCH', `${url} answered with ${type} instead of the weight file ${name}`);
   }
-  const bytes = await readBody(response, name, options.report);
-  const declared = Number(response.headers.get('content-length'));
   // With a content-encoding the header counts compressed bytes, so it cannot be compared.
-  if (declared && !response.headers.get('content-encoding') && bytes.byteLength !== declared) {
+  if (declared && !encoded && bytes.byteLength !== declared) {
     throw new WebembedError('E_FETCH', `${url} ended after ${bytes.byteLength} of ${declared} bytes`);
   }
   await verify(url, name, bytes, options.integrity);
@@ -141,6 +167,25 @@ async function fetchFile(url, name, kind, options) {
   return bytes;
 }
 
+function sharedDownload(url, name, options) {
+  const running = downloads.get(url);
+  if (running && running.fetch === options.fetch) return running.promise;
+  const promise = download(url, name, options);
+  downloads.set(url, { fetch: options.fetch, promise });
+  promise.finally(() => downloads.delete(url)).catch(() => {});
+  return promise;
+}
+
+async function download(url, name, options) {
+  const response = await fetchWithRetries(url, options);
+  const type = response.headers.get('content-type') ?? '';
+  // An error page's body is not needed: only its status.
+  const bytes = response.status === 200 ? await readBody(response, name, options.report) : new Uint8Array(0);
+  if (response.status !== 200) await response.body?.cancel().catch(() => {});
+  const declared = Number(response.headers.get('content-length'));
+  return { status: response.status, type, bytes, declared, encoded: Boolean(response.headers.get('content-encoding')) };
+}
+
 async function fetchWithRetries(url, { signal, fetch: fetchImpl, retries = RETRIES }) {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -148,7 +193,7 @@ async function fetchWithRetries(url, { signal, fetch: fetchImpl, retries = RETRI
       // Server trouble may pass; a 404 or 403 will not.
       if (!(response.status >= 500 || response.status === 429) || attempt >= retries) return response;
     } catch (error) {
-      if (error?.name === 'AbortError') throw error;
+      if (error?.name === 'AbortError' || error instanceof WebembedError) throw error;
       if (attempt >= retries) {
         throw new WebembedError('E_FETCH', `could not fetch ${url} after ${attempt + 1} tries: ${error?.message ?? error}`, { cause: error });
       }

@@ -4,8 +4,9 @@ import { announceBackendChange, checkBackend, startWebGpu } from './backend.js';
 import { clearCache, openCache } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
 import { createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
-import { checkBatchSize, checkPromptOptions, checkText, normalizeTexts } from './input.js';
+import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeTexts } from './input.js';
 import { newInstance, pickSimd } from './instance.js';
+import { pauser } from './platform.js';
 import { streamInto } from './safetensors.js';
 import { similarity } from './similarity.js';
 import { WorkerEmbedder } from './worker-client.js';
@@ -17,12 +18,16 @@ async function buildEngine(url, options) {
   const cache = await openCache(options.cache);
   const glue = await newInstance(options.simd, cache);
   const session = createSession(url, { ...options, cache });
-  let loader;
   try {
-    loader = new glue.ModelLoader(options.dtype);
+    return await buildFrom(glue, session, options);
   } catch (error) {
+    await session.forget();
     throw asWebembedError(error);
   }
+}
+
+async function buildFrom(glue, session, options) {
+  const loader = new glue.ModelLoader(options.dtype);
   try {
     for (const [name, bytes] of await fetchConfigFiles(session, glue)) loader.addFile(name, bytes);
     // Refuses unsupported or too-large models before their weights download.
@@ -35,20 +40,15 @@ async function buildEngine(url, options) {
     );
   } catch (error) {
     loader.free();
-    throw asWebembedError(error);
+    throw error;
   }
-  let engine;
-  try {
-    engine = loader.build();
-  } catch (error) {
-    throw asWebembedError(error);
-  }
+  const engine = loader.build(); // consumes the loader, whether it succeeds or not
   try {
     const webgpu = await startWebGpu(engine, options.backend ?? 'auto', options.dtype);
     return { glue, engine, webgpu };
   } catch (error) {
     engine.free();
-    throw asWebembedError(error);
+    throw error;
   }
 }
 
@@ -151,22 +151,37 @@ export class Embedder {
 
   /** Embeds one text or an array of texts; resolves to one Float32Array per text. */
   async encode(texts, options = {}) {
-    const list = normalizeTexts(texts);
-    const [promptName, prompt] = checkPromptOptions(options ?? {});
+    const maxUnits = maxTextUnits(this.maxSeqLength);
+    const list = normalizeTexts(texts, maxUnits);
+    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
     const batchSize = checkBatchSize(options?.batchSize);
     if (list.length === 0) return [];
-    const flat = await this.#run((engine) =>
-      engine.backend === 'webgpu' ? engine.encodeAsync(list, promptName, prompt, batchSize) : engine.encode(list, promptName, prompt, batchSize),
-    );
+    // Longest first, as sentence-transformers orders them; one batch per engine call, so wasm
+    // memory holds one batch's texts and the page gets the thread back between batches.
+    const order = list.map((_, i) => i).sort((a, b) => list[b].length - list[a].length);
+    const vectors = new Array(list.length);
     const dim = this.dimension;
-    return list.map((_, i) => flat.slice(i * dim, (i + 1) * dim));
+    const pause = pauser();
+    await this.#enqueue(async () => {
+      for (let start = 0; start < order.length; start += batchSize) {
+        const indices = order.slice(start, start + batchSize);
+        const batch = indices.map((i) => list[i]);
+        const flat = await this.#call((engine) =>
+          engine.backend === 'webgpu' ? engine.encodeAsync(batch, promptName, prompt, batchSize) : engine.encode(batch, promptName, prompt, batchSize),
+        );
+        indices.forEach((index, row) => (vectors[index] = flat.slice(row * dim, (row + 1) * dim)));
+        await pause.now();
+      }
+    });
+    return vectors;
   }
 
   /** The model's input ids for a text, special tokens included, after the prompt is prepended. */
   async tokenize(text, options = {}) {
-    checkText(text);
-    const [promptName, prompt] = checkPromptOptions(options ?? {});
-    const ids = await this.#run((engine) => engine.tokenize(text, promptName, prompt));
+    const maxUnits = maxTextUnits(this.maxSeqLength);
+    const cut = checkText(text, maxUnits);
+    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+    const ids = await this.#run((engine) => engine.tokenize(cut, promptName, prompt));
     return Array.from(ids);
   }
 
@@ -205,16 +220,22 @@ export class Embedder {
     return this.#glue?.wasmMemoryBytes() ?? 0;
   }
 
-  // Calls run one at a time: the engine is single-threaded and holds mutable state.
+  // Calls run one at a time: the engine is single-threaded and holds mutable state. A call
+  // made before dispose() finishes; one made after is refused.
   #run(task) {
-    const result = this.#queue.then(() => this.#call(task));
+    return this.#enqueue(() => this.#call(task));
+  }
+
+  #enqueue(job) {
+    if (this.#disposed) return Promise.reject(new WebembedError('E_DISPOSED', 'this Embedder was disposed; load the model again'));
+    const result = this.#queue.then(job);
     this.#queue = result.catch(() => {});
     return result;
   }
 
   async #call(task) {
-    if (this.#disposed) throw new WebembedError('E_DISPOSED', 'this Embedder was disposed; load the model again');
     if (!this.#engine) {
+      if (this.#disposed) throw new WebembedError('E_DISPOSED', 'this Embedder was disposed; load the model again');
       // The previous instance trapped: build a fresh one from the same folder, on the backend
       // it ran on ('auto' if WebGPU had not failed before).
       const backend = this.#backend === 'cpu' && this.#options.backend !== 'cpu' ? 'cpu' : this.#options.backend;

@@ -7,44 +7,80 @@ function describe(value) {
   return value === null ? 'null' : typeof value;
 }
 
-/** One text or an array of texts → an array of well-formed strings. */
-export function normalizeTexts(texts) {
-  if (typeof texts === 'string') return [texts];
+/** The most texts one encode() call takes: its vectors alone are then ~1.5 GB at 384 dimensions. */
+export const MAX_TEXTS_PER_CALL = 2 ** 20;
+
+/** The most batchSize accepted: larger batches only cost memory (results do not depend on it). */
+export const MAX_BATCH_SIZE = 4096;
+
+/**
+ * UTF-16 units of a text that can matter to a model reading `maxSeqLength` tokens: the engine
+ * tokenizes at most maxSeqLength × 512 UTF-8 bytes (tokenize.rs, TEXT_BYTES_PER_TOKEN), and a
+ * unit is at least one byte, so cutting here changes no result and keeps a 20 MB string out of
+ * wasm memory (which never shrinks).
+ */
+export function maxTextUnits(maxSeqLength) {
+  return Math.max(1, maxSeqLength) * 512;
+}
+
+/** One text or an array of texts → an array of well-formed strings, each cut to `maxUnits`. */
+export function normalizeTexts(texts, maxUnits = Infinity) {
+  if (typeof texts === 'string') return [prepareText(texts, maxUnits)];
   if (!Array.isArray(texts)) {
     throw new WebembedError('E_INPUT', `encode() takes a string or an array of strings; got ${describe(texts)}`);
   }
-  return texts.map((text, i) => {
+  if (texts.length > MAX_TEXTS_PER_CALL) {
+    throw new WebembedError('E_INPUT', `encode() takes at most ${MAX_TEXTS_PER_CALL} texts per call; got ${texts.length}: split them into several calls`);
+  }
+  // A plain loop, not map(): map skips the holes of a sparse array.
+  const out = new Array(texts.length);
+  for (let i = 0; i < texts.length; i++) {
+    const text = texts[i];
     if (typeof text !== 'string') {
-      throw new WebembedError('E_INPUT', `texts[${i}] is ${describe(text)}; every text must be a string`);
+      throw new WebembedError('E_INPUT', `texts[${i}] is ${i in texts ? describe(text) : 'missing (a hole in a sparse array)'}; every text must be a string`);
     }
-    // Lone surrogates cannot be UTF-8; they become U+FFFD, as TextEncoder does.
-    return typeof text.toWellFormed === 'function' ? text.toWellFormed() : text;
-  });
+    out[i] = prepareText(text, maxUnits);
+  }
+  return out;
 }
 
-/** `{ promptName, prompt }` → `[promptName, prompt]`, each a string or undefined. */
-export function checkPromptOptions({ promptName, prompt } = {}) {
+function prepareText(text, maxUnits) {
+  let cut = text;
+  if (text.length > maxUnits) {
+    const end = isHighSurrogate(text.charCodeAt(maxUnits - 1)) ? maxUnits - 1 : maxUnits;
+    cut = text.slice(0, end);
+  }
+  // Lone surrogates cannot be UTF-8; they become U+FFFD, as TextEncoder does.
+  return typeof cut.toWellFormed === 'function' ? cut.toWellFormed() : cut;
+}
+
+function isHighSurrogate(code) {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+/** `{ promptName, prompt }` → `[promptName, prompt]`, each a string or undefined (a prompt cut as texts are). */
+export function checkPromptOptions({ promptName, prompt } = {}, maxUnits = Infinity) {
   if (promptName !== undefined && promptName !== null && typeof promptName !== 'string') {
     throw new WebembedError('E_INPUT', `promptName must be a string; got ${typeof promptName}`);
   }
   if (prompt !== undefined && prompt !== null && typeof prompt !== 'string') {
     throw new WebembedError('E_INPUT', `prompt must be a string; got ${typeof prompt}`);
   }
-  return [promptName ?? undefined, prompt ?? undefined];
+  return [promptName ?? undefined, typeof prompt === 'string' ? prepareText(prompt, maxUnits) : undefined];
 }
 
 /** `options.batchSize`, default 32 (sentence-transformers' default). */
 export function checkBatchSize(batchSize = 32) {
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new WebembedError('E_INPUT', `batchSize must be a positive integer; got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw new WebembedError('E_INPUT', `batchSize must be an integer from 1 to ${MAX_BATCH_SIZE}; got ${batchSize}`);
   }
   return batchSize;
 }
 
-/** `text` for tokenize(). */
-export function checkText(text) {
+/** `text` for tokenize(), cut as encode() cuts texts. */
+export function checkText(text, maxUnits = Infinity) {
   if (typeof text !== 'string') {
     throw new WebembedError('E_INPUT', `tokenize() takes a string; got ${describe(text)}`);
   }
-  return text;
+  return prepareText(text, maxUnits);
 }

@@ -2,6 +2,8 @@
 // binary from disk (its fetch has no file: URLs). No `import` of Node modules, so bundlers
 // building for the browser never see one: Node hands them out through process.getBuiltinModule.
 
+import { WebembedError } from './errors.js';
+
 const fs = globalThis.process?.getBuiltinModule?.('node:fs/promises');
 const url = globalThis.process?.getBuiltinModule?.('node:url');
 
@@ -14,6 +16,8 @@ export function baseForPaths() {
   return 'http://localhost/';
 }
 
+const MAX_FILE_BYTES = 2 ** 32;
+
 /** fetch, plus file: URLs under Node (404 when the file does not exist). */
 export async function fetchAny(target, init, fetchImpl = globalThis.fetch) {
   const href = typeof target === 'string' ? target : target.href;
@@ -21,11 +25,42 @@ export async function fetchAny(target, init, fetchImpl = globalThis.fetch) {
   if (!fs) throw new TypeError(`cannot read ${href} outside Node.js`);
   init?.signal?.throwIfAborted?.();
   try {
-    const bytes = await fs.readFile(url.fileURLToPath(href));
+    const path = url.fileURLToPath(href);
+    // stat before open: opening a FIFO blocks until a writer comes, and /dev/zero never ends.
+    const info = await fs.stat(path);
+    if (info.isDirectory()) return new Response('not found', { status: 404 });
+    if (!info.isFile()) throw new WebembedError('E_FETCH', `${path} is not a regular file (a device, FIFO or socket); a model folder holds plain files`);
+    if (info.size > MAX_FILE_BYTES) throw new WebembedError('E_FETCH', `${path} has ${info.size} bytes, more than a wasm32 engine can hold`);
+    const bytes = await fs.readFile(path, { signal: init?.signal });
     const type = href.endsWith('.wasm') ? 'application/wasm' : href.endsWith('.json') ? 'application/json' : 'application/octet-stream';
     return new Response(bytes, { status: 200, headers: { 'content-length': String(bytes.byteLength), 'content-type': type } });
   } catch (error) {
     if (error?.code === 'ENOENT' || error?.code === 'EISDIR') return new Response('not found', { status: 404 });
     throw error;
   }
+}
+
+/**
+ * Returns `now()`, which gives the event loop a turn when ~16 ms passed since the last one, so a
+ * long CPU encode in the page does not freeze it. scheduler.yield where the browser has it;
+ * else a message (setTimeout is clamped to 4 ms when nested).
+ */
+export function pauser(everyMs = 16) {
+  let last = performance.now();
+  return {
+    async now() {
+      if (performance.now() - last < everyMs) return;
+      if (globalThis.scheduler?.yield) await globalThis.scheduler.yield();
+      else if (typeof globalThis.setImmediate === 'function') await new Promise((resume) => globalThis.setImmediate(resume));
+      else {
+        const channel = new MessageChannel();
+        await new Promise((resume) => {
+          channel.port1.onmessage = resume;
+          channel.port2.postMessage(null);
+        });
+        channel.port1.close();
+      }
+      last = performance.now();
+    },
+  };
 }

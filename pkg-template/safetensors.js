@@ -25,17 +25,35 @@ export function readSafetensors(bytes, file) {
   }
   const dataStart = 8 + headerLength;
   const dataLength = bytes.byteLength - dataStart;
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw bad('its header is not a JSON object');
   const entries = Object.entries(header).filter(([name]) => name !== '__metadata__');
-  let end = 0;
+  if (entries.length === 0) throw bad('its header lists no tensors');
   for (const [name, info] of entries) {
-    const [begin, stop] = info.data_offsets ?? [];
-    const width = WIDTH[info.dtype];
-    const count = (info.shape ?? []).reduce((a, b) => a * b, 1);
-    if (!width) throw bad(`tensor ${name} has dtype ${info.dtype}, which webembed does not read`);
-    if (!(begin <= stop && stop <= dataLength) || stop - begin !== count * width) {
-      throw bad(`tensor ${name} (${info.dtype} ${JSON.stringify(info.shape)}) does not fit bytes ${begin}..${stop} of ${dataLength}`);
+    if (info === null || typeof info !== 'object') throw bad(`tensor ${name} is described by ${JSON.stringify(info)}, not an object`);
+    const { dtype, shape, data_offsets: offsets } = info;
+    const width = WIDTH[dtype];
+    if (!width) throw bad(`tensor ${name} has dtype ${JSON.stringify(dtype)}, which webembed does not read`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw bad(`tensor ${name} has shape ${JSON.stringify(shape)}; a shape is a list of non-negative integers`);
     }
-    end = Math.max(end, stop);
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(Number.isSafeInteger)) {
+      throw bad(`tensor ${name} has data_offsets ${JSON.stringify(offsets)}; they are two integers`);
+    }
+    const [begin, stop] = offsets;
+    if (!Number.isSafeInteger(count * width) || !(0 <= begin && begin <= stop && stop <= dataLength) || stop - begin !== count * width) {
+      throw bad(`tensor ${name} (${dtype} ${JSON.stringify(shape)}) does not fit bytes ${begin}..${stop} of ${dataLength}`);
+    }
+  }
+  // The tensors must tile the data: an overlap, a gap or a repeated name (JSON.parse keeps only
+  // the last of two equal keys, leaving a gap) means the file is not what it claims.
+  const ordered = entries.map(([name, info]) => [name, ...info.data_offsets]).sort((a, b) => a[1] - b[1] || a[2] - b[2]);
+  let end = 0;
+  for (const [name, begin, stop] of ordered) {
+    if (begin !== end) {
+      throw bad(begin < end ? `tensor ${name} overlaps the tensor before it (bytes ${begin}..${end})` : `bytes ${end}..${begin} belong to no tensor (a gap, or a tensor name given twice)`);
+    }
+    end = stop;
   }
   if (end !== dataLength) throw bad(`its tensors end at byte ${end} of ${dataLength}`);
   return {

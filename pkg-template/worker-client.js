@@ -5,7 +5,7 @@
 import { announceBackendChange, checkBackend } from './backend.js';
 import { WebembedError } from './errors.js';
 import { resolveModelUrl } from './hub.js';
-import { checkBatchSize, checkPromptOptions, checkText, normalizeTexts } from './input.js';
+import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeTexts } from './input.js';
 import { similarity } from './similarity.js';
 
 const NOT_CLONEABLE = ['fetch', 'cache'];
@@ -105,17 +105,19 @@ export class WorkerEmbedder {
   }
 
   async encode(texts, options = {}) {
-    // Checked here too, so a bad argument fails before it is cloned into the worker.
-    normalizeTexts(texts);
-    checkPromptOptions(options ?? {});
-    checkBatchSize(options?.batchSize);
-    return this.#send('encode', [texts, options]);
+    // Checked and cut here too, so a bad argument fails before it is cloned into the worker.
+    const maxUnits = maxTextUnits(this.maxSeqLength);
+    const list = normalizeTexts(texts, maxUnits);
+    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+    const batchSize = checkBatchSize(options?.batchSize);
+    return this.#send('encode', [typeof texts === 'string' ? list[0] : list, { promptName, prompt, batchSize }]);
   }
 
   async tokenize(text, options = {}) {
-    checkText(text);
-    checkPromptOptions(options ?? {});
-    return this.#send('tokenize', [text, options]);
+    const maxUnits = maxTextUnits(this.maxSeqLength);
+    const cut = checkText(text, maxUnits);
+    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+    return this.#send('tokenize', [cut, { promptName, prompt }]);
   }
 
   similarity(a, b) {
@@ -124,8 +126,9 @@ export class WorkerEmbedder {
 
   async dispose() {
     if (this.#disposed) return;
-    await this.#send('dispose', []).catch(() => {});
+    // Refuse calls from now on; those sent before finish first (the worker answers in order).
     this.#disposed = true;
+    await this.#call('dispose', []).promise.catch(() => {});
     this.#worker.terminate();
   }
 }

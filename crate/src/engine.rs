@@ -22,6 +22,29 @@ pub const DEFAULT_BATCH_SIZE: usize = 32;
 pub const WASM32_WEIGHT_BUDGET: u64 = 3 << 30;
 
 /// Refuses, before anything is downloaded or allocated, a model whose weights cannot fit `budget`.
+/// Tokenizes a probe text at load, so a tokenizer that cannot work (an empty vocabulary, no
+/// unknown token, special tokens beyond the embedding table) fails as E_TOKENIZER / E_CONFIG
+/// now, not later as an input error blaming the user's text.
+fn check_tokenizer_fits(tokenizer: &TextTokenizer, spec: &ModelSpec) -> Result<()> {
+    let ids = tokenizer.ids("webembed probe \u{2603} \u{e000} 123", None).map_err(|e| EmbedError::Tokenizer {
+        file: folder::TOKENIZER.into(),
+        reason: format!("cannot tokenize a plain probe text ({e}); its vocabulary or unknown token is missing"),
+    })?;
+    if ids.is_empty() {
+        return Err(EmbedError::Tokenizer { file: folder::TOKENIZER.into(), reason: "gives no tokens for a plain probe text".into() });
+    }
+    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= spec.encoder.vocab_size) {
+        return Err(EmbedError::config(
+            folder::TOKENIZER,
+            format!(
+                "produces token id {bad}, beyond the model's vocab_size {}; tokenizer.json does not belong to this model",
+                spec.encoder.vocab_size
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub fn check_fits(spec: &ModelSpec, budget: u64) -> Result<()> {
     let needed = spec.encoder.weight_bytes();
     if needed > budget {
@@ -88,6 +111,7 @@ impl Engine {
             .get(folder::TOKENIZER)
             .ok_or_else(|| EmbedError::config(folder::TOKENIZER, "missing: webembed needs the fast-tokenizer file tokenizer.json"))?;
         let tokenizer = TextTokenizer::from_bytes(tokenizer_bytes, spec.max_seq_length)?;
+        check_tokenizer_fits(&tokenizer, &spec)?;
         // Weights handed over as files (a pytorch_model.bin) are read now, quantized if `weights` quantizes.
         let mut weights = if weights.is_empty() { weights.read_files(&mut files)? } else { weights };
         let encoder = Encoder::load(&spec.encoder, &mut weights)?;
@@ -247,17 +271,24 @@ impl Engine {
         // The prompt is the same for every text: its length is counted once per call.
         let prompt_length = prompt.map(|p| self.tokenizer.prompt_length(p)).transpose()?.unwrap_or(0);
         let pool_skip = if self.spec.pooling.include_prompt { 0 } else { prompt_length };
-        let tokenized = texts.iter().map(|t| self.checked_ids(t.as_ref(), prompt)).collect::<Result<Vec<_>>>()?;
-        // Longest first, as sentence-transformers does, so each batch pads little.
+        // Longest first by characters, as sentence-transformers orders them, so each batch pads
+        // little; each batch is tokenized when it runs, so memory does not grow with the count.
         let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(tokenized[i].len()));
+        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].as_ref().chars().count()));
 
         let dimension = self.dimension();
         let mut output = vec![0f32; texts.len() * dimension];
         for chunk in order.chunks(batch_size) {
-            let rows: Vec<&[u32]> = chunk.iter().map(|&i| tokenized[i].as_slice()).collect();
+            let tokenized = chunk.iter().map(|&i| self.checked_ids(texts[i].as_ref(), prompt)).collect::<Result<Vec<_>>>()?;
+            let rows: Vec<&[u32]> = tokenized.iter().map(Vec::as_slice).collect();
             let batch = self.make_batch(&rows, pool_skip);
             let pooled = self.embed_batch(&batch).await?;
+            if let Some(bad) = pooled.iter().position(|v| !v.is_finite()) {
+                return Err(EmbedError::Inference(format!(
+                    "the model produced a non-finite value for texts[{}]; its weights hold NaN or infinity, or overflow f32",
+                    chunk[bad / dimension]
+                )));
+            }
             for (row, &index) in chunk.iter().enumerate() {
                 output[index * dimension..(index + 1) * dimension].copy_from_slice(&pooled[row * dimension..(row + 1) * dimension]);
             }

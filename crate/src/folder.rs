@@ -104,6 +104,10 @@ pub fn weight_files(dtype: Dtype) -> Vec<WeightFile> {
 
 /// Parses a JSON file of the folder; an HTML answer (a server's error page) is named as such.
 pub fn parse_json(file: &str, bytes: &[u8]) -> Result<Value> {
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        // Python's json (and so transformers) refuses a BOM too; say what it is.
+        return Err(EmbedError::config(file, "starts with a UTF-8 byte-order mark (BOM); save it as UTF-8 without a BOM"));
+    }
     serde_json::from_slice(bytes).map_err(|err| {
         let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).chars().filter(|c| !c.is_control()).collect();
         let looks_like_html = head.trim_start().starts_with('<');
@@ -131,14 +135,33 @@ pub fn shard_files(index_json: &[u8]) -> Result<Vec<String>> {
     let mut files: Vec<String> = Vec::new();
     for file in map.values() {
         let file = file.as_str().ok_or_else(|| EmbedError::weights(SHARD_INDEX, "maps a tensor to a non-string file"))?;
-        if file.contains("..") || file.starts_with('/') {
-            return Err(EmbedError::weights(SHARD_INDEX, format!("names a shard outside the folder: {file:?}")));
-        }
+        check_inside(SHARD_INDEX, "weight_map", file)?;
         if !files.iter().any(|f| f == file) {
             files.push(file.to_string());
         }
     }
     Ok(files)
+}
+
+/// Refuses a path that a model file supplies (`entry` names where) unless it stays inside the
+/// folder however it is resolved: as a URL against the folder URL (where `%2e%2e`, a scheme or
+/// `//host` escape) and as a path on disk (where `..`, `/` and `\` do).
+pub fn check_inside(file: &str, entry: &str, path: &str) -> Result<()> {
+    let refuse =
+        |why: &str| Err(EmbedError::config(file, format!("`{entry}` names {path:?}, {why}; every path must stay inside the model folder")));
+    if path.len() > 512 {
+        return refuse("which is too long");
+    }
+    if path.chars().any(|c| c.is_control() || matches!(c, '\\' | '%' | '?' | '#' | ':')) {
+        return refuse("which holds a character a relative file path cannot have (\\ % ? # : or a control character)");
+    }
+    if path.starts_with('/') {
+        return refuse("an absolute path");
+    }
+    if path.split('/').any(|segment| segment == ".." || segment == ".") {
+        return refuse("which steps out of the folder or through `.`");
+    }
+    Ok(())
 }
 
 /// The sentence-transformers modules webembed runs.
@@ -187,7 +210,12 @@ pub fn modules(modules_json: &Value) -> Result<Vec<Module>> {
                 ))
             }
         };
-        let path = entry.get("path").and_then(Value::as_str).unwrap_or("").to_string();
+        let path = match entry.get("path") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(path)) => path.clone(),
+            Some(other) => return Err(EmbedError::config(MODULES, format!("module path must be a string; got {other}"))),
+        };
+        check_inside(MODULES, "path", &path)?;
         out.push(Module { kind, path });
     }
     Ok(out)
@@ -225,10 +253,28 @@ mod tests {
 
     #[test]
     fn shards_outside_the_folder_are_refused() {
-        let err = shard_files(br#"{"weight_map":{"a":"../x.safetensors"}}"#).unwrap_err();
-        assert_eq!(err.code(), "E_WEIGHTS");
+        for escape in
+            ["../x.safetensors", "%2e%2e/x.safetensors", "file:///etc/passwd", "http://other/x", "//other/x", "/abs", "a\\..\\b", "a/./b"]
+        {
+            let json = serde_json::json!({ "weight_map": { "a": escape } }).to_string();
+            let err = shard_files(json.as_bytes()).unwrap_err();
+            assert_eq!(err.code(), "E_CONFIG", "{escape}");
+            assert!(err.to_string().contains(SHARD_INDEX) && err.to_string().contains("weight_map"), "{err}");
+        }
         let files = shard_files(br#"{"weight_map":{"a":"1.safetensors","b":"2.safetensors","c":"1.safetensors"}}"#).unwrap();
         assert_eq!(files, ["1.safetensors", "2.safetensors"]);
+    }
+
+    #[test]
+    fn module_paths_outside_the_folder_are_refused() {
+        for escape in ["../x", "/etc/ssl", "http://127.0.0.1:9/x", "%2e%2e/x", "1_Pooling/../../x"] {
+            let json = serde_json::json!([{ "path": escape, "type": "sentence_transformers.models.Pooling" }]).to_string();
+            let err = module_config_files(Some(json.as_bytes())).unwrap_err();
+            assert_eq!(err.code(), "E_CONFIG", "{escape}");
+            assert!(err.to_string().contains(MODULES), "{err}");
+        }
+        let json = br#"[{"path":7,"type":"sentence_transformers.models.Pooling"}]"#;
+        assert_eq!(module_config_files(Some(json)).unwrap_err().code(), "E_CONFIG");
     }
 
     #[test]

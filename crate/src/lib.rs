@@ -6,6 +6,7 @@ pub mod error;
 pub mod files;
 pub mod folder;
 pub mod model;
+pub mod pickle;
 pub mod pooling;
 pub mod quantize;
 pub mod spec;

@@ -86,7 +86,7 @@ impl ModelSpec {
         let encoder = encoder_spec(&config)?;
         let tokenizer_config = read_json(files, folder::TOKENIZER_CONFIG)?;
         let sbert_config = read_json(files, folder::SENTENCE_BERT_CONFIG)?;
-        let max_seq_length = max_seq_length(&encoder, sbert_config.as_ref(), tokenizer_config.as_ref());
+        let max_seq_length = max_seq_length(&encoder, sbert_config.as_ref(), tokenizer_config.as_ref())?;
 
         let modules = read_json(files, folder::MODULES)?;
         let (pooling, normalize) = match modules {
@@ -109,14 +109,38 @@ fn read_json(files: &ModelFiles, file: &str) -> Result<Option<Value>> {
     files.get(file).map(|bytes| parse_json(file, bytes)).transpose()
 }
 
-fn get_usize(config: &Value, key: &str) -> Option<usize> {
-    config.get(key).and_then(Value::as_u64).map(|v| v as usize)
+/// An integer field of a config file within `range`: absent or null gives `default` (or an
+/// error naming the field when there is none); anything else out of range, fractional, or not a
+/// number is refused, so no value is silently replaced or wrapped by a narrower integer type.
+fn int_field(file: &str, config: &Value, key: &str, range: std::ops::RangeInclusive<u64>, default: Option<u64>) -> Result<usize> {
+    let value = match config.get(key) {
+        None | Some(Value::Null) => {
+            return default.map(|d| d as usize).ok_or_else(|| EmbedError::config(file, format!("needs a positive integer `{key}`")));
+        }
+        Some(value) => value,
+    };
+    let integer = value.as_u64().or_else(|| value.as_f64().filter(|v| v.fract() == 0.0 && *v >= 0.0 && *v < 1.8e19).map(|v| v as u64));
+    match integer {
+        Some(v) if range.contains(&v) => Ok(v as usize),
+        _ => Err(EmbedError::config(file, format!("`{key}` is {value}; it must be an integer from {} to {}", range.start(), range.end()))),
+    }
 }
 
 fn require_usize(config: &Value, key: &str) -> Result<usize> {
-    match get_usize(config, key) {
-        Some(v) if v > 0 => Ok(v),
-        _ => Err(EmbedError::config(folder::CONFIG, format!("needs a positive integer `{key}`"))),
+    int_field(folder::CONFIG, config, key, 1..=MAX_SIZE, None)
+}
+
+/// Sizes beyond any encoder webembed could hold in wasm32 (keeps every product in u64 and
+/// every value in a 32-bit usize).
+const MAX_SIZE: u64 = 1 << 24;
+
+fn layer_norm_eps(config: &Value) -> Result<f64> {
+    match config.get("layer_norm_eps") {
+        None | Some(Value::Null) => Ok(1e-12),
+        Some(value) => match value.as_f64() {
+            Some(eps) if eps > 0.0 && eps < 1.0 => Ok(eps),
+            _ => Err(EmbedError::config(folder::CONFIG, format!("`layer_norm_eps` is {value}; it must be a number between 0 and 1"))),
+        },
     }
 }
 
@@ -148,7 +172,7 @@ fn encoder_spec(config: &Value) -> Result<EncoderSpec> {
         }
     }
     let hidden_size = require_usize(config, "hidden_size")?;
-    let num_heads = require_usize(config, "num_attention_heads")?;
+    let num_heads = int_field(folder::CONFIG, config, "num_attention_heads", 1..=4096, None)?;
     if hidden_size % num_heads != 0 {
         return Err(EmbedError::config(
             folder::CONFIG,
@@ -159,32 +183,54 @@ fn encoder_spec(config: &Value) -> Result<EncoderSpec> {
         Architecture::Bert => 0,
         Architecture::XlmRoberta => 1,
     };
+    let vocab_size = require_usize(config, "vocab_size")?;
+    let max_position_embeddings = require_usize(config, "max_position_embeddings")?;
+    let pad_token_id = int_field(folder::CONFIG, config, "pad_token_id", 0..=vocab_size as u64 - 1, Some(default_pad))?;
+    if architecture == Architecture::XlmRoberta && pad_token_id + 1 >= max_position_embeddings {
+        return Err(EmbedError::config(
+            folder::CONFIG,
+            format!("`pad_token_id` {pad_token_id} leaves no position of max_position_embeddings {max_position_embeddings} (XLM-R numbers positions from pad_token_id + 1)"),
+        ));
+    }
     Ok(EncoderSpec {
         architecture,
-        vocab_size: require_usize(config, "vocab_size")?,
+        vocab_size,
         hidden_size,
-        num_layers: require_usize(config, "num_hidden_layers")?,
+        num_layers: int_field(folder::CONFIG, config, "num_hidden_layers", 1..=1024, None)?,
         num_heads,
         intermediate_size: require_usize(config, "intermediate_size")?,
-        max_position_embeddings: require_usize(config, "max_position_embeddings")?,
-        type_vocab_size: get_usize(config, "type_vocab_size").unwrap_or(2),
-        layer_norm_eps: config.get("layer_norm_eps").and_then(Value::as_f64).unwrap_or(1e-12),
-        pad_token_id: get_usize(config, "pad_token_id").unwrap_or(default_pad) as u32,
+        max_position_embeddings,
+        type_vocab_size: int_field(folder::CONFIG, config, "type_vocab_size", 1..=MAX_SIZE, Some(2))?,
+        layer_norm_eps: layer_norm_eps(config)?,
+        pad_token_id: pad_token_id as u32,
         hidden_act,
     })
 }
 
 /// sentence-transformers ≤ 5 stores the limit in `sentence_bert_config.json`; 6.x leaves it to
 /// the tokenizer's `model_max_length`. Either way it cannot exceed the position table.
-fn max_seq_length(encoder: &EncoderSpec, sbert: Option<&Value>, tokenizer_config: Option<&Value>) -> usize {
-    let from_sbert = sbert.and_then(|c| get_usize(c, "max_seq_length"));
-    let from_tokenizer = tokenizer_config
-        .and_then(|c| c.get("model_max_length"))
-        .and_then(Value::as_f64)
-        .filter(|v| *v >= 1.0 && *v < 1e9)
-        .map(|v| v as usize);
+fn max_seq_length(encoder: &EncoderSpec, sbert: Option<&Value>, tokenizer_config: Option<&Value>) -> Result<usize> {
+    let from_sbert = match sbert {
+        Some(config) if config.get("max_seq_length").is_some_and(|v| !v.is_null()) => {
+            Some(int_field(folder::SENTENCE_BERT_CONFIG, config, "max_seq_length", 1..=MAX_SIZE, None)?)
+        }
+        _ => None,
+    };
+    let from_tokenizer = match tokenizer_config.and_then(|c| c.get("model_max_length")) {
+        None | Some(Value::Null) => None,
+        // Tokenizers without a limit store a huge number (1e30), which means "unset".
+        Some(value) => match value.as_f64() {
+            Some(v) if v >= 1.0 => (v < 1e9).then_some(v as usize),
+            _ => {
+                return Err(EmbedError::config(
+                    folder::TOKENIZER_CONFIG,
+                    format!("`model_max_length` is {value}; it must be a positive number"),
+                ))
+            }
+        },
+    };
     let positions = encoder.max_positions();
-    from_sbert.or(from_tokenizer).unwrap_or(positions).min(positions).max(2)
+    Ok(from_sbert.or(from_tokenizer).unwrap_or(positions).min(positions).max(2))
 }
 
 fn pipeline_from_modules(files: &ModelFiles, modules: &Value, hidden_size: usize) -> Result<(PoolingSpec, bool)> {
@@ -209,8 +255,12 @@ fn pipeline_from_modules(files: &ModelFiles, modules: &Value, hidden_size: usize
 }
 
 pub(crate) fn pooling_spec(file: &str, config: &Value, hidden_size: usize) -> Result<PoolingSpec> {
-    let dimension =
-        get_usize(config, "word_embedding_dimension").or_else(|| get_usize(config, "embedding_dimension")).unwrap_or(hidden_size);
+    let key = if config.get("word_embedding_dimension").is_some_and(|v| !v.is_null()) {
+        "word_embedding_dimension"
+    } else {
+        "embedding_dimension"
+    };
+    let dimension = int_field(file, config, key, 1..=MAX_SIZE, Some(hidden_size as u64))?;
     if dimension != hidden_size {
         return Err(EmbedError::config(
             file,

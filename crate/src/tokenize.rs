@@ -10,7 +10,18 @@ use crate::folder;
 
 pub struct TextTokenizer {
     tokenizer: Tokenizer,
+    max_seq_length: usize,
 }
+
+/// Bytes of text read per token `max_seq_length` allows, at most. Real text needs under 16; only
+/// degenerate input (megabytes of whitespace, control characters or one giant word) is cut
+/// before it reaches `max_seq_length` tokens. The JS layer cuts strings to the same bound before
+/// they enter wasm memory (`maxTextUnits` in input.js), which only grows.
+pub const TEXT_BYTES_PER_TOKEN: usize = 512;
+
+/// Tokens a prefix must produce past the truncation point before its tokens are taken as the
+/// whole text's: words near a cut may tokenize differently, never those this far before it.
+const OVERFLOW_MARGIN: usize = 32;
 
 /// One tokenized text: its ids and how many leading tokens belong to the prompt (the count
 /// sentence-transformers masks out when a pooling layer has `include_prompt: false`).
@@ -38,7 +49,7 @@ impl TextTokenizer {
                 direction: TruncationDirection::Right,
             }))
             .map_err(|e| EmbedError::Tokenizer { file: file.into(), reason: e.to_string() })?;
-        Ok(TextTokenizer { tokenizer })
+        Ok(TextTokenizer { tokenizer, max_seq_length })
     }
 
     /// Tokenizes `prompt + text`, with the prompt's length (see `prompt_length`).
@@ -48,23 +59,77 @@ impl TextTokenizer {
     }
 
     /// The ids of `prompt + text`, special tokens included, truncated at `max_seq_length`.
+    ///
+    /// Tokenizing costs ~60 bytes of memory per character, so a long text is tokenized by growing
+    /// prefixes, each cut before a whitespace, until one yields `OVERFLOW_MARGIN` tokens past the
+    /// truncation point: its first `max_seq_length` tokens are then the whole text's.
     pub fn ids(&self, text: &str, prompt: Option<&str>) -> Result<Vec<u32>> {
-        let encoding = match prompt {
-            Some(prompt) => self.encode(&format!("{prompt}{text}"))?,
-            None => self.encode(text)?,
+        let joined;
+        let full = match prompt {
+            Some(prompt) => {
+                joined = format!("{prompt}{}", prefix_before(text, self.max_text_bytes()));
+                joined.as_str()
+            }
+            None => text,
         };
-        Ok(encoding.get_ids().to_vec())
+        let limit = self.max_text_bytes();
+        let mut window = (self.max_seq_length * 8).max(1024);
+        loop {
+            let prefix = if window >= full.len() { full } else { prefix_before(full, window) };
+            let encoding = self.encode(prefix)?;
+            let overflow: usize = encoding.get_overflowing().iter().map(|e| e.len()).sum();
+            if prefix.len() == full.len() || overflow >= OVERFLOW_MARGIN || window >= limit {
+                return Ok(encoding.get_ids().to_vec());
+            }
+            window = (window * 4).min(limit);
+        }
+    }
+
+    /// The most bytes of one text that are ever tokenized (see `TEXT_BYTES_PER_TOKEN`).
+    pub fn max_text_bytes(&self) -> usize {
+        self.max_seq_length.max(1).saturating_mul(TEXT_BYTES_PER_TOKEN)
     }
 
     /// Tokens of the prompt alone, minus a closing special token, exactly as
     /// sentence-transformers' `_get_prompt_length` counts them.
     pub fn prompt_length(&self, prompt: &str) -> Result<usize> {
-        let alone = self.encode(prompt)?;
+        let alone = self.encode(prefix_before(prompt, self.max_text_bytes()))?;
         let ends_special = alone.get_special_tokens_mask().last() == Some(&1);
         Ok(alone.get_ids().len() - usize::from(ends_special))
     }
 
     fn encode(&self, text: &str) -> Result<tokenizers::Encoding> {
         self.tokenizer.encode(text, true).map_err(|e| EmbedError::Input(format!("could not tokenize text: {e}")))
+    }
+}
+
+/// The longest prefix of `text` of at most `max_bytes` bytes that ends on a character boundary,
+/// and before a whitespace when one lies in its second half (pre-tokenizers split there, so no
+/// word is cut).
+fn prefix_before(text: &str, max_bytes: usize) -> &str {
+    if text.len() <= max_bytes {
+        return text;
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    match head.rfind(char::is_whitespace) {
+        Some(space) if space >= end / 2 => &head[..space],
+        _ => head,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_before;
+
+    #[test]
+    fn prefixes_end_on_characters_and_before_spaces() {
+        assert_eq!(prefix_before("short", 100), "short");
+        assert_eq!(prefix_before("alpha beta gamma", 13), "alpha beta");
+        assert_eq!(prefix_before("ééééé", 5), "éé");
+        assert_eq!(prefix_before("a bcdefghijkl", 10), "a bcdefghi");
     }
 }

@@ -6,11 +6,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 
 use crate::error::{EmbedError, Result};
 use crate::files::ModelFiles;
 use crate::folder::{self, Dtype, WeightLayout};
+use crate::pickle::{self, StorageType};
 use crate::quantize::{self, Matrix, Quantize, QuantizedRows};
 
 /// Which float tensors a q8 load quantizes, and how, by (prefix-stripped) name and shape.
@@ -42,6 +43,18 @@ pub struct Weights {
     q8_file_checked: bool,
     /// The int8 tensors a q8 file stores rotated (its metadata lists them).
     rotated_in_file: HashSet<String>,
+}
+
+/// Little-endian float data as f32; `None` for storages that hold no weights (integers).
+fn float_values(dtype: StorageType, data: &[u8]) -> Option<Vec<f32>> {
+    let convert = |width: usize, one: &dyn Fn(&[u8]) -> f32| data.chunks_exact(width).map(one).collect();
+    Some(match dtype {
+        StorageType::F32 => convert(4, &|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        StorageType::F16 => convert(2, &|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()),
+        StorageType::BF16 => convert(2, &|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()),
+        StorageType::F64 => convert(8, &|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32),
+        StorageType::Other(_) => return None,
+    })
 }
 
 /// (rows, values per row) of a tensor: its first dimension, and the product of the others.
@@ -129,12 +142,11 @@ impl Weights {
         for name in names {
             let view = file_tensors.tensor(name).map_err(bad)?;
             let (shape, data) = (view.shape().to_vec(), view.data());
-            let floats = |width: usize, convert: &dyn Fn(&[u8]) -> f32| data.chunks_exact(width).map(convert).collect::<Vec<f32>>();
-            let values = match view.dtype() {
-                safetensors::Dtype::F32 => floats(4, &|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-                safetensors::Dtype::F16 => floats(2, &|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()),
-                safetensors::Dtype::BF16 => floats(2, &|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()),
-                safetensors::Dtype::F64 => floats(8, &|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32),
+            let dtype = match view.dtype() {
+                safetensors::Dtype::F32 => StorageType::F32,
+                safetensors::Dtype::F16 => StorageType::F16,
+                safetensors::Dtype::BF16 => StorageType::BF16,
+                safetensors::Dtype::F64 => StorageType::F64,
                 safetensors::Dtype::I8 => {
                     self.add_i8(name, &shape, data.iter().map(|&b| b as i8).collect())?;
                     continue;
@@ -142,19 +154,15 @@ impl Weights {
                 // Integer buffers such as BERT's `position_ids` are not weights.
                 _ => continue,
             };
-            let (_, width) = rows_and_width(name, &shape)?;
-            let rows_per_block = (ROWS_BLOCK_VALUES / width.max(1)).max(1);
-            for (block, chunk) in values.chunks(rows_per_block * width.max(1)).enumerate() {
-                self.add_rows(name, &shape, block * rows_per_block, chunk)?;
-            }
-            if values.is_empty() {
-                self.add_rows(name, &shape, 0, &[])?;
+            if let Some(values) = float_values(dtype, data) {
+                self.add_float_blocks(name, &shape, &values)?;
             }
         }
         Ok(())
     }
 
     /// Adds the tensors of a `torch.save` state dict (a zip holding `data.pkl` and raw storages).
+    /// Nothing read from the zip may exceed the zip's own size (a compressed entry could).
     pub fn add_pytorch_bin(&mut self, file: &str, bytes: &[u8]) -> Result<()> {
         let bad = |reason: String| EmbedError::weights(file, reason);
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
@@ -165,34 +173,67 @@ impl Weights {
             .find(|name| name.ends_with("data.pkl"))
             .ok_or_else(|| bad("holds no data.pkl; only the zip format of torch.save (PyTorch >= 1.6) is read".into()))?;
         let dir_name = pickle_name.trim_end_matches(".pkl").to_string();
-        let mut stack = candle_core::pickle::Stack::empty();
-        {
-            let entry = zip.by_name(&pickle_name).map_err(|e| bad(e.to_string()))?;
-            stack.read_loop(&mut std::io::BufReader::new(entry)).map_err(|e| bad(format!("data.pkl: {e}")))?;
-        }
-        let object = stack.finalize().map_err(|e| bad(format!("data.pkl: {e}")))?;
-        let candle_core::pickle::Object::Dict(entries) = object else {
-            return Err(bad("data.pkl is not a state dict".into()));
+        let read_entry = |zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, entry_name: &str| -> Result<Vec<u8>> {
+            use std::io::Read;
+            let entry = zip.by_name(entry_name).map_err(|e| bad(format!("{entry_name}: {e}")))?;
+            let mut data = Vec::new();
+            entry.take(bytes.len() as u64 + 1).read_to_end(&mut data).map_err(|e| bad(format!("{entry_name}: {e}")))?;
+            if data.len() > bytes.len() {
+                return Err(bad(format!("{entry_name} unpacks to more bytes than the whole file holds")));
+            }
+            Ok(data)
         };
-        for (name, value) in entries {
-            let Some(info) = value.into_tensor_info(name, std::path::Path::new(&dir_name)).map_err(|e| bad(e.to_string()))? else {
-                continue;
-            };
-            if !info.layout.is_contiguous() {
-                return Err(bad(format!("tensor `{}` is stored non-contiguously", info.name)));
+        let pickle = read_entry(&mut zip, &pickle_name)?;
+        let records = pickle::read_state_dict(&pickle).map_err(|e| bad(format!("data.pkl {e}")))?;
+        drop(pickle);
+        for record in records {
+            let (name, size) = (&record.name, record.dtype.size());
+            let storage = read_entry(&mut zip, &format!("{dir_name}/{}", record.storage))?;
+            let count = record.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            let contiguous = record.shape.iter().rev().scan(1usize, |step, &d| {
+                let stride = *step;
+                *step = step.saturating_mul(d);
+                Some(stride)
+            });
+            let strides_ok = record.stride.len() == record.shape.len()
+                && contiguous
+                    .zip(record.stride.iter().rev())
+                    .zip(record.shape.iter().rev())
+                    .all(|((want, &got), &d)| d <= 1 || want == got);
+            if !strides_ok {
+                return Err(bad(format!(
+                    "tensor `{name}` is stored non-contiguously (stride {:?} for shape {:?})",
+                    record.stride, record.shape
+                )));
             }
-            let mut storage = Vec::new();
-            {
-                use std::io::Read;
-                let mut entry = zip.by_name(&info.path).map_err(|e| bad(format!("{}: {e}", info.path)))?;
-                entry.read_to_end(&mut storage).map_err(|e| bad(format!("{}: {e}", info.path)))?;
-            }
-            let size = info.dtype.size_in_bytes();
-            let start = info.layout.start_offset() * size;
-            let end = start + info.layout.shape().elem_count() * size;
-            let data = storage.get(start..end).ok_or_else(|| bad(format!("tensor `{}` runs past its storage", info.name)))?;
-            let tensor = Tensor::from_raw_buffer(data, info.dtype, info.layout.dims(), &Device::Cpu)?;
-            self.add_tensor(&info.name, tensor)?;
+            let range = count.and_then(|c| {
+                let start = record.offset.checked_mul(size)?;
+                Some(start..start.checked_add(c.checked_mul(size)?)?)
+            });
+            let data = range.and_then(|r| storage.get(r)).ok_or_else(|| {
+                bad(format!(
+                    "tensor `{name}` ({:?} at offset {}) runs past its storage of {} bytes",
+                    record.shape,
+                    record.offset,
+                    storage.len()
+                ))
+            })?;
+            let Some(values) = float_values(record.dtype, data) else { continue };
+            self.add_float_blocks(name, &record.shape, &values)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a whole float tensor in blocks of rows, as a q8 load quantizes them.
+    fn add_float_blocks(&mut self, name: &str, shape: &[usize], values: &[f32]) -> Result<()> {
+        let (_, width) = rows_and_width(name, shape)?;
+        check_len(name, shape, shape.iter().product(), values.len())?;
+        let rows_per_block = (ROWS_BLOCK_VALUES / width.max(1)).max(1);
+        for (block, chunk) in values.chunks(rows_per_block * width.max(1)).enumerate() {
+            self.add_rows(name, shape, block * rows_per_block, chunk)?;
+        }
+        if values.is_empty() {
+            self.add_rows(name, shape, 0, &[])?;
         }
         Ok(())
     }
@@ -273,14 +314,6 @@ impl Weights {
             words.iter().map(|&w| half::f16::from_bits(w).to_f32()).collect()
         };
         self.add_rows(name, shape, first_row, &values)
-    }
-
-    /// A tensor from another reader (the pickle), as f32.
-    fn add_tensor(&mut self, name: &str, tensor: Tensor) -> Result<()> {
-        let tensor = if tensor.dtype() == DType::F32 { tensor } else { tensor.to_dtype(DType::F32)? };
-        let shape = tensor.dims().to_vec();
-        let values = tensor.flatten_all()?.to_vec1::<f32>()?;
-        self.add_rows(name, &shape, 0, &values)
     }
 
     pub fn is_empty(&self) -> bool {
