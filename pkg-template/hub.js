@@ -81,6 +81,23 @@ function insideFolder(baseUrl, name) {
 }
 
 /**
+ * Marks a load of `baseUrl` as running, before its first await, so loads started together share
+ * their downloads; returns the function that ends it (see `sharedDownload`).
+ */
+export function beginLoad(baseUrl) {
+  loadsByFolder.set(baseUrl, (loadsByFolder.get(baseUrl) ?? 0) + 1);
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    const left = (loadsByFolder.get(baseUrl) ?? 1) - 1;
+    if (left > 0) return void loadsByFolder.set(baseUrl, left);
+    loadsByFolder.delete(baseUrl);
+    for (const url of downloads.keys()) if (url.startsWith(baseUrl)) downloads.delete(url);
+  };
+}
+
+/**
  * Downloads a model folder's config files. The engine names them: `engine.configFiles()` the
  * folder's own, `engine.moduleConfigFiles(modulesJsonBytes)` those modules.json asks for.
  * Returns a Map of path → Uint8Array.
@@ -127,8 +144,12 @@ export async function fetchWeights(session, engine, take, dtype = 'f32') {
   throw new WebembedError('E_FETCH', `${session.baseUrl} has no weights: tried ${tried.slice(0, -1).join(', ')} and ${tried.at(-1)}`);
 }
 
-// Downloads in flight, by URL: two loads of one folder at once download each file once.
+// Downloads by URL, shared by the loads of one folder that run at once, so each file downloads
+// once. A finished one stays while a load of its folder runs; a large one only while another
+// load of the folder runs (keeping weights for a lone load would double its memory).
 const downloads = new Map();
+const loadsByFolder = new Map();
+const KEEP_FINISHED_BYTES = 1 << 20;
 
 async function fetchFile(url, name, kind, options) {
   const cached = await cachedBytes(options.cache, url);
@@ -171,8 +192,17 @@ function sharedDownload(url, name, options) {
   const running = downloads.get(url);
   if (running && running.fetch === options.fetch) return running.promise;
   const promise = download(url, name, options);
-  downloads.set(url, { fetch: options.fetch, promise });
-  promise.finally(() => downloads.delete(url)).catch(() => {});
+  const entry = { fetch: options.fetch, promise };
+  downloads.set(url, entry);
+  const drop = () => downloads.get(url) === entry && downloads.delete(url);
+  promise.then(
+    ({ bytes }) => {
+      const shared = [...loadsByFolder.entries()].some(([base, n]) => url.startsWith(base) && n > 1);
+      if (bytes.byteLength > KEEP_FINISHED_BYTES && !shared) drop();
+      if (![...loadsByFolder.keys()].some((base) => url.startsWith(base))) drop();
+    },
+    drop,
+  );
   return promise;
 }
 

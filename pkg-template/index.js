@@ -3,7 +3,7 @@
 import { announceBackendChange, checkBackend, startWebGpu } from './backend.js';
 import { clearCache, openCache } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
-import { createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
+import { beginLoad, createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
 import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeTexts } from './input.js';
 import { newInstance, pickSimd } from './instance.js';
 import { pauser } from './platform.js';
@@ -15,14 +15,18 @@ export { OPFSCache } from './cache.js';
 export { WebembedError } from './errors.js';
 
 async function buildEngine(url, options) {
-  const cache = await openCache(options.cache);
-  const glue = await newInstance(options.simd, cache);
-  const session = createSession(url, { ...options, cache });
+  const endLoad = beginLoad(url);
+  let session;
   try {
+    const cache = await openCache(options.cache);
+    const glue = await newInstance(options.simd, cache);
+    session = createSession(url, { ...options, cache });
     return await buildFrom(glue, session, options);
   } catch (error) {
-    await session.forget();
+    await session?.forget();
     throw asWebembedError(error);
+  } finally {
+    endLoad();
   }
 }
 

@@ -98,7 +98,7 @@ fn hostile_weight_files_are_weight_errors() {
     let header: Value = serde_json::from_slice(&good[8..8 + header_len]).unwrap();
     let with_header = |header: &Value| {
         let mut text = serde_json::to_vec(header).unwrap();
-        while (8 + text.len()) % 8 != 0 {
+        while !(8 + text.len()).is_multiple_of(8) {
             text.push(b' ');
         }
         let mut bytes = (text.len() as u64).to_le_bytes().to_vec();

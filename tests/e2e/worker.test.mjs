@@ -22,7 +22,9 @@ test('worker: true gives the same vectors, and a 256-passage encode leaves the m
       const progress = [];
       const model = await Embedder.load(path, { worker: true, backend: 'cpu', onProgress: (e) => progress.push(e.status) });
       const vectors = (await model.encode(texts)).map((v) => ({ isFloat32: v instanceof Float32Array, values: Array.from(v) }));
-      const corpus = await (await fetch('/shared/bench/corpus.json')).json();
+      // 256 passages of ~100 tokens from the committed fixture texts (tests read nothing outside the repo).
+      const sentences = await (await fetch('/tests/fixtures/texts.json')).json();
+      const corpus = Array.from({ length: 256 }, (_, i) => Array.from({ length: 6 }, (_, j) => sentences[(i * 7 + j * 13) % sentences.length]).join(' '));
       // A timer on the main thread: its largest gap while the worker encodes 256 passages.
       const ticks = [];
       const timer = setInterval(() => ticks.push(performance.now()), 10);
