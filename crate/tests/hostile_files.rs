@@ -80,6 +80,15 @@ fn bad_sentence_transformers_configs_are_config_errors() {
     let mut files = folder("e5-small-v2-like");
     files.insert("config.json", "\u{feff}{}".as_bytes().to_vec());
     assert!(Engine::from_files(files).err().unwrap().to_string().contains("BOM"));
+    for (what, bytes) in [
+        ("50 MB of whitespace", vec![b' '; 50 << 20]),
+        ("invalid UTF-8", b"{\"model_type\": \"\xff\xfe\"}".to_vec()),
+        ("nesting 10^5 deep", [vec![b'['; 100_000], vec![b']'; 100_000]].concat()),
+    ] {
+        let mut files = folder("e5-small-v2-like");
+        files.insert("config.json", bytes);
+        expect_error(what, files, "E_CONFIG", "config.json");
+    }
 }
 
 #[test]
