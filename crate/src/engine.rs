@@ -33,16 +33,21 @@ fn check_tokenizer_fits(tokenizer: &TextTokenizer, spec: &ModelSpec) -> Result<(
     if ids.is_empty() {
         return Err(EmbedError::Tokenizer { file: folder::TOKENIZER.into(), reason: "gives no tokens for a plain probe text".into() });
     }
-    if let Some(&bad) = ids.iter().find(|&&id| id as usize >= spec.encoder.vocab_size) {
-        return Err(EmbedError::config(
+    ids_within_vocab(ids, spec).map(drop)
+}
+
+/// `ids`, unless one is past the embedding table (the tokenizer belongs to another model).
+fn ids_within_vocab(ids: Vec<u32>, spec: &ModelSpec) -> Result<Vec<u32>> {
+    match ids.iter().find(|&&id| id as usize >= spec.encoder.vocab_size) {
+        Some(&bad) => Err(EmbedError::config(
             folder::TOKENIZER,
             format!(
-                "produces token id {bad}, beyond the model's vocab_size {}; tokenizer.json does not belong to this model",
+                "produced token id {bad}, beyond the model's vocab_size {}; tokenizer.json does not belong to this model",
                 spec.encoder.vocab_size
             ),
-        ));
+        )),
+        None => Ok(ids),
     }
-    Ok(())
 }
 
 pub fn check_fits(spec: &ModelSpec, budget: u64) -> Result<()> {
@@ -226,17 +231,7 @@ impl Engine {
 
     /// Token ids, refused when the tokenizer produces ids the embedding table does not have.
     fn checked_ids(&self, text: &str, prompt: Option<&str>) -> Result<Vec<u32>> {
-        let ids = self.tokenizer.ids(text, prompt)?;
-        if let Some(&bad) = ids.iter().find(|&&id| id as usize >= self.spec.encoder.vocab_size) {
-            return Err(EmbedError::config(
-                folder::TOKENIZER,
-                format!(
-                    "produced token id {bad}, beyond the model's vocab_size {}; tokenizer.json does not belong to this model",
-                    self.spec.encoder.vocab_size
-                ),
-            ));
-        }
-        Ok(ids)
+        ids_within_vocab(self.tokenizer.ids(text, prompt)?, &self.spec)
     }
 
     /// Embeds `texts` (after prepending `prompt`); returns `texts.len() × dimension` row-major.

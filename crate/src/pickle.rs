@@ -194,39 +194,26 @@ impl<'a> Reader<'a> {
                 };
                 self.stack.push(Val::leaf(Obj::Global(module, name)));
             }
-            b'q' => {
-                let id = self.u8()?;
-                self.memo_put(id.into())?;
-            }
-            b'r' => {
-                let id = self.u32()?;
+            b'q' | b'r' | 0x94 => {
+                let id = match op {
+                    b'q' => self.u8()?.into(),
+                    b'r' => self.u32()?,
+                    _ => u32::try_from(self.memo.len()).map_err(|_| "has too many memo entries")?,
+                };
                 self.memo_put(id)?;
             }
-            0x94 => {
-                let id = u32::try_from(self.memo.len()).map_err(|_| "has too many memo entries")?;
-                self.memo_put(id)?;
-            }
-            b'h' => {
-                let id = self.u8()?;
-                self.memo_get(id.into())?;
-            }
-            b'j' => {
-                let id = self.u32()?;
+            b'h' | b'j' => {
+                let id = if op == b'h' { self.u8()?.into() } else { self.u32()? };
                 self.memo_get(id)?;
             }
-            b'X' => {
-                let len = self.u32()? as usize;
+            b'X' | 0x8c | 0x8d => {
+                let len = match op {
+                    b'X' => self.u32()? as usize,
+                    0x8c => self.u8()? as usize,
+                    _ => usize::try_from(u64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default()))
+                        .map_err(|_| "holds a string longer than memory")?,
+                };
                 let value = self.string(len)?;
-                self.stack.push(value);
-            }
-            0x8c => {
-                let len = self.u8()? as usize;
-                let value = self.string(len)?;
-                self.stack.push(value);
-            }
-            0x8d => {
-                let len = u64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default());
-                let value = self.string(usize::try_from(len).map_err(|_| "holds a string longer than memory")?)?;
                 self.stack.push(value);
             }
             b'J' => {
