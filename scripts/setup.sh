@@ -24,6 +24,19 @@ else
   echo "wasm-bindgen $have already installed"
 fi
 
+log "Pinned nightly toolchain (cargo fuzz) and cargo-fuzz"
+source scripts/env.sh
+if ! rustup run "$WEBEMBED_NIGHTLY" rustc --version >/dev/null 2>&1; then
+  rustup toolchain install "$WEBEMBED_NIGHTLY" --profile minimal --component rust-src
+else
+  echo "$WEBEMBED_NIGHTLY already installed"
+fi
+if ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --version 0.13.2
+else
+  echo "$(cargo fuzz --version) already installed"
+fi
+
 log "Debian packages: chromium (browser tests), mesa-vulkan-drivers (wgpu on lavapipe)"
 missing=()
 for pkg in chromium mesa-vulkan-drivers; do

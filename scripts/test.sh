@@ -1,32 +1,54 @@
 #!/usr/bin/env bash
-# Runs every test: native engine tests (cargo test), the package under Node.js, and the browser
-# end-to-end tests in headless Chromium. Installs what is missing first (scripts/setup.sh), then builds pkg/.
+# Runs every test: native engine tests (cargo test), the fuzz targets for 30 s each, the package
+# under Node.js, and the browser end-to-end tests in headless Chromium. Installs what is missing
+# first (scripts/setup.sh), then builds pkg/. Ends with what each part cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+timings=()
+stage_start=$SECONDS
+stage_name=""
+stage() {
+  [ -z "$stage_name" ] || timings+=("$(printf '%5d s  %s' $((SECONDS - stage_start)) "$stage_name")")
+  stage_name=$1
+  stage_start=$SECONDS
+  [ "$1" = "end" ] || printf '\n== %s\n' "$1"
+}
+report() {
+  stage end
+  printf '\n== Time per part\n'
+  printf '%s\n' "${timings[@]}"
+  printf '%5d s  in all\n' "$SECONDS"
+}
+trap report EXIT
+
+stage "Setup (scripts/setup.sh: installs what is missing)"
 bash scripts/setup.sh
 source scripts/env.sh
 # Mesa's lavapipe (the native WebGPU tests' Vulkan device) warns on every device without it.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 
-printf '\n== Format and lints (cargo fmt --check; cargo clippy -D warnings: native, wasm32 SIMD128 and relaxed SIMD)\n'
-cargo fmt --all --check && echo "rustfmt: no differences"
+stage "Format and lints (cargo fmt --check; cargo clippy -D warnings: native, wasm32 SIMD128 and relaxed SIMD)"
+cargo fmt --all --check && rustfmt --edition 2021 --check crate/fuzz/fuzz_targets/*.rs && echo "rustfmt: no differences"
 cargo clippy --release --workspace --all-targets -- -D warnings
 cargo clippy --release --target wasm32-unknown-unknown -p webembed -- -D warnings
 RUSTFLAGS='-C target-feature=+simd128,+relaxed-simd --cfg getrandom_backend="wasm_js"' \
   cargo clippy --release --target wasm32-unknown-unknown -p webembed --target-dir "$CARGO_TARGET_DIR/relaxed" -- -D warnings
 
-printf '\n== Native engine tests (cargo test; structure.rs checks module cycles and one home per fact)\n'
+stage "Native engine tests (cargo test; structure.rs checks module cycles and one home per fact)"
 cargo test --release --workspace
 
-printf '\n== Build pkg/\n'
+stage "Fuzzing (scripts/fuzz.sh 30: each cargo fuzz target for 30 s)"
+bash scripts/fuzz.sh 30
+
+stage "Build pkg/"
 bash scripts/build.sh
 
-printf '\n== Types: tsc --noEmit on an example that uses every option\n'
+stage "Types: tsc --noEmit on an example that uses every option"
 npx tsc -p tests/types && echo "index.d.ts: the example type-checks"
 
-printf '\n== Node.js tests (the package in Node)\n'
+stage "Node.js tests (the package in Node)"
 node --test tests/node/
 
-printf '\n== Browser end-to-end tests (headless Chromium)\n'
+stage "Browser end-to-end tests (headless Chromium)"
 node --test --test-concurrency=1 tests/e2e/

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::{EmbedError, Result};
 use crate::folder::{self, Dtype};
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ModelFiles {
     files: BTreeMap<String, Vec<u8>>,
 }

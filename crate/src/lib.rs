@@ -5,6 +5,7 @@ pub mod engine;
 pub mod error;
 pub mod files;
 pub mod folder;
+pub mod fuzzing;
 pub mod model;
 pub mod pickle;
 pub mod pooling;

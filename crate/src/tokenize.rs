@@ -34,8 +34,15 @@ pub struct Tokens {
 impl TextTokenizer {
     pub fn from_bytes(bytes: &[u8], max_seq_length: usize) -> Result<Self> {
         let file = folder::TOKENIZER;
-        // Straight into the tokenizer (a multilingual tokenizer.json is ~10 MB); only on failure is
-        // the file parsed again, to tell "not JSON" (an HTML page, say) from "not a tokenizer".
+        // The JSON is checked first, every string decoded, without building anything: tokenizers
+        // 0.23 panics (`expect("Helper")` in its decoder deserializer) on a syntax error or a bad
+        // escape such as a lone surrogate inside `decoder`.
+        serde_json::from_slice::<CheckedJson>(bytes).map_err(|e| match folder::parse_json(file, bytes) {
+            Err(not_json) => not_json,
+            Ok(_) => EmbedError::Tokenizer { file: file.into(), reason: format!("is not valid JSON: {e}") },
+        })?;
+        // Then straight into the tokenizer (a multilingual tokenizer.json is ~10 MB); only on
+        // failure is the file parsed again, to tell "not JSON" from "not a tokenizer".
         let mut tokenizer: Tokenizer = serde_json::from_slice(bytes).map_err(|e| match folder::parse_json(file, bytes) {
             Err(not_json) => not_json,
             Ok(_) => EmbedError::Tokenizer { file: file.into(), reason: format!("is not a tokenizer this version understands: {e}") },
@@ -131,5 +138,50 @@ mod tests {
         assert_eq!(prefix_before("alpha beta gamma", 13), "alpha beta");
         assert_eq!(prefix_before("ééééé", 5), "éé");
         assert_eq!(prefix_before("a bcdefghijkl", 10), "a bcdefghi");
+    }
+}
+
+/// Any JSON value, read to its end (every string decoded) and dropped as it is read.
+struct CheckedJson;
+
+impl<'de> serde::Deserialize<'de> for CheckedJson {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_any(CheckedJsonVisitor)
+    }
+}
+
+struct CheckedJsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for CheckedJsonVisitor {
+    type Value = CheckedJson;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<CheckedJson, E> {
+        Ok(CheckedJson)
+    }
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<CheckedJson, E> {
+        Ok(CheckedJson)
+    }
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<CheckedJson, E> {
+        Ok(CheckedJson)
+    }
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<CheckedJson, E> {
+        Ok(CheckedJson)
+    }
+    fn visit_str<E>(self, _: &str) -> std::result::Result<CheckedJson, E> {
+        Ok(CheckedJson)
+    }
+    fn visit_unit<E>(self) -> std::result::Result<CheckedJson, E> {
+        Ok(CheckedJson)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<CheckedJson, A::Error> {
+        while seq.next_element::<CheckedJson>()?.is_some() {}
+        Ok(CheckedJson)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<CheckedJson, A::Error> {
+        while map.next_entry::<CheckedJson, CheckedJson>()?.is_some() {}
+        Ok(CheckedJson)
     }
 }

@@ -153,3 +153,66 @@ fn hostile_pytorch_bins_are_weight_errors() {
     }
     Engine::from_files(folder("e5-small-v2-like-bin")).expect("the untouched folder loads");
 }
+
+/// The tiny WordPiece tokenizer.json with `change` applied.
+fn with_tokenizer(change: impl Fn(&mut Value)) -> ModelFiles {
+    let mut files = folder("e5-small-v2-like");
+    let mut tokenizer: Value = serde_json::from_slice(files.get("tokenizer.json").unwrap()).unwrap();
+    change(&mut tokenizer);
+    files.insert("tokenizer.json", serde_json::to_vec(&tokenizer).unwrap());
+    files
+}
+
+fn split_on(pattern: &str) -> impl Fn(&mut Value) + '_ {
+    move |t: &mut Value| {
+        t["pre_tokenizer"] = json!({"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": pattern}, "behavior": "Isolated", "invert": false},
+            {"type": "BertPreTokenizer"}]});
+    }
+}
+
+#[test]
+fn hostile_tokenizers_load_and_answer_in_bounded_time() {
+    use std::time::{Duration, Instant};
+    let within = |what: &str, limit: Duration, run: &dyn Fn()| {
+        let start = Instant::now();
+        run();
+        let took = start.elapsed();
+        eprintln!("{what}: {took:?}");
+        assert!(took < limit, "{what} took {took:?}");
+    };
+    // 10^5 added tokens: tokenizers numbers them past its vocabulary (ids up to ~10^5, beyond
+    // this model's 1200 rows). The folder loads in bounded time; a text that meets one is E_CONFIG
+    // naming tokenizer.json, and other texts still embed.
+    let many = with_tokenizer(|t| {
+        let added: Vec<Value> = (0..100_000)
+            .map(|i| {
+                json!({"id": 5 + i, "content": format!("tok{i}x"), "single_word": false, "lstrip": false,
+                "rstrip": false, "normalized": true, "special": false})
+            })
+            .collect();
+        t["added_tokens"] = Value::Array(added);
+    });
+    within("10^5 added tokens", Duration::from_secs(20), &|| {
+        let mut engine = Engine::from_files(many.clone()).expect("10^5 added tokens load");
+        let err = engine.encode(&["say tok99999x"], None, 1).unwrap_err();
+        assert_eq!(err.code(), "E_CONFIG", "{err}");
+        assert!(err.to_string().contains("tokenizer.json"), "{err}");
+        engine.encode(&["a plain text"], None, 1).unwrap();
+    });
+    // Nested repetition: the regex crate refuses what would compile too large, at load.
+    let huge = with_tokenizer(split_on("((((a{100}){100}){100}){100})"));
+    within("a regex too large to compile", Duration::from_secs(10), &|| {
+        expect_error("huge regex", huge.clone(), "E_TOKENIZER", "tokenizer.json");
+    });
+    // Catastrophic backtracking: fancy-regex gives up after its backtrack limit.
+    let backtracking = with_tokenizer(split_on("(?=(a+)+b)a"));
+    let text = format!("{}c", "a".repeat(5_000));
+    within("a backtracking regex on 5000 a's", Duration::from_secs(20), &|| {
+        let outcome = Engine::from_files(backtracking.clone()).map(|mut e| e.encode(&[text.as_str()], None, 1));
+        match outcome {
+            Ok(Ok(_)) => {}
+            Ok(Err(err)) | Err(err) => assert!(["E_INPUT", "E_TOKENIZER"].contains(&err.code()), "{err}"),
+        }
+    });
+}
