@@ -87,6 +87,39 @@ export interface EncodeOptions extends PromptOptions {
   batchSize?: number;
 }
 
+/** One batch timed at load: its padded token count (rows × longest row) and milliseconds. */
+export interface TimedBatch {
+  tokens: number;
+  ms: number;
+}
+
+/** A backend's modelled time for a batch: fixedMs + perTokenMs × padded tokens. */
+export interface CostLine {
+  fixedMs: number;
+  perTokenMs: number;
+}
+
+/**
+ * How the model picked its backend. 'per-batch': each encode batch runs on the backend its
+ * timings predict faster for its size (small batches on the CPU, big ones on the GPU).
+ */
+export interface BackendChoice {
+  chosen: 'cpu' | 'webgpu' | 'per-batch';
+  /** Why, in words (the timings, the adapter, or what was asked for). */
+  reason: string;
+  /** The WebGPU adapter considered, when there was one. */
+  adapter?: string | null;
+  /** Present when 'auto' timed both backends at load. */
+  cpu?: TimedBatch[];
+  webgpu?: TimedBatch[];
+  cpuLine?: CostLine;
+  webgpuLine?: CostLine;
+  /** Padded tokens from which batches run on the GPU ('per-batch' only). */
+  gpuFromTokens?: number | null;
+  /** Milliseconds the timing added to the load (kept under about 300). */
+  spentMs?: number;
+}
+
 /** A ModelCache in the Origin Private File System. */
 export class OPFSCache implements ModelCache {
   constructor(name?: string);
@@ -114,8 +147,10 @@ export class Embedder {
   readonly backend: 'cpu' | 'webgpu';
   /** The weight precision running now: 'q8' (int8 kernels), 'f16' (f16 weights on WebGPU) or 'f32'. */
   readonly dtype: 'f32' | 'f16' | 'q8';
-  /** Why 'auto' chose the CPU (no adapter, self-test failed, …); null otherwise. */
+  /** Why 'auto' chose the CPU (no adapter, a software adapter, self-test failed, the CPU timed faster, …); null otherwise. */
   readonly webgpuUnavailableReason: string | null;
+  /** How the backend was chosen. With 'auto' on a real GPU, what timing both backends at load measured. */
+  readonly backendChoice: BackendChoice;
   /** The adapter and weight precision while on WebGPU; null on the CPU. */
   readonly gpuInfo: { adapter: string; f16Weights: boolean; buffers: number } | null;
   /** GPU buffers the model holds (flat across encodes; 0 after dispose). In worker mode: as of the last call. */

@@ -48,7 +48,7 @@ async function buildFrom(glue, session, options) {
   }
   const engine = loader.build(); // consumes the loader, whether it succeeds or not
   try {
-    const webgpu = await startWebGpu(engine, options.backend ?? 'auto', options.dtype);
+    const webgpu = await startWebGpu(engine, options.backend ?? 'auto', options.dtype, { allowSoftwareAdapter: options._allowSoftwareAdapter });
     return { glue, engine, webgpu };
   } catch (error) {
     engine.free();
@@ -67,21 +67,22 @@ export class Embedder {
   #onBackendChange;
   #adapter;
   #dtype;
-  // Kept past dispose() so tests can see that the GPU buffers were released.
-  #statsGlue;
+  // GPU buffers still live when dispose() dropped the instance (0 unless something leaked).
+  #buffersAtDispose = 0;
 
   constructor(secret, url, options, { glue, engine, webgpu }) {
     if (secret !== CONSTRUCT) throw new TypeError('use Embedder.load(source, options)');
     this.#url = url;
     this.#options = options;
     this.#glue = glue;
-    this.#statsGlue = glue;
     this.#engine = engine;
     this.#backend = engine.backend;
     this.#dtype = engine.dtype;
     this.#onBackendChange = options.onBackendChange;
     /** Why 'auto' runs on the CPU (null when on WebGPU or when the CPU was asked for). */
     this.webgpuUnavailableReason = webgpu.reason ?? null;
+    /** How the backend was chosen: { chosen, reason, adapter } and, when 'auto' timed both, the timings. */
+    this.backendChoice = webgpu.choice;
     this.#adapter = webgpu.adapter ?? null;
     this.simd = options.simd;
     this.dimension = engine.dimension;
@@ -99,6 +100,8 @@ export class Embedder {
   static async load(source, options = {}) {
     if (options?.worker) return WorkerEmbedder.load(source, options);
     const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, cache, integrity, dtype, simd: simdPreference, onBackendChange } = options ?? {};
+    // Test hook: lets 'auto' time a software adapter (SwiftShader) as if it were a GPU.
+    const _allowSoftwareAdapter = options?._allowSoftwareAdapterForTest === true;
     checkBackend(backend);
     if (onBackendChange !== undefined && typeof onBackendChange !== 'function') {
       throw new WebembedError('E_INPUT', 'onBackendChange must be a function');
@@ -106,8 +109,8 @@ export class Embedder {
     const url = resolveModelUrl(source, { hubUrl, revision });
     const simd = pickSimd(simdPreference);
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd, backend });
-      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd, backend, onBackendChange }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd, backend, _allowSoftwareAdapter });
+      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd, backend, onBackendChange, _allowSoftwareAdapter }, built);
     } catch (error) {
       throw asWebembedError(error);
     }
@@ -201,7 +204,19 @@ export class Embedder {
     await this.#queue.catch(() => {});
     this.#engine?.free();
     this.#engine = null;
+    // Nothing may keep the instance: dropping the last reference returns its whole memory.
+    this.#buffersAtDispose = this.#glue?.gpuBufferCount() ?? 0;
     this.#glue = null;
+  }
+
+  /** Test hook: 'cpu' or 'webgpu', where the last batch ran. */
+  get _lastBatchBackendForTest() {
+    return this.#engine?.lastBatchBackend ?? null;
+  }
+
+  /** Test hook: routes batches by these cost lines ({ fixedMs, perTokenMs } each), as 'auto' timing would. */
+  async _setRouteForTest({ cpu, webgpu }) {
+    return this.#run((engine) => engine.setRouteForTest(cpu.fixedMs, cpu.perTokenMs, webgpu.fixedMs, webgpu.perTokenMs));
   }
 
   /** Test hook: destroys the GPU device once `batches` more batches have started. */
@@ -211,12 +226,17 @@ export class Embedder {
 
   /** GPU buffers this model's instance holds (weights and pooled workspace); 0 after dispose(). */
   get gpuBufferCount() {
-    return this.#statsGlue?.gpuBufferCount() ?? 0;
+    return this.#glue?.gpuBufferCount() ?? this.#buffersAtDispose;
   }
 
   /** Test hook: makes the engine trap, to exercise the recovery path. */
   async _crashForTest() {
     return this.#run((engine) => engine.panicForTest());
+  }
+
+  /** Test hook: this model's WebAssembly.Memory (hold it only through a WeakRef). */
+  get _wasmMemoryForTest() {
+    return this.#glue?.wasmMemory ?? null;
   }
 
   /** Bytes of wasm memory this model's instance holds (for diagnostics and leak tests). */
@@ -245,9 +265,9 @@ export class Embedder {
       const backend = this.#backend === 'cpu' && this.#options.backend !== 'cpu' ? 'cpu' : this.#options.backend;
       const built = await buildEngine(this.#url, { ...this.#options, backend: backend === 'webgpu' ? 'auto' : backend });
       this.#glue = built.glue;
-      this.#statsGlue = built.glue;
       this.#engine = built.engine;
       this.#adapter = built.webgpu.adapter ?? null;
+      this.backendChoice = built.webgpu.choice;
       this.#noticeBackend();
     }
     try {

@@ -44,6 +44,7 @@ export async function newInstance(simd, cache) {
   }
   const module = await compiled.get(simd);
   const glue = createGlue();
-  await glue.default({ module_or_path: module });
+  const exports = await glue.default({ module_or_path: module });
+  glue.wasmMemory = exports.memory;
   return glue;
 }

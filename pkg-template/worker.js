@@ -30,8 +30,8 @@ self.onmessage = async ({ data }) => {
       // Backend changes travel with each answer's state (functions cannot cross to the worker).
       model = await Embedder.load(source, { ...options, worker: false, signal: controller.signal, onProgress, onBackendChange: (event) => (lastChange = event) });
       aborts.delete(id);
-      const { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason } = model;
-      result = { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason };
+      const { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice } = model;
+      result = { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice };
     } else if (method === 'encode') {
       result = await model.encode(...args);
       transfer = result.map((vector) => vector.buffer);

@@ -10,7 +10,7 @@ const MODELS = {
 };
 const params = new URLSearchParams(location.search);
 const MODEL = params.get('model') ?? Object.values(MODELS)[0];
-// ?backend=cpu or ?backend=webgpu pins the backend; by default WebGPU is used when it works here.
+// ?backend=cpu or ?backend=webgpu pins the backend; by default 'auto' uses a real GPU where it is faster.
 const BACKEND = params.get('backend') ?? 'auto';
 // q8 by default (scripts/demo.sh writes each model's model.q8.safetensors); ?dtype=f32 for full precision.
 const DTYPE = params.get('dtype') ?? 'q8';
@@ -84,7 +84,7 @@ async function search(event) {
 function showBackend() {
   const gpu = model.gpuInfo;
   ui.backend.textContent = gpu ? `backend: webgpu (${gpu.adapter}${gpu.f16Weights ? ', f16 weights' : ''})` : `backend: ${model.backend}, ${model.dtype}`;
-  ui.backend.title = model.webgpuUnavailableReason ? `WebGPU not used: ${model.webgpuUnavailableReason}` : '';
+  ui.backend.title = model.backendChoice.reason;
 }
 
 async function main() {

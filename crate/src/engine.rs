@@ -1,6 +1,7 @@
 //! The engine: a loaded model that turns texts into sentence embeddings. Free of JS types so it
 //! runs and is tested natively; `wasm.rs` only converts types around it.
 
+use crate::backend::choice::{self, Calibration, CostLine, Route, Sample};
 use crate::backend::cpu::encoder::Encoder;
 use crate::backend::cpu::CpuBackend;
 use crate::backend::webgpu::device::DeviceOptions;
@@ -89,6 +90,10 @@ pub struct Engine {
     webgpu: Option<WebGpuBackend>,
     /// Why the engine left WebGPU for the CPU, once it has.
     fallback_reason: Option<String>,
+    /// Which batches go to the GPU while it is on: all of them, unless timing at load split them.
+    route: Route,
+    /// The backend the last batch ran on ("cpu" or "webgpu").
+    last_batch_backend: &'static str,
 }
 
 impl Engine {
@@ -121,7 +126,15 @@ impl Engine {
         let mut weights = if weights.is_empty() { weights.read_files(&mut files)? } else { weights };
         let encoder = Encoder::load(&spec.encoder, &mut weights)?;
         let head = Head { pooling: spec.pooling.clone(), normalize: spec.normalize };
-        Ok(Engine { spec, tokenizer, cpu: CpuBackend::new(encoder, head), webgpu: None, fallback_reason: None })
+        Ok(Engine {
+            spec,
+            tokenizer,
+            cpu: CpuBackend::new(encoder, head),
+            webgpu: None,
+            fallback_reason: None,
+            route: Route::Gpu,
+            last_batch_backend: "cpu",
+        })
     }
 
     pub fn spec(&self) -> &ModelSpec {
@@ -188,7 +201,93 @@ impl Engine {
         }
         self.webgpu = Some(backend);
         self.fallback_reason = None;
+        self.route = Route::Gpu;
         Ok(())
+    }
+
+    /// For `backend: 'auto'` on a GPU that passed its self-test: times one short batch on each
+    /// backend, then, within `budget_ms` in all (`now` reads a clock in milliseconds), a second
+    /// short and a long batch where they fit; then
+    /// routes each later batch to the backend predicted faster for its size. When the CPU wins
+    /// at every size a batch can have, the GPU is left and its memory freed.
+    pub async fn choose_backend_by_timing(&mut self, now: &dyn Fn() -> f64, budget_ms: f64) -> Result<Calibration> {
+        let start = now();
+        let Some(mut gpu) = self.webgpu.take() else {
+            return Err(EmbedError::WebGpu("timing needs the GPU on; enable WebGPU first".into()));
+        };
+        let short = self.timing_batch(choice::SHORT_TOKENS);
+        let mut cpu_samples = vec![];
+        let mut gpu_samples = vec![];
+        // A GPU that fails while being timed is left, as a failure mid-encode would leave it.
+        let gpu_timing: Result<()> = async {
+            // One short batch each always runs: the least there is to compare.
+            gpu_samples.push(time_batch(&mut gpu, &short, now).await?);
+            cpu_samples.push(time_batch(&mut self.cpu, &short, now).await?);
+            // A second look where the budget allows, keeping the quicker (the first may have warmed up).
+            if now() - start + gpu_samples[0].ms + cpu_samples[0].ms <= budget_ms / 2.0 {
+                gpu_samples[0] = quicker(gpu_samples[0], time_batch(&mut gpu, &short, now).await?);
+                cpu_samples[0] = quicker(cpu_samples[0], time_batch(&mut self.cpu, &short, now).await?);
+            }
+            // Each backend's long batch gets half of what remains, sized by its short batch's rate.
+            let share = (budget_ms - (now() - start)) / 2.0;
+            if let Some(tokens) = choice::affordable_long_tokens(cpu_samples[0], share) {
+                let batch = self.timing_batch(tokens);
+                cpu_samples.push(time_batch(&mut self.cpu, &batch, now).await?);
+            }
+            if let Some(tokens) = choice::affordable_long_tokens(gpu_samples[0], share) {
+                let batch = self.timing_batch(tokens);
+                gpu_samples.push(time_batch(&mut gpu, &batch, now).await?);
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(error) = gpu_timing {
+            self.fallback_reason = Some(error.to_string());
+            return Err(error);
+        }
+        let line = |samples: &[Sample]| match samples {
+            [short, long, ..] => CostLine::fit(*short, *long),
+            [only] => CostLine::proportional(*only),
+            [] => CostLine { fixed_ms: 0.0, per_token_ms: 0.0 },
+        };
+        let (cpu_line, webgpu_line) = (line(&cpu_samples), line(&gpu_samples));
+        let max_tokens = DEFAULT_BATCH_SIZE * self.spec.max_seq_length;
+        self.route = Route::from_lines(cpu_line, webgpu_line, max_tokens);
+        // The CPU wins everywhere: the GPU's buffers are freed now, not kept for nothing.
+        self.webgpu = (self.route != Route::Cpu).then_some(gpu);
+        Ok(Calibration {
+            chosen: self.route.name(),
+            cpu: cpu_samples,
+            webgpu: gpu_samples,
+            cpu_line,
+            webgpu_line,
+            gpu_from_tokens: self.route.gpu_from_tokens(),
+            spent_ms: now() - start,
+        })
+    }
+
+    /// Test hook: routes batches by these cost lines, as timing at load would.
+    pub fn set_route(&mut self, route: Route) {
+        self.route = route;
+    }
+
+    /// "cpu" or "webgpu": where the last batch ran.
+    pub fn last_batch_backend(&self) -> &'static str {
+        self.last_batch_backend
+    }
+
+    /// A batch of about `tokens` padded tokens in rows of up to 64, for timing.
+    fn timing_batch(&self, tokens: usize) -> TokenBatch {
+        let row_len = tokens.clamp(1, 64).min(self.spec.max_seq_length.max(1));
+        let rows = tokens.div_ceil(row_len).max(1);
+        // Real tokens of a real text, repeated: the vocabulary's first ids may be unused rows.
+        let mut source = self.tokenizer.ids(SELF_TEST_TEXTS[1], None).unwrap_or_default();
+        source.retain(|&id| (id as usize) < self.spec.encoder.vocab_size);
+        if source.is_empty() {
+            source.push(0);
+        }
+        let row: Vec<u32> = source.iter().copied().cycle().take(row_len).collect();
+        self.make_batch(&vec![row.as_slice(); rows], 0)
     }
 
     /// Leaves WebGPU (if it was on) and frees its GPU memory.
@@ -292,7 +391,9 @@ impl Engine {
     }
 
     async fn embed_batch(&mut self, batch: &TokenBatch) -> Result<Vec<f32>> {
-        if let Some(gpu) = self.webgpu.as_mut() {
+        let on_gpu = self.route.uses_gpu(batch.batch * batch.seq_len);
+        if let Some(gpu) = self.webgpu.as_mut().filter(|_| on_gpu) {
+            self.last_batch_backend = "webgpu";
             match gpu.embed(batch).await {
                 Ok(pooled) => return Ok(pooled),
                 Err(error) => {
@@ -302,6 +403,7 @@ impl Engine {
                 }
             }
         }
+        self.last_batch_backend = "cpu";
         self.cpu.embed(batch).await
     }
 
@@ -326,6 +428,21 @@ impl Engine {
         }
         batch
     }
+}
+
+fn quicker(a: Sample, b: Sample) -> Sample {
+    if b.ms < a.ms {
+        b
+    } else {
+        a
+    }
+}
+
+/// Times one batch on `backend`.
+async fn time_batch(backend: &mut dyn Backend, batch: &TokenBatch, now: &dyn Fn() -> f64) -> Result<Sample> {
+    let start = now();
+    backend.embed(batch).await?;
+    Ok(Sample { tokens: batch.batch * batch.seq_len, ms: now() - start })
 }
 
 #[cfg(test)]

@@ -47,6 +47,7 @@ impl TextTokenizer {
             Err(not_json) => not_json,
             Ok(_) => EmbedError::Tokenizer { file: file.into(), reason: format!("is not a tokenizer this version understands: {e}") },
         })?;
+        check_post_processor(&tokenizer)?;
         tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
@@ -138,6 +139,45 @@ mod tests {
         assert_eq!(prefix_before("alpha beta gamma", 13), "alpha beta");
         assert_eq!(prefix_before("ééééé", 5), "éé");
         assert_eq!(prefix_before("a bcdefghijkl", 10), "a bcdefghi");
+    }
+}
+
+/// tokenizers 0.23 checks a TemplateProcessing only when it is built in code, not when it is
+/// read from a file, and then panics at encode on a template naming a special token it does not
+/// define, or on a single-text template with a `$B` piece. Both are refused here, at load.
+fn check_post_processor(tokenizer: &Tokenizer) -> Result<()> {
+    let Some(processor) = tokenizer.get_post_processor() else { return Ok(()) };
+    let value =
+        serde_json::to_value(processor).map_err(|e| EmbedError::Tokenizer { file: folder::TOKENIZER.into(), reason: e.to_string() })?;
+    check_templates(&value).map_err(|reason| EmbedError::Tokenizer { file: folder::TOKENIZER.into(), reason })
+}
+
+fn check_templates(value: &serde_json::Value) -> std::result::Result<(), String> {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) if map.get("type").and_then(Value::as_str) == Some("TemplateProcessing") => {
+            let defined = map.get("special_tokens").and_then(Value::as_object);
+            for (template, sequences) in [("single", &["A"][..]), ("pair", &["A", "B"][..])] {
+                for piece in map.get(template).and_then(Value::as_array).into_iter().flatten() {
+                    if let Some(id) = piece.pointer("/SpecialToken/id").and_then(Value::as_str) {
+                        if !defined.is_some_and(|d| d.contains_key(id)) {
+                            return Err(format!(
+                                "post_processor.{template} uses special token {id:?}, which post_processor.special_tokens does not define"
+                            ));
+                        }
+                    }
+                    if let Some(id) = piece.pointer("/Sequence/id").and_then(Value::as_str) {
+                        if !sequences.contains(&id) {
+                            return Err(format!("post_processor.{template} uses sequence ${id}, which a {template} input does not have"));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Value::Object(map) => map.values().try_for_each(check_templates),
+        Value::Array(items) => items.iter().try_for_each(check_templates),
+        _ => Ok(()),
     }
 }
 

@@ -341,6 +341,39 @@ impl JsEngine {
         })
     }
 
+    /// For `backend: 'auto'`: times both backends within about `budget_ms` and routes each later
+    /// batch to the faster one (see `Engine::choose_backend_by_timing`); resolves to what it
+    /// measured and chose, as a JSON string.
+    #[allow(clippy::await_holding_refcell_ref)]
+    #[wasm_bindgen(js_name = chooseBackendByTiming)]
+    pub fn choose_backend_by_timing(&self, budget_ms: f64) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let mut engine = inner.try_borrow_mut().map_err(|_| busy())?;
+            let clock = || performance_now() * 1000.0;
+            let calibration = engine.choose_backend_by_timing(&clock, budget_ms).await.map_err(js_error)?;
+            Ok(JsValue::from_str(&serde_json::to_string(&calibration).map_err(|e| js_error(EmbedError::Inference(e.to_string())))?))
+        })
+    }
+
+    /// "cpu" or "webgpu": where the last batch ran.
+    #[wasm_bindgen(getter, js_name = lastBatchBackend)]
+    pub fn last_batch_backend(&self) -> Result<String, JsValue> {
+        self.with(|e| Ok(e.last_batch_backend().to_string()))
+    }
+
+    /// Test hook: routes batches by these cost lines (milliseconds), as timing at load would.
+    #[wasm_bindgen(js_name = setRouteForTest)]
+    pub fn set_route_for_test(&self, cpu_fixed: f64, cpu_per_token: f64, gpu_fixed: f64, gpu_per_token: f64) -> Result<(), JsValue> {
+        use crate::backend::choice::{CostLine, Route};
+        self.with(|e| {
+            let cpu = CostLine { fixed_ms: cpu_fixed, per_token_ms: cpu_per_token };
+            let gpu = CostLine { fixed_ms: gpu_fixed, per_token_ms: gpu_per_token };
+            e.set_route(Route::ByTokens { cpu, gpu });
+            Ok(())
+        })
+    }
+
     /// Leaves WebGPU and frees its GPU memory.
     #[wasm_bindgen(js_name = useCpu)]
     pub fn use_cpu(&self) -> Result<(), JsValue> {

@@ -200,6 +200,17 @@ fn hostile_tokenizers_load_and_answer_in_bounded_time() {
         assert!(err.to_string().contains("tokenizer.json"), "{err}");
         engine.encode(&["a plain text"], None, 1).unwrap();
     });
+    // Templates tokenizers would panic on at encode: refused at load.
+    for (what, piece) in [
+        ("a template naming an undefined special token", json!({"SpecialToken": {"id": "[NOPE]", "type_id": 0}})),
+        ("a single-text template with $B", json!({"Sequence": {"id": "B", "type_id": 0}})),
+    ] {
+        let files = with_tokenizer(|t| {
+            assert_eq!(t["post_processor"]["type"], "TemplateProcessing");
+            t["post_processor"]["single"].as_array_mut().unwrap().push(piece.clone());
+        });
+        expect_error(what, files, "E_TOKENIZER", "post_processor.single");
+    }
     // Nested repetition: the regex crate refuses what would compile too large, at load.
     let huge = with_tokenizer(split_on("((((a{100}){100}){100}){100})"));
     within("a regex too large to compile", Duration::from_secs(10), &|| {

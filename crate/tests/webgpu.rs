@@ -7,6 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{case_cosine, cosine, read_reference, repo_root, tiny_dir, tiny_model_references, Reference};
+use webembed::backend::choice::{CostLine, Route};
 use webembed::backend::webgpu::device::{live_buffer_count, DeviceOptions, GpuDevice};
 use webembed::backend::webgpu::kernels::check::check_kernels;
 use webembed::{Engine, ModelFiles};
@@ -88,6 +89,47 @@ fn every_tiny_shape_on_webgpu_matches_sentence_transformers() {
         eprintln!("{} on WebGPU: worst cosine {worst:.9}", reference.model);
     }
     assert!(paths.len() >= 20, "{} tiny models", paths.len());
+}
+
+#[test]
+fn timing_at_load_stays_within_its_budget_and_decides_by_the_fitted_lines() {
+    let mut embedder = on_webgpu(&minilm());
+    let clock = std::time::Instant::now();
+    let now = || clock.elapsed().as_secs_f64() * 1000.0;
+    let adapter = embedder.webgpu().unwrap().adapter_name().to_string();
+    let choice = pollster::block_on(embedder.choose_backend_by_timing(&now, 250.0)).expect("timing ran");
+    eprintln!("timing at load on {adapter}: {choice:?}");
+    // Past the one short batch each that always runs, the timing keeps to its budget.
+    let first_pair = choice.cpu[0].ms + choice.webgpu[0].ms;
+    assert!(choice.spent_ms <= 300.0_f64.max(2.0 * first_pair) + 50.0, "timing took {} ms ({choice:?})", choice.spent_ms);
+    assert!(!choice.cpu.is_empty() && !choice.webgpu.is_empty());
+    let max_tokens = webembed::DEFAULT_BATCH_SIZE * embedder.spec().max_seq_length;
+    let expected = Route::from_lines(choice.cpu_line, choice.webgpu_line, max_tokens);
+    assert_eq!(choice.chosen, expected.name());
+    // The CPU winning everywhere releases the GPU; otherwise it stays for the batches it wins.
+    assert_eq!(embedder.backend_name(), if choice.chosen == "cpu" { "cpu" } else { "webgpu" });
+}
+
+#[test]
+fn a_per_batch_route_sends_small_batches_to_the_cpu_and_big_ones_to_the_gpu() {
+    let reference = read_reference(&repo_root().join("tests/fixtures/all-MiniLM-L6-v2.json"));
+    let texts: Vec<&str> = reference.cases.iter().filter(|c| c.prompt.is_none()).map(|c| c.text.as_str()).collect();
+    let mut cpu = Engine::from_files(ModelFiles::read_dir(&minilm()).unwrap()).unwrap();
+    let mut embedder = on_webgpu(&minilm());
+    // The GPU from (3 - 0.5) / (0.1 - 0.005) ≈ 26.3 padded tokens.
+    let cpu_line = CostLine { fixed_ms: 0.5, per_token_ms: 0.1 };
+    embedder.set_route(Route::ByTokens { cpu: cpu_line, gpu: CostLine { fixed_ms: 3.0, per_token_ms: 0.005 } });
+    let small = embedder.encode(&["hi"], None, 32).unwrap();
+    assert_eq!(embedder.last_batch_backend(), "cpu");
+    assert_eq!(small, cpu.encode(&["hi"], None, 32).unwrap(), "a CPU batch is the CPU's exact result");
+    let big = embedder.encode(&texts[..8], None, 8).unwrap();
+    assert_eq!(embedder.last_batch_backend(), "webgpu");
+    let expected = cpu.encode(&texts[..8], None, 8).unwrap();
+    let dim = embedder.dimension();
+    for i in 0..8 {
+        let cos = cosine(&big[i * dim..(i + 1) * dim], &expected[i * dim..(i + 1) * dim]);
+        assert!(cos >= 0.9999, "cosine {cos} for {:?}", texts[i]);
+    }
 }
 
 #[test]

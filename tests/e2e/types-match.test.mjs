@@ -18,12 +18,18 @@ before(async () => {
 });
 after(async () => harness?.close());
 
+// Interfaces declared in index.d.ts: name → the keys an object of that type must have.
+const interfaces = new Map();
+
 /** Instance members of `class Embedder` in index.d.ts: name → { kind, type }. */
 async function declaredMembers() {
   const path = new URL('../../pkg-template/index.d.ts', import.meta.url);
   const source = ts.createSourceFile('index.d.ts', await readFile(path, 'utf8'), ts.ScriptTarget.Latest, true);
   const members = new Map();
   ts.forEachChild(source, (node) => {
+    if (ts.isInterfaceDeclaration(node)) {
+      interfaces.set(node.name.text, node.members.filter((m) => !m.questionToken).map((m) => m.name.getText(source)));
+    }
     if (!ts.isClassDeclaration(node) || node.name?.text !== 'Embedder') return;
     for (const member of node.members) {
       const isStatic = member.modifiers?.some((m) => m.kind === ts.SyntaxKind.StaticKeyword);
@@ -44,6 +50,7 @@ function fits(value, type) {
     if (t === 'number' || t === 'string' || t === 'boolean') return value.typeof === t;
     if (/^'[^']*'$/.test(t)) return value.typeof === 'string' && value.string === t.slice(1, -1);
     if (t === 'Record<string, string>') return value.plainObject && value.valueTypes.every((v) => v === 'string');
+    if (interfaces.has(t)) return value.plainObject && interfaces.get(t).every((k) => value.keys.includes(k));
     if (t.startsWith('{')) {
       const keys = [...t.matchAll(/(\w+)\??:/g)].map((m) => m[1]);
       return value.plainObject && keys.every((k) => value.keys.includes(k));

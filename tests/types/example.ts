@@ -1,5 +1,5 @@
 // Type-checks (tsc --noEmit, never run) a program that uses every part of the public API.
-import { Embedder, OPFSCache, WebembedError, type BackendChangeEvent, type ErrorCode, type ModelCache, type ProgressEvent } from 'webembed';
+import { Embedder, OPFSCache, WebembedError, type BackendChangeEvent, type BackendChoice, type ErrorCode, type ModelCache, type ProgressEvent } from 'webembed';
 
 const store = new Map<string, Response>();
 const cache: ModelCache = {
@@ -35,6 +35,9 @@ async function main(): Promise<void> {
   });
   const gpu: { adapter: string; f16Weights: boolean; buffers: number } | null = model.gpuInfo;
   const whyCpu: string | null = model.webgpuUnavailableReason;
+  const choice: BackendChoice = model.backendChoice;
+  const split: number | null | undefined = choice.chosen === 'per-batch' ? choice.gpuFromTokens : null;
+  console.log(choice.reason, choice.cpu?.[0]?.ms, choice.webgpuLine?.perTokenMs, split);
   const buffers: number = model.gpuBufferCount;
   const precision: 'f32' | 'f16' | 'q8' = model.dtype;
   console.log(gpu, whyCpu, buffers, precision);

@@ -2,6 +2,7 @@
 //! model says so, normalized) sentence embeddings. The CPU backend answers at once; the WebGPU
 //! backend awaits its one readback per batch, so the interface is a future.
 
+pub mod choice;
 pub mod cpu;
 pub mod webgpu;
 
