@@ -129,19 +129,6 @@ fn prefix_before(text: &str, max_bytes: usize) -> &str {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::prefix_before;
-
-    #[test]
-    fn prefixes_end_on_characters_and_before_spaces() {
-        assert_eq!(prefix_before("short", 100), "short");
-        assert_eq!(prefix_before("alpha beta gamma", 13), "alpha beta");
-        assert_eq!(prefix_before("ééééé", 5), "éé");
-        assert_eq!(prefix_before("a bcdefghijkl", 10), "a bcdefghi");
-    }
-}
-
 /// tokenizers 0.23 checks a TemplateProcessing only when it is built in code, not when it is
 /// read from a file, and then panics at encode on a template naming a special token it does not
 /// define, or on a single-text template with a `$B` piece. Both are refused here, at load.
@@ -223,5 +210,18 @@ impl<'de> serde::de::Visitor<'de> for CheckedJsonVisitor {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<CheckedJson, A::Error> {
         while map.next_entry::<CheckedJson, CheckedJson>()?.is_some() {}
         Ok(CheckedJson)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_before;
+
+    #[test]
+    fn prefixes_end_on_characters_and_before_spaces() {
+        assert_eq!(prefix_before("short", 100), "short");
+        assert_eq!(prefix_before("alpha beta gamma", 13), "alpha beta");
+        assert_eq!(prefix_before("ééééé", 5), "éé");
+        assert_eq!(prefix_before("a bcdefghijkl", 10), "a bcdefghi");
     }
 }
