@@ -162,7 +162,9 @@ impl ModelLoader {
     }
 
     pub fn build(self) -> Result<JsEngine, JsValue> {
-        Engine::from_parts(self.files, self.weights).map(|inner| JsEngine { inner: Rc::new(RefCell::new(inner)) }).map_err(js_error)
+        let mut engine = Engine::from_parts(self.files, self.weights).map_err(js_error)?;
+        engine.set_clock(|| performance_now() * 1000.0);
+        Ok(JsEngine { inner: Rc::new(RefCell::new(engine)) })
     }
 }
 
@@ -350,8 +352,7 @@ impl JsEngine {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let mut engine = inner.try_borrow_mut().map_err(|_| busy())?;
-            let clock = || performance_now() * 1000.0;
-            let calibration = engine.choose_backend_by_timing(&clock, budget_ms).await.map_err(js_error)?;
+            let calibration = engine.choose_backend_by_timing(budget_ms).await.map_err(js_error)?;
             Ok(JsValue::from_str(&serde_json::to_string(&calibration).map_err(|e| js_error(EmbedError::Inference(e.to_string())))?))
         })
     }

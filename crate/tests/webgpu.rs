@@ -94,14 +94,10 @@ fn every_tiny_shape_on_webgpu_matches_sentence_transformers() {
 #[test]
 fn timing_at_load_stays_within_its_budget_and_decides_by_the_fitted_lines() {
     let mut embedder = on_webgpu(&minilm());
-    let clock = std::time::Instant::now();
-    let now = || clock.elapsed().as_secs_f64() * 1000.0;
     let adapter = embedder.webgpu().unwrap().adapter_name().to_string();
-    let choice = pollster::block_on(embedder.choose_backend_by_timing(&now, 250.0)).expect("timing ran");
+    let choice = pollster::block_on(embedder.choose_backend_by_timing(250.0)).expect("timing ran");
     eprintln!("timing at load on {adapter}: {choice:?}");
-    // Past the one short batch each that always runs, the timing keeps to its budget.
-    let first_pair = choice.cpu[0].ms + choice.webgpu[0].ms;
-    assert!(choice.spent_ms <= 300.0_f64.max(2.0 * first_pair) + 50.0, "timing took {} ms ({choice:?})", choice.spent_ms);
+    assert!(choice.spent_ms <= 300.0, "timing took {} ms ({choice:?})", choice.spent_ms);
     assert!(!choice.cpu.is_empty() && !choice.webgpu.is_empty());
     let max_tokens = webembed::DEFAULT_BATCH_SIZE * embedder.spec().max_seq_length;
     let expected = Route::from_lines(choice.cpu_line, choice.webgpu_line, max_tokens);

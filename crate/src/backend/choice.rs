@@ -110,8 +110,7 @@ pub struct Calibration {
     pub spent_ms: f64,
 }
 
-/// Tokens in the short timing batch (one row), and the most a long one may have.
-pub const SHORT_TOKENS: usize = 16;
+/// The most padded tokens a long timing batch may have.
 pub const LONG_TOKENS_MAX: usize = 8 * 64;
 
 /// Padded tokens of the long batch a backend can afford: what its short batch's rate says fits
