@@ -59,3 +59,21 @@ test('worker: true gives the same vectors, and a 256-passage encode leaves the m
   assert.equal(result.afterDispose, 'E_DISPOSED');
   assert.deepEqual(harness.errors, []);
 });
+
+test('dispose() in worker mode ends the worker, and with it the worker\'s wasm memory', async () => {
+  const { page } = harness;
+  const before = page.workers().length;
+  const started = page.waitForEvent('worker');
+  await page.evaluate(async (path) => {
+    const { Embedder } = await import('/pkg/index.js');
+    window.workerModel = await Embedder.load(path, { worker: true, backend: 'cpu' });
+    await window.workerModel.encode('warm up');
+  }, '/tests/fixtures/tiny/models/e5-small-v2-like/');
+  const worker = await started;
+  assert.equal(page.workers().length, before + 1);
+  const closed = new Promise((resolve) => worker.once('close', resolve));
+  await page.evaluate(() => window.workerModel.dispose());
+  await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the worker is still running 5 s after dispose()')), 5000))]);
+  assert.equal(page.workers().length, before);
+  assert.deepEqual(harness.errors, []);
+});
