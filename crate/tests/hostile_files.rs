@@ -200,6 +200,14 @@ fn hostile_tokenizers_load_and_answer_in_bounded_time() {
         assert!(err.to_string().contains("tokenizer.json"), "{err}");
         engine.encode(&["a plain text"], None, 1).unwrap();
     });
+    // No model, or a model of an unknown type: E_TOKENIZER at load.
+    for (what, change) in [
+        ("no model", Box::new(|t: &mut Value| drop(t.as_object_mut().unwrap().remove("model"))) as Box<dyn Fn(&mut Value)>),
+        ("an unknown model type", Box::new(|t: &mut Value| t["model"]["type"] = json!("Magic"))),
+        ("a model that is a number", Box::new(|t: &mut Value| t["model"] = json!(7))),
+    ] {
+        expect_error(what, with_tokenizer(change), "E_TOKENIZER", "tokenizer.json");
+    }
     // Templates tokenizers would panic on at encode: refused at load.
     for (what, piece) in [
         ("a template naming an undefined special token", json!({"SpecialToken": {"id": "[NOPE]", "type_id": 0}})),
