@@ -29,7 +29,7 @@ source scripts/env.sh
 if ! rustup run "$WEBEMBED_NIGHTLY" rustc --version >/dev/null 2>&1; then
   rustup toolchain install "$WEBEMBED_NIGHTLY" --profile minimal --component rust-src
 else
-  echo "$WEBEMBED_NIGHTLY already installed"
+  echo "$WEBEMBED_NIGHTLY ($(rustup run "$WEBEMBED_NIGHTLY" rustc --version)) already installed"
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2
