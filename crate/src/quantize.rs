@@ -48,62 +48,91 @@ pub fn hadamard_block(len: usize) -> usize {
 /// `hadamard_block(len)` values, then, where the row holds several blocks (384 = 3 × 128), an
 /// orthonormal DCT across the blocks at each position. (Measured on all-MiniLM-L6-v2's fixtures
 /// with 7-bit activations: without rotation worst/mean cosine 0.950/0.989; Hadamard alone
-/// 0.997/0.9989; with the signs 0.9975/0.99914; with the DCT too 0.9979/0.99920.) Since `x · Wᵀ = (x R) · (W R)ᵀ` for orthogonal R, rotating both the weights (at
-/// quantization) and the inputs (in the matmul) changes nothing but the quantization error: the
-/// few outlier channels of transformer activations no longer set a row's scale alone.
+/// 0.997/0.9989; with the signs 0.9975/0.99914; with the DCT too 0.9979/0.99920.) Since
+/// `x · Wᵀ = (x R) · (W R)ᵀ` for orthogonal R, rotating both the weights (at quantization) and the
+/// inputs (in the matmul) changes nothing but the quantization error: the few outlier channels of
+/// transformer activations no longer set a row's scale alone.
 pub fn rotate(row: &mut [f32]) {
-    rotate_rows(row, row.len());
-}
-
-/// `rotate` on every `len`-long row of `rows` (the cross-block DCT is computed once).
-pub fn rotate_rows(rows: &mut [f32], len: usize) {
-    let dct = cross_block_dct(len, false);
-    for row in rows.chunks_exact_mut(len.max(1)) {
-        flip_signs(row);
-        hadamard_blocks(row);
-        mix_blocks(row, &dct);
-    }
+    let rotation = Rotation::new(row.len());
+    let mut scratch = vec![0f32; row.len()];
+    let rotated = rotation.apply(row, &mut scratch).to_vec();
+    row.copy_from_slice(&rotated);
 }
 
 /// The inverse of `rotate`.
 pub fn unrotate(row: &mut [f32]) {
-    mix_blocks(row, &cross_block_dct(row.len(), true));
-    hadamard_blocks(row);
-    flip_signs(row);
+    Rotation::new(row.len()).undo(row);
 }
 
-/// Negates a fixed pseudo-random half of the positions (the same for every row and model), so
-/// structured inputs do not line up with the Hadamard basis.
-fn flip_signs(row: &mut [f32]) {
-    for (i, v) in row.iter_mut().enumerate() {
-        let h = (i as u32).wrapping_mul(0x9E37_79B9).rotate_left(13).wrapping_mul(0x85EB_CA6B);
-        if h & 0x8000_0000 != 0 {
-            *v = -*v;
+/// `rotate` for `len`-long rows with its tables built once: the matmul rotates every input row.
+pub struct Rotation {
+    block: usize,
+    /// The sign flips with the Hadamard normalization folded in: ±1/√block.
+    signs: Vec<f32>,
+    /// The orthonormal DCT-II (`count × count`, row-major) mixing the blocks, and its transpose;
+    /// empty when the row is one block.
+    dct: Vec<f32>,
+    dct_inverse: Vec<f32>,
+}
+
+impl Rotation {
+    pub fn new(len: usize) -> Self {
+        let block = hadamard_block(len);
+        let norm = if block < 2 { 1.0 } else { 1.0 / (block as f32).sqrt() };
+        // A fixed pseudo-random half of the positions is negated (the same for every row and
+        // model), so structured inputs do not line up with the Hadamard basis.
+        let signs = (0..len)
+            .map(|i| {
+                let h = (i as u32).wrapping_mul(0x9E37_79B9).rotate_left(13).wrapping_mul(0x85EB_CA6B);
+                if h & 0x8000_0000 != 0 {
+                    -norm
+                } else {
+                    norm
+                }
+            })
+            .collect();
+        Rotation { block, signs, dct: cross_block_dct(len, false), dct_inverse: cross_block_dct(len, true) }
+    }
+
+    /// Rotates `row`; the result is in `row` or in `scratch` (as long as `row`), whichever is returned.
+    pub fn apply<'a>(&self, row: &'a mut [f32], scratch: &'a mut [f32]) -> &'a [f32] {
+        row.iter_mut().zip(&self.signs).for_each(|(v, s)| *v *= s);
+        self.hadamard(row);
+        if self.dct.is_empty() {
+            return row;
         }
+        mix_blocks(row, scratch, &self.dct, self.block);
+        scratch
     }
-}
 
-/// The orthonormal (self-inverse) Hadamard transform of each block.
-fn hadamard_blocks(row: &mut [f32]) {
-    let block = hadamard_block(row.len());
-    if block < 2 {
-        return;
+    /// The inverse of `apply`, in place.
+    pub fn undo(&self, row: &mut [f32]) {
+        if !self.dct_inverse.is_empty() {
+            let mut mixed = vec![0f32; row.len()];
+            mix_blocks(row, &mut mixed, &self.dct_inverse, self.block);
+            row.copy_from_slice(&mixed);
+        }
+        self.hadamard(row);
+        row.iter_mut().zip(&self.signs).for_each(|(v, s)| *v *= s);
     }
-    let norm = 1.0 / (block as f32).sqrt();
-    for chunk in row.chunks_exact_mut(block) {
+
+    /// The unnormalized Walsh–Hadamard transform of each block (the signs carry the norm).
+    fn hadamard(&self, row: &mut [f32]) {
+        if self.block < 2 {
+            return;
+        }
         let mut half = 1;
-        while half < block {
-            for start in (0..block).step_by(2 * half) {
-                for i in start..start + half {
-                    let (a, b) = (chunk[i], chunk[i + half]);
-                    chunk[i] = a + b;
-                    chunk[i + half] = a - b;
+        while half < self.block {
+            // Disjoint halves, so the butterflies vectorize.
+            for pair in row.chunks_exact_mut(2 * half) {
+                let (low, high) = pair.split_at_mut(half);
+                for (a, b) in low.iter_mut().zip(high.iter_mut()) {
+                    let (x, y) = (*a, *b);
+                    *a = x + y;
+                    *b = x - y;
                 }
             }
             half *= 2;
-        }
-        for v in chunk.iter_mut() {
-            *v *= norm;
         }
     }
 }
@@ -124,16 +153,12 @@ fn cross_block_dct(len: usize, inverse: bool) -> Vec<f32> {
         .collect()
 }
 
-/// Mixes the row's blocks by `dct` (from `cross_block_dct`) at each position.
-fn mix_blocks(row: &mut [f32], dct: &[f32]) {
-    let block = hadamard_block(row.len());
+/// `out` = the row's blocks mixed by `dct` (from `cross_block_dct`) at each position.
+fn mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) {
     let count = row.len() / block.max(1);
-    if count < 2 || dct.len() != count * count {
-        return;
-    }
-    let mut mixed = vec![0f32; row.len()];
     for k in 0..count {
-        let out = &mut mixed[k * block..(k + 1) * block];
+        let out = &mut out[k * block..(k + 1) * block];
+        out.fill(0.0);
         for n in 0..count {
             let weight = dct[k * count + n];
             for (o, &v) in out.iter_mut().zip(&row[n * block..(n + 1) * block]) {
@@ -141,25 +166,89 @@ fn mix_blocks(row: &mut [f32], dct: &[f32]) {
             }
         }
     }
-    row.copy_from_slice(&mixed);
 }
 
 /// Quantizes `row` symmetrically to `levels` into `out`; returns the scale (0 for an all-zero
 /// or non-finite row, whose values then are all 0).
 pub fn quantize_row(row: &[f32], levels: f32, out: &mut [i8]) -> f32 {
+    quantize_row_offset(row, levels, 0, out)
+}
+
+/// `quantize_row` with `offset` added to every value written (the relaxed matmul kernel reads
+/// activations +64); an all-zero or non-finite row is written as all `offset`.
+pub fn quantize_row_offset(row: &[f32], levels: f32, offset: i8, out: &mut [i8]) -> f32 {
     // A non-finite value makes the whole row unusable; it quantizes to zeros, not to garbage.
-    let largest = row.iter().fold(0f32, |m, v| if v.is_finite() { m.max(v.abs()) } else { f32::INFINITY });
+    let largest = simd::largest_magnitude(row);
     if !(largest > 0.0 && largest.is_finite()) {
-        out.fill(0);
+        out.fill(offset);
         return 0.0;
     }
-    let scale = largest / levels;
-    let inverse = levels / largest;
+    simd::quantize(row, levels / largest, levels, offset, out);
+    largest / levels
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    //! The two passes of `quantize_row` on SIMD128: every linear layer runs them on every row.
+    use core::arch::wasm32::*;
+
+    /// max |v| of `row`, or infinity when a value is not finite.
+    pub fn largest_magnitude(row: &[f32]) -> f32 {
+        let (mut most, mut bad) = (f32x4_splat(0.0), i32x4_splat(0));
+        let limit = f32x4_splat(f32::MAX);
+        let chunks = row.chunks_exact(4);
+        let tail = chunks.remainder();
+        for chunk in chunks {
+            // SAFETY: chunk holds 4 floats; v128_load has no alignment requirement.
+            let magnitude = f32x4_abs(unsafe { v128_load(chunk.as_ptr() as *const v128) });
+            // NaN fails `<=` too.
+            bad = v128_or(bad, v128_not(f32x4_le(magnitude, limit)));
+            most = f32x4_pmax(most, magnitude);
+        }
+        if v128_any_true(bad) || tail.iter().any(|v| !v.is_finite()) {
+            return f32::INFINITY;
+        }
+        let lanes =
+            [f32x4_extract_lane::<0>(most), f32x4_extract_lane::<1>(most), f32x4_extract_lane::<2>(most), f32x4_extract_lane::<3>(most)];
+        lanes.iter().chain(tail).fold(0f32, |m, v| m.max(v.abs()))
+    }
+
+    /// `out[i] = clamp(nearest(row[i] · inverse), ±levels) + offset`.
+    pub fn quantize(row: &[f32], inverse: f32, levels: f32, offset: i8, out: &mut [i8]) {
+        let (scale, high, low, shift) = (f32x4_splat(inverse), f32x4_splat(levels), f32x4_splat(-levels), i8x16_splat(offset));
+        let whole = row.len() / 16 * 16;
+        for (chunk, dst) in row[..whole].chunks_exact(16).zip(out[..whole].chunks_exact_mut(16)) {
+            // SAFETY: chunk holds 16 floats and dst 16 bytes; no alignment is required.
+            unsafe {
+                let p = chunk.as_ptr();
+                let q = |i: usize| {
+                    let v = f32x4_nearest(f32x4_mul(v128_load(p.add(4 * i) as *const v128), scale));
+                    i32x4_trunc_sat_f32x4(f32x4_pmax(low, f32x4_pmin(high, v)))
+                };
+                let bytes = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q(0), q(1)), i16x8_narrow_i32x4(q(2), q(3)));
+                v128_store(dst.as_mut_ptr() as *mut v128, i8x16_add(bytes, shift));
+            }
+        }
+        super::scalar_quantize(&row[whole..], inverse, levels, offset, &mut out[whole..row.len()]);
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod simd {
+    pub fn largest_magnitude(row: &[f32]) -> f32 {
+        row.iter().fold(0f32, |m, v| if v.is_finite() { m.max(v.abs()) } else { f32::INFINITY })
+    }
+
+    pub fn quantize(row: &[f32], inverse: f32, levels: f32, offset: i8, out: &mut [i8]) {
+        super::scalar_quantize(row, inverse, levels, offset, out);
+    }
+}
+
+fn scalar_quantize(row: &[f32], inverse: f32, levels: f32, offset: i8, out: &mut [i8]) {
     for (q, &v) in out.iter_mut().zip(row) {
         // Ties to even: one `f32.nearest` in wasm (`round` is a libm call per value).
-        *q = (v * inverse).round_ties_even().clamp(-levels, levels) as i8;
+        *q = ((v * inverse).round_ties_even().clamp(-levels, levels) as i8).wrapping_add(offset);
     }
-    scale
 }
 
 /// An int8 matrix with one scale per row.

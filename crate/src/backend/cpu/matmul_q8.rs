@@ -4,11 +4,10 @@
 //! build, the SIMD128 build and native code give identical results; `check_kernel` proves it
 //! against a scalar reference on every build (natively in `cargo test`, in wasm from Chromium).
 //!
-//! Written by hand because no wasm int8 GEMM exists to reuse: relaxed SIMD's
-//! `i32x4.relaxed_dot_i8x16_i7x16_add` does 16 multiply-adds per instruction where the f32
-//! kernel's FMA does 4.
+//! Written by hand because no wasm int8 GEMM exists to reuse: relaxed SIMD's i8 dot does 16
+//! multiply-adds per instruction where the f32 kernel's FMA does 4.
 
-use crate::quantize::{quantize_row, QuantizedRows, ACTIVATION_LEVELS};
+use crate::quantize::{quantize_row_offset, QuantizedRows, Rotation, ACTIVATION_LEVELS};
 
 /// Outputs per packed panel.
 pub const PANEL: usize = 8;
@@ -32,6 +31,7 @@ pub struct PackedQ8 {
     sums: Vec<i32>,
     /// Weights stored rotated (`quantize::rotate`): inputs are rotated the same way.
     rotated: bool,
+    rotation: Option<Rotation>,
 }
 
 impl PackedQ8 {
@@ -54,7 +54,8 @@ impl PackedQ8 {
         scales.resize(panel_count * PANEL, 0.0);
         let mut padded_bias = bias.to_vec();
         padded_bias.resize(panel_count * PANEL, 0.0);
-        PackedQ8 { out_features: n, in_features: k, groups, panels, scales, bias: padded_bias, sums, rotated: weight.rotated }
+        let rotation = weight.rotated.then(|| Rotation::new(k));
+        PackedQ8 { out_features: n, in_features: k, groups, panels, scales, bias: padded_bias, sums, rotated: weight.rotated, rotation }
     }
 
     /// The weight back as rows (for uploading to another backend or writing a q8 file), and the bias.
@@ -105,13 +106,21 @@ impl PackedQ8 {
         out
     }
 
-    /// Each row of `x` quantized to 7 bits (row stride `groups · 4`, zero-padded), with its scale.
+    /// Each row of `x` rotated when the weights are, then quantized to 7 bits plus the kernel's
+    /// offset (row stride `groups · 4`, zero-padded), with its scale.
     fn quantize_input(&self, x: &[f32], rows: usize) -> (Vec<i8>, Vec<f32>) {
         let (k, stride) = (self.in_features, self.groups * GROUP);
         let mut xq = vec![0i8; rows * stride];
         let mut scales = vec![0f32; rows];
+        let (mut row_copy, mut scratch) = (vec![0f32; k], vec![0f32; k]);
         for r in 0..rows {
-            scales[r] = quantize_row(&x[r * k..(r + 1) * k], ACTIVATION_LEVELS, &mut xq[r * stride..r * stride + k]);
+            let mut row = &x[r * k..(r + 1) * k];
+            if let Some(rotation) = &self.rotation {
+                row_copy.copy_from_slice(row);
+                row = rotation.apply(&mut row_copy, &mut scratch);
+            }
+            let out = &mut xq[r * stride..r * stride + k];
+            scales[r] = quantize_row_offset(row, ACTIVATION_LEVELS, kernel::ACTIVATION_OFFSET, out);
         }
         (xq, scales)
     }
@@ -119,22 +128,21 @@ impl PackedQ8 {
     /// `x` is row-major `rows × in`; returns row-major `rows × out`.
     pub fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
         assert_eq!(x.len(), rows * self.in_features);
-        let rotated_x;
-        let x = if self.rotated {
-            let mut copy = x.to_vec();
-            crate::quantize::rotate_rows(&mut copy, self.in_features);
-            rotated_x = copy;
-            &rotated_x[..]
-        } else {
-            x
-        };
         let n = self.out_features;
         let (xq, x_scales) = self.quantize_input(x, rows);
         let mut y = vec![0f32; rows * n];
         self.for_each_tile(&xq, rows, |row, col, products| {
             let out = &mut y[row * n + col..row * n + col + products.len()];
-            for (i, (o, &p)) in out.iter_mut().zip(products).enumerate() {
-                *o = p as f32 * (x_scales[row] * self.scales[col + i]) + self.bias[col + i];
+            let (scales, bias) = (&self.scales[col..col + PANEL], &self.bias[col..col + PANEL]);
+            if let (Ok(out), Ok(products)) = (<&mut [f32; PANEL]>::try_from(&mut *out), <&[i32; PANEL]>::try_from(products)) {
+                // Whole panels in fixed-size arrays, so the compiler vectorizes the epilogue.
+                for i in 0..PANEL {
+                    out[i] = products[i] as f32 * (x_scales[row] * scales[i]) + bias[i];
+                }
+            } else {
+                for (i, (o, &p)) in out.iter_mut().zip(products).enumerate() {
+                    *o = p as f32 * (x_scales[row] * scales[i]) + bias[i];
+                }
             }
         });
         y
@@ -165,7 +173,9 @@ pub fn check_kernel(sizes: &[usize]) -> Vec<String> {
                         xq[r * stride + i] = next(ACTIVATION_LEVELS as i64);
                     }
                 }
-                let got = packed.integer_products(&xq, m);
+                let offset: Vec<i8> =
+                    xq.iter().enumerate().map(|(i, &q)| if i % stride < k { q + kernel::ACTIVATION_OFFSET } else { 0 }).collect();
+                let got = packed.integer_products(&offset, m);
                 let mismatches = (0..m * n)
                     .filter(|&i| {
                         let (r, o) = (i / n, i % n);
@@ -190,6 +200,9 @@ mod kernel {
 
     pub const ROWS: usize = 4;
     const _: () = assert!(ROWS == 4, "tile() has one arm per row count");
+    /// Activations in [-63, 63] are stored +64, in [1, 127], where the dot's second operand
+    /// reads the same signed or unsigned on every CPU.
+    pub const ACTIVATION_OFFSET: i8 = 64;
 
     #[inline(always)]
     pub fn tile(x: &[i8], stride: usize, rows: usize, panel: &[i8], sums: &[i32]) -> [[i32; PANEL]; ROWS] {
@@ -201,14 +214,20 @@ mod kernel {
         }
     }
 
+    /// One i16 dot (pmaddubsw on x86) then a pairwise widen (pmaddwd by a constant) instead of
+    /// `i32x4.relaxed_dot_i8x16_i7x16_add`: without VNNI, V8 rebuilds that instruction's
+    /// constant on every use, 5 instructions where these are 3 (measured 1.15 → see bench/).
+    /// The i16 pair sums cannot saturate: |w · a + w' · a'| ≤ 2 · 127 · 127 < 2^15.
+    #[inline(always)]
+    fn dot_add(w: v128, a: v128, acc: v128) -> v128 {
+        i32x4_add(acc, i32x4_extadd_pairwise_i16x8(i16x8_relaxed_dot_i8x16_i7x16(w, a)))
+    }
+
     #[inline(always)]
     fn tile_n<const R: usize>(x: &[i8], stride: usize, panel: &[i8], sums: &[i32]) -> [[i32; PANEL]; ROWS] {
         assert!(x.len() >= R * stride && panel.len() == stride * PANEL && sums.len() == PANEL);
         let mut lo = [i32x4_splat(0); R];
         let mut hi = [i32x4_splat(0); R];
-        // Activations are in [-63, 63]; +64 puts them in [1, 127], where the dot's second
-        // operand reads the same signed or unsigned on every CPU.
-        let offset = i8x16_splat(64);
         let (xp, wp) = (x.as_ptr(), panel.as_ptr());
         for g in 0..stride / GROUP {
             // SAFETY: g < stride / 4, and the asserts bound every row and the panel.
@@ -216,9 +235,9 @@ mod kernel {
                 let w0 = v128_load(wp.add(g * PANEL * GROUP) as *const v128);
                 let w1 = v128_load(wp.add(g * PANEL * GROUP + 16) as *const v128);
                 for r in 0..R {
-                    let a = i8x16_add(v128_load32_splat(xp.add(r * stride + g * GROUP) as *const u32), offset);
-                    lo[r] = i32x4_relaxed_dot_i8x16_i7x16_add(w0, a, lo[r]);
-                    hi[r] = i32x4_relaxed_dot_i8x16_i7x16_add(w1, a, hi[r]);
+                    let a = v128_load32_splat(xp.add(r * stride + g * GROUP) as *const u32);
+                    lo[r] = dot_add(w0, a, lo[r]);
+                    hi[r] = dot_add(w1, a, hi[r]);
                 }
             }
         }
@@ -229,7 +248,7 @@ mod kernel {
                 v128_store(out[r].as_mut_ptr().add(4) as *mut v128, hi[r]);
             }
             for (value, sum) in out[r].iter_mut().zip(sums) {
-                *value -= 64 * sum;
+                *value -= ACTIVATION_OFFSET as i32 * sum;
             }
         }
         out
@@ -244,6 +263,7 @@ mod kernel {
 
     /// Two rows: each holds four accumulators (two outputs each), so 8 stay in registers.
     pub const ROWS: usize = 2;
+    pub const ACTIVATION_OFFSET: i8 = 0;
 
     #[inline(always)]
     pub fn tile(x: &[i8], stride: usize, rows: usize, panel: &[i8], _sums: &[i32]) -> [[i32; PANEL]; ROWS] {
@@ -292,6 +312,7 @@ mod kernel {
     use super::{GROUP, PANEL};
 
     pub const ROWS: usize = 4;
+    pub const ACTIVATION_OFFSET: i8 = 0;
 
     /// Portable integer tile; the compiler vectorizes it.
     pub fn tile(x: &[i8], stride: usize, rows: usize, panel: &[i8], _sums: &[i32]) -> [[i32; PANEL]; ROWS] {
