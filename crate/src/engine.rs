@@ -130,16 +130,32 @@ impl Engine {
 
     /// Builds the engine from config files plus tensors already handed over one by one; when
     /// `weights` is empty, the weight file in `files` is read instead.
-    pub fn from_parts(mut files: ModelFiles, weights: Weights) -> Result<Self> {
+    pub fn from_parts(files: ModelFiles, weights: Weights) -> Result<Self> {
+        Self::from_parts_with(files, weights, None)
+    }
+
+    /// Reads and checks the folder's tokenizer for `spec`, and drops tokenizer.json's bytes: a
+    /// loader that does this before the weights arrive keeps the file and its parse (~40 MB for a
+    /// multilingual vocabulary) out of the load's peak.
+    pub fn read_tokenizer(files: &mut ModelFiles, spec: &ModelSpec) -> Result<TextTokenizer> {
+        let tokenizer_bytes = files
+            .take(folder::TOKENIZER)
+            .ok_or_else(|| EmbedError::config(folder::TOKENIZER, "missing: webembed needs the fast-tokenizer file tokenizer.json"))?;
+        let tokenizer = TextTokenizer::from_bytes(&tokenizer_bytes, spec.max_seq_length)?;
+        check_tokenizer_fits(&tokenizer, spec)?;
+        Ok(tokenizer)
+    }
+
+    /// `from_parts` with the tokenizer already read by `read_tokenizer` (None: read it now).
+    pub fn from_parts_with(mut files: ModelFiles, weights: Weights, tokenizer: Option<TextTokenizer>) -> Result<Self> {
         let spec = ModelSpec::from_files(&files)?;
         if cfg!(target_arch = "wasm32") {
             check_fits(&spec, WASM32_WEIGHT_BUDGET)?;
         }
-        let tokenizer_bytes = files
-            .get(folder::TOKENIZER)
-            .ok_or_else(|| EmbedError::config(folder::TOKENIZER, "missing: webembed needs the fast-tokenizer file tokenizer.json"))?;
-        let tokenizer = TextTokenizer::from_bytes(tokenizer_bytes, spec.max_seq_length)?;
-        check_tokenizer_fits(&tokenizer, &spec)?;
+        let tokenizer = match tokenizer {
+            Some(tokenizer) => tokenizer,
+            None => Self::read_tokenizer(&mut files, &spec)?,
+        };
         // Weights handed over as files (a pytorch_model.bin) are read now, quantized if `weights` quantizes.
         let mut weights = if weights.is_empty() { weights.read_files(&mut files)? } else { weights };
         let encoder = Encoder::load(&spec.encoder, &mut weights)?;

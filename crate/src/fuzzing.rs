@@ -83,15 +83,51 @@ pub fn pytorch_bin(data: &[u8]) -> bool {
 
 /// tokenizer.json (the input up to the first 0xFF) and a text (the rest, lossily UTF-8),
 /// tokenized alone and after a prompt at `max_seq_length` 8, so the growing-prefix path for long
-/// texts runs too. Panics if truncation lets more than 8 ids through.
+/// texts runs too. Panics if truncation lets more than 8 ids through, or if a Unigram model's
+/// tokens differ between webembed's compact model and tokenizers' own.
 pub fn tokenizer(data: &[u8]) -> bool {
     let split = data.iter().position(|&b| b == SEPARATOR).unwrap_or(data.len());
     let (file, rest) = data.split_at(split);
     let text = String::from_utf8_lossy(rest.get(1..).unwrap_or_default());
+    compare_unigrams(file, &text);
     let Ok(tokenizer) = TextTokenizer::from_bytes(file, 8) else { return false };
     let with_prompt = tokenizer.tokenize(&text, Some("query: "));
     if let Ok(tokens) = &with_prompt {
         assert!(tokens.ids.len() <= 8, "truncation at 8 gave {} ids", tokens.ids.len());
     }
     with_prompt.is_ok() && tokenizer.ids(&text, None).is_ok()
+}
+
+/// The vocabulary fields of a Unigram tokenizer.json.
+#[derive(serde::Deserialize)]
+struct UnigramFile {
+    model: UnigramFields,
+}
+
+#[derive(serde::Deserialize)]
+struct UnigramFields {
+    #[serde(rename = "type")]
+    kind: String,
+    vocab: Vec<(String, f64)>,
+    unk_id: Option<usize>,
+    #[serde(default)]
+    byte_fallback: bool,
+}
+
+/// Where both build, the compact Unigram must tokenize `text` exactly as tokenizers' does.
+fn compare_unigrams(file: &[u8], text: &str) {
+    use tokenizers::Model;
+    let Ok(UnigramFile { model }) = serde_json::from_slice::<UnigramFile>(file) else { return };
+    if model.kind != "Unigram" {
+        return;
+    }
+    let theirs = tokenizers::models::unigram::Unigram::from(model.vocab.clone(), model.unk_id, model.byte_fallback);
+    let ours = crate::unigram::CompactUnigram::new(model.vocab, model.unk_id, model.byte_fallback);
+    let (Ok(theirs), Ok(ours)) = (theirs, ours) else {
+        return;
+    };
+    let view = |tokens: tokenizers::Result<Vec<tokenizers::Token>>| {
+        tokens.map(|t| t.into_iter().map(|t| (t.id, t.value, t.offsets)).collect::<Vec<_>>()).map_err(|e| e.to_string())
+    };
+    assert_eq!(view(ours.tokenize(text)), view(theirs.tokenize(text)), "text {text:?}");
 }

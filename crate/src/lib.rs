@@ -12,6 +12,7 @@ pub mod pooling;
 pub mod quantize;
 pub mod spec;
 pub mod tokenize;
+pub mod unigram;
 pub mod weights;
 
 #[cfg(target_arch = "wasm32")]

@@ -3,14 +3,68 @@
 //! truncation and padding stored inside `tokenizer.json` are ignored on purpose:
 //! sentence-transformers overrides them (all-MiniLM-L6-v2's file truncates at 128, its model at 256).
 
-use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+use tokenizers::{
+    DecoderWrapper, Encoding, Model, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper, Tokenizer, TokenizerImpl,
+    TruncationDirection, TruncationParams, TruncationStrategy,
+};
 
 use crate::error::{EmbedError, Result};
 use crate::folder;
+use crate::unigram::CompactUnigram;
 
 pub struct TextTokenizer {
-    tokenizer: Tokenizer,
+    tokenizer: AnyTokenizer,
     max_seq_length: usize,
+}
+
+/// tokenizers' own tokenizer, or the same with a Unigram model in compact form (`crate::unigram`).
+enum AnyTokenizer {
+    Standard(Tokenizer),
+    Unigram(TokenizerImpl<CompactUnigram, NormalizerWrapper, PreTokenizerWrapper, PostProcessorWrapper, DecoderWrapper>),
+}
+
+/// The one field read to choose between them.
+#[derive(serde::Deserialize)]
+struct ModelKind {
+    model: Option<ModelType>,
+}
+
+#[derive(serde::Deserialize)]
+struct ModelType {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+fn is_unigram(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<ModelKind>(bytes).ok().and_then(|k| k.model).and_then(|m| m.kind).as_deref() == Some("Unigram")
+}
+
+/// Everything `TextTokenizer` needs of either tokenizer type.
+fn configure<M: Model>(
+    tokenizer: &mut TokenizerImpl<M, NormalizerWrapper, PreTokenizerWrapper, PostProcessorWrapper, DecoderWrapper>,
+    max_seq_length: usize,
+) -> Result<()> {
+    check_post_processor(tokenizer.get_post_processor())?;
+    tokenizer.with_padding(None);
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length: max_seq_length,
+            strategy: TruncationStrategy::LongestFirst,
+            stride: 0,
+            direction: TruncationDirection::Right,
+        }))
+        .map_err(|e| EmbedError::Tokenizer { file: folder::TOKENIZER.into(), reason: e.to_string() })?;
+    Ok(())
+}
+
+/// Reads a tokenizer of type `T`; on failure the file is parsed again, to tell "not JSON" from
+/// "not a tokenizer".
+fn read<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    let file = folder::TOKENIZER;
+    serde_json::from_slice(bytes).map_err(|e| match folder::parse_json(file, bytes) {
+        Err(not_json) => not_json,
+        Ok(_) => EmbedError::Tokenizer { file: file.into(), reason: format!("is not a tokenizer this version understands: {e}") },
+    })
 }
 
 /// Bytes of text read per token `max_seq_length` allows, at most. Real text needs under 16; only
@@ -41,22 +95,16 @@ impl TextTokenizer {
             Err(not_json) => not_json,
             Ok(_) => EmbedError::Tokenizer { file: file.into(), reason: format!("is not valid JSON: {e}") },
         })?;
-        // Then straight into the tokenizer (a multilingual tokenizer.json is ~10 MB); only on
-        // failure is the file parsed again, to tell "not JSON" from "not a tokenizer".
-        let mut tokenizer: Tokenizer = serde_json::from_slice(bytes).map_err(|e| match folder::parse_json(file, bytes) {
-            Err(not_json) => not_json,
-            Ok(_) => EmbedError::Tokenizer { file: file.into(), reason: format!("is not a tokenizer this version understands: {e}") },
-        })?;
-        check_post_processor(&tokenizer)?;
-        tokenizer.with_padding(None);
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: max_seq_length,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-                direction: TruncationDirection::Right,
-            }))
-            .map_err(|e| EmbedError::Tokenizer { file: file.into(), reason: e.to_string() })?;
+        // Then straight into the tokenizer (a multilingual tokenizer.json is ~10 MB).
+        let tokenizer = if is_unigram(bytes) {
+            let mut tokenizer = read(bytes)?;
+            configure(&mut tokenizer, max_seq_length)?;
+            AnyTokenizer::Unigram(tokenizer)
+        } else {
+            let mut tokenizer: Tokenizer = read(bytes)?;
+            configure(&mut tokenizer, max_seq_length)?;
+            AnyTokenizer::Standard(tokenizer)
+        };
         Ok(TextTokenizer { tokenizer, max_seq_length })
     }
 
@@ -106,8 +154,12 @@ impl TextTokenizer {
         Ok(alone.get_ids().len() - usize::from(ends_special))
     }
 
-    fn encode(&self, text: &str) -> Result<tokenizers::Encoding> {
-        self.tokenizer.encode(text, true).map_err(|e| EmbedError::Input(format!("could not tokenize text: {e}")))
+    fn encode(&self, text: &str) -> Result<Encoding> {
+        match &self.tokenizer {
+            AnyTokenizer::Standard(t) => t.encode(text, true),
+            AnyTokenizer::Unigram(t) => t.encode(text, true),
+        }
+        .map_err(|e| EmbedError::Input(format!("could not tokenize text: {e}")))
     }
 }
 
@@ -132,8 +184,8 @@ fn prefix_before(text: &str, max_bytes: usize) -> &str {
 /// tokenizers 0.23 checks a TemplateProcessing only when it is built in code, not when it is
 /// read from a file, and then panics at encode on a template naming a special token it does not
 /// define, or on a single-text template with a `$B` piece. Both are refused here, at load.
-fn check_post_processor(tokenizer: &Tokenizer) -> Result<()> {
-    let Some(processor) = tokenizer.get_post_processor() else { return Ok(()) };
+fn check_post_processor(processor: Option<&PostProcessorWrapper>) -> Result<()> {
+    let Some(processor) = processor else { return Ok(()) };
     let value =
         serde_json::to_value(processor).map_err(|e| EmbedError::Tokenizer { file: folder::TOKENIZER.into(), reason: e.to_string() })?;
     check_templates(&value).map_err(|reason| EmbedError::Tokenizer { file: folder::TOKENIZER.into(), reason })

