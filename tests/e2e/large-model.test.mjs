@@ -1,5 +1,6 @@
 // A multilingual-e5-large-sized encoder (XLM-R, 24 layers × 1024, 16 heads of 64) loads without
-// a second copy of its weights in wasm memory, and a model too large for wasm32 is refused with
+// a second copy of its weights in wasm memory, in q8 at a quarter of that peak, and a model too
+// large for wasm32 is refused with
 // a clear error before any weight is downloaded. The 600 MB test model is written here, with
 // arbitrary fixed weights, from the tokenizer of the committed 1024-d tiny model.
 
@@ -7,7 +8,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 
-import { openBrowser } from './harness.mjs';
+import { cosine, openBrowser } from './harness.mjs';
 
 const ROOT = new URL('../../', import.meta.url);
 const TOKENIZER_FROM = new URL('tests/fixtures/tiny/models/multilingual-e5-large-like/', ROOT);
@@ -95,6 +96,8 @@ async function folderWithConfig(folder, configJson) {
 
 let harness;
 let vocab;
+/** The f32 load's peak and vector, for the q8 load to be measured against. */
+let f32Run;
 
 before(async () => {
   await rm(LARGE, { recursive: true, force: true });
@@ -121,13 +124,35 @@ test('a 24-layer 1024-d model loads with one copy of its weights in wasm memory'
     const [vector] = await model.encode('query: how large can a browser model be?');
     const info = { dimension: model.dimension, norm: Math.hypot(...vector), finite: vector.every(Number.isFinite) };
     await model.dispose();
-    return { loadMs, peak, ...info };
+    return { loadMs, peak, vector: Array.from(vector), ...info };
   }, '/test-results/models/large-24x1024/');
+  f32Run = result;
   console.log(`# 24×1024 model: ${(f32Bytes / 1e9).toFixed(2)} GB of f32 weights; peak wasm memory ${(result.peak / 1e9).toFixed(2)} GB; loaded in ${(result.loadMs / 1000).toFixed(1)} s`);
   assert.equal(result.dimension, 1024);
   assert.ok(result.finite && Math.abs(result.norm - 1) < 1e-4, JSON.stringify(result));
   // A second copy of the weights would need at least 2× the f32 size.
   assert.ok(result.peak < 1.3 * f32Bytes, `peak ${result.peak} for ${f32Bytes} bytes of weights`);
+});
+
+test('the same model in q8 (quantized as it streams in) peaks at under 0.45 of the f32 load', async () => {
+  assert.ok(f32Run, 'runs after the f32 load above');
+  const result = await harness.page.evaluate(async (path) => {
+    const { Embedder } = await import('/pkg/index.js');
+    const t0 = performance.now();
+    const model = await Embedder.load(path, { backend: 'cpu', dtype: 'q8', cache: false });
+    const loadMs = performance.now() - t0;
+    const peak = model.wasmMemoryBytes;
+    const [vector] = await model.encode('query: how large can a browser model be?');
+    const dtype = model.dtype;
+    await model.dispose();
+    return { loadMs, peak, dtype, vector: Array.from(vector) };
+  }, '/test-results/models/large-24x1024/');
+  const ratio = result.peak / f32Run.peak;
+  const agreement = cosine(result.vector, f32Run.vector);
+  console.log(`# 24×1024 model in q8: peak wasm memory ${(result.peak / 1e9).toFixed(3)} GB = ${ratio.toFixed(3)} of the f32 load's ${(f32Run.peak / 1e9).toFixed(2)} GB; loaded in ${(result.loadMs / 1000).toFixed(1)} s; cosine to f32 ${agreement.toFixed(6)}`);
+  assert.equal(result.dtype, 'q8');
+  assert.ok(ratio <= 0.45, `q8 peak ${result.peak} against f32 ${f32Run.peak}`);
+  assert.ok(agreement >= 0.995, `cosine ${agreement}`);
 });
 
 test('a model too large for wasm32 is refused with E_TOO_LARGE before its weights download', async () => {
