@@ -63,10 +63,10 @@ export interface LoadOptions {
   /** Expected digests, e.g. { 'model.safetensors': 'sha256-…' }. */
   integrity?: Record<string, string>;
   /**
-   * Lighter weights. 'q8': int8 matrices and kernels on the CPU, from `model.q8.safetensors`
-   * when the folder has it (a quarter of the f32 download; `npx webembed quantize` writes it),
-   * else the float weights quantized as they load (on WebGPU they run dequantized, as f16 or
-   * f32). 'f16' loads `model.fp16.safetensors` when offered, else the f32 weights with a warning.
+   * Lighter weights. 'q8': int8 matrices and kernels on the CPU and WebGPU, from
+   * `model.q8.safetensors` when the folder has it (a quarter of the f32 download; `npx webembed
+   * quantize` writes it), else the float weights quantized as they load. 'f16' loads
+   * `model.fp16.safetensors` when offered, else the f32 weights with a warning.
    */
   dtype?: 'f32' | 'f16' | 'q8';
   /** Run the engine in a dedicated module Web Worker (fetch and cache objects cannot be passed). */

@@ -184,6 +184,7 @@ impl Engine {
     /// The weight precision running now: 'q8' (int8 kernels), 'f16' (f16 weights on WebGPU) or 'f32'.
     pub fn dtype(&self) -> &'static str {
         match &self.webgpu {
+            Some(gpu) if gpu.uses_q8() => "q8",
             Some(gpu) if gpu.uses_f16() => "f16",
             Some(_) => "f32",
             None if self.cpu.encoder().is_q8() => "q8",
@@ -233,7 +234,13 @@ impl Engine {
                 return Err(EmbedError::WebGpu(format!(
                     "self-test failed on {} ({}): cosine {cosine} to the CPU result for {text:?}, below {minimum}",
                     backend.adapter_name(),
-                    if backend.uses_f16() { "f16 weights" } else { "f32 weights" }
+                    if backend.uses_q8() {
+                        "q8 weights"
+                    } else if backend.uses_f16() {
+                        "f16 weights"
+                    } else {
+                        "f32 weights"
+                    }
                 )));
             }
         }

@@ -96,6 +96,8 @@ pub trait ModelParameters {
     fn word_table(&self) -> &WordTable;
     fn embedding_parameters(&self) -> Result<EmbeddingParameters>;
     fn layer_parameters(&self, index: usize) -> Result<LayerParameters>;
+    /// Whether the linear layers hold q8 weights.
+    fn is_q8(&self) -> bool;
 }
 
 fn vector(tensor: Tensor) -> Result<Vec<f32>> {

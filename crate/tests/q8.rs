@@ -126,5 +126,6 @@ fn q8_on_webgpu_meets_the_fidelity_bars() {
         let name = format!("{} on WebGPU", folder.file_name().unwrap().to_string_lossy());
         assert_bars(&name, fidelity(&mut engine, &reference));
         assert_eq!(engine.backend_name(), "webgpu", "{name}: fell back: {:?}", engine.fallback_reason());
+        assert_eq!(engine.dtype(), "q8", "{name}: the GPU runs the int8 weights");
     }
 }

@@ -1,7 +1,6 @@
 // A multilingual-e5-large-sized encoder (XLM-R, 24 layers × 1024, 16 heads of 64) loads without
 // a second copy of its weights in wasm memory, in q8 at a quarter of that peak, and a model too
-// large for wasm32 is refused with
-// a clear error before any weight is downloaded. The 600 MB test model is written here, with
+// large for wasm32 is refused with a clear error before any weight is downloaded. The 600 MB test model is written here, with
 // arbitrary fixed weights, from the tokenizer of the committed 1024-d tiny model.
 
 import assert from 'node:assert/strict';

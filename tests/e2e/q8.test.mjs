@@ -1,5 +1,5 @@
 // q8 in Chromium: the int8 kernel of both wasm binaries against a scalar integer reference, the
-// real model's fixtures on the CPU (both binaries, bit-identical) and on WebGPU, tiny shapes,
+// real model's fixtures on the CPU (both binaries, bit-identical) and on WebGPU (int8 matmul), tiny shapes,
 // worker mode, memory after load, and a q8 file of another scheme refused with E_WEIGHTS.
 
 import assert from 'node:assert/strict';
@@ -103,7 +103,7 @@ test('multilingual-e5-small in q8: wasm memory after load within 160 MB, vectors
   assert.ok(worst >= 0.995 && mean >= 0.999, `worst ${worst}, mean ${mean}`);
 });
 
-test('q8 on WebGPU (weights dequantized on upload) stays within the bars', async () => {
+test('q8 on WebGPU: int8 weights, four to a u32, dequantized in the tiled matmul, within the bars', async () => {
   const cases = reference.cases.filter((c) => c.prompt === null).slice(0, 16);
   const result = await harness.page.evaluate(async ({ path, texts }) => {
     const { Embedder } = await import('/pkg/index.js');
@@ -114,6 +114,7 @@ test('q8 on WebGPU (weights dequantized on upload) stays within the bars', async
     return { vectors, ...info };
   }, { path: MODEL_PATH, texts: cases.map((c) => c.text) });
   assert.equal(result.backend, 'webgpu');
+  assert.equal(result.dtype, 'q8');
   const { worst, mean } = fidelity(result.vectors, cases);
   console.log(`# q8 on WebGPU (${result.dtype} weights on the GPU): ${cases.length} texts, worst cosine ${worst.toFixed(6)}, mean ${mean.toFixed(6)}`);
   assert.ok(worst >= 0.995 && mean >= 0.999, `worst ${worst}, mean ${mean}`);

@@ -118,6 +118,10 @@ impl ModelParameters for Encoder {
         &self.spec
     }
 
+    fn is_q8(&self) -> bool {
+        Encoder::is_q8(self)
+    }
+
     fn word_table(&self) -> &WordTable {
         &self.words
     }

@@ -36,6 +36,8 @@ pub struct WebGpuBackend {
     workspace: Option<Workspace>,
     /// Test hook: the device is destroyed when this many more batches have started.
     lose_device_countdown: Option<usize>,
+    /// The linear layers hold q8 weights (`kernels::matmul::pack_q8`).
+    q8: bool,
 }
 
 impl WebGpuBackend {
@@ -70,8 +72,9 @@ impl WebGpuBackend {
                 spec.head_dim()
             )));
         }
-        let kernels = Kernels::compile(&gpu, &KernelShape::for_encoder(spec, gpu.shader_f16));
-        let weights = gpu.out_of_memory_scope(|| GpuWeights::upload(&gpu, model)).await?;
+        let q8 = model.is_q8();
+        let kernels = Kernels::compile(&gpu, &KernelShape::for_encoder(spec, gpu.shader_f16, q8));
+        let weights = gpu.out_of_memory_scope(|| GpuWeights::upload(&gpu, model, q8)).await?;
         gpu.check()?;
         Ok(WebGpuBackend {
             dims: Dimensions {
@@ -89,6 +92,7 @@ impl WebGpuBackend {
             max_pass_tokens,
             workspace: None,
             lose_device_countdown: None,
+            q8,
         })
     }
 
@@ -102,7 +106,12 @@ impl WebGpuBackend {
     }
 
     pub fn uses_f16(&self) -> bool {
-        self.gpu.shader_f16
+        self.gpu.shader_f16 && !self.q8
+    }
+
+    /// Whether the linear layers run on q8 weights (the model was loaded in q8).
+    pub fn uses_q8(&self) -> bool {
+        self.q8
     }
 
     /// Test hook: destroy the device once `batches` more batches have started.

@@ -105,6 +105,7 @@ pub fn compare(kernel: &str, shape: String, got: &[f32], expected: &[f32], toler
 pub async fn check_kernels(gpu: &GpuDevice, quick: bool) -> Result<Vec<KernelReport>> {
     let matmul_sizes: &[usize] = if quick { &AWKWARD[..5] } else { &AWKWARD };
     let mut reports = super::matmul::check::check_matmul(gpu, matmul_sizes).await?;
+    reports.extend(super::matmul::check::check_matmul_q8(gpu, matmul_sizes).await?);
     reports.extend(super::attention::check::check_attention(gpu).await?);
     reports.extend(super::add_layernorm::check::check_add_layernorm(gpu, &AWKWARD).await?);
     reports.extend(super::embeddings::check::check_embeddings(gpu, &AWKWARD).await?);
@@ -125,5 +126,12 @@ pub fn layer_norm_reference(row: &[f32], weight: &[f32], bias: &[f32], eps: f64)
 
 /// A kernel shape for the checks: only what the checked kernel reads matters.
 pub fn shape(hidden: usize, head_dim: usize, f16_weights: bool) -> super::KernelShape {
-    super::KernelShape { hidden, head_dim, layer_norm_eps: 1e-12, activation: crate::spec::HiddenAct::GeluErf, f16_weights }
+    super::KernelShape {
+        hidden,
+        head_dim,
+        layer_norm_eps: 1e-12,
+        activation: crate::spec::HiddenAct::GeluErf,
+        f16_weights,
+        q8_weights: false,
+    }
 }

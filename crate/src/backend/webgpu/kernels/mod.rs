@@ -99,16 +99,19 @@ pub struct KernelShape {
     pub activation: HiddenAct,
     /// Matrices stored as f16 (the adapter has `shader-f16`).
     pub f16_weights: bool,
+    /// Matrices stored as q8 (`matmul::pack_q8`); overrides `f16_weights` for them.
+    pub q8_weights: bool,
 }
 
 impl KernelShape {
-    pub fn for_encoder(spec: &EncoderSpec, f16_weights: bool) -> Self {
+    pub fn for_encoder(spec: &EncoderSpec, f16_weights: bool, q8_weights: bool) -> Self {
         KernelShape {
             hidden: spec.hidden_size,
             head_dim: spec.head_dim(),
             layer_norm_eps: spec.layer_norm_eps,
             activation: spec.hidden_act,
             f16_weights,
+            q8_weights,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The matmul kernel against the CPU path's packed matmul (and GELU), on every M, N, K given.
 
-use super::{groups, MatmulShape};
+use super::{groups, pack_q8, quantize_groups, MatmulShape, Q8_GROUP};
 use crate::backend::cpu::activations::gelu_erf_in_place;
 use crate::backend::cpu::matmul::PackedWeights;
 use crate::backend::webgpu::device::GpuDevice;
@@ -40,6 +40,38 @@ pub async fn check_matmul_shapes(gpu: &GpuDevice, shapes: &[(usize, usize, usize
         let got = run(gpu, pipeline, &MatmulShape::new(m, n, k), &inputs, (x, y, 1)).await?;
         let name = if gelu { "matmul+gelu" } else { "matmul" };
         reports.push(compare(name, format!("M={m} N={n} K={k}"), &got, &expected, tolerance, |_| true));
+    }
+    Ok(reports)
+}
+
+/// The q8 variant (`pack_q8` weights) on every M, N, K in `sizes`, against the f32 kernel's
+/// reference on the dequantized weights; GELU fused on every other shape.
+pub async fn check_matmul_q8(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<KernelReport>> {
+    let kernel_shape = crate::backend::webgpu::kernels::KernelShape { q8_weights: true, ..shape(64, 32, false) };
+    let (plain, fused) = (build(gpu, Kernel::Matmul, &kernel_shape), build(gpu, Kernel::MatmulActivation, &kernel_shape));
+    let mut numbers = Numbers(7);
+    let mut reports = Vec::new();
+    for &m in sizes {
+        for &n in sizes {
+            for &k in sizes {
+                let input = numbers.take(m * k);
+                let (values, scales) = quantize_groups(&numbers.take(n * k), n, k);
+                let bias = numbers.take(n);
+                let groups_per_row = k.div_ceil(Q8_GROUP);
+                let dequantized: Vec<f32> =
+                    values.iter().enumerate().map(|(i, &q)| q as f32 * scales[(i / k) * groups_per_row + (i % k) / Q8_GROUP]).collect();
+                let gelu = (m + n + k) % 2 == 1;
+                let mut expected = PackedWeights::pack(&dequantized, &bias, n, k).apply(&input, m);
+                if gelu {
+                    gelu_erf_in_place(&mut expected);
+                }
+                let (x, y) = groups(m, n);
+                let inputs = [bytes(&input), pack_q8(&values, &scales, n, k), bytes(&bias), vec![0u8; m * n * 4]];
+                let got = run(gpu, if gelu { &fused } else { &plain }, &MatmulShape::new(m, n, k), &inputs, (x, y, 1)).await?;
+                let name = if gelu { "matmul-q8+gelu" } else { "matmul-q8" };
+                reports.push(compare(name, format!("M={m} N={n} K={k}"), &got, &expected, 1e-5, |_| true));
+            }
+        }
     }
     Ok(reports)
 }

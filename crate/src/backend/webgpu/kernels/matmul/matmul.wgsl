@@ -2,7 +2,9 @@
 // Linear layout), output rows × cols. Each 8×8 workgroup owns a 32×32 output tile and each thread
 // a 4×4 block of it; 32-deep slices of both operands are staged in workgroup memory, so every
 // element read from global memory is used 32 times.
-// Prepended by mod.rs: `struct Shape` (from the Rust uniform), the codes, `alias Weight`, `const ACTIVATION: u32` and the activation functions.
+// Prepended by mod.rs: `struct Shape` (from the Rust uniform), the codes, `alias Weight`, `const ACTIVATION: u32` and the activation functions;
+// appended: `weight_at(col, k)` and `weight_scale(col)`, which read f32, f16 or q8 weights (q8: int8 values, the row's
+// scale applied once per output, so the tile holds exact small integers and accumulation stays f32).
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
@@ -35,7 +37,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
             input_tile[k * 8u + r / 4u][r % 4u] = a;
             var w = 0.0;
             if (col0 + r < shape.cols && gk < shape.depth) {
-                w = f32(weight[(col0 + r) * shape.depth + gk]);
+                w = weight_at(col0 + r, gk);
             }
             weight_tile[k * 8u + r / 4u][r % 4u] = w;
         }
@@ -58,7 +60,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
         for (var j = 0u; j < 4u; j++) {
             let col = col0 + local.x * 4u + j;
             if (col < shape.cols) {
-                output[row * shape.cols + col] = activate(acc[i][j] + bias[col]);
+                output[row * shape.cols + col] = activate(acc[i][j] * weight_scale(col) + bias[col]);
             }
         }
     }
