@@ -20,8 +20,9 @@ impl MatmulShape {
 }
 
 pub fn source(shape: &KernelShape, activation: Option<HiddenAct>) -> String {
+    let q8_access = format!("const Q8_GROUP: u32 = {Q8_GROUP}u;\n{Q8_ACCESS}");
     let (enable, weight, access) = match (shape.q8_weights, shape.f16_weights) {
-        (true, _) => ("", "u32", Q8_ACCESS),
+        (true, _) => ("", "u32", q8_access.as_str()),
         (false, true) => ("enable f16;\n", "f16", FLOAT_ACCESS),
         (false, false) => ("", "f32", FLOAT_ACCESS),
     };
@@ -44,8 +45,7 @@ pub const Q8_GROUP: usize = 32;
 
 /// How it reads q8 weights (`pack_q8`): a row's int8 values four to a word, sign-extended, times
 /// the scale of their group; the scales follow all rows.
-const Q8_ACCESS: &str = "const Q8_GROUP: u32 = 32u;
-fn weight_at(col: u32, k: u32) -> f32 {
+const Q8_ACCESS: &str = "fn weight_at(col: u32, k: u32) -> f32 {
     let words = (shape.depth + 3u) / 4u;
     let q = extractBits(bitcast<i32>(weight[col * words + k / 4u]), (k % 4u) * 8u, 8u);
     let groups = (shape.depth + Q8_GROUP - 1u) / Q8_GROUP;
