@@ -98,32 +98,19 @@ pub fn tokenizer(data: &[u8]) -> bool {
     with_prompt.is_ok() && tokenizer.ids(&text, None).is_ok()
 }
 
-/// The vocabulary fields of a Unigram tokenizer.json.
+/// A tokenizer.json's model alone, read as `M`.
 #[derive(serde::Deserialize)]
-struct UnigramFile {
-    model: UnigramFields,
+struct ModelOf<M> {
+    model: M,
 }
 
-#[derive(serde::Deserialize)]
-struct UnigramFields {
-    #[serde(rename = "type")]
-    kind: String,
-    vocab: Vec<(String, f64)>,
-    unk_id: Option<usize>,
-    #[serde(default)]
-    byte_fallback: bool,
-}
-
-/// Where both build, the compact Unigram must tokenize `text` exactly as tokenizers' does.
+/// Where both read the file's model as a Unigram, the compact one must tokenize `text` exactly
+/// as tokenizers' does.
 fn compare_unigrams(file: &[u8], text: &str) {
     use tokenizers::Model;
-    let Ok(UnigramFile { model }) = serde_json::from_slice::<UnigramFile>(file) else { return };
-    if model.kind != "Unigram" {
-        return;
-    }
-    let theirs = tokenizers::models::unigram::Unigram::from(model.vocab.clone(), model.unk_id, model.byte_fallback);
-    let ours = crate::unigram::CompactUnigram::new(model.vocab, model.unk_id, model.byte_fallback);
-    let (Ok(theirs), Ok(ours)) = (theirs, ours) else {
+    let theirs = serde_json::from_slice::<ModelOf<tokenizers::models::unigram::Unigram>>(file);
+    let ours = serde_json::from_slice::<ModelOf<crate::unigram::CompactUnigram>>(file);
+    let (Ok(ModelOf { model: theirs }), Ok(ModelOf { model: ours })) = (theirs, ours) else {
         return;
     };
     let view = |tokens: tokenizers::Result<Vec<tokenizers::Token>>| {

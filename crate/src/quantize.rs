@@ -321,15 +321,16 @@ impl QuantizedRows {
     /// `values.len()` must be a multiple of `cols`.
     pub fn set_rows(&mut self, first: usize, values: &[f32]) {
         let cols = self.cols.max(1);
-        let mut row_copy = vec![0f32; cols];
+        let rotation = self.rotated.then(|| Rotation::new(cols));
+        let (mut row_copy, mut scratch) = (vec![0f32; cols], vec![0f32; cols]);
         for (i, row) in values.chunks_exact(cols).enumerate() {
             let r = first + i;
-            let row = if self.rotated {
-                row_copy.copy_from_slice(row);
-                rotate(&mut row_copy);
-                &row_copy[..]
-            } else {
-                row
+            let row = match &rotation {
+                Some(rotation) => {
+                    row_copy.copy_from_slice(row);
+                    rotation.apply(&mut row_copy, &mut scratch)
+                }
+                None => row,
             };
             self.scales[r] = quantize_row(row, WEIGHT_LEVELS, &mut self.values[r * cols..(r + 1) * cols]);
         }
@@ -356,20 +357,26 @@ impl QuantizedRows {
 
     /// Row `r` as f32 into `out`, back in the original basis.
     pub fn dequantize_row(&self, r: usize, out: &mut [f32]) {
+        self.dequantize_row_with(r, out, self.rotated.then(|| Rotation::new(self.cols)).as_ref());
+    }
+
+    /// `dequantize_row` with the rotation's tables built by the caller, once for many rows.
+    fn dequantize_row_with(&self, r: usize, out: &mut [f32], rotation: Option<&Rotation>) {
         let scale = self.scales[r];
         for (o, &q) in out.iter_mut().zip(&self.values[r * self.cols..(r + 1) * self.cols]) {
             *o = q as f32 * scale;
         }
-        if self.rotated {
-            unrotate(out);
+        if let Some(rotation) = rotation {
+            rotation.undo(out);
         }
     }
 
     /// The whole matrix as f32, row-major.
     pub fn dequantize(&self) -> Vec<f32> {
+        let rotation = self.rotated.then(|| Rotation::new(self.cols));
         let mut out = vec![0f32; self.rows * self.cols];
         for (r, row) in out.chunks_exact_mut(self.cols.max(1)).enumerate() {
-            self.dequantize_row(r, row);
+            self.dequantize_row_with(r, row, rotation.as_ref());
         }
         out
     }

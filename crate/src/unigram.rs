@@ -138,8 +138,20 @@ impl CompactUnigram {
         }
     }
 
-    /// The best segmentation of `sentence` as `(start, end, id)`, unknown runs fused.
-    fn segments(&self, sentence: &str) -> tokenizers::Result<Vec<(usize, usize, usize)>> {
+    /// `<0xNN>` pieces for every byte of `piece`, or None if one is missing.
+    fn byte_tokens(&self, piece: &str, offsets: (usize, usize)) -> Option<Vec<Token>> {
+        piece
+            .bytes()
+            .map(|byte| {
+                let name = format!("<0x{byte:02X}>");
+                self.id_of(&name).map(|id| Token::new(id, name, offsets))
+            })
+            .collect()
+    }
+
+    /// The best segmentation of `sentence` as `(start, end, id)`, a fused run of unknown pieces
+    /// with no id.
+    fn segments(&self, sentence: &str) -> tokenizers::Result<Vec<(usize, usize, Option<usize>)>> {
         #[derive(Clone, Copy)]
         struct Best {
             id: usize,
@@ -183,23 +195,18 @@ impl CompactUnigram {
                 unknown_end.get_or_insert(end);
             } else {
                 if let Some(unknown) = unknown_end.take() {
-                    out.push((end, unknown, node_unk(self.unk_id)));
+                    out.push((end, unknown, None));
                 }
-                out.push((start, end, node.id));
+                out.push((start, end, Some(node.id)));
             }
             end = start;
         }
         if let Some(unknown) = unknown_end {
-            out.push((0, unknown, node_unk(self.unk_id)));
+            out.push((0, unknown, None));
         }
         out.reverse();
         Ok(out)
     }
-}
-
-/// The id of an unknown run (only made when the model has an unknown piece).
-fn node_unk(unk_id: Option<usize>) -> usize {
-    unk_id.unwrap_or(usize::MAX)
 }
 
 impl Model for CompactUnigram {
@@ -213,29 +220,17 @@ impl Model for CompactUnigram {
         for (start, end, id) in self.segments(sentence)? {
             let piece = &sentence[start..end];
             let offsets = (start, end);
-            let id = if Some(id) == self.unk_id {
-                // A fused run of unknown characters: tokenizers looks the whole run up again.
-                match self.id_of(piece) {
-                    Some(id) => id,
-                    None => {
-                        if self.byte_fallback {
-                            let bytes: Option<Vec<Token>> = piece
-                                .bytes()
-                                .map(|byte| {
-                                    let name = format!("<0x{byte:02X}>");
-                                    self.id_of(&name).map(|id| Token::new(id, name, offsets))
-                                })
-                                .collect();
-                            if let Some(bytes) = bytes {
-                                tokens.extend(bytes);
-                                continue;
-                            }
-                        }
-                        self.unk_id.ok_or(UnigramError::MissingUnkId)? as u32
+            // A fused run of unknown characters: tokenizers looks the whole run up again, then
+            // tries its bytes, then takes the unknown piece.
+            let id = match id.map(|id| id as u32).or_else(|| self.id_of(piece)) {
+                Some(id) => id,
+                None => {
+                    if let Some(bytes) = self.byte_fallback.then(|| self.byte_tokens(piece, offsets)).flatten() {
+                        tokens.extend(bytes);
+                        continue;
                     }
+                    self.unk_id.ok_or(UnigramError::MissingUnkId)? as u32
                 }
-            } else {
-                id as u32
             };
             tokens.push(Token::new(id, piece.to_string(), offsets));
         }
