@@ -51,7 +51,7 @@ export async function startWebGpu(engine, backend, dtype, { allowSoftwareAdapter
   if (backend === 'cpu') return { choice: { chosen: 'cpu', reason: 'backend "cpu" was asked for' } };
   let { reason, adapter, software } = await findAdapter();
   if (!reason && software && backend === 'auto' && !allowSoftwareAdapter) {
-    reason = `${adapter} is a software (fallback) adapter, slower than the CPU path; backend "webgpu" forces it`;
+    reason = softwareReason(adapter);
   } else if (!reason) {
     try {
       // f16 storage unless the caller asked for f32 weights outright.
@@ -66,6 +66,22 @@ export async function startWebGpu(engine, backend, dtype, { allowSoftwareAdapter
   }
   if (backend === 'webgpu') throw new WebembedError('E_WEBGPU', `backend "webgpu" cannot start: ${reason}. Use backend "auto" to fall back to the CPU.`);
   return { reason, choice: { chosen: 'cpu', adapter: adapter ?? null, reason } };
+}
+
+function softwareReason(adapter) {
+  return `${adapter} is a software (fallback) adapter, slower than the CPU path; backend "webgpu" forces it`;
+}
+
+/**
+ * Why a load with this `backend` will run on the CPU alone (a string), or null when WebGPU may
+ * run it: a pool of CPU engines only makes sense in the first case.
+ */
+export async function cpuOnlyReason(backend, { allowSoftwareAdapter = false } = {}) {
+  if (backend === 'cpu') return 'backend "cpu" was asked for';
+  if (backend === 'webgpu') return null;
+  const { reason, adapter, software } = await findAdapter();
+  if (reason) return reason;
+  return software && !allowSoftwareAdapter ? softwareReason(adapter) : null;
 }
 
 function describeTiming({ chosen, cpu, webgpu, gpuFromTokens }, adapter) {

@@ -144,6 +144,33 @@ export async function fetchWeights(session, engine, take, dtype = 'f32') {
   throw new WebembedError('E_FETCH', `${session.baseUrl} has no weights: tried ${tried.slice(0, -1).join(', ')} and ${tried.at(-1)}`);
 }
 
+/**
+ * Everything a load of `dtype` reads, fetched and checked as a load fetches and checks it, but
+ * with no engine built: a Map of URL → bytes, which each worker of a pool builds from. The spec
+ * is checked before the weights download, as in a load.
+ */
+export async function collectFiles(session, glue, dtype) {
+  const files = new Map();
+  const recording = {
+    ...session,
+    async get(name, kind) {
+      const bytes = await session.get(name, kind);
+      if (bytes) files.set(insideFolder(session.baseUrl, name), bytes);
+      return bytes;
+    },
+  };
+  const config = await fetchConfigFiles(recording, glue);
+  const loader = new glue.ModelLoader(dtype);
+  try {
+    for (const [name, bytes] of config) loader.addFile(name, bytes);
+    loader.checkSpec();
+  } finally {
+    loader.free();
+  }
+  await fetchWeights(recording, glue, () => {}, dtype);
+  return files;
+}
+
 // Downloads by URL, shared by the loads of one folder that run at once, so each file downloads
 // once. A finished one stays while a load of its folder runs; a large one only while another
 // load of the folder runs (keeping weights for a lone load would double its memory).

@@ -1,6 +1,6 @@
 // webembed: sentence embeddings in the browser, as sentence-transformers computes them.
 
-import { announceBackendChange, checkBackend, startWebGpu } from './backend.js';
+import { announceBackendChange, checkBackend, cpuOnlyReason, startWebGpu } from './backend.js';
 import { clearCache, openCache } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
 import { beginLoad, createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
@@ -8,7 +8,9 @@ import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeT
 import { newInstance, pickSimd } from './instance.js';
 import { pauser } from './platform.js';
 import { streamInto } from './safetensors.js';
+import { PoolEmbedder } from './pool.js';
 import { similarity } from './similarity.js';
+import { checkMemoryBudget, resolveThreads, workerPoolAvailable } from './threads.js';
 import { WorkerEmbedder } from './worker-client.js';
 
 export { OPFSCache } from './cache.js';
@@ -88,6 +90,9 @@ export class Embedder {
     this.dimension = engine.dimension;
     this.maxSeqLength = engine.maxSeqLength;
     this.prompts = engine.prompts;
+    /** One engine on the page's thread (`threads` above 1 runs a pool of worker engines instead). */
+    this.threads = 1;
+    this.parallelism = 'none';
   }
 
   /**
@@ -95,14 +100,26 @@ export class Embedder {
    * Options: backend ('auto' | 'cpu' | 'webgpu'), onProgress({ file, loaded, total, status,
    * aggregate }), hubUrl, revision, signal, fetch, cache (true | false | { match, put, delete }),
    * integrity ({ file: 'sha256-…' }), dtype ('f32' | 'f16' | 'q8'), worker (boolean),
-   * simd ('auto' | 'relaxed-simd' | 'simd128'), onBackendChange({ from, to, reason }).
+   * simd ('auto' | 'relaxed-simd' | 'simd128'), onBackendChange({ from, to, reason }),
+   * threads ('auto' | n: above 1, n CPU engines in a pool of workers), memoryBudget (bytes the
+   * pool's engines may hold together; default 512 MiB).
    */
   static async load(source, options = {}) {
-    if (options?.worker) return WorkerEmbedder.load(source, options);
     const { backend = 'auto', hubUrl, revision, onProgress, signal, fetch, cache, integrity, dtype, simd: simdPreference, onBackendChange } = options ?? {};
     // Test hook: lets 'auto' time a software adapter (SwiftShader) as if it were a GPU.
     const _allowSoftwareAdapter = options?._allowSoftwareAdapterForTest === true;
     checkBackend(backend);
+    const threads = resolveThreads(options?.threads);
+    const memoryBudget = checkMemoryBudget(options?.memoryBudget);
+    if (threads > 1 && workerPoolAvailable()) {
+      const cpuReason = await cpuOnlyReason(backend, { allowSoftwareAdapter: _allowSoftwareAdapter });
+      if (cpuReason !== null) {
+        const url = resolveModelUrl(source, { hubUrl, revision });
+        const simd = pickSimd(simdPreference);
+        return PoolEmbedder.load(url, { threads, memoryBudget, simd, dtype, cache, fetch, integrity, onProgress, signal, cpuReason });
+      }
+    }
+    if (options?.worker) return WorkerEmbedder.load(source, options);
     if (onBackendChange !== undefined && typeof onBackendChange !== 'function') {
       throw new WebembedError('E_INPUT', 'onBackendChange must be a function');
     }

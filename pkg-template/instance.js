@@ -33,8 +33,8 @@ async function compile(url, cache) {
   return WebAssembly.compile(await fetchWasm(url.href, cache));
 }
 
-/** Returns the wasm-bindgen exports of a fresh instance of the given SIMD flavour. */
-export async function newInstance(simd, cache) {
+/** The compiled engine of this SIMD flavour (compiled once per context, then shared). */
+export async function compiledModule(simd, cache) {
   if (!compiled.has(simd)) {
     // A failed compile is not remembered: the next load tries again.
     compiled.set(simd, compile(BINARIES[simd], cache).catch((error) => {
@@ -42,7 +42,17 @@ export async function newInstance(simd, cache) {
       throw error;
     }));
   }
-  const module = await compiled.get(simd);
+  return compiled.get(simd);
+}
+
+/** Hands this context a module compiled elsewhere (a pool's page posts it to each worker). */
+export function primeModule(simd, module) {
+  if (module instanceof WebAssembly.Module && !compiled.has(simd)) compiled.set(simd, Promise.resolve(module));
+}
+
+/** Returns the wasm-bindgen exports of a fresh instance of the given SIMD flavour. */
+export async function newInstance(simd, cache) {
+  const module = await compiledModule(simd, cache);
   const glue = createGlue();
   const exports = await glue.default({ module_or_path: module });
   glue.wasmMemory = exports.memory;

@@ -6,6 +6,8 @@ import { WebembedError } from './errors.js';
 
 const fs = globalThis.process?.getBuiltinModule?.('node:fs/promises');
 const url = globalThis.process?.getBuiltinModule?.('node:url');
+const os = globalThis.process?.getBuiltinModule?.('node:os');
+const workerThreads = globalThis.process?.getBuiltinModule?.('node:worker_threads');
 
 export const isNode = Boolean(fs);
 
@@ -62,5 +64,61 @@ export function pauser(everyMs = 16) {
       }
       last = performance.now();
     },
+  };
+}
+
+/** CPU cores of this machine, as the platform reports them. */
+export function cores() {
+  if (isNode) return os.availableParallelism?.() ?? os.cpus().length;
+  return Number(globalThis.navigator?.hardwareConcurrency) || 1;
+}
+
+/** Whether engine workers can start here: module Workers in browsers, worker threads in Node. */
+export const canStartWorkers = isNode ? Boolean(workerThreads?.Worker) : typeof globalThis.Worker === 'function';
+
+/**
+ * Starts the engine worker script: a module Worker in a browser, a worker thread in Node. Returns
+ * { post(message, transfer), terminate(), busy(yes) }; `busy(false)` lets Node exit while the
+ * worker idles (a model left undisposed must not keep a script alive).
+ */
+export function startWorker(scriptUrl, { onMessage, onError, onExit }) {
+  if (isNode) {
+    // Flags about how the main script was given (node --input-type=module -e …) stop a worker file.
+    const execArgv = globalThis.process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
+    const worker = new workerThreads.Worker(scriptUrl, { execArgv });
+    worker.on('message', onMessage);
+    worker.on('error', (error) => onError(error?.message ?? String(error)));
+    worker.on('messageerror', () => onError('a message could not be read'));
+    worker.on('exit', (code) => onExit(`the worker thread exited (code ${code})`));
+    return {
+      post: (message, transfer) => worker.postMessage(message, transfer),
+      terminate: () => void worker.terminate(),
+      busy: (yes) => (yes ? worker.ref() : worker.unref()),
+    };
+  }
+  const worker = new Worker(scriptUrl, { type: 'module' });
+  worker.onmessage = ({ data }) => onMessage(data);
+  worker.onerror = (event) => {
+    event.preventDefault?.();
+    onError(event.message ?? 'an uncaught error');
+  };
+  worker.onmessageerror = () => onError('a message could not be read');
+  return { post: (message, transfer) => worker.postMessage(message, transfer), terminate: () => worker.terminate(), busy: () => {} };
+}
+
+/** The worker script's side of startWorker: `listen(handler)` and `reply(message, transfer)`. */
+export function workerPort() {
+  if (isNode) {
+    const { parentPort } = workerThreads;
+    return {
+      listen: (handler) => parentPort.on('message', handler),
+      reply: (message, transfer) => parentPort.postMessage(message, transfer),
+      end: () => globalThis.process.exit(),
+    };
+  }
+  return {
+    listen: (handler) => (self.onmessage = ({ data }) => handler(data)),
+    reply: (message, transfer) => self.postMessage(message, transfer),
+    end: () => self.close(),
   };
 }

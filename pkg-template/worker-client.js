@@ -7,17 +7,20 @@ import { WebembedError } from './errors.js';
 import { resolveModelUrl } from './hub.js';
 import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeTexts } from './input.js';
 import { similarity } from './similarity.js';
+import { WorkerChannel } from './worker-channel.js';
 
 const NOT_CLONEABLE = ['fetch', 'cache'];
+const CONSTRUCT = Symbol('construct');
 
 export class WorkerEmbedder {
-  #worker;
-  #pending = new Map();
-  #nextId = 1;
+  #channel;
   #disposed = false;
   #onBackendChange;
   // The worker's model state, as of its last answer.
   #state = { backend: null, dtype: null, gpuInfo: null, gpuBufferCount: 0, wasmMemoryBytes: 0 };
+  /** Always 1 in worker mode: one engine, in one worker (`threads` above 1 makes a pool instead). */
+  threads = 1;
+  parallelism = 'none';
 
   static async load(source, options) {
     for (const key of NOT_CLONEABLE) {
@@ -27,40 +30,29 @@ export class WorkerEmbedder {
     }
     checkBackend(options.backend ?? 'auto');
     if (typeof Worker !== 'function') throw new WebembedError('E_INPUT', 'worker: true needs Web Workers, which this environment lacks');
-    const embedder = new WorkerEmbedder(new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }));
-    const { onProgress, signal, worker: _worker, onBackendChange, ...rest } = options;
+    const embedder = new WorkerEmbedder(CONSTRUCT);
+    const { onProgress, signal, worker: _worker, onBackendChange, threads: _threads, memoryBudget: _budget, ...rest } = options;
     embedder.#onBackendChange = onBackendChange;
     // Resolved here, so relative paths mean the page's location, not the worker script's.
     const url = resolveModelUrl(source, options);
-    const call = embedder.#call('load', [url, { ...rest, progress: Boolean(onProgress) }], onProgress);
-    const abort = () => embedder.#worker.postMessage({ method: 'abort', target: call.id });
+    const call = embedder.#channel.call('load', [url, { ...rest, progress: Boolean(onProgress), lockName: embedder.#channel.lockName }], { onProgress });
+    const abort = () => embedder.#channel.post({ method: 'abort', target: call.id });
     signal?.addEventListener('abort', abort, { once: true });
     try {
       Object.assign(embedder, await call.promise);
+      embedder.#channel.watchLock();
       return embedder;
     } catch (error) {
-      embedder.#worker.terminate();
+      embedder.#channel.terminate();
       throw error;
     } finally {
       signal?.removeEventListener('abort', abort);
     }
   }
 
-  constructor(worker) {
-    this.#worker = worker;
-    worker.onmessage = ({ data }) => {
-      const entry = this.#pending.get(data.id);
-      if (!entry) return;
-      if (data.progress) return entry.onProgress?.(data.progress);
-      this.#pending.delete(data.id);
-      if (data.state) this.#update(data.state);
-      if (data.error) entry.reject(new WebembedError(data.error.code, data.error.message));
-      else entry.resolve(data.result);
-    };
-    worker.onerror = (event) => {
-      for (const entry of this.#pending.values()) entry.reject(new WebembedError('E_INTERNAL', `the worker failed: ${event.message}`));
-      this.#pending.clear();
-    };
+  constructor(secret) {
+    if (secret !== CONSTRUCT) throw new TypeError('use Embedder.load(source, { worker: true })');
+    this.#channel = new WorkerChannel({ onState: (state) => this.#update(state) });
   }
 
   #update({ reason, ...state }) {
@@ -71,16 +63,9 @@ export class WorkerEmbedder {
     }
   }
 
-  #call(method, args, onProgress) {
-    const id = this.#nextId++;
-    const promise = new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject, onProgress }));
-    this.#worker.postMessage({ id, method, args });
-    return { id, promise };
-  }
-
   #send(method, args) {
     if (this.#disposed) return Promise.reject(new WebembedError('E_DISPOSED', 'this Embedder was disposed; load the model again'));
-    return this.#call(method, args).promise;
+    return this.#channel.call(method, args).promise;
   }
 
   /** 'webgpu' or 'cpu': the backend running in the worker, as of its last answer. */
@@ -128,7 +113,7 @@ export class WorkerEmbedder {
     if (this.#disposed) return;
     // Refuse calls from now on; those sent before finish first (the worker answers in order).
     this.#disposed = true;
-    await this.#call('dispose', []).promise.catch(() => {});
-    this.#worker.terminate();
+    await this.#channel.call('dispose', []).promise.catch(() => {});
+    this.#channel.terminate();
   }
 }

@@ -4,10 +4,37 @@
 // synchronously, as the in-page model does.
 
 import { Embedder } from './index.js';
+import { primeModule } from './instance.js';
+import { workerPort } from './platform.js';
+
+const port = workerPort();
 
 let model = null;
 let lastChange = null;
 const aborts = new Map();
+// Test hook: the next encode ends this worker mid-batch, as a crash would.
+let dieOnNextEncode = false;
+
+/** Holds the channel's Web Lock for the worker's whole life; resolves once it is held. */
+function holdLock(name) {
+  if (!name || !globalThis.navigator?.locks) return Promise.resolve();
+  return new Promise((held) => {
+    globalThis.navigator.locks.request(name, () => {
+      held();
+      return new Promise(() => {});
+    });
+  });
+}
+
+/** A fetch that answers from bytes the pool already fetched and checked (url → Uint8Array). */
+function fetchFrom(files) {
+  return async (url) => {
+    const bytes = files.get(typeof url === 'string' ? url : url.href);
+    if (!bytes) return new Response('not found', { status: 404 });
+    const type = url.endsWith('.json') ? 'application/json' : 'application/octet-stream';
+    return new Response(bytes, { status: 200, headers: { 'content-type': type, 'content-length': String(bytes.byteLength) } });
+  };
+}
 
 /** What the main-thread model shows as properties, as of this answer. */
 function state() {
@@ -16,23 +43,31 @@ function state() {
   return { backend, dtype, gpuInfo, gpuBufferCount, wasmMemoryBytes, reason: lastChange?.reason ?? null };
 }
 
-self.onmessage = async ({ data }) => {
+port.listen(async (data) => {
   const { id, method, args = [] } = data;
   if (method === 'abort') return aborts.get(data.target)?.abort();
+  if (method === 'dieOnNextEncode') return void (dieOnNextEncode = true);
   try {
     let result = null;
     let transfer = [];
     if (method === 'load') {
-      const [source, options] = args;
+      const [source, { files, module, lockName, ...options }] = args;
+      await holdLock(lockName);
+      if (files) {
+        // A pool member: it builds from the bytes the page fetched once, with the compiled module.
+        Object.assign(options, { fetch: fetchFrom(files), cache: false });
+        primeModule(options.simd, module);
+      }
       const controller = new AbortController();
       aborts.set(id, controller);
-      const onProgress = options.progress ? (event) => self.postMessage({ id, progress: event }) : undefined;
+      const onProgress = options.progress ? (event) => port.reply({ id, progress: event }) : undefined;
       // Backend changes travel with each answer's state (functions cannot cross to the worker).
-      model = await Embedder.load(source, { ...options, worker: false, signal: controller.signal, onProgress, onBackendChange: (event) => (lastChange = event) });
+      model = await Embedder.load(source, { ...options, worker: false, threads: 1, signal: controller.signal, onProgress, onBackendChange: (event) => (lastChange = event) });
       aborts.delete(id);
       const { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice } = model;
       result = { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice };
     } else if (method === 'encode') {
+      if (dieOnNextEncode) return port.end();
       result = await model.encode(...args);
       transfer = result.map((vector) => vector.buffer);
     } else if (method === 'tokenize') {
@@ -41,9 +76,9 @@ self.onmessage = async ({ data }) => {
       await model?.dispose();
       model = null;
     }
-    self.postMessage({ id, result, state: state() }, transfer);
+    port.reply({ id, result, state: state() }, transfer);
   } catch (error) {
     aborts.delete(id);
-    self.postMessage({ id, error: { code: error?.code ?? 'E_INTERNAL', message: String(error?.message ?? error) }, state: state() });
+    port.reply({ id, error: { code: error?.code ?? 'E_INTERNAL', message: String(error?.message ?? error) }, state: state() });
   }
-};
+});

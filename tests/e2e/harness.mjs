@@ -15,9 +15,12 @@ export const CHROMIUM_ARGS = [
 
 export const MODEL_PATH = '/models/all-MiniLM-L6-v2/';
 
-/** Starts the server and a browser; returns { url, browser, page, errors, close }. */
-export async function openBrowser({ args = CHROMIUM_ARGS } = {}) {
-  const { server, url } = await startServer();
+/**
+ * Starts the server and a browser; returns { url, browser, page, errors, close }. With
+ * `crossOriginIsolated`, every answer carries COOP/COEP, so the page is cross-origin isolated.
+ */
+export async function openBrowser({ args = CHROMIUM_ARGS, crossOriginIsolated = false } = {}) {
+  const { server, url } = await startServer({ crossOriginIsolated });
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args });
   const context = await browser.newContext();
   const page = await context.newPage();

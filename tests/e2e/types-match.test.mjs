@@ -1,5 +1,5 @@
 // index.d.ts tells the truth: the members it declares on Embedder are exactly the public members
-// of the object `Embedder.load` returns, in the page and in worker mode, and each property's
+// of the object `Embedder.load` returns, in the page, in worker mode and as a worker pool, and each property's
 // value has the declared type (a record is a plain object, a union of literals one of them, …).
 
 import assert from 'node:assert/strict';
@@ -59,7 +59,7 @@ function fits(value, type) {
   });
 }
 
-test('index.d.ts declares exactly the members of the page model and the worker model, with true types', async () => {
+test('index.d.ts declares exactly the members of the page, worker and worker-pool models, with true types', async () => {
   const declared = await declaredMembers();
   const objects = await harness.page.evaluate(async (path) => {
     const { Embedder } = await import('/pkg/index.js');
@@ -79,10 +79,11 @@ test('index.d.ts declares exactly the members of the page model and the worker m
       return Object.fromEntries([...names].map((name) => [name, describe(object[name])]));
     };
     const out = {};
-    for (const worker of [false, true]) {
-      const model = await Embedder.load(path, { worker, backend: 'cpu', cache: false });
+    const modes = { page: { threads: 1 }, worker: { worker: true, threads: 1 }, pool: { threads: 2 } };
+    for (const [mode, options] of Object.entries(modes)) {
+      const model = await Embedder.load(path, { ...options, backend: 'cpu', cache: false });
       await model.encode('state travels with each answer');
-      out[worker ? 'worker' : 'page'] = members(model);
+      out[mode] = members(model);
       await model.dispose();
     }
     return out;

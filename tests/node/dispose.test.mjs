@@ -25,7 +25,7 @@ async function collect() {
 
 /** Loads, encodes, disposes; the WebAssembly.Memory is held only through a WeakRef. */
 async function loadUseDispose(options) {
-  const model = await Embedder.load(FOLDER, options);
+  const model = await Embedder.load(FOLDER, { threads: 1, ...options });
   await model.encode(['a first text to embed', 'and a second one, a little longer than the first']);
   const memory = new WeakRef(model._wasmMemoryForTest);
   const bytes = model.wasmMemoryBytes;

@@ -29,6 +29,8 @@ async function main(): Promise<void> {
     cache,
     integrity: { 'model.safetensors': 'sha256-AAAA' },
     worker: false,
+    threads: 'auto',
+    memoryBudget: 256 * 2 ** 20,
     simd: 'auto',
     dtype: 'f16',
     onBackendChange: (event: BackendChangeEvent) => console.warn(event.from, event.to, event.reason),
@@ -48,6 +50,8 @@ async function main(): Promise<void> {
   const info: [number, number, 'cpu' | 'webgpu', 'relaxed-simd' | 'simd128', string, Record<string, string>] =
     [model.dimension, model.maxSeqLength, model.backend, model.simd, model.url, model.prompts];
   console.log(scores, ids, info, model.wasmMemoryBytes);
+  const running: [number, 'worker-pool' | 'none'] = [model.threads, model.parallelism];
+  console.log(running);
   await model.dispose();
   const removed: number = await Embedder.clearCache('/models/all-MiniLM-L6-v2/', { cache: new OPFSCache('my-models') });
   console.log(removed);

@@ -1,0 +1,272 @@
+// Worker-pool mode: several CPU engines, each in its own module worker, built from one download.
+// The batches of an encode() call go to whichever engine is free and come back in order; a worker
+// that dies is replaced and its batch runs again. Used when `threads` is above 1 and there is no
+// shared-memory engine (pages that are not cross-origin isolated).
+
+import { openCache } from './cache.js';
+import { asWebembedError, WebembedError } from './errors.js';
+import { beginLoad, collectFiles, createSession } from './hub.js';
+import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeTexts } from './input.js';
+import { compiledModule, newInstance } from './instance.js';
+import { similarity } from './similarity.js';
+import { poolSize } from './threads.js';
+import { WorkerChannel } from './worker-channel.js';
+
+const CONSTRUCT = Symbol('construct');
+
+/** A batch that killed this many workers is not tried again: it fails instead. */
+const MAX_DEATHS_PER_JOB = 2;
+
+/** An encode() call is cut into at least this many batches per engine (when it has the texts). */
+const BATCHES_PER_ENGINE = 4;
+
+export class PoolEmbedder {
+  #url;
+  #options;
+  #members = [];
+  #idle = [];
+  #jobs = [];
+  #tail = Promise.resolve();
+  #running = new Set();
+  #disposed = false;
+  #replacing = 0;
+  #module = null;
+  #lastFailure = null;
+  parallelism = 'worker-pool';
+
+  /**
+   * `options`: the load's options, resolved: { threads, memoryBudget, simd, dtype, cache, fetch,
+   * integrity, onProgress, signal, cpuReason }. Starts one engine, measures its memory, then as
+   * many more as `threads` and `memoryBudget` allow.
+   */
+  static async load(url, options) {
+    const pool = new PoolEmbedder(CONSTRUCT, url, options);
+    const { signal } = options;
+    const { files, session } = await pool.#fetchFiles(options);
+    try {
+      const first = await abortable(pool.#startMember(files), signal);
+      pool.#adopt(first);
+      const size = poolSize(options.threads, first.state.wasmMemoryBytes, options.memoryBudget);
+      const rest = Array.from({ length: size - 1 }, () => pool.#startMember(files));
+      for (const member of await abortable(Promise.all(rest), signal, rest)) pool.#adopt(member);
+      const { url: _url, ...info } = first.info;
+      Object.assign(pool, info, { webgpuUnavailableReason: options.cpuReason ?? null, backendChoice: { chosen: 'cpu', reason: options.cpuReason ?? 'backend "cpu" was asked for' } });
+      return pool;
+    } catch (error) {
+      pool.#endAll();
+      await session.forget();
+      throw asWebembedError(error);
+    }
+  }
+
+  constructor(secret, url, options) {
+    if (secret !== CONSTRUCT) throw new TypeError('use Embedder.load(source, { threads })');
+    this.#url = url;
+    this.#options = options;
+  }
+
+  /** Engines running now (each in its own worker). */
+  get threads() {
+    return this.#members.length;
+  }
+
+  get backend() {
+    return 'cpu';
+  }
+
+  get dtype() {
+    return this.#members[0]?.state.dtype ?? null;
+  }
+
+  get gpuInfo() {
+    return null;
+  }
+
+  get gpuBufferCount() {
+    return 0;
+  }
+
+  /** All engines' wasm memory together, as of their last answers. */
+  get wasmMemoryBytes() {
+    return this.#members.reduce((sum, member) => sum + (member.state.wasmMemoryBytes ?? 0), 0);
+  }
+
+  get url() {
+    return this.#url;
+  }
+
+  async encode(texts, options = {}) {
+    const maxUnits = maxTextUnits(this.maxSeqLength);
+    const list = normalizeTexts(texts, maxUnits);
+    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+    const batchSize = checkBatchSize(options?.batchSize);
+    this.#refuseIfDisposed();
+    if (list.length === 0) return [];
+    // Longest first, as sentence-transformers orders them, in batches small enough that each
+    // engine gets several: the last ones then even out the engines' finishing times. Vectors do
+    // not depend on how texts are batched (a test checks it).
+    const order = list.map((_, i) => i).sort((a, b) => list[b].length - list[a].length);
+    const perBatch = Math.min(batchSize, Math.ceil(list.length / (BATCHES_PER_ENGINE * Math.max(1, this.#members.length))));
+    const vectors = new Array(list.length);
+    const batches = [];
+    for (let start = 0; start < order.length; start += perBatch) {
+      const indices = order.slice(start, start + perBatch);
+      const batch = indices.map((i) => list[i]);
+      batches.push(this.#submit('encode', [batch, { promptName, prompt, batchSize: perBatch }]).then((flat) => {
+        indices.forEach((index, row) => (vectors[index] = flat[row]));
+      }));
+    }
+    // Calls resolve in the order they were made, whichever engine finished first.
+    const done = Promise.all(batches).then(() => vectors);
+    const ordered = this.#tail.then(() => done);
+    this.#tail = ordered.catch(() => {});
+    return ordered;
+  }
+
+  async tokenize(text, options = {}) {
+    const maxUnits = maxTextUnits(this.maxSeqLength);
+    const cut = checkText(text, maxUnits);
+    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+    this.#refuseIfDisposed();
+    return this.#submit('tokenize', [cut, { promptName, prompt }]);
+  }
+
+  similarity(a, b) {
+    return similarity(a, b);
+  }
+
+  /** Ends every worker once the calls made before it finish; the object cannot be used afterwards. */
+  async dispose() {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await Promise.allSettled([...this.#running]);
+    await Promise.allSettled(this.#members.map((member) => member.channel.call('dispose', []).promise));
+    this.#endAll();
+  }
+
+  /** Test hook: the next batch that engine `index` takes ends its worker, as a crash would. */
+  _killWorkerMidBatchForTest(index = 0) {
+    this.#members[index]?.channel.post({ method: 'dieOnNextEncode' });
+  }
+
+  #refuseIfDisposed() {
+    if (this.#disposed) throw new WebembedError('E_DISPOSED', 'this Embedder was disposed; load the model again');
+  }
+
+  async #fetchFiles({ onProgress, signal, fetch, cache: cacheOption, integrity, simd, dtype }) {
+    const endLoad = beginLoad(this.#url);
+    let session;
+    try {
+      const cache = await openCache(cacheOption);
+      session = createSession(this.#url, { onProgress, signal, fetch, cache, integrity });
+      const glue = await newInstance(simd, cache);
+      this.#module = await compiledModule(simd, cache);
+      return { files: await collectFiles(session, glue, dtype), session };
+    } catch (error) {
+      await session?.forget();
+      throw asWebembedError(error);
+    } finally {
+      endLoad();
+    }
+  }
+
+  // Resolves to a loaded member ({ channel, state, info }); a failed load ends its worker.
+  async #startMember(files) {
+    const member = { channel: null, state: {}, info: null };
+    member.channel = new WorkerChannel({
+      onState: (state) => (member.state = state),
+      onDeath: (reason) => this.#lost(member, reason),
+    });
+    const { dtype, simd } = this.#options;
+    try {
+      const load = [this.#url, { dtype, simd, backend: 'cpu', files, module: this.#module, lockName: member.channel.lockName }];
+      member.info = await member.channel.call('load', load).promise;
+      member.channel.watchLock();
+      return member;
+    } catch (error) {
+      member.channel.terminate();
+      throw error;
+    }
+  }
+
+  #adopt(member) {
+    if (this.#disposed) return member.channel.terminate();
+    this.#members.push(member);
+    this.#idle.push(member);
+    this.#pump();
+  }
+
+  #submit(method, args) {
+    const job = { method, args, deaths: 0 };
+    const promise = new Promise((resolve, reject) => Object.assign(job, { resolve, reject }));
+    this.#running.add(promise);
+    promise.then(() => this.#running.delete(promise), () => this.#running.delete(promise));
+    this.#jobs.push(job);
+    this.#pump();
+    return promise;
+  }
+
+  #pump() {
+    while (this.#jobs.length > 0 && this.#idle.length > 0) {
+      const member = this.#idle.shift();
+      if (member.channel.alive) this.#run(member, this.#jobs.shift());
+    }
+    if (this.#jobs.length > 0 && this.#members.length === 0 && this.#replacing === 0) {
+      const error = this.#lastFailure ?? new WebembedError('E_INTERNAL', 'every engine worker of this model has ended');
+      for (const job of this.#jobs.splice(0)) job.reject(error);
+    }
+  }
+
+  async #run(member, job) {
+    try {
+      const { promise } = member.channel.call(job.method, job.args);
+      job.resolve(await promise);
+    } catch (error) {
+      if (error?.workerDied && !this.#disposed && ++job.deaths < MAX_DEATHS_PER_JOB) this.#jobs.unshift(job);
+      else job.reject(asWebembedError(error));
+    } finally {
+      if (member.channel.alive && this.#members.includes(member)) this.#idle.push(member);
+      this.#pump();
+    }
+  }
+
+  // A worker died (crash, uncaught error, closed): drop it, and start another from the cache.
+  async #lost(member, reason) {
+    // One that dies while the pool loads fails the load instead.
+    if (!this.#members.includes(member)) return;
+    this.#members = this.#members.filter((m) => m !== member);
+    this.#idle = this.#idle.filter((m) => m !== member);
+    if (this.#disposed) return;
+    console.warn(`webembed: an engine worker ended (${reason}); starting another`);
+    this.#replacing += 1;
+    try {
+      const { files } = await this.#fetchFiles({ ...this.#options, onProgress: undefined, signal: undefined });
+      this.#adopt(await this.#startMember(files));
+    } catch (error) {
+      this.#lastFailure = new WebembedError('E_INTERNAL', `an engine worker ended (${reason}) and another could not start: ${error?.message ?? error}`, { cause: error });
+    } finally {
+      this.#replacing -= 1;
+      this.#pump();
+    }
+  }
+
+  #endAll() {
+    for (const member of this.#members) member.channel.terminate();
+    this.#members = [];
+    this.#idle = [];
+  }
+}
+
+// Rejects with E_ABORTED when `signal` aborts first; members that still load are ended then.
+function abortable(promise, signal, pending = []) {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      for (const member of pending) member.then((m) => m.channel.terminate(), () => {});
+      reject(new WebembedError('E_ABORTED', 'the load was aborted'));
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -1,0 +1,100 @@
+// One engine worker seen from the main thread: numbered calls and their answers, progress relayed,
+// and the worker's death noticed however it happens (an uncaught error, self.close(), a crash).
+// Worker mode and the worker pool both talk to their workers through it.
+
+import { WebembedError } from './errors.js';
+import { startWorker } from './platform.js';
+
+let lockCount = 0;
+
+export class WorkerChannel {
+  #worker;
+  #pending = new Map();
+  #nextId = 1;
+  #ended = false;
+  #onDeath;
+  #onState;
+
+  /** `onState(state)` gets the state each answer carries; `onDeath(reason)` runs once if the worker dies. */
+  constructor({ onState = () => {}, onDeath = () => {} } = {}) {
+    this.#onState = onState;
+    this.#onDeath = onDeath;
+    // A name only this worker holds while it lives (see watchLock).
+    this.lockName = `webembed-worker-${Date.now().toString(36)}-${++lockCount}-${Math.random().toString(36).slice(2)}`;
+    this.#worker = startWorker(new URL('./worker.js', import.meta.url), {
+      onMessage: (data) => this.#answer(data),
+      onError: (message) => this.#die(`the worker failed: ${message}`),
+      onExit: (message) => this.#die(message),
+    });
+    this.#worker.busy(false);
+  }
+
+  get alive() {
+    return !this.#ended;
+  }
+
+  /** Sends a call; returns { id, promise }. A dead worker's calls reject (E_INTERNAL, `workerDied`). */
+  call(method, args, { onProgress, transfer = [] } = {}) {
+    const id = this.#nextId++;
+    if (this.#ended) return { id, promise: Promise.reject(died('the worker has ended')) };
+    const promise = new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject, onProgress }));
+    this.#worker.busy(true);
+    this.#worker.post({ id, method, args }, transfer);
+    return { id, promise };
+  }
+
+  post(message) {
+    if (!this.#ended) this.#worker.post(message, []);
+  }
+
+  /**
+   * Node reports a worker thread's exit itself; a browser does not. There the worker takes a Web
+   * Lock when it loads and holds it for its life. The lock frees when the worker ends in any way,
+   * including self.close() and crashes that fire no event at all, so waiting for it here is how
+   * the page learns of a silent death.
+   */
+  watchLock() {
+    const locks = globalThis.navigator?.locks;
+    if (!locks || this.#ended) return;
+    locks.request(this.lockName, () => this.#die('the worker ended without answering')).catch(() => {});
+  }
+
+  /** Ends the worker on purpose: pending calls reject, and onDeath does not run. */
+  terminate(reason = 'the worker was stopped') {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#worker.terminate();
+    this.#rejectAll(reason);
+  }
+
+  #answer(data) {
+    const entry = this.#pending.get(data.id);
+    if (!entry) return;
+    if (data.progress) return entry.onProgress?.(data.progress);
+    this.#pending.delete(data.id);
+    if (this.#pending.size === 0) this.#worker.busy(false);
+    if (data.state) this.#onState(data.state);
+    if (data.error) entry.reject(new WebembedError(data.error.code, data.error.message));
+    else entry.resolve(data.result);
+  }
+
+  #die(reason) {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#worker.terminate();
+    this.#rejectAll(reason);
+    this.#onDeath(reason);
+  }
+
+  #rejectAll(reason) {
+    for (const entry of this.#pending.values()) entry.reject(died(reason));
+    this.#pending.clear();
+    this.#worker.busy(false);
+  }
+}
+
+function died(reason) {
+  const error = new WebembedError('E_INTERNAL', reason);
+  error.workerDied = true;
+  return error;
+}

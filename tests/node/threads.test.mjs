@@ -1,0 +1,72 @@
+// threads above 1 in Node: a pool of worker-thread engines. Same vectors as one thread, a dead
+// thread replaced mid-call, every thread ended by dispose(), and a script that forgets dispose()
+// still exits.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import workerThreads from 'node:worker_threads';
+
+import { Embedder } from '../../pkg/index.js';
+import { cosine } from '../e2e/harness.mjs';
+
+const ROOT = new URL('../../', import.meta.url);
+const FOLDER = fileURLToPath(new URL('models/all-MiniLM-L6-v2/', ROOT));
+const reference = JSON.parse(await readFile(new URL('tests/fixtures/all-MiniLM-L6-v2.json', ROOT), 'utf8'));
+const plain = reference.cases.filter((c) => c.prompt === null && c.text.trim() !== '');
+const sentences = JSON.parse(await readFile(new URL('tests/fixtures/texts.json', ROOT), 'utf8'));
+const corpus = Array.from({ length: 40 }, (_, i) => Array.from({ length: 1 + (i % 5) }, (_, j) => sentences[(i * 7 + j * 13) % sentences.length]).join(' '));
+
+// Every worker thread the package starts, and whether it has exited.
+const started = [];
+const OriginalWorker = workerThreads.Worker;
+workerThreads.Worker = class extends OriginalWorker {
+  constructor(...args) {
+    super(...args);
+    const entry = { exited: false };
+    started.push(entry);
+    this.on('exit', () => (entry.exited = true));
+  }
+};
+
+const differing = (a, b) => a.reduce((n, v, i) => n + v.reduce((m, x, j) => m + (x !== b[i][j]), 0), 0);
+
+test('threads: 2 in Node runs two worker-thread engines with the vectors of one thread; dispose() ends them', async () => {
+  const one = await Embedder.load(FOLDER, { threads: 1 });
+  const pool = await Embedder.load(FOLDER, { threads: 2 });
+  assert.deepEqual([one.threads, one.parallelism], [1, 'none']);
+  assert.deepEqual([pool.threads, pool.parallelism, pool.backend, pool.dimension], [2, 'worker-pool', 'cpu', 384]);
+  assert.equal(started.length, 2);
+  assert.equal(differing(await one.encode(corpus), await pool.encode(corpus)), 0);
+  const vectors = await pool.encode(plain.map((c) => c.text));
+  vectors.forEach((v, i) => assert.ok(cosine(v, plain[i].embedding) >= 0.99999, JSON.stringify(plain[i].text)));
+  assert.deepEqual(await pool.tokenize('hello world'), [101, 7592, 2088, 102]);
+  const expected = await one.encode(corpus);
+  // A thread that ends mid-batch: the batch runs again on a new one.
+  const warn = console.warn;
+  console.warn = () => {};
+  pool._killWorkerMidBatchForTest(1);
+  const afterDeath = await pool.encode(corpus);
+  console.warn = warn;
+  assert.equal(differing(expected, afterDeath), 0);
+  assert.equal(pool.threads, 2);
+  assert.equal(started.length, 3, 'one replacement thread');
+  await Promise.all([one.dispose(), pool.dispose()]);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(started.map((s) => s.exited), [true, true, true], 'no worker thread left running');
+  await assert.rejects(pool.encode('x'), { code: 'E_DISPOSED' });
+});
+
+test('a script that never calls dispose() on a pool still exits once its work is done', () => {
+  const script = `
+    import { Embedder } from ${JSON.stringify(new URL('pkg/index.js', ROOT).href)};
+    const pool = await Embedder.load(${JSON.stringify(fileURLToPath(new URL('tests/fixtures/tiny/models/e5-small-v2-like/', ROOT)))}, { threads: 2 });
+    const [vector] = await pool.encode('one text');
+    console.log(pool.parallelism, vector.length);
+  `;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^worker-pool \d+/);
+});
