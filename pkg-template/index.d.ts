@@ -72,13 +72,15 @@ export interface LoadOptions {
   /** Run the engine in a dedicated module Web Worker (fetch and cache objects cannot be passed). */
   worker?: boolean;
   /**
-   * CPU engines that encode at once. Default 'auto': one per core but one (kept for the page or
-   * Node's main thread), at most 4. Above 1, on the CPU backend, the engines run in a pool of
-   * workers (worker threads in Node), each built from the one download; 1 keeps one engine on
-   * the calling thread (or in one worker with `worker: true`). WebGPU runs one engine.
+   * CPU threads that encode at once. Default 'auto': one per core but one (kept for the page or
+   * Node's main thread), at most 4. Above 1, on the CPU backend: on a cross-origin isolated page
+   * with relaxed SIMD, one engine in a worker on shared memory, its matmuls and attention split
+   * over that many threads ('shared-memory'); elsewhere (and in Node) that many engines, one per
+   * worker, each built from the one download ('worker-pool'). 1 keeps one engine on the calling
+   * thread (or in one worker with `worker: true`). WebGPU runs one engine.
    */
   threads?: 'auto' | number;
-  /** Bytes of wasm memory the pool's engines may hold together; it caps their count. Default 512 MiB. */
+  /** Bytes of wasm memory a worker pool's engines may hold together; it caps their count. Default 512 MiB. */
   memoryBudget?: number;
   /** Which wasm binary runs the CPU path. Default 'auto': relaxed SIMD where the browser has it. */
   simd?: 'auto' | 'relaxed-simd' | 'simd128';
@@ -171,10 +173,10 @@ export class Embedder {
   readonly url: string;
   /** Bytes of wasm memory the model's instance holds (0 after dispose). In worker mode: as of the last call. */
   readonly wasmMemoryBytes: number;
-  /** Engines encoding at once: 1, or the pool's size (memoryBudget may hold it under `threads`; 0 after dispose). */
+  /** Threads encoding at once: 1, the shared engine's threads, or the pool's engines (memoryBudget may hold it under `threads`); 0 after dispose. */
   readonly threads: number;
-  /** How they run: 'worker-pool' (one engine per worker), or 'none' (one engine). */
-  readonly parallelism: 'worker-pool' | 'none';
+  /** How: 'shared-memory' (one engine, threads on shared memory), 'worker-pool' (one engine per worker), or 'none' (one engine). */
+  readonly parallelism: 'shared-memory' | 'worker-pool' | 'none';
   encode(texts: string | string[], options?: EncodeOptions): Promise<Float32Array[]>;
   tokenize(text: string, options?: PromptOptions): Promise<number[]>;
   similarity(a: Float32Array | Float32Array[], b: Float32Array | Float32Array[]): Float32Array[];

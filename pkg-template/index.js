@@ -5,7 +5,7 @@ import { clearCache, openCache } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
 import { beginLoad, createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
 import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeTexts } from './input.js';
-import { newInstance, pickSimd } from './instance.js';
+import { newInstance, pickSimd, sharedMemoryAvailable } from './instance.js';
 import { pauser } from './platform.js';
 import { streamInto } from './safetensors.js';
 import { PoolEmbedder } from './pool.js';
@@ -21,7 +21,7 @@ async function buildEngine(url, options) {
   let session;
   try {
     const cache = await openCache(options.cache);
-    const glue = await newInstance(options.simd, cache);
+    const glue = await newInstance(options.simd, cache, { threads: options.sharedThreads });
     session = createSession(url, { ...options, cache });
     return await buildFrom(glue, session, options);
   } catch (error) {
@@ -86,7 +86,8 @@ export class Embedder {
     /** How the backend was chosen: { chosen, reason, adapter } and, when 'auto' timed both, the timings. */
     this.backendChoice = webgpu.choice;
     this.#adapter = webgpu.adapter ?? null;
-    this.simd = options.simd;
+    // The shared-memory build is the relaxed-SIMD build with atomics.
+    this.simd = options.simd === 'threads' ? 'relaxed-simd' : options.simd;
     this.dimension = engine.dimension;
     this.maxSeqLength = engine.maxSeqLength;
     this.prompts = engine.prompts;
@@ -116,7 +117,9 @@ export class Embedder {
       if (cpuReason !== null) {
         const url = resolveModelUrl(source, { hubUrl, revision });
         const simd = pickSimd(simdPreference);
-        return PoolEmbedder.load(url, { threads, memoryBudget, simd, dtype, cache, fetch, integrity, onProgress, signal, cpuReason });
+        // One engine on shared memory where the page may block a worker on it; else one per worker.
+        const shared = simd === 'relaxed-simd' && sharedMemoryAvailable();
+        return PoolEmbedder.load(url, { threads, shared, memoryBudget, simd, dtype, cache, fetch, integrity, onProgress, signal, cpuReason });
       }
     }
     if (options?.worker) return WorkerEmbedder.load(source, options);
@@ -124,10 +127,12 @@ export class Embedder {
       throw new WebembedError('E_INPUT', 'onBackendChange must be a function');
     }
     const url = resolveModelUrl(source, { hubUrl, revision });
-    const simd = pickSimd(simdPreference);
+    // Set by worker.js alone: this engine is a shared-memory one with a pool of that many threads.
+    const sharedThreads = options?._sharedThreadsInWorker;
+    const simd = sharedThreads ? 'threads' : pickSimd(simdPreference);
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd, backend, _allowSoftwareAdapter });
-      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd, backend, onBackendChange, _allowSoftwareAdapter }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd, sharedThreads, backend, _allowSoftwareAdapter });
+      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd, sharedThreads, backend, onBackendChange, _allowSoftwareAdapter }, built);
     } catch (error) {
       throw asWebembedError(error);
     }
@@ -223,6 +228,7 @@ export class Embedder {
     this.#engine = null;
     // Nothing may keep the instance: dropping the last reference returns its whole memory.
     this.#buffersAtDispose = this.#glue?.gpuBufferCount() ?? 0;
+    endThreads(this.#glue);
     this.#glue = null;
   }
 
@@ -293,6 +299,7 @@ export class Embedder {
       if (error instanceof WebAssembly.RuntimeError) {
         const detail = safePanicMessage(this.#glue) || error.message;
         this.#engine = null;
+        endThreads(this.#glue);
         this.#glue = null;
         throw new WebembedError('E_INTERNAL', `the engine crashed (${detail}); it has been reset, so the next call works again`, { cause: error });
       }
@@ -325,6 +332,11 @@ export async function _checkKernelsForTest({ quick = false } = {}) {
   } catch (error) {
     throw asWebembedError(error);
   }
+}
+
+// A shared-memory instance's threads hold its memory: they end with it.
+function endThreads(glue) {
+  for (const worker of glue?.threadWorkers ?? []) worker.terminate();
 }
 
 function safePanicMessage(glue) {

@@ -5,11 +5,15 @@
 import { WebembedError } from './errors.js';
 import { fetchWasm } from './hub.js';
 import { createGlue } from './webembed_glue.js';
+import { createGlue as createThreadsGlue } from './webembed_threads_glue.js';
+import { startThreadPool } from './thread-pool.js';
 
 const BINARIES = {
   // Fused multiply-add through relaxed SIMD (Chromium 114+): ~12% faster encodes.
   'relaxed-simd': new URL('./webembed_relaxed_bg.wasm', import.meta.url),
   simd128: new URL('./webembed_bg.wasm', import.meta.url),
+  // Relaxed SIMD with wasm atomics and shared memory: rayon threads split each matmul.
+  threads: new URL('./webembed_threads_bg.wasm', import.meta.url),
 };
 const compiled = new Map();
 
@@ -50,11 +54,26 @@ export function primeModule(simd, module) {
   if (module instanceof WebAssembly.Module && !compiled.has(simd)) compiled.set(simd, Promise.resolve(module));
 }
 
-/** Returns the wasm-bindgen exports of a fresh instance of the given SIMD flavour. */
-export async function newInstance(simd, cache) {
+/**
+ * Returns the wasm-bindgen exports of a fresh instance of the given flavour ('threads': the
+ * shared-memory build, with its pool of `threads` started; only where blocking is allowed).
+ */
+export async function newInstance(simd, cache, { threads = 1 } = {}) {
   const module = await compiledModule(simd, cache);
-  const glue = createGlue();
+  const glue = simd === 'threads' ? createThreadsGlue() : createGlue();
   const exports = await glue.default({ module_or_path: module });
   glue.wasmMemory = exports.memory;
+  if (simd === 'threads') glue.threadWorkers = await startThreadPool(glue, module, threads);
   return glue;
+}
+
+/**
+ * Whether a shared-memory engine can run here: a cross-origin isolated page with relaxed SIMD.
+ * Node runs the worker pool instead: under worker_threads a thread that blocked right after
+ * saying it was ready sometimes never started (an intermittent hang in tests here), and the
+ * pool gives Node the same 2× on batches.
+ */
+export function sharedMemoryAvailable() {
+  if (typeof SharedArrayBuffer !== 'function' || globalThis.process?.versions?.node) return false;
+  return globalThis.crossOriginIsolated === true && WebAssembly.validate(RELAXED_PROBE);
 }

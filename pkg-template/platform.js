@@ -83,9 +83,9 @@ export const canStartWorkers = isNode ? Boolean(workerThreads?.Worker) : typeof 
  */
 export function startWorker(scriptUrl, { onMessage, onError, onExit }) {
   if (isNode) {
-    // Flags about how the main script was given (node --input-type=module -e …) stop a worker file.
-    const execArgv = globalThis.process.execArgv.filter((flag) => !flag.startsWith('--input-type'));
-    const worker = new workerThreads.Worker(scriptUrl, { execArgv });
+    // The worker is the package's own file: the script's flags (--input-type, V8 flags, which
+    // are process-wide anyway) would only make it refuse to start.
+    const worker = new workerThreads.Worker(scriptUrl, { execArgv: [] });
     worker.on('message', onMessage);
     worker.on('error', (error) => onError(error?.message ?? String(error)));
     worker.on('messageerror', () => onError('a message could not be read'));

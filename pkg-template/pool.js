@@ -1,7 +1,9 @@
-// Worker-pool mode: several CPU engines, each in its own module worker, built from one download.
-// The batches of an encode() call go to whichever engine is free and come back in order; a worker
-// that dies is replaced and its batch runs again. Used when `threads` is above 1 and there is no
-// shared-memory engine (pages that are not cross-origin isolated).
+// Engines in workers, built from one download on this thread, for `threads` above 1 on the CPU:
+// - 'worker-pool': several engines, one per worker; the batches of an encode() call go to
+//   whichever is free and come back in order (pages that are not cross-origin isolated);
+// - 'shared-memory': one engine of the threaded build in one worker, its matmuls and attention
+//   split over a pool of threads on shared memory (isolated pages with relaxed SIMD, and Node).
+// A worker that dies is replaced and its batch runs again.
 
 import { openCache } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
@@ -32,12 +34,14 @@ export class PoolEmbedder {
   #replacing = 0;
   #module = null;
   #lastFailure = null;
+  #sharedThreads = 0;
   parallelism = 'worker-pool';
 
   /**
-   * `options`: the load's options, resolved: { threads, memoryBudget, simd, dtype, cache, fetch,
-   * integrity, onProgress, signal, cpuReason }. Starts one engine, measures its memory, then as
-   * many more as `threads` and `memoryBudget` allow.
+   * `options`: the load's options, resolved: { threads, shared, memoryBudget, simd, dtype, cache,
+   * fetch, integrity, onProgress, signal, cpuReason }. Shared: one engine with `threads` threads.
+   * Else starts one engine, measures its memory, then as many more as `threads` and
+   * `memoryBudget` allow.
    */
   static async load(url, options) {
     const pool = new PoolEmbedder(CONSTRUCT, url, options);
@@ -46,7 +50,7 @@ export class PoolEmbedder {
     try {
       const first = await abortable(pool.#startMember(files), signal);
       pool.#adopt(first);
-      const size = poolSize(options.threads, first.state.wasmMemoryBytes, options.memoryBudget);
+      const size = options.shared ? 1 : poolSize(options.threads, first.state.wasmMemoryBytes, options.memoryBudget);
       const rest = Array.from({ length: size - 1 }, () => pool.#startMember(files));
       for (const member of await abortable(Promise.all(rest), signal, rest)) pool.#adopt(member);
       const { url: _url, ...info } = first.info;
@@ -63,11 +67,15 @@ export class PoolEmbedder {
     if (secret !== CONSTRUCT) throw new TypeError('use Embedder.load(source, { threads })');
     this.#url = url;
     this.#options = options;
+    if (options.shared) {
+      this.#sharedThreads = options.threads;
+      this.parallelism = 'shared-memory';
+    }
   }
 
-  /** Engines running now (each in its own worker). */
+  /** Threads encoding at once: the shared engine's, or one per engine of the pool (0 once disposed). */
   get threads() {
-    return this.#members.length;
+    return this.#sharedThreads && this.#members.length > 0 ? this.#sharedThreads : this.#members.length;
   }
 
   get backend() {
@@ -106,7 +114,8 @@ export class PoolEmbedder {
     // engine gets several: the last ones then even out the engines' finishing times. Vectors do
     // not depend on how texts are batched (a test checks it).
     const order = list.map((_, i) => i).sort((a, b) => list[b].length - list[a].length);
-    const perBatch = Math.min(batchSize, Math.ceil(list.length / (BATCHES_PER_ENGINE * Math.max(1, this.#members.length))));
+    const engines = this.#sharedThreads ? 0 : this.#members.length;
+    const perBatch = engines > 1 ? Math.min(batchSize, Math.ceil(list.length / (BATCHES_PER_ENGINE * engines))) : batchSize;
     const vectors = new Array(list.length);
     const batches = [];
     for (let start = 0; start < order.length; start += perBatch) {
@@ -159,8 +168,9 @@ export class PoolEmbedder {
     try {
       const cache = await openCache(cacheOption);
       session = createSession(this.#url, { onProgress, signal, fetch, cache, integrity });
+      // This thread only reads which files the folder needs: the plain build serves for that.
       const glue = await newInstance(simd, cache);
-      this.#module = await compiledModule(simd, cache);
+      this.#module = await compiledModule(this.#sharedThreads ? 'threads' : simd, cache);
       return { files: await collectFiles(session, glue, dtype), session };
     } catch (error) {
       await session?.forget();
@@ -178,8 +188,9 @@ export class PoolEmbedder {
       onDeath: (reason) => this.#lost(member, reason),
     });
     const { dtype, simd } = this.#options;
+    const sharedThreads = this.#sharedThreads || undefined;
     try {
-      const load = [this.#url, { dtype, simd, backend: 'cpu', files, module: this.#module, lockName: member.channel.lockName }];
+      const load = [this.#url, { dtype, simd, sharedThreads, backend: 'cpu', files, module: this.#module, lockName: member.channel.lockName }];
       member.info = await member.channel.call('load', load).promise;
       member.channel.watchLock();
       return member;

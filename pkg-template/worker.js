@@ -51,13 +51,15 @@ port.listen(async (data) => {
     let result = null;
     let transfer = [];
     if (method === 'load') {
-      const [source, { files, module, lockName, ...options }] = args;
+      const [source, { files, module, lockName, sharedThreads, ...options }] = args;
       await holdLock(lockName);
       if (files) {
         // A pool member: it builds from the bytes the page fetched once, with the compiled module.
         Object.assign(options, { fetch: fetchFrom(files), cache: false });
-        primeModule(options.simd, module);
+        primeModule(sharedThreads ? 'threads' : options.simd, module);
       }
+      // Workers may block, so a shared-memory engine (rayon waits with Atomics.wait) lives here.
+      if (sharedThreads) options._sharedThreadsInWorker = sharedThreads;
       const controller = new AbortController();
       aborts.set(id, controller);
       const onProgress = options.progress ? (event) => port.reply({ id, progress: event }) : undefined;

@@ -17,6 +17,8 @@ pub mod weights;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+mod wasm_threads;
 
 pub use engine::{check_fits, Engine, DEFAULT_BATCH_SIZE, WASM32_WEIGHT_BUDGET};
 pub use error::{EmbedError, Result};

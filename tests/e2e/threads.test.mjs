@@ -176,3 +176,74 @@ test('memoryBudget caps the pool; threads: 1 and this 2-core page\'s threads: "a
   assert.deepEqual(result.autoMode.slice(0, 2), [1, 'none'], "'auto' leaves one of two cores to the page");
   for (const code of result.codes) assert.match(code, /^E_INPUT: (threads|memoryBudget) must be/);
 });
+
+// A worker blocked in rayon's loop cannot answer; one that ended says its target closed.
+async function running(worker) {
+  try {
+    await Promise.race([worker.evaluate(() => 1), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('on a cross-origin isolated page, threads: 2 is one shared-memory engine with two threads: the vectors of one thread (a long text split by rows too), a dead engine replaced, dispose ends every thread', async () => {
+  const isolated = await openBrowser({ crossOriginIsolated: true });
+  try {
+    const result = await isolated.page.evaluate(async ({ path, texts }) => {
+      const { Embedder } = await import('/pkg/index.js');
+      const sentences = await (await fetch('/tests/fixtures/texts.json')).json();
+      const corpus = Array.from({ length: 24 }, (_, i) => Array.from({ length: 1 + (i % 7) }, (_, j) => sentences[(i * 7 + j * 13) % sentences.length]).join(' '));
+      const long = sentences.join(' ');
+      const differing = (a, b) => a.reduce((n, v, i) => n + v.reduce((m, x, j) => m + (x !== b[i][j]), 0), 0);
+      const out = { isolated: crossOriginIsolated };
+      for (const dtype of ['f32', 'q8']) {
+        const one = await Embedder.load(path, { dtype, threads: 1 });
+        const two = await Embedder.load(path, { dtype, threads: 2 });
+        out[dtype] = {
+          mode: [two.threads, two.parallelism, two.simd, two.dtype],
+          differing: differing(await one.encode(corpus), await two.encode(corpus)),
+          longDiffering: differing(await one.encode(long), await two.encode(long)),
+          fixtures: (await two.encode(texts)).map((v) => Array.from(v)),
+          tokenized: await two.tokenize('hello world'),
+        };
+        await one.dispose();
+        if (dtype === 'f32') await two.dispose();
+        else window.keep = two;
+      }
+      return out;
+    }, { path: MODEL_PATH, texts: plain.slice(0, 8).map((c) => c.text) });
+    assert.equal(result.isolated, true);
+    for (const dtype of ['f32', 'q8']) {
+      const r = result[dtype];
+      assert.deepEqual(r.mode, [2, 'shared-memory', 'relaxed-simd', dtype]);
+      assert.equal(r.differing, 0, `${dtype}: values that differ from one thread`);
+      assert.equal(r.longDiffering, 0, `${dtype}: a long text split by rows over threads`);
+      assert.deepEqual(r.tokenized, [101, 7592, 2088, 102]);
+      const floor = dtype === 'f32' ? 0.99999 : 0.995;
+      r.fixtures.forEach((v, i) => assert.ok(cosine(v, plain[i].embedding) >= floor, `${dtype} cosine for ${JSON.stringify(plain[i].text)}`));
+    }
+    // The q8 model is still loaded: its engine worker and its two thread workers run.
+    const workers = isolated.page.workers().filter((w) => /\/pkg\/(thread-)?worker\.js$/.test(w.url()));
+    const live = [];
+    for (const worker of workers) if (await running(worker)) live.push(worker.url().split('/').pop());
+    assert.deepEqual(live.sort(), ['thread-worker.js', 'thread-worker.js', 'worker.js']);
+    // A dead engine worker takes its threads with it; the pool starts another engine and threads.
+    const after = await isolated.page.evaluate(async () => {
+      const warn = console.warn;
+      console.warn = () => {};
+      window.keep._killWorkerMidBatchForTest(0);
+      const vectors = await window.keep.encode(['one text', 'and another']);
+      console.warn = warn;
+      const threads = window.keep.threads;
+      await window.keep.dispose();
+      return { count: vectors.length, threads };
+    });
+    assert.deepEqual(after, { count: 2, threads: 2 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const worker of isolated.page.workers()) assert.equal(await running(worker), false, `${worker.url()} still runs after dispose()`);
+    assert.deepEqual(isolated.errors, []);
+  } finally {
+    await isolated.close();
+  }
+});

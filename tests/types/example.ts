@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const info: [number, number, 'cpu' | 'webgpu', 'relaxed-simd' | 'simd128', string, Record<string, string>] =
     [model.dimension, model.maxSeqLength, model.backend, model.simd, model.url, model.prompts];
   console.log(scores, ids, info, model.wasmMemoryBytes);
-  const running: [number, 'worker-pool' | 'none'] = [model.threads, model.parallelism];
+  const running: [number, 'shared-memory' | 'worker-pool' | 'none'] = [model.threads, model.parallelism];
   console.log(running);
   await model.dispose();
   const removed: number = await Embedder.clearCache('/models/all-MiniLM-L6-v2/', { cache: new OPFSCache('my-models') });

@@ -25,6 +25,30 @@ pub struct TokenBatch {
     pub pool_skip: usize,
 }
 
+impl TokenBatch {
+    /// The batch of only `rows` (in that order), padded to the longest of them.
+    pub fn select(&self, rows: &[usize]) -> TokenBatch {
+        let seq_len = rows.iter().map(|&r| self.lengths[r]).max().unwrap_or(0).max(1);
+        let mut out = TokenBatch {
+            batch: rows.len(),
+            seq_len,
+            lengths: rows.iter().map(|&r| self.lengths[r]).collect(),
+            ids: Vec::with_capacity(rows.len() * seq_len),
+            mask: Vec::with_capacity(rows.len() * seq_len),
+            positions: Vec::with_capacity(rows.len() * seq_len),
+            pool_skip: self.pool_skip,
+        };
+        // Only padding is dropped: every row is at most `seq_len` real tokens long.
+        for &r in rows {
+            let start = r * self.seq_len;
+            out.ids.extend_from_slice(&self.ids[start..start + seq_len]);
+            out.mask.extend_from_slice(&self.mask[start..start + seq_len]);
+            out.positions.extend_from_slice(&self.positions[start..start + seq_len]);
+        }
+        out
+    }
+}
+
 /// What a backend does after the encoder: the model's pooling modes, then Normalize or not.
 #[derive(Clone, Debug)]
 pub struct Head {

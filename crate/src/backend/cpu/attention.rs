@@ -5,6 +5,7 @@
 
 use super::activations::softmax_in_place;
 use super::matmul::PackedWeights;
+use super::parallel;
 
 /// `qkv`: `batch × seq_len × 3·hidden` (query | key | value, each `heads × head_dim`).
 /// `lengths[b]`: real tokens of row `b`. Returns the context, `batch × seq_len × hidden`.
@@ -14,34 +15,33 @@ pub fn attention(qkv: &[f32], batch: usize, seq_len: usize, heads: usize, head_d
     let stride = 3 * hidden;
     assert_eq!(qkv.len(), batch * seq_len * stride);
     let scale = 1.0 / (head_dim as f32).sqrt();
-    let mut context = vec![0f32; batch * seq_len * hidden];
-    let mut q = Vec::new();
-    let mut k = Vec::new();
-    let mut v = Vec::new();
-    for b in 0..batch {
+    // Each (text, head) pair is independent: they can run at once.
+    let heads_out = parallel::map_indices(batch * heads, |pair| {
+        let (b, h) = (pair / heads, pair % heads);
         let len = lengths[b].min(seq_len);
         let rows = &qkv[b * seq_len * stride..(b + 1) * seq_len * stride];
-        for h in 0..heads {
-            let gather = |out: &mut Vec<f32>, offset: usize| {
-                out.clear();
-                for t in 0..len {
-                    out.extend_from_slice(&rows[t * stride + offset..t * stride + offset + head_dim]);
-                }
-            };
-            gather(&mut q, h * head_dim);
-            gather(&mut k, hidden + h * head_dim);
-            gather(&mut v, 2 * hidden + h * head_dim);
-            // scores = Q·Kᵀ: K (len × head_dim) is already in the `out × in` layout `pack` takes.
-            let mut scores = PackedWeights::pack(&k, &vec![0.0; len], len, head_dim).apply(&q, len);
-            for row in scores.chunks_exact_mut(len) {
-                row.iter_mut().for_each(|s| *s *= scale);
-                softmax_in_place(row);
+        let gather = |offset: usize| {
+            let mut out = Vec::with_capacity(len * head_dim);
+            for t in 0..len {
+                out.extend_from_slice(&rows[t * stride + offset..t * stride + offset + head_dim]);
             }
-            // context = P·V: V (len × head_dim) is `in × out` for this product.
-            let out = PackedWeights::pack_transposed(&v, len, head_dim).apply(&scores, len);
-            for (t, row) in out.chunks_exact(head_dim).enumerate() {
-                context[(b * seq_len + t) * hidden + h * head_dim..][..head_dim].copy_from_slice(row);
-            }
+            out
+        };
+        let (q, k, v) = (gather(h * head_dim), gather(hidden + h * head_dim), gather(2 * hidden + h * head_dim));
+        // scores = Q·Kᵀ: K (len × head_dim) is already in the `out × in` layout `pack` takes.
+        let mut scores = PackedWeights::pack(&k, &vec![0.0; len], len, head_dim).apply(&q, len);
+        for row in scores.chunks_exact_mut(len) {
+            row.iter_mut().for_each(|s| *s *= scale);
+            softmax_in_place(row);
+        }
+        // context = P·V: V (len × head_dim) is `in × out` for this product.
+        PackedWeights::pack_transposed(&v, len, head_dim).apply(&scores, len)
+    });
+    let mut context = vec![0f32; batch * seq_len * hidden];
+    for (pair, out) in heads_out.iter().enumerate() {
+        let (b, h) = (pair / heads, pair % heads);
+        for (t, row) in out.chunks_exact(head_dim).enumerate() {
+            context[(b * seq_len + t) * hidden + h * head_dim..][..head_dim].copy_from_slice(row);
         }
     }
     context

@@ -9,6 +9,7 @@ use super::activations::gelu_erf_in_place;
 use super::attention::attention;
 use super::matmul::PackedWeights;
 use super::matmul_q8::PackedQ8;
+use super::parallel;
 use crate::error::Result;
 use crate::model::{self, EmbeddingParameters, LayerParameters, LinearParameters, ModelParameters, NormParameters, WordTable};
 use crate::quantize::Matrix;
@@ -62,10 +63,11 @@ impl PackedLinear {
     fn apply(&self, x: &Tensor) -> Result<Vec<f32>> {
         let rows = x.elem_count() / self.in_features();
         let x = x.flatten_all()?.to_vec1::<f32>()?;
-        Ok(match self {
-            PackedLinear::F32(p) => p.apply(&x, rows),
-            PackedLinear::Q8(p) => p.apply(&x, rows),
-        })
+        // Rows are independent (q8 quantizes each row on its own), so parts of them can run at once.
+        Ok(parallel::map_rows(&x, rows, self.in_features(), self.out_features(), |x, rows| match self {
+            PackedLinear::F32(p) => p.apply(x, rows),
+            PackedLinear::Q8(p) => p.apply(x, rows),
+        }))
     }
 
     /// `apply`, shaped like `x` with its last dimension replaced.
@@ -205,7 +207,7 @@ impl Encoder {
         let mut inner = layer.intermediate.apply(&attended)?;
         let inner = match self.spec.hidden_act {
             HiddenAct::GeluErf => {
-                gelu_erf_in_place(&mut inner);
+                parallel::for_each_part(&mut inner, self.spec.intermediate_size, gelu_erf_in_place);
                 Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?
             }
             HiddenAct::GeluTanh => Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?.gelu()?,

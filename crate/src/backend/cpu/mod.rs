@@ -1,11 +1,13 @@
 //! The CPU backend: the encoder (`encoder.rs`) with its matmuls on a packed SIMD kernel
-//! (`matmul.rs`), attention (`attention.rs`) and vectorizable exp/erf (`activations.rs`).
+//! (`matmul.rs`), attention (`attention.rs`) and vectorizable exp/erf (`activations.rs`), with
+//! row-wise work split over threads where there are any (`parallel.rs`).
 
 pub mod activations;
 pub mod attention;
 pub mod encoder;
 pub mod matmul;
 pub mod matmul_q8;
+pub mod parallel;
 
 use candle_core::{Device, Tensor};
 
@@ -43,7 +45,29 @@ impl CpuBackend {
         Ok(hidden.flatten_all()?.to_vec1::<f32>()?)
     }
 
+    /// Pooled vectors, `batch × dimension`. With threads, the texts are dealt out to them (each
+    /// thread's share padded to its own longest text) and each runs the whole encoder on its
+    /// share; inside, the rows split further as threads come free (a lone long text is split by
+    /// rows alone). A text's vector does not depend on the texts beside it, so neither on this.
     fn pooled(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
+        let shares = parallel::threads().min(batch.batch);
+        if shares <= 1 {
+            return self.pooled_together(batch);
+        }
+        // Dealt round-robin: texts arrive longest first, so each share gets long and short ones.
+        let rows: Vec<Vec<usize>> = (0..shares).map(|s| (s..batch.batch).step_by(shares).collect()).collect();
+        let pooled = parallel::map_indices(shares, |s| self.pooled_together(&batch.select(&rows[s])));
+        let dimension = self.head.pooling.output_dimension();
+        let mut output = vec![0f32; batch.batch * dimension];
+        for (share, vectors) in rows.iter().zip(pooled) {
+            for (&row, vector) in share.iter().zip(vectors?.chunks_exact(dimension)) {
+                output[row * dimension..(row + 1) * dimension].copy_from_slice(vector);
+            }
+        }
+        Ok(output)
+    }
+
+    fn pooled_together(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
         let hidden = self.hidden_states(batch)?;
         let width = self.encoder.spec().hidden_size;
         let mut output = Vec::with_capacity(batch.batch * self.head.pooling.output_dimension());

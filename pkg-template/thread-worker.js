@@ -1,0 +1,14 @@
+// One of rayon's threads for a shared-memory engine: instantiates the threaded build on the
+// engine's shared memory, says it is ready, then runs the thread it is handed (it never returns;
+// it ends with the worker that started it).
+
+import { workerPort } from './platform.js';
+import { createGlue } from './webembed_threads_glue.js';
+
+const port = workerPort();
+port.listen(async ({ module, memory, receiver }) => {
+  const glue = createGlue();
+  await glue.default({ module_or_path: module, memory });
+  port.reply('ready', []);
+  glue.runThread(receiver);
+});
