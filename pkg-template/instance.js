@@ -6,7 +6,7 @@ import { WebembedError } from './errors.js';
 import { fetchWasm } from './hub.js';
 import { createGlue } from './webembed_glue.js';
 import { createGlue as createThreadsGlue } from './webembed_threads_glue.js';
-import { startThreadPool } from './thread-pool.js';
+import { spawnThreadWorkers, startThreadPool } from './thread-pool.js';
 
 const BINARIES = {
   // Fused multiply-add through relaxed SIMD (Chromium 114+): ~12% faster encodes.
@@ -56,14 +56,19 @@ export function primeModule(simd, module) {
 
 /**
  * Returns the wasm-bindgen exports of a fresh instance of the given flavour ('threads': the
- * shared-memory build, with its pool of `threads` started; only where blocking is allowed).
+ * shared-memory build, with its pool of `threads` started, by `spawnThreads(count, init)` when
+ * given; only where blocking is allowed).
  */
-export async function newInstance(simd, cache, { threads = 1 } = {}) {
+export async function newInstance(simd, cache, { threads = 1, spawnThreads } = {}) {
   const module = await compiledModule(simd, cache);
   const glue = simd === 'threads' ? createThreadsGlue() : createGlue();
   const exports = await glue.default({ module_or_path: module });
   glue.wasmMemory = exports.memory;
-  if (simd === 'threads') glue.threadWorkers = await startThreadPool(glue, module, threads);
+  if (simd === 'threads') {
+    glue.threadWorkers = [];
+    const spawn = spawnThreads ?? (async (count, init) => glue.threadWorkers.push(...(await spawnThreadWorkers(count, init))));
+    await startThreadPool(glue, module, threads, spawn);
+  }
   return glue;
 }
 

@@ -1,16 +1,29 @@
 // Starts the thread pool of a shared-memory engine instance: `threads` workers, each running one
 // of rayon's threads on the instance's shared memory. It must run before anything uses rayon, and
-// in a context that may block (a worker, or Node), since rayon's caller waits with Atomics.wait.
+// in a context that may block (a worker), since rayon's caller waits with Atomics.wait.
 
 import { WebembedError } from './errors.js';
 import { startWorker } from './platform.js';
 
-export async function startThreadPool(glue, module, threads) {
+let threadCount = 0;
+
+/**
+ * `spawn(count, init)` starts the thread workers and resolves once each said it is ready; an
+ * engine worker asks the page to do it (pool.js), so that the page owns them and ends them with
+ * it (a browser does not promptly end the workers of a worker that ended).
+ */
+export async function startThreadPool(glue, module, threads, spawn) {
   const starter = new glue.ThreadStarter(threads);
-  const receiver = starter.receiver;
+  await spawn(threads, { module, memory: glue.wasmMemory, receiver: starter.receiver });
+  // Waits until every worker runs its thread (rayon primes the pool).
+  starter.build();
+}
+
+/** Starts `count` thread workers for `init`; resolves to their handles once each is ready. */
+export async function spawnThreadWorkers(count, init) {
   const workers = [];
   try {
-    await Promise.all(Array.from({ length: threads }, () => new Promise((ready, fail) => {
+    await Promise.all(Array.from({ length: count }, () => new Promise((ready, fail) => {
       let started = false;
       const worker = startWorker(new URL('./thread-worker.js', import.meta.url), {
         onMessage: () => {
@@ -22,10 +35,9 @@ export async function startThreadPool(glue, module, threads) {
       });
       worker.busy(false);
       workers.push(worker);
-      worker.post({ module, memory: glue.wasmMemory, receiver }, []);
+      const lockName = `webembed-thread-${Date.now().toString(36)}-${++threadCount}-${Math.random().toString(36).slice(2)}`;
+      worker.post({ ...init, lockName }, []);
     })));
-    // Waits until every worker runs its thread (rayon primes the pool), so workers must be up.
-    starter.build();
   } catch (error) {
     for (const worker of workers) worker.terminate();
     throw error;

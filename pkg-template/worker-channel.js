@@ -4,6 +4,7 @@
 
 import { WebembedError } from './errors.js';
 import { startWorker } from './platform.js';
+import { spawnThreadWorkers } from './thread-pool.js';
 
 let lockCount = 0;
 
@@ -14,6 +15,8 @@ export class WorkerChannel {
   #ended = false;
   #onDeath;
   #onState;
+
+  #threads = [];
 
   /** `onState(state)` gets the state each answer carries; `onDeath(reason)` runs once if the worker dies. */
   constructor({ onState = () => {}, onDeath = () => {} } = {}) {
@@ -64,10 +67,12 @@ export class WorkerChannel {
     if (this.#ended) return;
     this.#ended = true;
     this.#worker.terminate();
+    this.#endThreads();
     this.#rejectAll(reason);
   }
 
   #answer(data) {
+    if (data.spawnThreads) return this.#spawnThreads(data.spawnThreads);
     const entry = this.#pending.get(data.id);
     if (!entry) return;
     if (data.progress) return entry.onProgress?.(data.progress);
@@ -78,10 +83,27 @@ export class WorkerChannel {
     else entry.resolve(data.result);
   }
 
+  // A shared-memory engine's thread workers: started here, so they end with their engine worker.
+  async #spawnThreads({ request, count, init }) {
+    try {
+      const threads = await spawnThreadWorkers(count, init);
+      if (this.#ended) return threads.forEach((thread) => thread.terminate());
+      this.#threads.push(...threads);
+      this.post({ method: 'threadsStarted', request });
+    } catch (error) {
+      this.post({ method: 'threadsStarted', request, error: String(error?.message ?? error) });
+    }
+  }
+
+  #endThreads() {
+    for (const thread of this.#threads.splice(0)) thread.terminate();
+  }
+
   #die(reason) {
     if (this.#ended) return;
     this.#ended = true;
     this.#worker.terminate();
+    this.#endThreads();
     this.#rejectAll(reason);
     this.#onDeath(reason);
   }

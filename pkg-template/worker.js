@@ -26,6 +26,17 @@ function holdLock(name) {
   });
 }
 
+// The page starts thread workers on request and answers when they are ready.
+const threadRequests = new Map();
+let nextThreadRequest = 1;
+function askPageForThreads(count, init) {
+  const request = nextThreadRequest++;
+  return new Promise((resolve, reject) => {
+    threadRequests.set(request, { resolve, reject });
+    port.reply({ spawnThreads: { request, count, init } }, []);
+  });
+}
+
 /** A fetch that answers from bytes the pool already fetched and checked (url → Uint8Array). */
 function fetchFrom(files) {
   return async (url) => {
@@ -47,6 +58,12 @@ port.listen(async (data) => {
   const { id, method, args = [] } = data;
   if (method === 'abort') return aborts.get(data.target)?.abort();
   if (method === 'dieOnNextEncode') return void (dieOnNextEncode = true);
+  if (method === 'threadsStarted') {
+    const { request, error } = data;
+    const pending = threadRequests.get(request);
+    threadRequests.delete(request);
+    return error ? pending?.reject(new Error(error)) : pending?.resolve();
+  }
   try {
     let result = null;
     let transfer = [];
@@ -58,8 +75,9 @@ port.listen(async (data) => {
         Object.assign(options, { fetch: fetchFrom(files), cache: false });
         primeModule(sharedThreads ? 'threads' : options.simd, module);
       }
-      // Workers may block, so a shared-memory engine (rayon waits with Atomics.wait) lives here.
-      if (sharedThreads) options._sharedThreadsInWorker = sharedThreads;
+      // Workers may block, so a shared-memory engine (rayon waits with Atomics.wait) lives here;
+      // its thread workers are the page's (see thread-pool.js).
+      if (sharedThreads) Object.assign(options, { _sharedThreadsInWorker: sharedThreads, _spawnThreadsInWorker: askPageForThreads });
       const controller = new AbortController();
       aborts.set(id, controller);
       const onProgress = options.progress ? (event) => port.reply({ id, progress: event }) : undefined;

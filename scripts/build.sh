@@ -33,7 +33,7 @@ mv pkg.threads/webembed_bg.wasm pkg.partial/webembed_threads_bg.wasm
 node scripts/glue-factory.mjs pkg.partial/webembed.js pkg.partial/webembed_glue.js
 node scripts/glue-factory.mjs pkg.threads/webembed.js pkg.partial/webembed_threads_glue.js
 rm -rf pkg.partial/webembed.js pkg.threads
-# The threaded glue must offer what the plain one does, plus the thread pool's two entry points.
+# The threaded glue must offer what the plain one does, plus the thread pool's entry points.
 node scripts/check-threads-glue.mjs pkg.partial/webembed_glue.js pkg.partial/webembed_threads_glue.js
 cp pkg-template/* pkg.partial/
 rm -f pkg.partial/webembed.d.ts pkg.partial/webembed_bg.wasm.d.ts  # the public types are index.d.ts

@@ -12,7 +12,7 @@ const plain = await exportsOf(plainPath);
 const threads = await exportsOf(threadsPath);
 const added = threads.filter((name) => !plain.includes(name));
 const missing = plain.filter((name) => !threads.includes(name));
-const expectedAdded = ['ThreadStarter', 'runThread'];
+const expectedAdded = ['ThreadStarter', 'runThread', 'stopThreads'];
 const problems = [];
 if (missing.length) problems.push(`the threaded glue lacks ${missing.join(', ')}`);
 if (added.join() !== expectedAdded.join()) problems.push(`the threaded glue adds ${added.join(', ') || 'nothing'}; expected ${expectedAdded.join(', ')}`);

@@ -24,12 +24,16 @@ else
   echo "wasm-bindgen $have already installed"
 fi
 
-log "Pinned nightly toolchain (cargo fuzz) and cargo-fuzz"
+log "Pinned nightly toolchain (cargo fuzz; the shared-memory wasm build's -Z build-std) and cargo-fuzz"
 source scripts/env.sh
 if ! rustup run "$WEBEMBED_NIGHTLY" rustc --version >/dev/null 2>&1; then
   rustup toolchain install "$WEBEMBED_NIGHTLY" --profile minimal --component rust-src
 else
   echo "$WEBEMBED_NIGHTLY ($(rustup run "$WEBEMBED_NIGHTLY" rustc --version)) already installed"
+fi
+# -Z build-std rebuilds std with wasm atomics from its source.
+if [ ! -d "$(rustup run "$WEBEMBED_NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+  rustup component add rust-src --toolchain "$WEBEMBED_NIGHTLY"
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 
 use wasm_bindgen::prelude::*;
 
+use crate::backend::cpu::parallel;
+
 /// Hands rayon's threads to the workers that will run them.
 #[wasm_bindgen(js_name = ThreadStarter)]
 pub struct ThreadStarter {
@@ -32,18 +34,27 @@ impl ThreadStarter {
         self.receiver as *const _ as usize
     }
 
-    /// Builds rayon's global pool; call it once every worker waits in `runThread`.
+    /// Builds the pool the CPU backend runs in (not rayon's global one: this one can end).
     pub fn build(self) -> Result<(), JsError> {
         let sender = self.sender;
-        rayon::ThreadPoolBuilder::new()
+        let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.threads)
             .spawn_handler(move |thread| sender.send(thread).map_err(|e| std::io::Error::other(e.to_string())))
-            .build_global()
-            .map_err(|e| JsError::new(&format!("could not start the thread pool: {e}")))
+            .build()
+            .map_err(|e| JsError::new(&format!("could not start the thread pool: {e}")))?;
+        parallel::set_pool(Some(pool));
+        Ok(())
     }
 }
 
-/// A worker's whole life: takes one of rayon's threads and runs it (it never returns).
+/// Ends the pool: its threads leave `runThread` once idle, so their workers can close. A browser
+/// does not end a worker blocked in a wait when it is terminated; this wakes them first.
+#[wasm_bindgen(js_name = stopThreads)]
+pub fn stop_threads() {
+    parallel::set_pool(None);
+}
+
+/// A worker's whole life: takes one of rayon's threads and runs it, until `stopThreads`.
 #[wasm_bindgen(js_name = runThread)]
 pub fn run_thread(receiver: usize) {
     // SAFETY: `receiver` is the address ThreadStarter::receiver gave out; the Mutex is leaked, so

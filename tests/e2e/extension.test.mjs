@@ -56,8 +56,10 @@ test('the popup searches the open page offline, with no remote code', async () =
   popup.on('pageerror', (error) => errors.push(String(error)));
   await popup.goto(`chrome-extension://${ID}/popup.html`);
   await popup.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
-  // The bundled model is the q8 file alone, and q8 is what ran.
-  assert.match(await popup.textContent('#status'), /4 paragraphs indexed \(cpu, q8, /);
+  // The bundled model is the q8 file alone, and q8 is what ran, on two threads sharing one
+  // engine's memory (the manifest's COOP/COEP keys isolate the popup).
+  assert.match(await popup.textContent('#status'), /4 paragraphs indexed \(cpu, q8, relaxed-simd, shared-memory ×2\)/);
+  assert.equal(await popup.evaluate(() => crossOriginIsolated), true);
   const bundled = await readdir(join(EXTENSION, 'model'));
   assert.ok(bundled.includes('model.q8.safetensors') && !bundled.includes('model.safetensors'), bundled.join(', '));
   const megabytes = (await stat(join(EXTENSION, 'model', 'model.q8.safetensors'))).size / 1e6;

@@ -1,6 +1,7 @@
 // The extension's popup runs the engine itself (no service worker, so no import() restriction),
 // with the model bundled in the extension in q8 (a quarter of the f32 download): no network
-// request, no remote code.
+// request, no remote code. The manifest's COOP/COEP keys make its pages cross-origin isolated,
+// so two threads share one engine's memory.
 import { Embedder } from './webembed/index.js';
 
 const $ = (id) => document.getElementById(id);
@@ -17,9 +18,9 @@ async function targetTab() {
 async function main() {
   const tab = await targetTab();
   const paragraphs = await chrome.tabs.sendMessage(tab.id, { type: 'webembed:paragraphs' });
-  const model = await Embedder.load(chrome.runtime.getURL('model/'), { cache: false, dtype: 'q8' });
+  const model = await Embedder.load(chrome.runtime.getURL('model/'), { cache: false, dtype: 'q8', threads: 2 });
   const vectors = await model.encode(paragraphs, { promptName: model.prompts?.passage ? 'passage' : undefined });
-  $('status').textContent = `${paragraphs.length} paragraphs indexed (${model.backend}, ${model.dtype}, ${model.simd})`;
+  $('status').textContent = `${paragraphs.length} paragraphs indexed (${model.backend}, ${model.dtype}, ${model.simd}, ${model.parallelism} ×${model.threads})`;
   $('query').disabled = false;
   $('query').addEventListener('change', async () => {
     const [query] = await model.encode($('query').value, { promptName: model.prompts?.query ? 'query' : undefined });

@@ -59,24 +59,26 @@ impl PackedLinear {
         LinearParameters { weight, bias, out_features: self.out_features(), in_features: self.in_features() }
     }
 
-    /// `x · Wᵀ + b` over the last dimension of `x`, as a flat row-major buffer.
+    /// `x · Wᵀ + b` for `rows` rows of `x` (row-major), on this thread.
+    fn apply_rows(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        match self {
+            PackedLinear::F32(p) => p.apply(x, rows),
+            PackedLinear::Q8(p) => p.apply(x, rows),
+        }
+    }
+
+    /// `x · Wᵀ + b` over the last dimension of `x`, as a flat row-major buffer. Rows are
+    /// independent (q8 quantizes each row on its own), so parts of them run at once.
     fn apply(&self, x: &Tensor) -> Result<Vec<f32>> {
         let rows = x.elem_count() / self.in_features();
         let x = x.flatten_all()?.to_vec1::<f32>()?;
-        // Rows are independent (q8 quantizes each row on its own), so parts of them can run at once.
-        Ok(parallel::map_rows(&x, rows, self.in_features(), self.out_features(), |x, rows| match self {
-            PackedLinear::F32(p) => p.apply(x, rows),
-            PackedLinear::Q8(p) => p.apply(x, rows),
-        }))
+        Ok(parallel::map_rows(&x, rows, self.in_features(), self.out_features(), |x, rows| self.apply_rows(x, rows)))
     }
 
-    /// `apply`, shaped like `x` with its last dimension replaced.
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut dims = x.dims().to_vec();
-        if let Some(last) = dims.last_mut() {
-            *last = self.out_features();
-        }
-        Ok(Tensor::from_vec(self.apply(x)?, dims, &Device::Cpu)?)
+    /// `apply_rows` on a `rows × in` tensor, on this thread.
+    fn forward_rows(&self, x: &Tensor, rows: usize) -> Result<Tensor> {
+        let x = x.flatten_all()?.to_vec1::<f32>()?;
+        Ok(Tensor::from_vec(self.apply_rows(&x, rows), (rows, self.out_features()), &Device::Cpu)?)
     }
 }
 
@@ -199,21 +201,31 @@ impl Encoder {
     }
 
     fn layer_forward(&self, layer: &PackedLayer, x: &Tensor, lengths: &[usize]) -> Result<Tensor> {
-        let (batch, seq_len, _) = x.dims3()?;
+        let (batch, seq_len, hidden) = x.dims3()?;
         let qkv = layer.qkv.apply(x)?;
         let context = attention(&qkv, batch, seq_len, self.spec.num_heads, self.spec.head_dim(), lengths);
-        let context = Tensor::from_vec(context, x.dims(), &Device::Cpu)?;
-        let attended = layer.attention_norm.forward(&(layer.attention_out.forward(&context)? + x)?)?;
-        let mut inner = layer.intermediate.apply(&attended)?;
+        let x = x.flatten_all()?.to_vec1::<f32>()?;
+        // After attention every step is per token: one parallel part runs them all on its rows.
+        let out = parallel::try_map_row_ranges(batch * seq_len, hidden, |start, rows| {
+            let part = |values: &[f32]| Tensor::from_slice(&values[start * hidden..(start + rows) * hidden], (rows, hidden), &Device::Cpu);
+            self.after_attention(layer, &part(&context)?, &part(&x)?, rows)
+        })?;
+        Ok(Tensor::from_vec(out, (batch, seq_len, hidden), &Device::Cpu)?)
+    }
+
+    /// Attention output, residual and norm, then the feed-forward block, for `rows` tokens.
+    fn after_attention(&self, layer: &PackedLayer, context: &Tensor, x: &Tensor, rows: usize) -> Result<Vec<f32>> {
+        let attended = layer.attention_norm.forward(&(layer.attention_out.forward_rows(context, rows)? + x)?)?;
+        let mut inner = layer.intermediate.apply_rows(&attended.flatten_all()?.to_vec1::<f32>()?, rows);
         let inner = match self.spec.hidden_act {
             HiddenAct::GeluErf => {
-                parallel::for_each_part(&mut inner, self.spec.intermediate_size, gelu_erf_in_place);
-                Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?
+                gelu_erf_in_place(&mut inner);
+                Tensor::from_vec(inner, (rows, self.spec.intermediate_size), &Device::Cpu)?
             }
-            HiddenAct::GeluTanh => Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?.gelu()?,
-            HiddenAct::Relu => Tensor::from_vec(inner, (batch, seq_len, self.spec.intermediate_size), &Device::Cpu)?.relu()?,
+            HiddenAct::GeluTanh => Tensor::from_vec(inner, (rows, self.spec.intermediate_size), &Device::Cpu)?.gelu()?,
+            HiddenAct::Relu => Tensor::from_vec(inner, (rows, self.spec.intermediate_size), &Device::Cpu)?.relu()?,
         };
-        let out = layer.output.forward(&inner)?;
-        Ok(layer.output_norm.forward(&(out + attended)?)?)
+        let out = layer.output.forward_rows(&inner, rows)?;
+        Ok(layer.output_norm.forward(&(out + attended)?)?.flatten_all()?.to_vec1::<f32>()?)
     }
 }

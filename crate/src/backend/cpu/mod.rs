@@ -17,6 +17,9 @@ use crate::error::Result;
 use crate::model::ModelParameters;
 use crate::pooling;
 
+/// A batch is cut into at least this many small batches per thread (when it has the texts).
+const SHARES_PER_THREAD: usize = 4;
+
 pub struct CpuBackend {
     encoder: Encoder,
     head: Head,
@@ -45,24 +48,23 @@ impl CpuBackend {
         Ok(hidden.flatten_all()?.to_vec1::<f32>()?)
     }
 
-    /// Pooled vectors, `batch × dimension`. With threads, the texts are dealt out to them (each
-    /// thread's share padded to its own longest text) and each runs the whole encoder on its
-    /// share; inside, the rows split further as threads come free (a lone long text is split by
-    /// rows alone). A text's vector does not depend on the texts beside it, so neither on this.
+    /// Pooled vectors, `batch × dimension`. With threads, the batch is cut into small batches of
+    /// neighbouring texts (texts arrive longest first, so each pads little), several per thread,
+    /// which the threads take as they come free; inside each, rows split further when a thread
+    /// idles. A lone text is split by rows alone. A text's vector does not depend on the texts
+    /// batched with it, so neither on any of this.
     fn pooled(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
-        let shares = parallel::threads().min(batch.batch);
-        if shares <= 1 {
+        let threads = parallel::threads();
+        if threads <= 1 || batch.batch <= 1 {
             return self.pooled_together(batch);
         }
-        // Dealt round-robin: texts arrive longest first, so each share gets long and short ones.
-        let rows: Vec<Vec<usize>> = (0..shares).map(|s| (s..batch.batch).step_by(shares).collect()).collect();
-        let pooled = parallel::map_indices(shares, |s| self.pooled_together(&batch.select(&rows[s])));
-        let dimension = self.head.pooling.output_dimension();
-        let mut output = vec![0f32; batch.batch * dimension];
-        for (share, vectors) in rows.iter().zip(pooled) {
-            for (&row, vector) in share.iter().zip(vectors?.chunks_exact(dimension)) {
-                output[row * dimension..(row + 1) * dimension].copy_from_slice(vector);
-            }
+        let per_share = batch.batch.div_ceil(threads * SHARES_PER_THREAD);
+        let shares: Vec<Vec<usize>> =
+            (0..batch.batch).step_by(per_share).map(|s| (s..(s + per_share).min(batch.batch)).collect()).collect();
+        let pooled = parallel::map_indices(shares.len(), |s| self.pooled_together(&batch.select(&shares[s])));
+        let mut output = Vec::with_capacity(batch.batch * self.head.pooling.output_dimension());
+        for vectors in pooled {
+            output.extend_from_slice(&vectors?);
         }
         Ok(output)
     }
@@ -93,7 +95,7 @@ impl Backend for CpuBackend {
     }
 
     fn embed<'a>(&'a mut self, batch: &'a TokenBatch) -> Embeddings<'a> {
-        let result = self.pooled(batch);
+        let result = parallel::in_pool(|| self.pooled(batch));
         Box::pin(std::future::ready(result))
     }
 }

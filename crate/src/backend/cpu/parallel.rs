@@ -3,7 +3,29 @@
 //! rayon runs them in order on the calling thread. Each row is computed by the same code either
 //! way, so results do not depend on the thread count.
 
+use std::sync::{Arc, Mutex};
+
 use rayon::prelude::*;
+
+/// The pool the CPU backend runs in, when one was started (the shared-memory wasm build);
+/// otherwise rayon's global pool (native threads, or the calling thread alone in wasm).
+static POOL: Mutex<Option<Arc<rayon::ThreadPool>>> = Mutex::new(None);
+
+/// Makes `pool` the one work runs in; `None` drops it, and its threads end once idle.
+pub fn set_pool(pool: Option<rayon::ThreadPool>) {
+    if let Ok(mut slot) = POOL.lock() {
+        *slot = pool.map(Arc::new);
+    }
+}
+
+/// Runs `f` in the started pool, if any (so that its parallel parts use that pool's threads).
+pub fn in_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let pool = POOL.lock().ok().and_then(|slot| slot.clone());
+    match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    }
+}
 
 /// Rows below this per part cost more to hand out than they save.
 const MIN_ROWS_PER_PART: usize = 8;
@@ -13,7 +35,8 @@ pub fn threads() -> usize {
     rayon::current_num_threads()
 }
 
-/// How many parts to cut work into: one per thread, none smaller than `min` items.
+/// How many parts to cut work into: one per thread, none smaller than `min` items. (Inside a
+/// pool thread too: a thread that comes free early takes over half of another's rows.)
 fn parts(items: usize, min: usize) -> usize {
     threads().min(items / min.max(1)).max(1)
 }
@@ -41,15 +64,30 @@ pub fn map_rows(x: &[f32], rows: usize, in_width: usize, out_width: usize, f: im
     out
 }
 
-/// `f` over `values` in place, cut into parts whose lengths are multiples of `unit`.
-pub fn for_each_part(values: &mut [f32], unit: usize, f: impl Fn(&mut [f32]) + Sync) {
-    let units = values.len() / unit.max(1);
-    let parts = parts(units, MIN_ROWS_PER_PART);
+/// `f(first_row, count)` → `count × out_width` values, run over parts of `rows`, joined back in
+/// row order; the first error wins.
+pub fn try_map_row_ranges<E: Send>(
+    rows: usize,
+    out_width: usize,
+    f: impl Fn(usize, usize) -> Result<Vec<f32>, E> + Sync,
+) -> Result<Vec<f32>, E> {
+    let parts = parts(rows, MIN_ROWS_PER_PART);
     if parts == 1 {
-        return f(values);
+        return f(0, rows);
     }
-    let per_part = units.div_ceil(parts) * unit;
-    values.par_chunks_mut(per_part).for_each(&f);
+    let per_part = rows.div_ceil(parts);
+    let pieces: Vec<Result<Vec<f32>, E>> = (0..rows.div_ceil(per_part))
+        .into_par_iter()
+        .map(|part| {
+            let start = part * per_part;
+            f(start, per_part.min(rows - start))
+        })
+        .collect();
+    let mut out = Vec::with_capacity(rows * out_width);
+    for piece in pieces {
+        out.extend_from_slice(&piece?);
+    }
+    Ok(out)
 }
 
 /// `f(i)` for each `i < count`, at once where threads allow; results in index order.
@@ -73,9 +111,12 @@ mod tests {
         };
         let whole = twice(&x, 300);
         assert_eq!(map_rows(&x, 300, 3, 2, twice), whole);
-        let mut values = x.clone();
-        for_each_part(&mut values, 3, |part| part.iter_mut().for_each(|v| *v += 1.0));
-        assert!(values.iter().zip(&x).all(|(a, b)| *a == b + 1.0));
         assert_eq!(map_indices(50, |i| i * i), (0..50).map(|i| i * i).collect::<Vec<_>>());
+        let ranges = try_map_row_ranges::<()>(300, 1, |start, count| Ok((start..start + count).map(|r| r as f32).collect()));
+        assert_eq!(ranges, Ok((0..300).map(|r| r as f32).collect::<Vec<_>>()));
+        assert_eq!(
+            try_map_row_ranges(300, 1, |start, _| if start > 0 { Err(start) } else { Ok(vec![]) }).map(|v| v.len()).map_err(|e| e > 0),
+            Err(true)
+        );
     }
 }
