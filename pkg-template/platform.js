@@ -77,11 +77,13 @@ export function cores() {
 export const canStartWorkers = isNode ? Boolean(workerThreads?.Worker) : typeof globalThis.Worker === 'function';
 
 /**
- * Starts the engine worker script: a module Worker in a browser, a worker thread in Node. Returns
- * { post(message, transfer), terminate(), busy(yes) }; `busy(false)` lets Node exit while the
- * worker idles (a model left undisposed must not keep a script alive).
+ * Starts a worker script of the package: in a browser `createBrowserWorker()` (callers write
+ * `new Worker(new URL('./x.js', import.meta.url), { type: 'module' })` literally, the form
+ * bundlers follow), in Node a worker thread of `scriptUrl`. Returns { post(message, transfer),
+ * terminate(), busy(yes) }; `busy(false)` lets Node exit while the worker idles (a model left
+ * undisposed must not keep a script alive).
  */
-export function startWorker(scriptUrl, { onMessage, onError, onExit }) {
+export function startWorker(scriptUrl, createBrowserWorker, { onMessage, onError, onExit }) {
   if (isNode) {
     // The worker is the package's own file: the script's flags (--input-type, V8 flags, which
     // are process-wide anyway) would only make it refuse to start.
@@ -96,7 +98,7 @@ export function startWorker(scriptUrl, { onMessage, onError, onExit }) {
       busy: (yes) => (yes ? worker.ref() : worker.unref()),
     };
   }
-  const worker = new Worker(scriptUrl, { type: 'module' });
+  const worker = createBrowserWorker();
   worker.onmessage = ({ data }) => onMessage(data);
   worker.onerror = (event) => {
     event.preventDefault?.();

@@ -25,7 +25,8 @@ export async function spawnThreadWorkers(count, init) {
   try {
     await Promise.all(Array.from({ length: count }, () => new Promise((ready, fail) => {
       let started = false;
-      const worker = startWorker(new URL('./thread-worker.js', import.meta.url), {
+      const script = new URL('./thread-worker.js', import.meta.url);
+      const worker = startWorker(script, () => new Worker(new URL('./thread-worker.js', import.meta.url), { type: 'module' }), {
         onMessage: () => {
           started = true;
           ready();

@@ -24,7 +24,8 @@ export class WorkerChannel {
     this.#onDeath = onDeath;
     // A name only this worker holds while it lives (see watchLock).
     this.lockName = `webembed-worker-${Date.now().toString(36)}-${++lockCount}-${Math.random().toString(36).slice(2)}`;
-    this.#worker = startWorker(new URL('./worker.js', import.meta.url), {
+    const script = new URL('./worker.js', import.meta.url);
+    this.#worker = startWorker(script, () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }), {
       onMessage: (data) => this.#answer(data),
       onError: (message) => this.#die(`the worker failed: ${message}`),
       onExit: (message) => this.#die(message),
