@@ -51,8 +51,12 @@ export class PoolEmbedder {
       const first = await abortable(pool.#startMember(files), signal);
       pool.#adopt(first);
       const size = options.shared ? 1 : poolSize(options.threads, first.state.wasmMemoryBytes, options.memoryBudget);
+      // An engine that fails to start (out of memory, say) leaves the pool smaller, not broken.
       const rest = Array.from({ length: size - 1 }, () => pool.#startMember(files));
-      for (const member of await abortable(Promise.all(rest), signal, rest)) pool.#adopt(member);
+      const started = await abortable(Promise.allSettled(rest), signal, rest);
+      for (const result of started) if (result.status === 'fulfilled') pool.#adopt(result.value);
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) console.warn(`webembed: an engine worker could not start (${failed.reason?.message ?? failed.reason}); running ${pool.threads} of ${size} engines`);
       const { url: _url, ...info } = first.info;
       Object.assign(pool, info, { webgpuUnavailableReason: options.cpuReason ?? null, backendChoice: { chosen: 'cpu', reason: options.cpuReason ?? 'backend "cpu" was asked for' } });
       return pool;

@@ -43,6 +43,9 @@ impl CostLine {
     }
 }
 
+/// The smallest batch there is: one text of nothing but the two special tokens around it.
+const MIN_BATCH_TOKENS: usize = 2;
+
 /// Where batches run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Route {
@@ -56,11 +59,13 @@ pub enum Route {
 }
 
 impl Route {
-    /// The route for two fitted lines over batches of 1 to `max_tokens` padded tokens. Two lines
-    /// cross at most once, so comparing the two ends says whether one backend wins everywhere.
+    /// The route for two fitted lines over batches of `MIN_BATCH_TOKENS` to `max_tokens` padded
+    /// tokens. Two lines cross at most once, so comparing the two ends says whether one backend
+    /// wins everywhere. (A crossing below the smallest real batch, as a noisy short sample can
+    /// fit, routes nothing and is not a split.)
     pub fn from_lines(cpu: CostLine, gpu: CostLine, max_tokens: usize) -> Self {
         let gpu_wins = |tokens: usize| gpu.predict(tokens) < cpu.predict(tokens);
-        match (gpu_wins(1), gpu_wins(max_tokens.max(1))) {
+        match (gpu_wins(MIN_BATCH_TOKENS), gpu_wins(max_tokens.max(MIN_BATCH_TOKENS))) {
             (false, false) => Route::Cpu,
             (true, true) => Route::Gpu,
             _ => Route::ByTokens { cpu, gpu },
@@ -155,6 +160,11 @@ mod tests {
         assert_eq!(Route::from_lines(CPU, fast_gpu, 8192), Route::Gpu);
         // The crossover lies past the biggest batch the model can get: the CPU takes them all.
         assert_eq!(Route::from_lines(CPU, GPU, 20), Route::Cpu);
+        // A noisy short CPU sample (SwiftShader run, CI) fitted a 30 ms fixed cost: the lines then
+        // cross below one token, where no batch is, so the CPU still takes them all.
+        let noisy_cpu = CostLine { fixed_ms: 30.03, per_token_ms: 0.319 };
+        let swiftshader = CostLine { fixed_ms: 0.0, per_token_ms: 29.13 };
+        assert_eq!(Route::from_lines(noisy_cpu, swiftshader, 8192), Route::Cpu);
     }
 
     #[test]
