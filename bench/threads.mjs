@@ -9,11 +9,10 @@
 //
 // Needs ../shared/bench/corpus.json and ../shared/anchors/all-MiniLM-L6-v2-onnx, and pkg/ built.
 
-import { execSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { openBrowser } from '../tests/e2e/harness.mjs';
+import { requireRival } from './rival.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -23,16 +22,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '2' },
   },
 });
-const here = new URL('.', import.meta.url).pathname;
-for (const needed of ['../../shared/bench/corpus.json', '../../shared/anchors/all-MiniLM-L6-v2-onnx/onnx/model_quantized.onnx']) {
-  if (!existsSync(new URL(needed, import.meta.url))) {
-    console.error(`bench: ${new URL(needed, import.meta.url).pathname} is absent; this benchmark needs ../shared beside the repository`);
-    process.exit(1);
-  }
-}
-if (!existsSync(`${here}node_modules/@huggingface/transformers`)) {
-  execSync('npm install --ignore-scripts --no-audit --no-fund', { cwd: here, stdio: 'inherit' });
-}
+requireRival();
 
 const harness = await openBrowser({ crossOriginIsolated: values.isolated });
 harness.page.setDefaultTimeout(0);

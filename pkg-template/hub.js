@@ -44,7 +44,8 @@ function describe(value) {
 
 /**
  * One download session: the options of a load plus the running totals behind the aggregate
- * progress. `options`: { onProgress, signal, fetch, cache, integrity }.
+ * progress. `options`: { onProgress, signal, fetch, cache, integrity, files (URL → bytes: the
+ * whole folder, already fetched and checked) }.
  */
 export function createSession(baseUrl, options = {}) {
   const files = new Map(); // name -> { loaded, total }
@@ -179,6 +180,14 @@ const loadsByFolder = new Map();
 const KEEP_FINISHED_BYTES = 1 << 20;
 
 async function fetchFile(url, name, kind, options) {
+  // A pool's engine worker is handed the folder whole (URL → bytes, as collectFiles gathered and
+  // checked them): what is not there is absent, and nothing is fetched or cached again.
+  if (options.files) {
+    const bytes = options.files.get(url);
+    if (bytes) options.report(name, bytes.byteLength, bytes.byteLength, 'cached');
+    else if (!kind.startsWith('optional-')) throw new WebembedError('E_FETCH', `${url} is not among the files this load was handed`);
+    return bytes ?? null;
+  }
   const cached = await cachedBytes(options.cache, url);
   options.touched?.add(url);
   if (cached) {

@@ -4,13 +4,13 @@ import { announceBackendChange, checkBackend, cpuOnlyReason, startWebGpu } from 
 import { clearCache, openCache } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
 import { beginLoad, createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
-import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeTexts } from './input.js';
+import { checkEncodeArgs, checkTokenizeArgs, longestFirst } from './input.js';
 import { newInstance, pickSimd, sharedMemoryAvailable } from './instance.js';
-import { pauser } from './platform.js';
+import { canStartWorkers, pauser } from './platform.js';
 import { streamInto } from './safetensors.js';
 import { PoolEmbedder } from './pool.js';
 import { similarity } from './similarity.js';
-import { checkMemoryBudget, resolveThreads, workerPoolAvailable } from './threads.js';
+import { checkMemoryBudget, resolveThreads } from './threads.js';
 import { WorkerEmbedder } from './worker-client.js';
 
 export { OPFSCache } from './cache.js';
@@ -112,7 +112,7 @@ export class Embedder {
     checkBackend(backend);
     const threads = resolveThreads(options?.threads);
     const memoryBudget = checkMemoryBudget(options?.memoryBudget);
-    if (threads > 1 && workerPoolAvailable()) {
+    if (threads > 1 && canStartWorkers) {
       const cpuReason = await cpuOnlyReason(backend, { allowSoftwareAdapter: _allowSoftwareAdapter });
       if (cpuReason !== null) {
         const url = resolveModelUrl(source, { hubUrl, revision });
@@ -130,10 +130,12 @@ export class Embedder {
     // Set by worker.js alone: this engine is a shared-memory one with a pool of that many threads.
     const sharedThreads = options?._sharedThreadsInWorker;
     const spawnThreads = options?._spawnThreadsInWorker;
+    // Set by worker.js alone: the folder's files, fetched and checked by a pool's page.
+    const files = options?._filesInWorker;
     const simd = sharedThreads ? 'threads' : pickSimd(simdPreference);
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, dtype, simd, sharedThreads, spawnThreads, backend, _allowSoftwareAdapter });
-      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, dtype, simd, sharedThreads, spawnThreads, backend, onBackendChange, _allowSoftwareAdapter }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, _allowSoftwareAdapter });
+      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, onBackendChange, _allowSoftwareAdapter }, built);
     } catch (error) {
       throw asWebembedError(error);
     }
@@ -181,14 +183,11 @@ export class Embedder {
 
   /** Embeds one text or an array of texts; resolves to one Float32Array per text. */
   async encode(texts, options = {}) {
-    const maxUnits = maxTextUnits(this.maxSeqLength);
-    const list = normalizeTexts(texts, maxUnits);
-    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
-    const batchSize = checkBatchSize(options?.batchSize);
+    const { list, promptName, prompt, batchSize } = checkEncodeArgs(texts, options, this.maxSeqLength);
     if (list.length === 0) return [];
-    // Longest first, as sentence-transformers orders them; one batch per engine call, so wasm
-    // memory holds one batch's texts and the page gets the thread back between batches.
-    const order = list.map((_, i) => i).sort((a, b) => list[b].length - list[a].length);
+    // One batch per engine call, so wasm memory holds one batch's texts and the page gets the
+    // thread back between batches.
+    const order = longestFirst(list);
     const vectors = new Array(list.length);
     const dim = this.dimension;
     const pause = pauser();
@@ -208,9 +207,7 @@ export class Embedder {
 
   /** The model's input ids for a text, special tokens included, after the prompt is prepended. */
   async tokenize(text, options = {}) {
-    const maxUnits = maxTextUnits(this.maxSeqLength);
-    const cut = checkText(text, maxUnits);
-    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+    const { text: cut, promptName, prompt } = checkTokenizeArgs(text, options, this.maxSeqLength);
     const ids = await this.#run((engine) => engine.tokenize(cut, promptName, prompt));
     return Array.from(ids);
   }
@@ -335,15 +332,14 @@ export async function _checkKernelsForTest({ quick = false } = {}) {
   }
 }
 
-// A shared-memory instance's threads hold its memory: they end with it. Stopping the pool first
-// wakes them (a browser does not end a worker blocked in a wait).
+// A shared-memory instance's threads hold its memory: stopping its pool lets them leave their
+// waits and their workers close (a browser does not end a worker blocked in a wait).
 function endThreads(glue) {
   try {
     glue?.stopThreads?.();
   } catch {
     // A trapped instance cannot be asked; its threads end with their workers.
   }
-  for (const worker of glue?.threadWorkers ?? []) worker.terminate();
 }
 
 function safePanicMessage(glue) {

@@ -84,3 +84,24 @@ export function checkText(text, maxUnits = Infinity) {
   }
   return prepareText(text, maxUnits);
 }
+
+/** encode()'s arguments, checked and cut for a model of `maxSeqLength`: { list, promptName, prompt, batchSize }. */
+export function checkEncodeArgs(texts, options, maxSeqLength) {
+  const maxUnits = maxTextUnits(maxSeqLength);
+  const list = normalizeTexts(texts, maxUnits);
+  const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+  return { list, promptName, prompt, batchSize: checkBatchSize(options?.batchSize) };
+}
+
+/** tokenize()'s arguments, checked and cut for a model of `maxSeqLength`: { text, promptName, prompt }. */
+export function checkTokenizeArgs(text, options, maxSeqLength) {
+  const maxUnits = maxTextUnits(maxSeqLength);
+  const cut = checkText(text, maxUnits);
+  const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+  return { text: cut, promptName, prompt };
+}
+
+/** The indices of `list`, longest text first, as sentence-transformers orders texts into batches. */
+export function longestFirst(list) {
+  return list.map((_, i) => i).sort((a, b) => list[b].length - list[a].length);
+}

@@ -6,7 +6,7 @@ import { WebembedError } from './errors.js';
 import { fetchWasm } from './hub.js';
 import { createGlue } from './webembed_glue.js';
 import { createGlue as createThreadsGlue } from './webembed_threads_glue.js';
-import { spawnThreadWorkers, startThreadPool } from './thread-pool.js';
+import { startThreadPool } from './thread-pool.js';
 
 const BINARIES = {
   // Fused multiply-add through relaxed SIMD (Chromium 114+): ~12% faster encodes.
@@ -56,29 +56,25 @@ export function primeModule(simd, module) {
 
 /**
  * Returns the wasm-bindgen exports of a fresh instance of the given flavour ('threads': the
- * shared-memory build, with its pool of `threads` started, by `spawnThreads(count, init)` when
- * given; only where blocking is allowed).
+ * shared-memory build, with its pool of `threads` started by `spawnThreads(count, init)`; only
+ * in an engine worker, where blocking is allowed).
  */
 export async function newInstance(simd, cache, { threads = 1, spawnThreads } = {}) {
   const module = await compiledModule(simd, cache);
   const glue = simd === 'threads' ? createThreadsGlue() : createGlue();
   const exports = await glue.default({ module_or_path: module });
   glue.wasmMemory = exports.memory;
-  if (simd === 'threads') {
-    glue.threadWorkers = [];
-    const spawn = spawnThreads ?? (async (count, init) => glue.threadWorkers.push(...(await spawnThreadWorkers(count, init))));
-    await startThreadPool(glue, module, threads, spawn);
-  }
+  if (simd === 'threads') await startThreadPool(glue, module, threads, spawnThreads);
   return glue;
 }
 
 /**
- * Whether a shared-memory engine can run here: a cross-origin isolated page with relaxed SIMD.
- * Node runs the worker pool instead: under worker_threads a thread that blocked right after
+ * Whether a shared-memory engine can run here: a cross-origin isolated page (the caller checks
+ * that relaxed SIMD is the flavour picked). Node runs the worker pool instead: under worker_threads a thread that blocked right after
  * saying it was ready sometimes never started (an intermittent hang in tests here), and the
  * pool gives Node the same 2× on batches.
  */
 export function sharedMemoryAvailable() {
   if (typeof SharedArrayBuffer !== 'function' || globalThis.process?.versions?.node) return false;
-  return globalThis.crossOriginIsolated === true && WebAssembly.validate(RELAXED_PROBE);
+  return globalThis.crossOriginIsolated === true;
 }

@@ -124,3 +124,25 @@ export function workerPort() {
     end: () => self.close(),
   };
 }
+
+let lifeLocks = 0;
+
+/** A Web Lock name no other worker holds (`kind`: what holds it). */
+export function lifeLockName(kind) {
+  return `webembed-${kind}-${Date.now().toString(36)}-${++lifeLocks}-${Math.random().toString(36).slice(2)}`;
+}
+
+/**
+ * Takes the Web Lock `name` for the rest of this worker's life; resolves once it is held. The lock
+ * frees when the worker ends in any way, so anyone can learn of its end. Without Web Locks (Node)
+ * or a name, resolves at once.
+ */
+export function holdLifeLock(name) {
+  if (!name || !globalThis.navigator?.locks) return Promise.resolve();
+  return new Promise((held) => {
+    globalThis.navigator.locks.request(name, () => {
+      held();
+      return new Promise(() => {});
+    });
+  });
+}

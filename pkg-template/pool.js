@@ -2,13 +2,13 @@
 // - 'worker-pool': several engines, one per worker; the batches of an encode() call go to
 //   whichever is free and come back in order (pages that are not cross-origin isolated);
 // - 'shared-memory': one engine of the threaded build in one worker, its matmuls and attention
-//   split over a pool of threads on shared memory (isolated pages with relaxed SIMD, and Node).
+//   split over a pool of threads on shared memory (isolated pages with relaxed SIMD).
 // A worker that dies is replaced and its batch runs again.
 
 import { openCache } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
 import { beginLoad, collectFiles, createSession } from './hub.js';
-import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeTexts } from './input.js';
+import { checkEncodeArgs, checkTokenizeArgs, longestFirst } from './input.js';
 import { compiledModule, newInstance } from './instance.js';
 import { similarity } from './similarity.js';
 import { poolSize } from './threads.js';
@@ -108,16 +108,12 @@ export class PoolEmbedder {
   }
 
   async encode(texts, options = {}) {
-    const maxUnits = maxTextUnits(this.maxSeqLength);
-    const list = normalizeTexts(texts, maxUnits);
-    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
-    const batchSize = checkBatchSize(options?.batchSize);
+    const { list, promptName, prompt, batchSize } = checkEncodeArgs(texts, options, this.maxSeqLength);
     this.#refuseIfDisposed();
     if (list.length === 0) return [];
-    // Longest first, as sentence-transformers orders them, in batches small enough that each
-    // engine gets several: the last ones then even out the engines' finishing times. Vectors do
-    // not depend on how texts are batched (a test checks it).
-    const order = list.map((_, i) => i).sort((a, b) => list[b].length - list[a].length);
+    // Batches small enough that each engine gets several: the last ones then even out the
+    // engines' finishing times. Vectors do not depend on how texts are batched (a test checks it).
+    const order = longestFirst(list);
     const engines = this.#sharedThreads ? 0 : this.#members.length;
     const perBatch = engines > 1 ? Math.min(batchSize, Math.ceil(list.length / (BATCHES_PER_ENGINE * engines))) : batchSize;
     const vectors = new Array(list.length);
@@ -137,9 +133,7 @@ export class PoolEmbedder {
   }
 
   async tokenize(text, options = {}) {
-    const maxUnits = maxTextUnits(this.maxSeqLength);
-    const cut = checkText(text, maxUnits);
-    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+    const { text: cut, promptName, prompt } = checkTokenizeArgs(text, options, this.maxSeqLength);
     this.#refuseIfDisposed();
     return this.#submit('tokenize', [cut, { promptName, prompt }]);
   }

@@ -3,9 +3,7 @@
 // in a context that may block (a worker), since rayon's caller waits with Atomics.wait.
 
 import { WebembedError } from './errors.js';
-import { startWorker } from './platform.js';
-
-let threadCount = 0;
+import { lifeLockName, startWorker } from './platform.js';
 
 /**
  * `spawn(count, init)` starts the thread workers and resolves once each said it is ready; an
@@ -36,8 +34,7 @@ export async function spawnThreadWorkers(count, init) {
       });
       worker.busy(false);
       workers.push(worker);
-      const lockName = `webembed-thread-${Date.now().toString(36)}-${++threadCount}-${Math.random().toString(36).slice(2)}`;
-      worker.post({ ...init, lockName }, []);
+      worker.post({ ...init, lockName: lifeLockName('thread') }, []);
     })));
   } catch (error) {
     for (const worker of workers) worker.terminate();

@@ -2,7 +2,7 @@
 // threads: 'auto'.
 
 import { WebembedError } from './errors.js';
-import { canStartWorkers, cores } from './platform.js';
+import { cores } from './platform.js';
 
 /** 'auto' never starts more engines than this: past four, memory grows faster than speed. */
 export const AUTO_THREADS_MAX = 4;
@@ -30,11 +30,6 @@ export function checkMemoryBudget(budget = DEFAULT_MEMORY_BUDGET) {
     throw new WebembedError('E_INPUT', `memoryBudget must be a positive number of bytes; got ${JSON.stringify(budget)}`);
   }
   return budget;
-}
-
-/** Whether engines can run in a pool of workers here (module Workers, or Node's worker threads). */
-export function workerPoolAvailable() {
-  return canStartWorkers;
 }
 
 /** How many engines of `engineBytes` each fit the budget: at least one, at most `threads`. */

@@ -3,10 +3,8 @@
 // Worker mode and the worker pool both talk to their workers through it.
 
 import { WebembedError } from './errors.js';
-import { startWorker } from './platform.js';
+import { lifeLockName, startWorker } from './platform.js';
 import { spawnThreadWorkers } from './thread-pool.js';
-
-let lockCount = 0;
 
 export class WorkerChannel {
   #worker;
@@ -23,7 +21,7 @@ export class WorkerChannel {
     this.#onState = onState;
     this.#onDeath = onDeath;
     // A name only this worker holds while it lives (see watchLock).
-    this.lockName = `webembed-worker-${Date.now().toString(36)}-${++lockCount}-${Math.random().toString(36).slice(2)}`;
+    this.lockName = lifeLockName('worker');
     const script = new URL('./worker.js', import.meta.url);
     this.#worker = startWorker(script, () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }), {
       onMessage: (data) => this.#answer(data),
@@ -65,11 +63,7 @@ export class WorkerChannel {
 
   /** Ends the worker on purpose: pending calls reject, and onDeath does not run. */
   terminate(reason = 'the worker was stopped') {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#worker.terminate();
-    this.#endThreads();
-    this.#rejectAll(reason);
+    this.#end(reason);
   }
 
   #answer(data) {
@@ -96,23 +90,20 @@ export class WorkerChannel {
     }
   }
 
-  #endThreads() {
-    for (const thread of this.#threads.splice(0)) thread.terminate();
+  #die(reason) {
+    if (this.#end(reason)) this.#onDeath(reason);
   }
 
-  #die(reason) {
-    if (this.#ended) return;
+  // Ends the worker and its threads; pending calls reject. False when it had ended already.
+  #end(reason) {
+    if (this.#ended) return false;
     this.#ended = true;
     this.#worker.terminate();
-    this.#endThreads();
-    this.#rejectAll(reason);
-    this.#onDeath(reason);
-  }
-
-  #rejectAll(reason) {
+    for (const thread of this.#threads.splice(0)) thread.terminate();
     for (const entry of this.#pending.values()) entry.reject(died(reason));
     this.#pending.clear();
     this.#worker.busy(false);
+    return true;
   }
 }
 

@@ -5,7 +5,7 @@
 import { announceBackendChange, checkBackend } from './backend.js';
 import { WebembedError } from './errors.js';
 import { resolveModelUrl } from './hub.js';
-import { checkBatchSize, checkPromptOptions, checkText, maxTextUnits, normalizeTexts } from './input.js';
+import { checkEncodeArgs, checkTokenizeArgs } from './input.js';
 import { similarity } from './similarity.js';
 import { WorkerChannel } from './worker-channel.js';
 
@@ -91,17 +91,12 @@ export class WorkerEmbedder {
 
   async encode(texts, options = {}) {
     // Checked and cut here too, so a bad argument fails before it is cloned into the worker.
-    const maxUnits = maxTextUnits(this.maxSeqLength);
-    const list = normalizeTexts(texts, maxUnits);
-    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
-    const batchSize = checkBatchSize(options?.batchSize);
+    const { list, promptName, prompt, batchSize } = checkEncodeArgs(texts, options, this.maxSeqLength);
     return this.#send('encode', [typeof texts === 'string' ? list[0] : list, { promptName, prompt, batchSize }]);
   }
 
   async tokenize(text, options = {}) {
-    const maxUnits = maxTextUnits(this.maxSeqLength);
-    const cut = checkText(text, maxUnits);
-    const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
+    const { text: cut, promptName, prompt } = checkTokenizeArgs(text, options, this.maxSeqLength);
     return this.#send('tokenize', [cut, { promptName, prompt }]);
   }
 

@@ -5,7 +5,7 @@
 
 import { Embedder } from './index.js';
 import { primeModule } from './instance.js';
-import { workerPort } from './platform.js';
+import { holdLifeLock, workerPort } from './platform.js';
 
 const port = workerPort();
 
@@ -14,17 +14,6 @@ let lastChange = null;
 const aborts = new Map();
 // Test hook: the next encode ends this worker mid-batch, as a crash would.
 let dieOnNextEncode = false;
-
-/** Holds the channel's Web Lock for the worker's whole life; resolves once it is held. */
-function holdLock(name) {
-  if (!name || !globalThis.navigator?.locks) return Promise.resolve();
-  return new Promise((held) => {
-    globalThis.navigator.locks.request(name, () => {
-      held();
-      return new Promise(() => {});
-    });
-  });
-}
 
 // The page starts thread workers on request and answers when they are ready.
 const threadRequests = new Map();
@@ -35,16 +24,6 @@ function askPageForThreads(count, init) {
     threadRequests.set(request, { resolve, reject });
     port.reply({ spawnThreads: { request, count, init } }, []);
   });
-}
-
-/** A fetch that answers from bytes the pool already fetched and checked (url → Uint8Array). */
-function fetchFrom(files) {
-  return async (url) => {
-    const bytes = files.get(typeof url === 'string' ? url : url.href);
-    if (!bytes) return new Response('not found', { status: 404 });
-    const type = url.endsWith('.json') ? 'application/json' : 'application/octet-stream';
-    return new Response(bytes, { status: 200, headers: { 'content-type': type, 'content-length': String(bytes.byteLength) } });
-  };
 }
 
 /** What the main-thread model shows as properties, as of this answer. */
@@ -69,10 +48,10 @@ port.listen(async (data) => {
     let transfer = [];
     if (method === 'load') {
       const [source, { files, module, lockName, sharedThreads, ...options }] = args;
-      await holdLock(lockName);
+      await holdLifeLock(lockName);
       if (files) {
         // A pool member: it builds from the bytes the page fetched once, with the compiled module.
-        Object.assign(options, { fetch: fetchFrom(files), cache: false });
+        Object.assign(options, { _filesInWorker: files, cache: false });
         primeModule(sharedThreads ? 'threads' : options.simd, module);
       }
       // Workers may block, so a shared-memory engine (rayon waits with Atomics.wait) lives here;

@@ -67,18 +67,10 @@ impl PackedLinear {
         }
     }
 
-    /// `x · Wᵀ + b` over the last dimension of `x`, as a flat row-major buffer. Rows are
-    /// independent (q8 quantizes each row on its own), so parts of them run at once.
-    fn apply(&self, x: &Tensor) -> Result<Vec<f32>> {
-        let rows = x.elem_count() / self.in_features();
-        let x = x.flatten_all()?.to_vec1::<f32>()?;
-        Ok(parallel::map_rows(&x, rows, self.in_features(), self.out_features(), |x, rows| self.apply_rows(x, rows)))
-    }
-
-    /// `apply_rows` on a `rows × in` tensor, on this thread.
-    fn forward_rows(&self, x: &Tensor, rows: usize) -> Result<Tensor> {
-        let x = x.flatten_all()?.to_vec1::<f32>()?;
-        Ok(Tensor::from_vec(self.apply_rows(&x, rows), (rows, self.out_features()), &Device::Cpu)?)
+    /// `apply_rows` with parts of the rows at once: rows are independent (q8 quantizes each row
+    /// on its own).
+    fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
+        parallel::map_rows(x, rows, self.in_features(), self.out_features(), |x, rows| self.apply_rows(x, rows))
     }
 }
 
@@ -185,47 +177,46 @@ impl Encoder {
     }
 
     /// `ids`, `positions`: u32 `batch × seq_len`; `lengths[b]`: real tokens of row `b` (rows are
-    /// right-padded). Returns the last hidden states, `batch × seq_len × hidden`; padded rows
-    /// hold unspecified values.
-    pub fn forward(&self, ids: &Tensor, positions: &Tensor, lengths: &[usize]) -> Result<Tensor> {
+    /// right-padded). Returns the last hidden states, `batch × seq_len × hidden` row-major; padded
+    /// rows hold unspecified values.
+    pub fn forward(&self, ids: &Tensor, positions: &Tensor, lengths: &[usize]) -> Result<Vec<f32>> {
         let (batch, seq_len) = ids.dims2()?;
         let hidden = self.spec.hidden_size;
         let words = Tensor::from_vec(self.words.gather(&ids.flatten_all()?.to_vec1::<u32>()?)?, (batch * seq_len, hidden), &Device::Cpu)?;
         let places = self.position_embeddings.index_select(&positions.flatten_all()?, 0)?;
         let embeddings = words.broadcast_add(&self.token_type_embedding)?.add(&places)?;
-        let mut x = self.embedding_norm.forward(&embeddings.reshape((batch, seq_len, hidden))?)?;
+        // Between layers the activations stay a flat buffer: the kernels read and write those.
+        let mut x = self.embedding_norm.forward(&embeddings)?.flatten_all()?.to_vec1::<f32>()?;
         for layer in &self.layers {
-            x = self.layer_forward(layer, &x, lengths)?;
+            x = self.layer_forward(layer, &x, batch, seq_len, lengths)?;
         }
         Ok(x)
     }
 
-    fn layer_forward(&self, layer: &PackedLayer, x: &Tensor, lengths: &[usize]) -> Result<Tensor> {
-        let (batch, seq_len, hidden) = x.dims3()?;
-        let qkv = layer.qkv.apply(x)?;
+    fn layer_forward(&self, layer: &PackedLayer, x: &[f32], batch: usize, seq_len: usize, lengths: &[usize]) -> Result<Vec<f32>> {
+        let hidden = self.spec.hidden_size;
+        let qkv = layer.qkv.apply(x, batch * seq_len);
         let context = attention(&qkv, batch, seq_len, self.spec.num_heads, self.spec.head_dim(), lengths);
-        let x = x.flatten_all()?.to_vec1::<f32>()?;
         // After attention every step is per token: one parallel part runs them all on its rows.
-        let out = parallel::try_map_row_ranges(batch * seq_len, hidden, |start, rows| {
-            let part = |values: &[f32]| Tensor::from_slice(&values[start * hidden..(start + rows) * hidden], (rows, hidden), &Device::Cpu);
-            self.after_attention(layer, &part(&context)?, &part(&x)?, rows)
-        })?;
-        Ok(Tensor::from_vec(out, (batch, seq_len, hidden), &Device::Cpu)?)
+        parallel::try_map_row_ranges(batch * seq_len, hidden, |start, rows| {
+            let part = start * hidden..(start + rows) * hidden;
+            self.after_attention(layer, &context[part.clone()], &x[part], rows)
+        })
     }
 
     /// Attention output, residual and norm, then the feed-forward block, for `rows` tokens.
-    fn after_attention(&self, layer: &PackedLayer, context: &Tensor, x: &Tensor, rows: usize) -> Result<Vec<f32>> {
-        let attended = layer.attention_norm.forward(&(layer.attention_out.forward_rows(context, rows)? + x)?)?;
+    fn after_attention(&self, layer: &PackedLayer, context: &[f32], x: &[f32], rows: usize) -> Result<Vec<f32>> {
+        let (hidden, intermediate) = (self.spec.hidden_size, self.spec.intermediate_size);
+        let tensor = |values: Vec<f32>, width: usize| Tensor::from_vec(values, (rows, width), &Device::Cpu);
+        let projected = tensor(layer.attention_out.apply_rows(context, rows), hidden)?;
+        let attended = layer.attention_norm.forward(&(projected + Tensor::from_slice(x, (rows, hidden), &Device::Cpu)?)?)?;
         let mut inner = layer.intermediate.apply_rows(&attended.flatten_all()?.to_vec1::<f32>()?, rows);
-        let inner = match self.spec.hidden_act {
-            HiddenAct::GeluErf => {
-                gelu_erf_in_place(&mut inner);
-                Tensor::from_vec(inner, (rows, self.spec.intermediate_size), &Device::Cpu)?
-            }
-            HiddenAct::GeluTanh => Tensor::from_vec(inner, (rows, self.spec.intermediate_size), &Device::Cpu)?.gelu()?,
-            HiddenAct::Relu => Tensor::from_vec(inner, (rows, self.spec.intermediate_size), &Device::Cpu)?.relu()?,
-        };
-        let out = layer.output.forward_rows(&inner, rows)?;
+        match self.spec.hidden_act {
+            HiddenAct::GeluErf => gelu_erf_in_place(&mut inner),
+            HiddenAct::GeluTanh => inner = tensor(inner, intermediate)?.gelu()?.flatten_all()?.to_vec1::<f32>()?,
+            HiddenAct::Relu => inner = tensor(inner, intermediate)?.relu()?.flatten_all()?.to_vec1::<f32>()?,
+        }
+        let out = tensor(layer.output.apply_rows(&inner, rows), hidden)?;
         Ok(layer.output_norm.forward(&(out + attended)?)?.flatten_all()?.to_vec1::<f32>()?)
     }
 }

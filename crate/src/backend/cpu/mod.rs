@@ -44,8 +44,7 @@ impl CpuBackend {
         let shape = (batch.batch, batch.seq_len);
         let ids = Tensor::from_slice(&batch.ids, shape, &device)?;
         let positions = Tensor::from_slice(&batch.positions, shape, &device)?;
-        let hidden = self.encoder.forward(&ids, &positions, &batch.lengths)?;
-        Ok(hidden.flatten_all()?.to_vec1::<f32>()?)
+        self.encoder.forward(&ids, &positions, &batch.lengths)
     }
 
     /// Pooled vectors, `batch × dimension`. With threads, the batch is cut into small batches of

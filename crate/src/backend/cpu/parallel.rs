@@ -3,6 +3,7 @@
 //! rayon runs them in order on the calling thread. Each row is computed by the same code either
 //! way, so results do not depend on the thread count.
 
+use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -44,24 +45,12 @@ fn parts(items: usize, min: usize) -> usize {
 /// `f(x_rows, count)` → `count × out_width` values, run over parts of `x` (`rows × in_width`),
 /// joined back in row order.
 pub fn map_rows(x: &[f32], rows: usize, in_width: usize, out_width: usize, f: impl Fn(&[f32], usize) -> Vec<f32> + Sync) -> Vec<f32> {
-    let parts = parts(rows, MIN_ROWS_PER_PART);
-    if parts == 1 {
-        return f(x, rows);
+    let joined =
+        try_map_row_ranges::<Infallible>(rows, out_width, |start, count| Ok(f(&x[start * in_width..(start + count) * in_width], count)));
+    match joined {
+        Ok(out) => out,
+        Err(never) => match never {},
     }
-    let per_part = rows.div_ceil(parts);
-    let pieces: Vec<Vec<f32>> = (0..rows.div_ceil(per_part))
-        .into_par_iter()
-        .map(|part| {
-            let start = part * per_part;
-            let count = per_part.min(rows - start);
-            f(&x[start * in_width..(start + count) * in_width], count)
-        })
-        .collect();
-    let mut out = Vec::with_capacity(rows * out_width);
-    for piece in pieces {
-        out.extend_from_slice(&piece);
-    }
-    out
 }
 
 /// `f(first_row, count)` → `count × out_width` values, run over parts of `rows`, joined back in
