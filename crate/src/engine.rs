@@ -371,6 +371,24 @@ impl Engine {
         Ok(chosen.filter(|p| !p.is_empty()))
     }
 
+    /// The chunks a long `text` is cut into for a search index, as UTF-16 spans (see
+    /// `search::chunk`); `max_tokens` defaults to, and may not exceed, `max_seq_length`.
+    pub fn chunk_spans(
+        &self,
+        text: &str,
+        prompt: Option<&str>,
+        max_tokens: Option<usize>,
+        overlap_tokens: usize,
+    ) -> Result<Vec<(usize, usize)>> {
+        let limit = self.spec.max_seq_length;
+        let max_tokens = max_tokens.unwrap_or(limit);
+        if max_tokens > limit {
+            return Err(EmbedError::Input(format!("chunks of {max_tokens} tokens would be truncated: this model reads at most {limit}")));
+        }
+        let options = crate::search::chunk::ChunkOptions { max_tokens, overlap_tokens };
+        crate::search::chunk::chunk_spans(&self.tokenizer, text, prompt, options)
+    }
+
     pub fn tokenize(&self, text: &str, prompt: Option<&str>) -> Result<Tokens> {
         let prompt_length = prompt.map(|p| self.tokenizer.prompt_length(p)).transpose()?.unwrap_or(0);
         Ok(Tokens { ids: self.checked_ids(text, prompt)?, prompt_length })

@@ -10,6 +10,7 @@ pub mod model;
 pub mod pickle;
 pub mod pooling;
 pub mod quantize;
+pub mod search;
 pub mod spec;
 pub mod tokenize;
 pub mod unigram;

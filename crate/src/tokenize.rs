@@ -154,10 +154,39 @@ impl TextTokenizer {
         Ok(alone.get_ids().len() - usize::from(ends_special))
     }
 
+    /// Byte spans of `piece`'s tokens, without special tokens and without truncation.
+    pub fn token_spans(&self, piece: &str) -> Result<Vec<(usize, usize)>> {
+        let encoding = self.encode_with(piece, false)?;
+        let mut spans = encoding.get_offsets().to_vec();
+        for rest in encoding.get_overflowing() {
+            spans.extend_from_slice(rest.get_offsets());
+        }
+        Ok(spans)
+    }
+
+    /// Whether `prompt + text`, special tokens included, is at most `max_tokens` tokens (so
+    /// nothing of it would be truncated).
+    pub fn fits(&self, text: &str, prompt: Option<&str>, max_tokens: usize) -> Result<bool> {
+        if text.len() > self.max_text_bytes() {
+            return Ok(false);
+        }
+        let encoding = self.encode(&format!("{}{text}", prompt.unwrap_or("")))?;
+        Ok(encoding.get_overflowing().is_empty() && encoding.get_ids().len() <= max_tokens)
+    }
+
+    /// Tokens of `prompt` alone with the special tokens a text gets (all of them when no prompt).
+    pub fn overhead(&self, prompt: Option<&str>) -> Result<usize> {
+        Ok(self.encode(prefix_before(prompt.unwrap_or(""), self.max_text_bytes()))?.get_ids().len())
+    }
+
     fn encode(&self, text: &str) -> Result<Encoding> {
+        self.encode_with(text, true)
+    }
+
+    fn encode_with(&self, text: &str, special_tokens: bool) -> Result<Encoding> {
         match &self.tokenizer {
-            AnyTokenizer::Standard(t) => t.encode(text, true),
-            AnyTokenizer::Unigram(t) => t.encode(text, true),
+            AnyTokenizer::Standard(t) => t.encode(text, special_tokens),
+            AnyTokenizer::Unigram(t) => t.encode(text, special_tokens),
         }
         .map_err(|e| EmbedError::Input(format!("could not tokenize text: {e}")))
     }
@@ -166,7 +195,7 @@ impl TextTokenizer {
 /// The longest prefix of `text` of at most `max_bytes` bytes that ends on a character boundary,
 /// and before a whitespace when one lies in its second half (pre-tokenizers split there, so no
 /// word is cut).
-fn prefix_before(text: &str, max_bytes: usize) -> &str {
+pub(crate) fn prefix_before(text: &str, max_bytes: usize) -> &str {
     if text.len() <= max_bytes {
         return text;
     }

@@ -12,6 +12,8 @@ use crate::backend::webgpu::kernels::check::check_kernels as run_kernel_checks;
 use crate::backend::webgpu::kernels::matmul::bench::time_matmul;
 use crate::folder::{self, Dtype};
 use crate::model;
+use crate::search::metrics::{self, RankedQuery};
+use crate::search::store::{VectorKind, VectorStore};
 use crate::tokenize::TextTokenizer;
 use crate::weights::Weights;
 use crate::{check_fits, EmbedError, Engine, ModelFiles, ModelSpec, WASM32_WEIGHT_BUDGET};
@@ -321,6 +323,24 @@ impl JsEngine {
         })
     }
 
+    /// The chunks a search index cuts `text` into: `[start, end, …]` in UTF-16 units (see
+    /// `Engine::chunk_spans`).
+    #[wasm_bindgen(js_name = chunkSpans)]
+    pub fn chunk_spans(
+        &self,
+        text: &str,
+        prompt_name: Option<String>,
+        prompt: Option<String>,
+        max_tokens: Option<usize>,
+        overlap_tokens: usize,
+    ) -> Result<Vec<u32>, JsValue> {
+        self.with(|e| {
+            let prompt = e.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
+            let spans = e.chunk_spans(text, prompt.as_deref(), max_tokens, overlap_tokens).map_err(js_error)?;
+            Ok(spans.iter().flat_map(|&(s, e)| [s as u32, e as u32]).collect())
+        })
+    }
+
     /// Panics on purpose, so tests can prove a trapped instance is replaced and nothing leaks to the page.
     #[wasm_bindgen(js_name = panicForTest)]
     pub fn panic_for_test(&self) {
@@ -423,4 +443,125 @@ impl JsEngine {
             Ok(js_sys::Float32Array::from(vectors.as_slice()).into())
         })
     }
+}
+
+/// The vectors of one search index (`search::store`); ids, texts and storage are the JS layer's.
+#[wasm_bindgen]
+pub struct SearchStore {
+    inner: VectorStore,
+}
+
+#[wasm_bindgen]
+impl SearchStore {
+    /// `vectors`: 'int8' (one scale per vector) or 'f32'.
+    #[wasm_bindgen(constructor)]
+    pub fn new(dimension: usize, vectors: &str) -> Result<SearchStore, JsValue> {
+        let kind = VectorKind::parse(vectors).map_err(js_error)?;
+        Ok(SearchStore { inner: VectorStore::new(dimension, kind).map_err(js_error)? })
+    }
+
+    /// One document's chunk vectors (row-major); returns its slot.
+    pub fn add(&mut self, vectors: &[f32]) -> Result<u32, JsValue> {
+        self.inner.add(vectors).map_err(js_error)
+    }
+
+    /// Documents stored before, as `rowValues` and `rowScales` gave them, all at once:
+    /// `rowCounts[d]` rows each; returns their slots.
+    #[wasm_bindgen(js_name = addStored)]
+    pub fn add_stored(&mut self, values: &[i8], scales: &[f32], floats: &[f32], row_counts: &[u32]) -> Result<Vec<u32>, JsValue> {
+        let dimension = self.inner.dimension();
+        let mut slots = Vec::with_capacity(row_counts.len());
+        let mut row = 0usize;
+        for &count in row_counts {
+            let end = row + count as usize;
+            let slot = match self.inner.kind() {
+                VectorKind::Int8 => {
+                    let (Some(values), Some(scales)) = (values.get(row * dimension..end * dimension), scales.get(row..end)) else {
+                        return Err(js_error(EmbedError::Input(format!("the stored rows end before row {end}"))));
+                    };
+                    self.inner.add_int8(values, scales)
+                }
+                VectorKind::F32 => match floats.get(row * dimension..end * dimension) {
+                    Some(rows) => self.inner.add(rows),
+                    None => return Err(js_error(EmbedError::Input(format!("the stored rows end before row {end}")))),
+                },
+            };
+            match slot {
+                Ok(slot) => slots.push(slot),
+                Err(err) => {
+                    // All or nothing: what this call added goes again.
+                    for &added in &slots {
+                        let _ = self.inner.remove(added);
+                    }
+                    return Err(js_error(err));
+                }
+            }
+            row = end;
+        }
+        Ok(slots)
+    }
+
+    /// Makes room for `rows` more vectors at once.
+    pub fn reserve(&mut self, rows: usize) {
+        self.inner.reserve(rows);
+    }
+
+    /// A document's int8 values (empty for an f32 index).
+    #[wasm_bindgen(js_name = rowValues)]
+    pub fn row_values(&self, slot: u32) -> Result<Vec<i8>, JsValue> {
+        self.inner.rows_of(slot).map(|r| r.0).map_err(js_error)
+    }
+
+    /// A document's int8 scales (empty for an f32 index).
+    #[wasm_bindgen(js_name = rowScales)]
+    pub fn row_scales(&self, slot: u32) -> Result<Vec<f32>, JsValue> {
+        self.inner.rows_of(slot).map(|r| r.1).map_err(js_error)
+    }
+
+    /// A document's f32 vectors (empty for an int8 index).
+    #[wasm_bindgen(js_name = rowFloats)]
+    pub fn row_floats(&self, slot: u32) -> Result<Vec<f32>, JsValue> {
+        self.inner.rows_of(slot).map(|r| r.2).map_err(js_error)
+    }
+
+    pub fn remove(&mut self, slot: u32) -> Result<(), JsValue> {
+        self.inner.remove(slot).map_err(js_error)
+    }
+
+    /// The `k` best documents: `[slot, chunk, score, …]`. `allowed` (one byte per slot, 0 = skip)
+    /// filters documents.
+    pub fn search(&self, query: &[f32], k: usize, allowed: Option<Vec<u8>>) -> Result<Vec<f64>, JsValue> {
+        let hits = self.inner.search(query, k, allowed.as_deref()).map_err(js_error)?;
+        Ok(hits.iter().flat_map(|h| [h.slot as f64, h.chunk as f64, h.score as f64]).collect())
+    }
+
+    /// Slots in use or free (the length an `allowed` mask needs).
+    #[wasm_bindgen(getter)]
+    pub fn slots(&self) -> usize {
+        self.inner.slots()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn documents(&self) -> usize {
+        self.inner.documents()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn chunks(&self) -> usize {
+        self.inner.chunks()
+    }
+
+    #[wasm_bindgen(getter, js_name = vectorBytes)]
+    pub fn vector_bytes(&self) -> usize {
+        self.inner.vector_bytes()
+    }
+}
+
+/// sentence-transformers' IR metrics for ranked queries (`[{ retrieved, relevant }]` as JSON) at
+/// each cutoff; returns `{ accuracy, precision, recall, mrr, ndcg, map, queries }` as JSON.
+#[wasm_bindgen(js_name = irMetrics)]
+pub fn ir_metrics(queries_json: &str, cutoffs: Vec<usize>) -> Result<String, JsValue> {
+    let queries: Vec<RankedQuery> =
+        serde_json::from_str(queries_json).map_err(|e| js_error(EmbedError::Input(format!("ranked queries: {e}"))))?;
+    serde_json::to_string(&metrics::ir_metrics(&queries, &cutoffs)).map_err(|e| js_error(EmbedError::Inference(e.to_string())))
 }

@@ -1,0 +1,391 @@
+//! The vectors of a search index: each document's chunk vectors as contiguous rows, int8 with one
+//! scale per vector (default) or f32, and an exact scan over all of them. Documents live in
+//! slots the caller keeps beside its ids; a removed document's rows are dead until enough of them
+//! pile up to be worth compacting.
+
+use super::scan::{f32_dot, int8_dots, Int8Query, ROW_ALIGN};
+use crate::error::{EmbedError, Result};
+use crate::quantize::{quantize_row, WEIGHT_LEVELS};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VectorKind {
+    Int8,
+    F32,
+}
+
+impl VectorKind {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "int8" => Ok(VectorKind::Int8),
+            "f32" => Ok(VectorKind::F32),
+            other => Err(EmbedError::Input(format!("vectors must be 'int8' or 'f32'; got {other:?}"))),
+        }
+    }
+}
+
+/// The best chunk of one document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hit {
+    pub slot: u32,
+    /// The chunk's position within its document.
+    pub chunk: u32,
+    pub score: f32,
+}
+
+const DEAD: u32 = u32::MAX;
+
+pub struct VectorStore {
+    dimension: usize,
+    kind: VectorKind,
+    /// Bytes per int8 row (the dimension padded to `ROW_ALIGN`).
+    stride: usize,
+    int8: Vec<i8>,
+    scales: Vec<f32>,
+    /// Σ of each int8 row (the relaxed kernel takes the query's offset back off with it).
+    sums: Vec<i32>,
+    floats: Vec<f32>,
+    /// The slot owning each row, `DEAD` once removed.
+    row_slot: Vec<u32>,
+    /// Per slot: its first row and row count (0 rows: a free slot).
+    slot_rows: Vec<(u32, u32)>,
+    free_slots: Vec<u32>,
+    dead_rows: usize,
+}
+
+impl VectorStore {
+    pub fn new(dimension: usize, kind: VectorKind) -> Result<Self> {
+        if dimension == 0 || dimension > 65_536 {
+            return Err(EmbedError::Input(format!("an index's dimension must be 1..=65536; got {dimension}")));
+        }
+        let stride = dimension.div_ceil(ROW_ALIGN) * ROW_ALIGN;
+        Ok(VectorStore {
+            dimension,
+            kind,
+            stride,
+            int8: Vec::new(),
+            scales: Vec::new(),
+            sums: Vec::new(),
+            floats: Vec::new(),
+            row_slot: Vec::new(),
+            slot_rows: Vec::new(),
+            free_slots: Vec::new(),
+            dead_rows: 0,
+        })
+    }
+
+    pub fn dimension(&self) -> usize {
+        self.dimension
+    }
+
+    pub fn kind(&self) -> VectorKind {
+        self.kind
+    }
+
+    /// Live documents.
+    pub fn documents(&self) -> usize {
+        self.slot_rows.len() - self.free_slots.len()
+    }
+
+    /// Slots in use or free.
+    pub fn slots(&self) -> usize {
+        self.slot_rows.len()
+    }
+
+    /// Live chunk vectors.
+    pub fn chunks(&self) -> usize {
+        self.row_slot.len() - self.dead_rows
+    }
+
+    /// Bytes the stored vectors take (rows, scales and row bookkeeping).
+    pub fn vector_bytes(&self) -> usize {
+        self.int8.capacity()
+            + 4 * (self.scales.capacity() + self.sums.capacity() + self.floats.capacity() + self.row_slot.capacity())
+            + 8 * self.slot_rows.capacity()
+    }
+
+    /// Makes room for `rows` more vectors at once (a reopened index knows how many it holds), so
+    /// the arrays hold no slack.
+    pub fn reserve(&mut self, rows: usize) {
+        let kind = self.kind;
+        match kind {
+            VectorKind::Int8 => {
+                self.int8.reserve_exact(rows * self.stride);
+                self.scales.reserve_exact(rows);
+                self.sums.reserve_exact(rows);
+            }
+            VectorKind::F32 => self.floats.reserve_exact(rows * self.dimension),
+        }
+        self.row_slot.reserve_exact(rows);
+    }
+
+    /// Room for `rows` more, growing by a sixteenth at least: a doubling `Vec` could leave the
+    /// vectors' memory twice what they need.
+    fn grow_for(&mut self, rows: usize) {
+        let live = self.row_slot.len();
+        if self.row_slot.capacity() < live + rows {
+            self.reserve(rows.max(live / 16));
+        }
+    }
+
+    /// Stores one document's chunk vectors (`vectors.len()` a multiple of the dimension, at least
+    /// one row); returns its slot.
+    pub fn add(&mut self, vectors: &[f32]) -> Result<u32> {
+        let count = self.row_count(vectors.len())?;
+        if let Some(bad) = vectors.iter().position(|v| !v.is_finite()) {
+            return Err(EmbedError::Input(format!("vector value {bad} is not a finite number")));
+        }
+        self.grow_for(count);
+        let first = self.row_slot.len();
+        match self.kind {
+            VectorKind::F32 => self.floats.extend_from_slice(vectors),
+            VectorKind::Int8 => {
+                self.int8.resize((first + count) * self.stride, 0);
+                for (r, row) in vectors.chunks_exact(self.dimension).enumerate() {
+                    let out = &mut self.int8[(first + r) * self.stride..][..self.dimension];
+                    let scale = quantize_row(row, WEIGHT_LEVELS, out);
+                    self.sums.push(out.iter().map(|&v| v as i32).sum());
+                    self.scales.push(scale);
+                }
+            }
+        }
+        Ok(self.claim_slot(first, count))
+    }
+
+    /// Stores one document's int8 rows as `rows_of` gave them (`values`: rows × dimension bytes,
+    /// one scale per row), without quantizing again.
+    pub fn add_int8(&mut self, values: &[i8], scales: &[f32]) -> Result<u32> {
+        if self.kind != VectorKind::Int8 {
+            return Err(EmbedError::Input("this index stores f32 vectors; int8 rows cannot be added to it".into()));
+        }
+        let count = self.row_count(values.len())?;
+        if scales.len() != count {
+            return Err(EmbedError::Input(format!("{count} int8 rows need {count} scales; got {}", scales.len())));
+        }
+        if let Some(bad) = scales.iter().position(|s| !(s.is_finite() && *s >= 0.0)) {
+            return Err(EmbedError::Input(format!("scale {bad} is not a finite non-negative number")));
+        }
+        self.grow_for(count);
+        let first = self.row_slot.len();
+        self.int8.resize((first + count) * self.stride, 0);
+        for (r, row) in values.chunks_exact(self.dimension).enumerate() {
+            self.int8[(first + r) * self.stride..][..self.dimension].copy_from_slice(row);
+            self.sums.push(row.iter().map(|&v| v as i32).sum());
+        }
+        self.scales.extend_from_slice(scales);
+        Ok(self.claim_slot(first, count))
+    }
+
+    /// A document's rows as stored: int8 values (rows × dimension) and scales, or f32 values
+    /// and no scales.
+    pub fn rows_of(&self, slot: u32) -> Result<(Vec<i8>, Vec<f32>, Vec<f32>)> {
+        let (first, count) = self.live_rows(slot)?;
+        Ok(match self.kind {
+            VectorKind::Int8 => {
+                let mut values = Vec::with_capacity(count * self.dimension);
+                for r in first..first + count {
+                    values.extend_from_slice(&self.int8[r * self.stride..][..self.dimension]);
+                }
+                (values, self.scales[first..first + count].to_vec(), Vec::new())
+            }
+            VectorKind::F32 => (Vec::new(), Vec::new(), self.floats[first * self.dimension..(first + count) * self.dimension].to_vec()),
+        })
+    }
+
+    pub fn remove(&mut self, slot: u32) -> Result<()> {
+        let (first, count) = self.live_rows(slot)?;
+        self.row_slot[first..first + count].fill(DEAD);
+        self.dead_rows += count;
+        self.slot_rows[slot as usize] = (0, 0);
+        self.free_slots.push(slot);
+        if self.dead_rows > 4096 && self.dead_rows * 2 > self.row_slot.len() {
+            self.compact();
+        }
+        Ok(())
+    }
+
+    /// The `k` documents whose best chunk scores highest against `query` (cosine when both are
+    /// normalized), best first; ties go to the lower slot. `allowed[slot] == 0` leaves a
+    /// document out.
+    ///
+    /// Int8 rows are scored with an int8 query first; the best `k + CANDIDATE_MARGIN` documents
+    /// (four times `k` when larger) are then scored again with the f32 query, so the query's own
+    /// rounding never decides the order.
+    pub fn search(&self, query: &[f32], k: usize, allowed: Option<&[u8]>) -> Result<Vec<Hit>> {
+        if query.len() != self.dimension {
+            return Err(EmbedError::Input(format!(
+                "the query has {} values; this index holds {}-dimensional vectors",
+                query.len(),
+                self.dimension
+            )));
+        }
+        if query.iter().any(|v| !v.is_finite()) {
+            return Err(EmbedError::Input("the query vector holds a value that is not a finite number".into()));
+        }
+        if let Some(allowed) = allowed {
+            if allowed.len() != self.slot_rows.len() {
+                return Err(EmbedError::Input(format!("the filter mask has {} entries for {} slots", allowed.len(), self.slot_rows.len())));
+            }
+        }
+        if k == 0 || self.chunks() == 0 {
+            return Ok(Vec::new());
+        }
+        let best = self.best_per_slot(query, allowed);
+        let mut candidates: Vec<(u32, f32)> =
+            best.iter().enumerate().filter(|(_, s)| s.is_finite()).map(|(slot, &s)| (slot as u32, s)).collect();
+        let keep = match self.kind {
+            VectorKind::F32 => k,
+            VectorKind::Int8 => (k + CANDIDATE_MARGIN).max(4 * k),
+        };
+        top(&mut candidates, keep);
+        let mut hits: Vec<Hit> = candidates.iter().map(|&(slot, _)| self.exact_best(slot, query)).collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.slot.cmp(&b.slot)));
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    fn best_per_slot(&self, query: &[f32], allowed: Option<&[u8]>) -> Vec<f32> {
+        let mut best = vec![f32::NEG_INFINITY; self.slot_rows.len()];
+        let rows = self.row_slot.len();
+        // Blocks of rows, so the integer scores stay in L1 between the kernel and the maximum.
+        const BLOCK: usize = 256;
+        match self.kind {
+            VectorKind::Int8 => {
+                let q = Int8Query::new(query, self.stride);
+                let mut dots = [0i32; BLOCK];
+                for start in (0..rows).step_by(BLOCK) {
+                    let end = (start + BLOCK).min(rows);
+                    let dots = &mut dots[..end - start];
+                    int8_dots(&self.int8[start * self.stride..end * self.stride], self.stride, &q, &self.sums[start..end], dots);
+                    for (r, &dot) in (start..end).zip(dots.iter()) {
+                        self.keep_best(&mut best, r, dot as f32 * q.scale * self.scales[r], allowed);
+                    }
+                }
+            }
+            VectorKind::F32 => {
+                for (r, row) in self.floats.chunks_exact(self.dimension).enumerate() {
+                    self.keep_best(&mut best, r, f32_dot(row, query), allowed);
+                }
+            }
+        }
+        best
+    }
+
+    #[inline]
+    fn keep_best(&self, best: &mut [f32], row: usize, score: f32, allowed: Option<&[u8]>) {
+        let slot = self.row_slot[row];
+        if slot == DEAD || allowed.is_some_and(|a| a[slot as usize] == 0) {
+            return;
+        }
+        let entry = &mut best[slot as usize];
+        if score > *entry {
+            *entry = score;
+        }
+    }
+
+    /// A document's best chunk scored with the f32 query (int8 rows dequantized by their scale).
+    fn exact_best(&self, slot: u32, query: &[f32]) -> Hit {
+        let (first, count) = self.slot_rows[slot as usize];
+        let mut hit = Hit { slot, chunk: 0, score: f32::NEG_INFINITY };
+        let mut row_f32 = vec![0f32; self.dimension];
+        for (chunk, r) in (first as usize..(first + count) as usize).enumerate() {
+            let score = match self.kind {
+                VectorKind::F32 => f32_dot(&self.floats[r * self.dimension..][..self.dimension], query),
+                VectorKind::Int8 => {
+                    for (o, &v) in row_f32.iter_mut().zip(&self.int8[r * self.stride..][..self.dimension]) {
+                        *o = v as f32;
+                    }
+                    f32_dot(&row_f32, query) * self.scales[r]
+                }
+            };
+            if score > hit.score {
+                hit = Hit { slot, chunk: chunk as u32, score };
+            }
+        }
+        hit
+    }
+
+    fn row_count(&self, values: usize) -> Result<usize> {
+        if values == 0 || !values.is_multiple_of(self.dimension) {
+            return Err(EmbedError::Input(format!(
+                "a document needs one or more {}-dimensional vectors; got {values} values",
+                self.dimension
+            )));
+        }
+        let count = values / self.dimension;
+        if self.row_slot.len() + count >= DEAD as usize {
+            return Err(EmbedError::Input("the index is full".into()));
+        }
+        Ok(count)
+    }
+
+    fn claim_slot(&mut self, first: usize, count: usize) -> u32 {
+        let slot = match self.free_slots.pop() {
+            Some(slot) => slot,
+            None => {
+                self.slot_rows.push((0, 0));
+                (self.slot_rows.len() - 1) as u32
+            }
+        };
+        self.slot_rows[slot as usize] = (first as u32, count as u32);
+        self.row_slot.extend(std::iter::repeat_n(slot, count));
+        slot
+    }
+
+    fn live_rows(&self, slot: u32) -> Result<(usize, usize)> {
+        match self.slot_rows.get(slot as usize) {
+            Some(&(first, count)) if count > 0 => Ok((first as usize, count as usize)),
+            _ => Err(EmbedError::Input(format!("slot {slot} holds no document"))),
+        }
+    }
+
+    /// Drops dead rows, keeping live ones in order.
+    fn compact(&mut self) {
+        let (dimension, stride) = (self.dimension, self.stride);
+        let mut next = 0usize;
+        for r in 0..self.row_slot.len() {
+            let slot = self.row_slot[r];
+            if slot == DEAD {
+                continue;
+            }
+            if next != r {
+                self.row_slot[next] = slot;
+                match self.kind {
+                    VectorKind::Int8 => {
+                        self.int8.copy_within(r * stride..(r + 1) * stride, next * stride);
+                        self.scales[next] = self.scales[r];
+                        self.sums[next] = self.sums[r];
+                    }
+                    VectorKind::F32 => self.floats.copy_within(r * dimension..(r + 1) * dimension, next * dimension),
+                }
+            }
+            let entry = &mut self.slot_rows[slot as usize];
+            if entry.0 as usize == r {
+                entry.0 = next as u32;
+            }
+            next += 1;
+        }
+        self.row_slot.truncate(next);
+        match self.kind {
+            VectorKind::Int8 => {
+                self.int8.truncate(next * stride);
+                self.scales.truncate(next);
+                self.sums.truncate(next);
+            }
+            VectorKind::F32 => self.floats.truncate(next * dimension),
+        }
+        self.dead_rows = 0;
+        self.int8.shrink_to_fit();
+        self.floats.shrink_to_fit();
+    }
+}
+
+/// Documents rescored with the f32 query beyond `k` (see `VectorStore::search`).
+const CANDIDATE_MARGIN: usize = 32;
+
+/// Keeps the `keep` highest scores (in no particular order).
+fn top(candidates: &mut Vec<(u32, f32)>, keep: usize) {
+    if candidates.len() > keep {
+        candidates.select_nth_unstable_by(keep, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        candidates.truncate(keep);
+    }
+}
