@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'E_WEBGPU'
   | 'E_ABORTED'
   | 'E_DISPOSED'
+  | 'E_INDEX'
+  | 'E_STORAGE'
   | 'E_INTERNAL';
 
 export class WebembedError extends Error {
@@ -179,6 +181,111 @@ export class Embedder {
   readonly parallelism: 'shared-memory' | 'worker-pool' | 'none';
   encode(texts: string | string[], options?: EncodeOptions): Promise<Float32Array[]>;
   tokenize(text: string, options?: PromptOptions): Promise<number[]>;
+  /** The chunks a search index cuts a long text into (string indices); each fits the model whole. */
+  chunks(text: string, options?: ChunkOptions): Promise<Span[]>;
   similarity(a: Float32Array | Float32Array[], b: Float32Array | Float32Array[]): Float32Array[];
+  /** Opens (or creates) the persistent search index `name` for this model. */
+  openIndex<M = unknown>(name: string, options?: IndexOptions): Promise<SearchIndex<M>>;
+  /** Stores an index made by `index.export()` (as `options.name`, default its own name) and opens it. */
+  importIndex<M = unknown>(buffer: ArrayBuffer | ArrayBufferView, options?: { name?: string; storage?: IndexOptions["storage"] }): Promise<SearchIndex<M>>;
+  /** sentence-transformers' InformationRetrievalEvaluator metrics for this model on a labelled set. */
+  evaluate(data: EvaluationData, options?: EvaluateOptions): Promise<IrMetrics>;
   dispose(): Promise<void>;
+}
+
+export interface Span {
+  start: number;
+  end: number;
+}
+
+export interface ChunkOptions extends PromptOptions {
+  /** Tokens per chunk, prompt and special tokens included; default and most: maxSeqLength. */
+  maxTokens?: number;
+  /** Tokens of whole sentences consecutive chunks share; default 32. */
+  overlapTokens?: number;
+}
+
+export interface IndexOptions {
+  /** How vectors are stored: int8 with one scale per vector (default) or f32. */
+  vectors?: 'int8' | 'f32';
+  /** 'auto' (default): IndexedDB where the context has it, else memory. */
+  storage?: 'auto' | 'indexeddb' | 'memory';
+  /** Tokens per chunk (default maxSeqLength). */
+  chunkTokens?: number;
+  /** Tokens consecutive chunks share (default 32). */
+  overlapTokens?: number;
+  /** Prompt for queries; default the model's 'query' prompt. */
+  queryPrompt?: string;
+  /** Prompt for documents; default the model's 'passage' (or 'document') prompt. */
+  documentPrompt?: string;
+}
+
+export interface IndexDocument<M = unknown> {
+  id: string;
+  text: string;
+  metadata?: M;
+}
+
+export interface SearchHit<M = unknown> {
+  id: string;
+  score: number;
+  /** The document's best chunk: its position and span in the text. */
+  chunk: { index: number; start: number; end: number };
+  /** That chunk's text. */
+  text: string;
+  metadata: M | null;
+}
+
+export interface AddProgress {
+  chunks: number;
+  totalChunks: number;
+  documents: number;
+}
+
+export class SearchIndex<M = unknown> {
+  readonly name: string;
+  /** Documents stored. */
+  readonly size: number;
+  /** Chunks stored (one vector each). */
+  readonly chunkCount: number;
+  /** Bytes of wasm memory the vectors take. */
+  readonly vectorBytes: number;
+  readonly storage: 'indexeddb' | 'memory';
+  readonly settings: { vectors: 'int8' | 'f32'; chunkTokens: number; overlapTokens: number; model: { url: string; dtype: string; dimension: number; queryPrompt: string; documentPrompt: string } };
+  has(id: string): boolean;
+  /** The stored ids, oldest first. */
+  ids(): string[];
+  get(id: string): { id: string; text: string; metadata: M | null; chunks: Span[] } | undefined;
+  /** Adds or replaces documents; all of one call are stored, or none. */
+  add(documents: IndexDocument<M>[], options?: { onProgress?: (progress: AddProgress) => void; batchSize?: number }): Promise<void>;
+  remove(ids: string | string[]): Promise<number>;
+  search(query: string | Float32Array | number[], options?: { k?: number; filter?: (metadata: M | null, id: string) => boolean }): Promise<SearchHit<M>[]>;
+  export(): Promise<ArrayBuffer>;
+  clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface EvaluationData {
+  queries: Record<string, string>;
+  corpus: Record<string, string>;
+  relevant: Record<string, string[] | Set<string>>;
+}
+
+export interface EvaluateOptions {
+  /** A cutoff or a list of them; default [1, 3, 5, 10]. */
+  k?: number | number[];
+  queryPrompt?: string;
+  corpusPrompt?: string;
+  batchSize?: number;
+}
+
+export interface IrMetrics {
+  accuracy: Record<number, number>;
+  precision: Record<number, number>;
+  recall: Record<number, number>;
+  mrr: Record<number, number>;
+  ndcg: Record<number, number>;
+  map: Record<number, number>;
+  /** Queries counted (those with a relevant document). */
+  queries: number;
 }

@@ -4,17 +4,20 @@ import { announceBackendChange, checkBackend, cpuOnlyReason, startWebGpu } from 
 import { clearCache, openCache } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
 import { beginLoad, createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from './hub.js';
-import { checkEncodeArgs, checkTokenizeArgs, longestFirst } from './input.js';
+import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs, longestFirst, spansFromFlat } from './input.js';
 import { newInstance, pickSimd, sharedMemoryAvailable } from './instance.js';
 import { canStartWorkers, pauser } from './platform.js';
 import { streamInto } from './safetensors.js';
 import { PoolEmbedder } from './pool.js';
+import { evaluate } from './evaluate.js';
+import { importIndex, openIndex } from './search-index.js';
 import { similarity } from './similarity.js';
 import { checkMemoryBudget, resolveThreads } from './threads.js';
 import { WorkerEmbedder } from './worker-client.js';
 
 export { OPFSCache } from './cache.js';
 export { WebembedError } from './errors.js';
+export { SearchIndex } from './search-index.js';
 
 async function buildEngine(url, options) {
   const endLoad = beginLoad(url);
@@ -212,9 +215,34 @@ export class Embedder {
     return Array.from(ids);
   }
 
+  /**
+   * The chunks a search index cuts a long `text` into: `[{ start, end }]` (string indices), each
+   * fitting the model whole with the prompt. Options: maxTokens (default maxSeqLength),
+   * overlapTokens (default 32), promptName, prompt.
+   */
+  async chunks(text, options = {}) {
+    const { text: whole, promptName, prompt, maxTokens, overlapTokens } = checkChunkArgs(text, options, this.maxSeqLength);
+    return spansFromFlat(await this.#run((engine) => engine.chunkSpans(whole, promptName, prompt, maxTokens, overlapTokens)));
+  }
+
   /** Cosine similarity of every vector in `a` with every vector in `b`: one Float32Array row per `a`. */
   similarity(a, b) {
     return similarity(a, b);
+  }
+
+  /** Opens (or creates) the persistent search index `name` for this model (see search-index.js). */
+  openIndex(name, options) {
+    return openIndex(this, name, options);
+  }
+
+  /** Stores an index made by `index.export()` as `options.name` (default: its own name) and opens it. */
+  importIndex(buffer, options) {
+    return importIndex(this, buffer, options);
+  }
+
+  /** sentence-transformers' InformationRetrievalEvaluator metrics for this model (see evaluate.js). */
+  evaluate(data, options) {
+    return evaluate(this, data, options);
   }
 
   /** Frees the model and its wasm instance; the object cannot be used afterwards. */

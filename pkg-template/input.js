@@ -105,3 +105,35 @@ export function checkTokenizeArgs(text, options, maxSeqLength) {
 export function longestFirst(list) {
   return list.map((_, i) => i).sort((a, b) => list[b].length - list[a].length);
 }
+
+/** The longest document chunks() and a search index take: 16 Mi UTF-16 units (a long book). */
+export const MAX_DOCUMENT_UNITS = 2 ** 24;
+
+/** Tokens consecutive chunks share by default (whole sentences, see crate/src/search/chunk.rs). */
+export const DEFAULT_OVERLAP_TOKENS = 32;
+
+/** chunks()' arguments: { text, promptName, prompt, maxTokens, overlapTokens }; the text is never cut. */
+export function checkChunkArgs(text, options, maxSeqLength) {
+  if (typeof text !== 'string') throw new WebembedError('E_INPUT', `chunks() takes a string; got ${describe(text)}`);
+  if (text.length > MAX_DOCUMENT_UNITS) {
+    throw new WebembedError('E_INPUT', `a document may hold at most ${MAX_DOCUMENT_UNITS} UTF-16 units; this one holds ${text.length}: split it`);
+  }
+  const [promptName, prompt] = checkPromptOptions(options ?? {}, maxTextUnits(maxSeqLength));
+  const { maxTokens = maxSeqLength, overlapTokens = DEFAULT_OVERLAP_TOKENS } = options ?? {};
+  if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > maxSeqLength) {
+    throw new WebembedError('E_INPUT', `maxTokens must be an integer from 1 to the model's maxSeqLength (${maxSeqLength}); got ${maxTokens}`);
+  }
+  if (!Number.isInteger(overlapTokens) || overlapTokens < 0 || overlapTokens >= maxTokens) {
+    throw new WebembedError('E_INPUT', `overlapTokens must be an integer from 0 to maxTokens - 1; got ${overlapTokens}`);
+  }
+  // Same length: a lone surrogate becomes one U+FFFD, so spans still index the caller's string.
+  const wellFormed = typeof text.toWellFormed === 'function' ? text.toWellFormed() : text;
+  return { text: wellFormed, promptName, prompt, maxTokens, overlapTokens };
+}
+
+/** `[start, end, …]` from the engine → `[{ start, end }]`. */
+export function spansFromFlat(flat) {
+  const spans = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) spans.push({ start: flat[i], end: flat[i + 1] });
+  return spans;
+}

@@ -8,8 +8,10 @@
 import { openCache } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
 import { beginLoad, collectFiles, createSession } from './hub.js';
-import { checkEncodeArgs, checkTokenizeArgs, longestFirst } from './input.js';
+import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs, longestFirst } from './input.js';
 import { compiledModule, newInstance } from './instance.js';
+import { evaluate } from './evaluate.js';
+import { importIndex, openIndex } from './search-index.js';
 import { similarity } from './similarity.js';
 import { poolSize } from './threads.js';
 import { WorkerChannel } from './worker-channel.js';
@@ -138,8 +140,26 @@ export class PoolEmbedder {
     return this.#submit('tokenize', [cut, { promptName, prompt }]);
   }
 
+  async chunks(text, options = {}) {
+    const { text: whole, promptName, prompt, maxTokens, overlapTokens } = checkChunkArgs(text, options, this.maxSeqLength);
+    this.#refuseIfDisposed();
+    return this.#submit('chunks', [whole, { promptName, prompt, maxTokens, overlapTokens }]);
+  }
+
   similarity(a, b) {
     return similarity(a, b);
+  }
+
+  openIndex(name, options) {
+    return openIndex(this, name, options);
+  }
+
+  importIndex(buffer, options) {
+    return importIndex(this, buffer, options);
+  }
+
+  evaluate(data, options) {
+    return evaluate(this, data, options);
   }
 
   /** Ends every worker once the calls made before it finish; the object cannot be used afterwards. */

@@ -5,7 +5,9 @@
 import { announceBackendChange, checkBackend } from './backend.js';
 import { WebembedError } from './errors.js';
 import { resolveModelUrl } from './hub.js';
-import { checkEncodeArgs, checkTokenizeArgs } from './input.js';
+import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs } from './input.js';
+import { evaluate } from './evaluate.js';
+import { importIndex, openIndex } from './search-index.js';
 import { similarity } from './similarity.js';
 import { WorkerChannel } from './worker-channel.js';
 
@@ -100,8 +102,25 @@ export class WorkerEmbedder {
     return this.#send('tokenize', [cut, { promptName, prompt }]);
   }
 
+  async chunks(text, options = {}) {
+    const { text: whole, promptName, prompt, maxTokens, overlapTokens } = checkChunkArgs(text, options, this.maxSeqLength);
+    return this.#send('chunks', [whole, { promptName, prompt, maxTokens, overlapTokens }]);
+  }
+
   similarity(a, b) {
     return similarity(a, b);
+  }
+
+  openIndex(name, options) {
+    return openIndex(this, name, options);
+  }
+
+  importIndex(buffer, options) {
+    return importIndex(this, buffer, options);
+  }
+
+  evaluate(data, options) {
+    return evaluate(this, data, options);
   }
 
   async dispose() {

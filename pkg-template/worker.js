@@ -71,6 +71,8 @@ port.listen(async (data) => {
       transfer = result.map((vector) => vector.buffer);
     } else if (method === 'tokenize') {
       result = await model.tokenize(...args);
+    } else if (method === 'chunks') {
+      result = await model.chunks(...args);
     } else if (method === 'dispose') {
       await model?.dispose();
       model = null;

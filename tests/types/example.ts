@@ -1,5 +1,5 @@
 // Type-checks (tsc --noEmit, never run) a program that uses every part of the public API.
-import { Embedder, OPFSCache, WebembedError, type BackendChangeEvent, type BackendChoice, type ErrorCode, type ModelCache, type ProgressEvent } from 'webembed';
+import { Embedder, OPFSCache, SearchIndex, WebembedError, type AddProgress, type BackendChangeEvent, type BackendChoice, type ErrorCode, type IrMetrics, type ModelCache, type ProgressEvent, type SearchHit, type Span } from 'webembed';
 
 const store = new Map<string, Response>();
 const cache: ModelCache = {
@@ -52,6 +52,19 @@ async function main(): Promise<void> {
   console.log(scores, ids, info, model.wasmMemoryBytes);
   const running: [number, 'shared-memory' | 'worker-pool' | 'none'] = [model.threads, model.parallelism];
   console.log(running);
+  const spans: Span[] = await model.chunks('a long text', { maxTokens: 128, overlapTokens: 16, promptName: 'passage' });
+  const index: SearchIndex<{ url: string }> = await model.openIndex<{ url: string }>('notes', {
+    vectors: 'int8', storage: 'auto', chunkTokens: 256, overlapTokens: 32, queryPrompt: 'query: ', documentPrompt: 'passage: ',
+  });
+  await index.add([{ id: 'a1', text: 'text', metadata: { url: 'https://example.com' } }], { onProgress: (p: AddProgress) => console.log(p.chunks, p.totalChunks), batchSize: 16 });
+  const hits: SearchHit<{ url: string }>[] = await index.search('query', { k: 5, filter: (m) => m?.url.startsWith('https') ?? false });
+  console.log(spans, hits[0]?.chunk.start, hits[0]?.text, index.size, index.chunkCount, index.vectorBytes, index.storage, index.settings.model.dimension, index.has('a1'), index.ids(), index.get('a1')?.chunks);
+  const removedDocs: number = await index.remove(['a1']);
+  const exported: ArrayBuffer = await index.export();
+  const copy: SearchIndex = await model.importIndex(exported, { name: 'notes-copy', storage: 'memory' });
+  await Promise.all([index.clear(), index.close(), copy.close()]);
+  const metrics: IrMetrics = await model.evaluate({ queries: { q: 'a' }, corpus: { c: 'b' }, relevant: { q: ['c'] } }, { k: [1, 10], queryPrompt: 'query: ', corpusPrompt: 'passage: ', batchSize: 8 });
+  console.log(removedDocs, metrics.ndcg[10], metrics.queries);
   await model.dispose();
   const removed: number = await Embedder.clearCache('/models/all-MiniLM-L6-v2/', { cache: new OPFSCache('my-models') });
   console.log(removed);
