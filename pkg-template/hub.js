@@ -65,6 +65,16 @@ export function createSession(baseUrl, options = {}) {
   return {
     baseUrl,
     get: (name, kind) => fetchFile(insideFolder(baseUrl, name), name, kind, { ...options, report, touched }),
+    /** Whether the cache (or the files a pool member was handed) holds `name`, without reading it. */
+    async has(name) {
+      const url = insideFolder(baseUrl, name);
+      if (options.files) return options.files.has(url);
+      try {
+        return Boolean(await options.cache?.match(url));
+      } catch {
+        return false;
+      }
+    },
     async forget() {
       for (const url of touched) await forgetBytes(options.cache, url);
     },
@@ -125,8 +135,20 @@ export async function fetchConfigFiles(session, engine) {
 export async function fetchWeights(session, engine, take, dtype = 'f32') {
   const candidates = engine.weightFiles(dtype);
   let missingVariant = null;
-  for (const { name, layout, variant } of candidates) {
-    const bytes = await session.get(name, layout === 'shard-index' ? 'optional-json' : 'optional-binary');
+  for (const [at, { name, layout, variant }] of candidates.entries()) {
+    let bytes;
+    try {
+      bytes = await session.get(name, layout === 'shard-index' ? 'optional-json' : 'optional-binary');
+    } catch (error) {
+      // Offline, a lighter variant that was never downloaded must not hide the weights cached
+      // the last time (they load as they did then).
+      const cachedLater = async () => {
+        for (const later of candidates.slice(at + 1)) if (await session.has(later.name)) return true;
+        return false;
+      };
+      if (!variant || error?.code !== 'E_FETCH' || !(await cachedLater())) throw error;
+      bytes = null;
+    }
     if (!bytes) {
       if (variant) missingVariant = name;
       continue;

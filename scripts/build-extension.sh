@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 out=build/extension
 rm -rf "$out.partial"
 mkdir -p "$out.partial/webembed"
-cp www/extension/manifest.json www/extension/popup.html www/extension/popup.js www/extension/content.js "$out.partial/"
+cp www/extension/manifest.json www/extension/*.html www/extension/*.js "$out.partial/"
 cp pkg/*.js pkg/*.wasm "$out.partial/webembed/"
 # The converter copies the configs and tokenizer and checks the q8 file against the f32 model.
 node pkg/cli.mjs quantize models/all-MiniLM-L6-v2 --out "$out.partial/model" | sed 's/^/extension: /'

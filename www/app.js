@@ -1,4 +1,7 @@
-// The demo: loads a model, embeds the passages, and ranks them by cosine similarity to a query.
+// The demo: a small semantic-search app over the user's own documents. Files dropped or text
+// pasted are chunked, embedded and kept in a webembed index (IndexedDB); queries show each
+// document's best chunk, highlighted in its context. A service worker keeps the app itself, so it
+// opens offline once visited (webembed's own cache keeps the model).
 
 import { Embedder } from '../pkg/index.js';
 import { PASSAGES } from './passages.js';
@@ -14,17 +17,20 @@ const MODEL = params.get('model') ?? Object.values(MODELS)[0];
 const BACKEND = params.get('backend') ?? 'auto';
 // q8 by default (scripts/demo.sh writes each model's model.q8.safetensors); ?dtype=f32 for full precision.
 const DTYPE = params.get('dtype') ?? 'q8';
-const BATCH_SIZE = 8;
+const RESULTS = 10;
+// Characters of context shown around a hit's best chunk.
+const CONTEXT = 160;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   status: $('status'), backend: $('backend'), picker: $('model-picker'), progress: $('progress'),
-  query: $('query'), search: $('search'), reindex: $('reindex'), passages: $('passages'),
-  results: $('results'), timing: $('timing'), indexTiming: $('index-timing'), form: $('search-form'),
+  query: $('query'), search: $('search'), results: $('results'), timing: $('timing'), form: $('search-form'),
+  drop: $('drop'), files: $('files'), pasteTitle: $('paste-title'), pasteText: $('paste-text'), addPasted: $('add-pasted'),
+  clear: $('clear'), indexProgress: $('index-progress'), indexTiming: $('index-timing'), documents: $('documents'),
 };
 
 let model;
-let index = { texts: [], vectors: [] };
+let index;
 
 function setStatus(text, isError = false) {
   ui.status.textContent = text;
@@ -32,53 +38,128 @@ function setStatus(text, isError = false) {
 }
 
 function showProgress({ file, loaded, total }) {
-  if (file !== 'model.safetensors' || !total) return;
+  if (!file?.endsWith('.safetensors') || !total) return;
   ui.progress.value = loaded / total;
   setStatus(`Downloading ${file}: ${(loaded / 1e6).toFixed(1)} / ${(total / 1e6).toFixed(1)} MB`);
 }
 
-async function buildIndex() {
-  const texts = ui.passages.value.split('\n').map((t) => t.trim()).filter(Boolean);
-  setStatus(`Embedding ${texts.length} passages…`);
-  const vectors = [];
-  const batchTimes = [];
-  for (let start = 0; start < texts.length; start += BATCH_SIZE) {
-    const t0 = performance.now();
-    vectors.push(...(await model.encode(texts.slice(start, start + BATCH_SIZE), { promptName: promptIfAny('passage') })));
-    batchTimes.push(performance.now() - t0);
+async function addDocuments(docs) {
+  if (docs.length === 0) return;
+  ui.indexProgress.classList.remove('done');
+  ui.indexProgress.value = 0;
+  const t0 = performance.now();
+  try {
+    await index.add(docs, {
+      onProgress: ({ chunks, totalChunks }) => {
+        ui.indexProgress.value = chunks / totalChunks;
+        ui.indexTiming.textContent = `Embedding ${chunks} / ${totalChunks} chunks…`;
+      },
+    });
+    const chunks = docs.reduce((n, doc) => n + index.get(doc.id).chunks.length, 0);
+    ui.indexTiming.textContent = `Indexed ${docs.length} ${plural(docs.length, 'document')} (${chunks} ${plural(chunks, 'chunk')}) in ${(performance.now() - t0).toFixed(0)} ms`;
+  } catch (error) {
+    ui.indexTiming.textContent = `${error.code ?? 'Error'}: ${error.message}`;
+  } finally {
+    ui.indexProgress.classList.add('done');
   }
-  index = { texts, vectors };
-  const total = batchTimes.reduce((a, b) => a + b, 0);
-  ui.indexTiming.textContent =
-    `Indexed ${texts.length} passages in ${total.toFixed(0)} ms — per batch of ${BATCH_SIZE}: ` +
-    batchTimes.map((t) => `${t.toFixed(0)} ms`).join(', ');
-  setStatus(`Ready: ${texts.length} passages indexed`);
+  showDocuments();
+  if (ui.query.value.trim()) await search();
 }
 
-// e5 models name their prompts "query" / "passage"; MiniLM has none.
-function promptIfAny(name) {
-  return model.prompts && name in model.prompts ? name : undefined;
+function plural(count, word) {
+  return count === 1 ? word : `${word}s`;
+}
+
+function showDocuments() {
+  const rows = [];
+  const ids = index.ids();
+  // The newest first; a long library shows its first 300 (search covers them all).
+  for (const id of ids.reverse().slice(0, 300)) {
+    const doc = index.get(id);
+    const item = document.createElement('li');
+    item.innerHTML = '<span class="name"></span><span class="meta"></span><button type="button" class="quiet" title="Remove">✕</button>';
+    item.querySelector('.name').textContent = doc.metadata?.title ?? id;
+    item.querySelector('.meta').textContent = `${doc.chunks.length} ${plural(doc.chunks.length, 'chunk')}, ${(doc.text.length / 1000).toFixed(1)}k chars`;
+    item.querySelector('button').addEventListener('click', async () => {
+      await index.remove(id);
+      showDocuments();
+      if (ui.query.value.trim()) await search();
+    });
+    rows.push(item);
+  }
+  if (ids.length > 300) rows.push(Object.assign(document.createElement('li'), { textContent: `…and ${ids.length - 300} more` }));
+  ui.documents.replaceChildren(...rows);
+  ui.clear.disabled = index.size === 0;
 }
 
 async function search(event) {
   event?.preventDefault();
   const query = ui.query.value.trim();
-  if (!query || !index.vectors.length) return;
+  if (!query) return;
   const t0 = performance.now();
-  const [vector] = await model.encode(query, { promptName: promptIfAny('query') });
-  const [scores] = model.similarity(vector, index.vectors);
+  const hits = await index.search(query, { k: RESULTS });
   const elapsed = performance.now() - t0;
-  const ranked = index.texts.map((text, i) => ({ text, score: scores[i] })).sort((a, b) => b.score - a.score);
-  ui.results.replaceChildren(
-    ...ranked.map(({ text, score }) => {
-      const item = document.createElement('li');
-      item.innerHTML = `<div class="score">${score.toFixed(3)}<div class="bar"></div></div><div class="text"></div>`;
-      item.querySelector('.text').textContent = text;
-      item.querySelector('.bar').style.width = `${Math.max(0, score) * 100}%`;
-      return item;
-    }),
-  );
-  ui.timing.textContent = `Query embedded and ranked in ${elapsed.toFixed(1)} ms`;
+  ui.results.replaceChildren(...hits.map(renderHit));
+  ui.timing.textContent = `Query embedded and ${index.size} documents (${index.chunkCount} chunks) searched in ${elapsed.toFixed(1)} ms`;
+}
+
+// A hit: the document's title, its score, and its best chunk highlighted within some context.
+function renderHit({ id, score, chunk, metadata }) {
+  const { text } = index.get(id);
+  const item = document.createElement('li');
+  item.innerHTML = '<div class="score"><span class="value"></span><div class="bar"></div></div><div><div class="title"></div><div class="text"></div></div>';
+  item.querySelector('.value').textContent = score.toFixed(3);
+  item.querySelector('.bar').style.width = `${Math.max(0, score) * 100}%`;
+  item.querySelector('.title').textContent = metadata?.title ?? id;
+  const before = text.slice(Math.max(0, chunk.start - CONTEXT), chunk.start);
+  const after = text.slice(chunk.end, chunk.end + CONTEXT);
+  const body = item.querySelector('.text');
+  const mark = document.createElement('mark');
+  mark.textContent = text.slice(chunk.start, chunk.end);
+  body.append(chunk.start > CONTEXT ? `…${before}` : before, mark, chunk.end + CONTEXT < text.length ? `${after}…` : after);
+  return item;
+}
+
+async function addFiles(fileList) {
+  const docs = [];
+  for (const file of fileList) {
+    if (file.size > 8e6) {
+      ui.indexTiming.textContent = `${file.name} is larger than 8 MB; skipped`;
+      continue;
+    }
+    docs.push({ id: `file:${file.name}`, text: await file.text(), metadata: { title: file.name, type: file.type || 'text/plain' } });
+  }
+  await addDocuments(docs);
+}
+
+function wireLibrary() {
+  ui.files.addEventListener('change', async () => {
+    await addFiles(ui.files.files);
+    ui.files.value = '';
+  });
+  ui.drop.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    ui.drop.classList.add('over');
+  });
+  ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
+  ui.drop.addEventListener('drop', async (event) => {
+    event.preventDefault();
+    ui.drop.classList.remove('over');
+    await addFiles(event.dataTransfer.files);
+  });
+  ui.addPasted.addEventListener('click', async () => {
+    const text = ui.pasteText.value.trim();
+    if (!text) return;
+    const title = ui.pasteTitle.value.trim() || text.slice(0, 40);
+    await addDocuments([{ id: `pasted:${title}`, text, metadata: { title } }]);
+    ui.pasteText.value = '';
+    ui.pasteTitle.value = '';
+  });
+  ui.clear.addEventListener('click', async () => {
+    await index.clear();
+    showDocuments();
+    ui.results.replaceChildren();
+  });
 }
 
 function showBackend() {
@@ -87,8 +168,21 @@ function showBackend() {
   ui.backend.title = model.backendChoice.reason;
 }
 
+// The app's own files, kept by sw.js: it caches whatever this page loaded (models excepted,
+// webembed's cache holds those), so the next visit opens offline.
+async function keepForOffline() {
+  if (!navigator.serviceWorker) return;
+  try {
+    const registration = await navigator.serviceWorker.register('sw.js');
+    const worker = registration.active ?? (await navigator.serviceWorker.ready).active;
+    const urls = [location.href, ...performance.getEntriesByType('resource').map((entry) => entry.name)];
+    worker?.postMessage({ keep: urls.filter((url) => new URL(url).origin === location.origin && !new URL(url).pathname.includes('/models/')) });
+  } catch (error) {
+    console.warn(`webembed demo: no offline copy (${error.message})`);
+  }
+}
+
 async function main() {
-  ui.passages.value = PASSAGES.join('\n');
   const choices = Object.entries(MODELS);
   if (!Object.values(MODELS).includes(MODEL)) choices.push([MODEL.replace(/\/$/, '').split('/').pop(), MODEL]);
   ui.picker.replaceChildren(...choices.map(([label, url]) => new Option(label, url, false, url === MODEL)));
@@ -111,18 +205,24 @@ async function main() {
     ui.progress.classList.add('done');
     showBackend();
     setStatus(`Model loaded in ${(performance.now() - t0).toFixed(0)} ms`);
-    await buildIndex();
-    for (const control of [ui.query, ui.search, ui.reindex]) control.disabled = false;
+    const opened = performance.now();
+    // One index per model and dtype: an index only answers for the model that made it.
+    index = await model.openIndex(`demo ${new URL(MODEL, location.href).href} ${DTYPE}`);
+    if (index.size === 0) {
+      await addDocuments(PASSAGES.map((text, i) => ({ id: `sample-${i}`, text, metadata: { title: `Sample ${i + 1}: ${text.split(/[,;.]/)[0]}` } })));
+    } else {
+      ui.indexTiming.textContent = `${index.size} ${plural(index.size, 'document')} (${index.chunkCount} chunks) opened from this browser in ${(performance.now() - opened).toFixed(0)} ms`;
+      showDocuments();
+    }
+    for (const control of [ui.query, ui.search, ui.files, ui.addPasted]) control.disabled = false;
     ui.query.focus();
   } catch (error) {
     setStatus(`${error.code ?? 'Error'}: ${error.message}`, true);
     return;
   }
   ui.form.addEventListener('submit', search);
-  ui.reindex.addEventListener('click', async () => {
-    await buildIndex();
-    await search();
-  });
+  wireLibrary();
+  await keepForOffline();
   document.body.dataset.ready = 'true';
 }
 

@@ -72,3 +72,56 @@ test('the popup searches the open page offline, with no remote code', async () =
   await context.setOffline(false);
   assert.deepEqual(errors, []);
 });
+
+test('opted in, visited pages are indexed in the background and searched from the popup, offline', async () => {
+  const pages = {
+    'before.html': ['Lighthouse notes', 'The lighthouse keeper changes the lamp every spring before the storms arrive.'],
+    'garden.html': ['Garden diary', 'Tomatoes need six hours of direct sun and deep watering twice a week.'],
+    'trains.html': ['Train timetable', 'The last train to the coast leaves at 23:40 from platform 9 every weekday.'],
+  };
+  for (const [file, [title, text]] of Object.entries(pages)) {
+    await writeFile(new URL(`test-results/${file}`, ROOT), `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><p>${text}</p></body></html>`);
+  }
+  // Visited before opting in: never indexed.
+  const early = await context.newPage();
+  await early.goto(`${server.url}/test-results/before.html`);
+
+  const popup = await context.newPage();
+  await popup.goto(`chrome-extension://${ID}/popup.html`);
+  await popup.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  assert.equal(await popup.isChecked('#remember'), false, 'off until the user opts in');
+  await popup.check('#remember');
+  await popup.waitForFunction(() => chrome.storage.local.get('indexing').then(({ indexing }) => indexing === true));
+
+  for (const file of ['garden.html', 'trains.html']) {
+    const page = await context.newPage();
+    await page.goto(`${server.url}/test-results/${file}`);
+  }
+  // The background index takes them in (the offscreen document loads its model first).
+  let status;
+  for (let i = 0; i < 120 && status?.size !== 2; i++) {
+    await new Promise((done) => setTimeout(done, 1000));
+    status = await popup.evaluate(async () => {
+      try {
+        await chrome.runtime.sendMessage({ type: 'webembed:start-background' });
+        return await chrome.runtime.sendMessage({ target: 'offscreen', type: 'status' });
+      } catch (error) {
+        return { error: String(error) };
+      }
+    });
+  }
+  assert.equal(status?.size, 2, JSON.stringify(status));
+
+  await context.setOffline(true);
+  try {
+    await popup.fill('#query', 'when does the last train leave?');
+    await popup.press('#query', 'Enter');
+    await popup.waitForSelector('#history li', { timeout: 60_000 });
+    assert.equal(await popup.textContent('#history li .page'), 'Train timetable');
+    const said = await popup.textContent('#history-status');
+    console.log(`# extension background index: ${said}`);
+    assert.match(said, /\(2 pages; cpu, q8, (shared-memory|worker-pool) ×2\)/);
+  } finally {
+    await context.setOffline(false);
+  }
+});

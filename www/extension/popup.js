@@ -1,7 +1,8 @@
-// The extension's popup runs the engine itself (no service worker, so no import() restriction),
-// with the model bundled in the extension in q8 (a quarter of the f32 download): no network
-// request, no remote code. The manifest's COOP/COEP keys make its pages cross-origin isolated,
-// so two threads share one engine's memory.
+// The extension's popup runs the engine itself for the current page (no service worker, so no
+// import() restriction), with the model bundled in the extension in q8 (a quarter of the f32
+// download): no network request, no remote code. The manifest's COOP/COEP keys make its pages
+// cross-origin isolated, so two threads share one engine's memory. Pages visited earlier are
+// searched in the background index (offscreen.js), which indexes them when the user opts in.
 import { Embedder } from './webembed/index.js';
 
 const $ = (id) => document.getElementById(id);
@@ -15,7 +16,35 @@ async function targetTab() {
   return others.sort((a, b) => (b.lastAccessed ?? 0) - (a.lastAccessed ?? 0))[0];
 }
 
+// Asks the background index (started by the service worker if it is not running).
+async function background(message) {
+  await chrome.runtime.sendMessage({ type: 'webembed:start-background' });
+  const answer = await chrome.runtime.sendMessage({ target: 'offscreen', ...message });
+  if (answer?.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+  return answer;
+}
+
+async function searchHistory(query) {
+  const { hits, size, mode } = await background({ type: 'search', query });
+  $('history-status').textContent = `(${size} pages; ${mode})`;
+  $('history').replaceChildren(...hits.map(({ title, url, text, score }) => {
+    const item = document.createElement('li');
+    item.innerHTML = '<span class="score"></span><a class="page" target="_blank"></a><span class="text"></span>';
+    item.querySelector('.score').textContent = score.toFixed(3);
+    Object.assign(item.querySelector('.page'), { textContent: title || url, href: url });
+    item.querySelector('.text').textContent = text.length > 240 ? `${text.slice(0, 240)}…` : text;
+    return item;
+  }));
+}
+
+async function wireHistory() {
+  const { indexing } = await chrome.storage.local.get('indexing');
+  $('remember').checked = Boolean(indexing);
+  $('remember').addEventListener('change', () => chrome.storage.local.set({ indexing: $('remember').checked }));
+}
+
 async function main() {
+  await wireHistory();
   const tab = await targetTab();
   const paragraphs = await chrome.tabs.sendMessage(tab.id, { type: 'webembed:paragraphs' });
   const model = await Embedder.load(chrome.runtime.getURL('model/'), { cache: false, dtype: 'q8', threads: 2 });
@@ -33,6 +62,9 @@ async function main() {
       item.querySelector('.text').textContent = text;
       return item;
     }));
+    await searchHistory($('query').value).catch((error) => {
+      $('history-status').textContent = `(${error.code ?? 'Error'}: ${error.message})`;
+    });
   });
   document.body.dataset.ready = 'true';
 }
