@@ -3,6 +3,9 @@
 //! slots the caller keeps beside its ids; a removed document's rows are dead until enough of them
 //! pile up to be worth compacting.
 
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
 use super::scan::{f32_dot, int8_dots, Int8Query, ROW_ALIGN};
 use crate::error::{EmbedError, Result};
 use crate::quantize::{quantize_row, WEIGHT_LEVELS};
@@ -142,9 +145,9 @@ impl VectorStore {
                 self.int8.resize((first + count) * self.stride, 0);
                 for (r, row) in vectors.chunks_exact(self.dimension).enumerate() {
                     let out = &mut self.int8[(first + r) * self.stride..][..self.dimension];
-                    let scale = quantize_row(row, WEIGHT_LEVELS, out);
+                    let rounded = quantize_row(row, WEIGHT_LEVELS, out);
                     self.sums.push(out.iter().map(|&v| v as i32).sum());
-                    self.scales.push(scale);
+                    self.scales.push(least_squares_scale(row, out).unwrap_or(rounded));
                 }
             }
         }
@@ -229,57 +232,54 @@ impl VectorStore {
         if k == 0 || self.chunks() == 0 {
             return Ok(Vec::new());
         }
-        let best = self.best_per_slot(query, allowed);
-        let mut candidates: Vec<(u32, f32)> =
-            best.iter().enumerate().filter(|(_, s)| s.is_finite()).map(|(slot, &s)| (slot as u32, s)).collect();
         let keep = match self.kind {
             VectorKind::F32 => k,
             VectorKind::Int8 => (k + CANDIDATE_MARGIN).max(4 * k),
         };
-        top(&mut candidates, keep);
-        let mut hits: Vec<Hit> = candidates.iter().map(|&(slot, _)| self.exact_best(slot, query)).collect();
+        let candidates = self.best_documents(query, keep, allowed);
+        let mut hits: Vec<Hit> = candidates.iter().map(|&slot| self.exact_best(slot, query)).collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.slot.cmp(&b.slot)));
         hits.truncate(k);
         Ok(hits)
     }
 
-    fn best_per_slot(&self, query: &[f32], allowed: Option<&[u8]>) -> Vec<f32> {
-        let mut best = vec![f32::NEG_INFINITY; self.slot_rows.len()];
+    /// The `keep` documents whose best row scores highest, in one pass: a document's rows are
+    /// contiguous, so its best is known when the next document starts, and only documents
+    /// better than the worst kept so far touch the heap.
+    fn best_documents(&self, query: &[f32], keep: usize, allowed: Option<&[u8]>) -> Vec<u32> {
+        let mut top = TopDocuments::new(keep);
         let rows = self.row_slot.len();
-        // Blocks of rows, so the integer scores stay in L1 between the kernel and the maximum.
+        // Blocks of rows, so the scores stay in L1 between the kernel and the comparisons.
         const BLOCK: usize = 256;
-        match self.kind {
-            VectorKind::Int8 => {
-                let q = Int8Query::new(query, self.stride);
-                let mut dots = [0i32; BLOCK];
-                for start in (0..rows).step_by(BLOCK) {
-                    let end = (start + BLOCK).min(rows);
+        let mut scores = [0f32; BLOCK];
+        let int8_query = (self.kind == VectorKind::Int8).then(|| Int8Query::new(query, self.stride));
+        let mut dots = [0i32; BLOCK];
+        for start in (0..rows).step_by(BLOCK) {
+            let end = (start + BLOCK).min(rows);
+            let scores = &mut scores[..end - start];
+            match &int8_query {
+                Some(q) => {
                     let dots = &mut dots[..end - start];
-                    int8_dots(&self.int8[start * self.stride..end * self.stride], self.stride, &q, &self.sums[start..end], dots);
-                    for (r, &dot) in (start..end).zip(dots.iter()) {
-                        self.keep_best(&mut best, r, dot as f32 * q.scale * self.scales[r], allowed);
+                    int8_dots(&self.int8[start * self.stride..end * self.stride], self.stride, q, &self.sums[start..end], dots);
+                    for ((score, &dot), &scale) in scores.iter_mut().zip(dots.iter()).zip(&self.scales[start..end]) {
+                        *score = dot as f32 * q.scale * scale;
+                    }
+                }
+                None => {
+                    for (score, row) in
+                        scores.iter_mut().zip(self.floats[start * self.dimension..end * self.dimension].chunks_exact(self.dimension))
+                    {
+                        *score = f32_dot(row, query);
                     }
                 }
             }
-            VectorKind::F32 => {
-                for (r, row) in self.floats.chunks_exact(self.dimension).enumerate() {
-                    self.keep_best(&mut best, r, f32_dot(row, query), allowed);
+            for (&slot, &score) in self.row_slot[start..end].iter().zip(scores.iter()) {
+                if slot != DEAD && allowed.is_none_or(|a| a[slot as usize] != 0) {
+                    top.offer_row(slot, score);
                 }
             }
         }
-        best
-    }
-
-    #[inline]
-    fn keep_best(&self, best: &mut [f32], row: usize, score: f32, allowed: Option<&[u8]>) {
-        let slot = self.row_slot[row];
-        if slot == DEAD || allowed.is_some_and(|a| a[slot as usize] == 0) {
-            return;
-        }
-        let entry = &mut best[slot as usize];
-        if score > *entry {
-            *entry = score;
-        }
+        top.finish()
     }
 
     /// A document's best chunk scored with the f32 query (int8 rows dequantized by their scale).
@@ -379,13 +379,79 @@ impl VectorStore {
     }
 }
 
+/// The scale that brings `values` closest to `row` (least squares), once they are rounded: it
+/// leaves the rounding error orthogonal to the stored vector, so a query near the vector (the
+/// ones that decide the top hits) sees less of it than with the largest-magnitude scale.
+fn least_squares_scale(row: &[f32], values: &[i8]) -> Option<f32> {
+    let (mut dot, mut norm) = (0f64, 0f64);
+    for (&v, &q) in row.iter().zip(values) {
+        dot += v as f64 * q as f64;
+        norm += q as f64 * q as f64;
+    }
+    (norm > 0.0).then(|| (dot / norm) as f32)
+}
+
 /// Documents rescored with the f32 query beyond `k` (see `VectorStore::search`).
 const CANDIDATE_MARGIN: usize = 32;
 
-/// Keeps the `keep` highest scores (in no particular order).
-fn top(candidates: &mut Vec<(u32, f32)>, keep: usize) {
-    if candidates.len() > keep {
-        candidates.select_nth_unstable_by(keep, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        candidates.truncate(keep);
+/// The best documents seen so far, by their best row; rows arrive grouped by document.
+struct TopDocuments {
+    keep: usize,
+    heap: BinaryHeap<Worst>,
+    current: Option<(u32, f32)>,
+}
+
+/// Ordered so that the heap's top is the worst kept document (lowest score; of equal scores the
+/// higher slot, so ties go to the lower slot).
+#[derive(PartialEq)]
+struct Worst(f32, u32);
+
+impl Eq for Worst {}
+
+impl PartialOrd for Worst {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Worst {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0).then(self.1.cmp(&other.1))
+    }
+}
+
+impl TopDocuments {
+    fn new(keep: usize) -> Self {
+        TopDocuments { keep, heap: BinaryHeap::with_capacity(keep + 1), current: None }
+    }
+
+    #[inline]
+    fn offer_row(&mut self, slot: u32, score: f32) {
+        match &mut self.current {
+            Some((current, best)) if *current == slot => {
+                if score > *best {
+                    *best = score;
+                }
+            }
+            _ => {
+                self.flush();
+                self.current = Some((slot, score));
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        let Some((slot, score)) = self.current.take() else { return };
+        if self.heap.len() < self.keep {
+            self.heap.push(Worst(score, slot));
+        } else if self.heap.peek().is_some_and(|worst| Worst(score, slot) < *worst) {
+            self.heap.pop();
+            self.heap.push(Worst(score, slot));
+        }
+    }
+
+    fn finish(mut self) -> Vec<u32> {
+        self.flush();
+        self.heap.into_iter().map(|Worst(_, slot)| slot).collect()
     }
 }
