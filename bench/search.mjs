@@ -57,7 +57,7 @@ const setUp = () =>
 await setUp();
 const built = await harness.page.evaluate(async ({ chunks, queries }) => {
   const dimension = 384;
-  const model = await Embedder.load('/models/all-MiniLM-L6-v2/', { backend: 'cpu', threads: 1 });
+  const model = await Embedder.load('/models/all-MiniLM-L6-v2/', { backend: 'cpu', threads: 1, dtype: 'q8' });
   const stored = vectors(chunks, dimension, 1);
   // Queries about the stored topics (what a search asks), and queries about nothing stored.
   const askedSets = { near: vectors(queries, dimension, 1, 2), unrelated: vectors(queries, dimension, 3) };
@@ -120,7 +120,7 @@ const built = await harness.page.evaluate(async ({ chunks, queries }) => {
 await harness.page.reload();
 await setUp();
 const reopened = await harness.page.evaluate(async () => {
-  const model = await Embedder.load('/models/all-MiniLM-L6-v2/', { backend: 'cpu', threads: 1 });
+  const model = await Embedder.load('/models/all-MiniLM-L6-v2/', { backend: 'cpu', threads: 1, dtype: 'q8' });
   const out = {};
   for (const kind of ['int8', 'f32']) {
     const start = performance.now();
@@ -141,7 +141,7 @@ for (const kind of ['int8', 'f32']) {
   const r = built[kind];
   console.log(
     `webembed ${kind}: scan+top-10 ${fmt(r.scanMs)} median (${(built.plainMs / r.scanMs).toFixed(1)}× the plain loop); ` +
-      `whole search() with MiniLM query embedding ${fmt(r.wholeMs)}; recall@10 vs exact f32 ${r.recall.near.toFixed(4)} ` +
+      `whole search() with MiniLM q8 query embedding ${fmt(r.wholeMs)}; recall@10 vs exact f32 ${r.recall.near.toFixed(4)} ` +
       `(queries about stored topics; ${r.recall.unrelated.toFixed(4)} for queries about nothing stored); ` +
       `vectors ${(r.vectorBytes / 2 ** 20).toFixed(1)} MiB; add ${(r.addMs / 1000).toFixed(1)} s; ` +
       `open from IndexedDB after reload ${fmt(reopened[kind].openMs)} (${reopened[kind].size} documents)`,
