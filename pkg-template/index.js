@@ -9,8 +9,7 @@ import { newInstance, pickSimd, sharedMemoryAvailable } from './instance.js';
 import { canStartWorkers, pauser } from './platform.js';
 import { streamInto } from './safetensors.js';
 import { PoolEmbedder } from './pool.js';
-import { evaluate } from './evaluate.js';
-import { importIndex, openIndex } from './search-index.js';
+import { addSearchMethods } from './search-index.js';
 import { similarity } from './similarity.js';
 import { checkMemoryBudget, resolveThreads } from './threads.js';
 import { WorkerEmbedder } from './worker-client.js';
@@ -230,21 +229,6 @@ export class Embedder {
     return similarity(a, b);
   }
 
-  /** Opens (or creates) the persistent search index `name` for this model (see search-index.js). */
-  openIndex(name, options) {
-    return openIndex(this, name, options);
-  }
-
-  /** Stores an index made by `index.export()` as `options.name` (default: its own name) and opens it. */
-  importIndex(buffer, options) {
-    return importIndex(this, buffer, options);
-  }
-
-  /** sentence-transformers' InformationRetrievalEvaluator metrics for this model (see evaluate.js). */
-  evaluate(data, options) {
-    return evaluate(this, data, options);
-  }
-
   /** Frees the model and its wasm instance; the object cannot be used afterwards. */
   async dispose() {
     if (this.#disposed) return;
@@ -344,6 +328,8 @@ export class Embedder {
     announceBackendChange(this.#onBackendChange, event);
   }
 }
+
+addSearchMethods(Embedder);
 
 const CONSTRUCT = Symbol('construct');
 

@@ -10,8 +10,7 @@ import { asWebembedError, WebembedError } from './errors.js';
 import { beginLoad, collectFiles, createSession } from './hub.js';
 import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs, longestFirst } from './input.js';
 import { compiledModule, newInstance } from './instance.js';
-import { evaluate } from './evaluate.js';
-import { importIndex, openIndex } from './search-index.js';
+import { addSearchMethods } from './search-index.js';
 import { similarity } from './similarity.js';
 import { poolSize } from './threads.js';
 import { WorkerChannel } from './worker-channel.js';
@@ -150,18 +149,6 @@ export class PoolEmbedder {
     return similarity(a, b);
   }
 
-  openIndex(name, options) {
-    return openIndex(this, name, options);
-  }
-
-  importIndex(buffer, options) {
-    return importIndex(this, buffer, options);
-  }
-
-  evaluate(data, options) {
-    return evaluate(this, data, options);
-  }
-
   /** Ends every worker once the calls made before it finish; the object cannot be used afterwards. */
   async dispose() {
     if (this.#disposed) return;
@@ -285,6 +272,8 @@ export class PoolEmbedder {
     this.#idle = [];
   }
 }
+
+addSearchMethods(PoolEmbedder);
 
 // Rejects with E_ABORTED when `signal` aborts first; members that still load are ended then.
 function abortable(promise, signal, pending = []) {

@@ -8,7 +8,8 @@
 import { asWebembedError, WebembedError } from './errors.js';
 import { openStorage } from './index-storage.js';
 import { newInstance, pickSimd } from './instance.js';
-import { DEFAULT_OVERLAP_TOKENS } from './input.js';
+import { evaluate } from './evaluate.js';
+import { DEFAULT_OVERLAP_TOKENS, spansFromFlat } from './input.js';
 
 /** Version of what an index stores (meta and segments) and exports. */
 const FORMAT = 1;
@@ -126,6 +127,31 @@ async function newStore(settings) {
   return { glue, vectors: new glue.SearchStore(settings.model.dimension, settings.vectors), settings };
 }
 
+/**
+ * Gives a model class (the page, worker and pool models alike) openIndex, importIndex and
+ * evaluate: each only needs the model's public encode/chunks and its facts.
+ */
+export function addSearchMethods(ModelClass) {
+  const methods = {
+    /** Opens (or creates) the persistent search index `name` for this model. */
+    openIndex(name, options) {
+      return openIndex(this, name, options);
+    },
+    /** Stores an index made by `index.export()` as `options.name` (default: its own name) and opens it. */
+    importIndex(buffer, options) {
+      return importIndex(this, buffer, options);
+    },
+    /** sentence-transformers' InformationRetrievalEvaluator metrics for this model (see evaluate.js). */
+    evaluate(data, options) {
+      return evaluate(this, data, options);
+    },
+  };
+  // Non-enumerable, as a class's own methods are.
+  for (const [name, method] of Object.entries(methods)) {
+    Object.defineProperty(ModelClass.prototype, name, { value: method, writable: true, configurable: true });
+  }
+}
+
 export class SearchIndex {
   #model;
   #name;
@@ -195,7 +221,7 @@ export class SearchIndex {
   /** A stored document: { id, text, metadata, chunks: [{ start, end }] }, or undefined. */
   get(id) {
     const doc = this.#documents.get(id);
-    return doc && { id, text: doc.text, metadata: doc.metadata, chunks: spansOf(doc) };
+    return doc && { id, text: doc.text, metadata: doc.metadata, chunks: spansFromFlat(doc.spans) };
   }
 
   /**
@@ -337,7 +363,8 @@ export class SearchIndex {
       for (let start = 0; start < added.length; start += SEGMENT_DOCUMENTS) {
         fresh.push({ key: nextSegment++, entries: added.slice(start, start + SEGMENT_DOCUMENTS) });
       }
-      for (const { key, entries } of fresh) put.push(this.#recordOf(key, entries.map(({ doc, slot }) => ({ id: doc.id, text: doc.text, metadata: doc.metadata, spans: flatSpans(doc.spans), slot }))));
+      for (const { entries } of fresh) for (const entry of entries) entry.spans = flatSpans(entry.doc.spans);
+      for (const { key, entries } of fresh) put.push(this.#recordOf(key, entries.map(({ doc, slot, spans }) => ({ id: doc.id, text: doc.text, metadata: doc.metadata, spans, slot }))));
       const meta = { ...this.#meta, nextSegment };
       await this.#storage.commit(this.#name, { meta, put, remove });
       // Stored: now memory follows.
@@ -345,7 +372,7 @@ export class SearchIndex {
       for (const id of replaced) this.#forget(id);
       this.#applySegments(put, remove);
       for (const { key, entries } of fresh) {
-        for (const { doc, slot } of entries) this.#remember(doc.id, { slot, segment: key, text: doc.text, metadata: doc.metadata, spans: flatSpans(doc.spans) });
+        for (const { doc, slot, spans } of entries) this.#remember(doc.id, { slot, segment: key, text: doc.text, metadata: doc.metadata, spans });
       }
       added.length = 0;
     } finally {
@@ -486,12 +513,6 @@ function flatSpans(spans) {
   const flat = new Uint32Array(spans.length * 2);
   spans.forEach(({ start, end }, i) => flat.set([start, end], 2 * i));
   return flat;
-}
-
-function spansOf(doc) {
-  const spans = [];
-  for (let i = 0; i < doc.spans.length; i += 2) spans.push({ start: doc.spans[i], end: doc.spans[i + 1] });
-  return spans;
 }
 
 function concat(Type, parts) {

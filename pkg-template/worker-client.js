@@ -6,8 +6,7 @@ import { announceBackendChange, checkBackend } from './backend.js';
 import { WebembedError } from './errors.js';
 import { resolveModelUrl } from './hub.js';
 import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs } from './input.js';
-import { evaluate } from './evaluate.js';
-import { importIndex, openIndex } from './search-index.js';
+import { addSearchMethods } from './search-index.js';
 import { similarity } from './similarity.js';
 import { WorkerChannel } from './worker-channel.js';
 
@@ -111,18 +110,6 @@ export class WorkerEmbedder {
     return similarity(a, b);
   }
 
-  openIndex(name, options) {
-    return openIndex(this, name, options);
-  }
-
-  importIndex(buffer, options) {
-    return importIndex(this, buffer, options);
-  }
-
-  evaluate(data, options) {
-    return evaluate(this, data, options);
-  }
-
   async dispose() {
     if (this.#disposed) return;
     // Refuse calls from now on; those sent before finish first (the worker answers in order).
@@ -131,3 +118,5 @@ export class WorkerEmbedder {
     this.#channel.terminate();
   }
 }
+
+addSearchMethods(WorkerEmbedder);

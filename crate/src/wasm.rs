@@ -245,6 +245,11 @@ pub fn bench_cpu_matmul(rows: usize, cols: usize, depth: usize, q8: bool) -> f64
     seconds
 }
 
+/// The prompt a call's `promptName` / `prompt` arguments ask for (see `Engine::resolve_prompt`).
+fn resolve_prompt(engine: &Engine, prompt_name: &Option<String>, prompt: &Option<String>) -> Result<Option<String>, JsValue> {
+    engine.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)
+}
+
 /// Calls run one at a time (the JS layer queues them); a call that finds the engine busy is an
 /// error, never a second mutable borrow.
 fn busy() -> JsValue {
@@ -318,7 +323,7 @@ impl JsEngine {
 
     pub fn tokenize(&self, text: &str, prompt_name: Option<String>, prompt: Option<String>) -> Result<Vec<u32>, JsValue> {
         self.with(|e| {
-            let prompt = e.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
+            let prompt = resolve_prompt(e, &prompt_name, &prompt)?;
             e.tokenize(text, prompt.as_deref()).map(|t| t.ids).map_err(js_error)
         })
     }
@@ -335,7 +340,7 @@ impl JsEngine {
         overlap_tokens: usize,
     ) -> Result<Vec<u32>, JsValue> {
         self.with(|e| {
-            let prompt = e.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
+            let prompt = resolve_prompt(e, &prompt_name, &prompt)?;
             let spans = e.chunk_spans(text, prompt.as_deref(), max_tokens, overlap_tokens).map_err(js_error)?;
             Ok(spans.iter().flat_map(|&(s, e)| [s as u32, e as u32]).collect())
         })
@@ -418,7 +423,7 @@ impl JsEngine {
         batch_size: usize,
     ) -> Result<Vec<f32>, JsValue> {
         self.with(|e| {
-            let prompt = e.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
+            let prompt = resolve_prompt(e, &prompt_name, &prompt)?;
             e.encode(&texts, prompt.as_deref(), batch_size).map_err(js_error)
         })
     }
@@ -438,7 +443,7 @@ impl JsEngine {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let mut engine = inner.try_borrow_mut().map_err(|_| busy())?;
-            let prompt = engine.resolve_prompt(prompt_name.as_deref(), prompt.as_deref()).map_err(js_error)?;
+            let prompt = resolve_prompt(&engine, &prompt_name, &prompt)?;
             let vectors = engine.encode_async(&texts, prompt.as_deref(), batch_size).await.map_err(js_error)?;
             Ok(js_sys::Float32Array::from(vectors.as_slice()).into())
         })
@@ -509,19 +514,19 @@ impl SearchStore {
     /// A document's int8 values (empty for an f32 index).
     #[wasm_bindgen(js_name = rowValues)]
     pub fn row_values(&self, slot: u32) -> Result<Vec<i8>, JsValue> {
-        self.inner.rows_of(slot).map(|r| r.0).map_err(js_error)
+        self.inner.int8_values(slot).map_err(js_error)
     }
 
     /// A document's int8 scales (empty for an f32 index).
     #[wasm_bindgen(js_name = rowScales)]
     pub fn row_scales(&self, slot: u32) -> Result<Vec<f32>, JsValue> {
-        self.inner.rows_of(slot).map(|r| r.1).map_err(js_error)
+        self.inner.int8_scales(slot).map(<[f32]>::to_vec).map_err(js_error)
     }
 
     /// A document's f32 vectors (empty for an int8 index).
     #[wasm_bindgen(js_name = rowFloats)]
     pub fn row_floats(&self, slot: u32) -> Result<Vec<f32>, JsValue> {
-        self.inner.rows_of(slot).map(|r| r.2).map_err(js_error)
+        self.inner.f32_values(slot).map(<[f32]>::to_vec).map_err(js_error)
     }
 
     pub fn remove(&mut self, slot: u32) -> Result<(), JsValue> {

@@ -195,8 +195,8 @@ fn stored_int8_rows_load_back_to_the_same_results_and_compaction_keeps_them() {
     let mut reloaded = VectorStore::new(dimension, VectorKind::Int8).unwrap();
     let mut reloaded_slot = std::collections::HashMap::new();
     for &slot in slots.iter().filter(|s| *s % 4 == 0) {
-        let (values, scales, _) = store.rows_of(slot).unwrap();
-        reloaded_slot.insert(reloaded.add_int8(&values, &scales).unwrap(), slot);
+        let (values, scales) = (store.int8_values(slot).unwrap(), store.int8_scales(slot).unwrap());
+        reloaded_slot.insert(reloaded.add_int8(&values, scales).unwrap(), slot);
     }
     assert_eq!(reloaded.chunks(), store.chunks());
     for query in vectors(5, dimension, 5).chunks_exact(dimension) {

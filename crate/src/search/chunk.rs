@@ -71,6 +71,11 @@ fn forward_only(chunks: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
     kept
 }
 
+/// The byte spans, within `text`, of the tokens of `text[start..end]`.
+fn token_spans(tokenizer: &TextTokenizer, text: &str, start: usize, end: usize) -> Result<Vec<(usize, usize)>> {
+    Ok(tokenizer.token_spans(&text[start..end])?.into_iter().map(|(s, e)| (start + s, start + e)).collect())
+}
+
 /// A sentence of `spans` tokens as one unit, or as windows of `budget` tokens that overlap by
 /// `overlap` when it is longer.
 fn windows(spans: &[(usize, usize)], start: usize, end: usize, budget: usize, overlap: usize, units: &mut Vec<Unit>) {
@@ -148,9 +153,7 @@ fn checked(
     }
     let mut units = Vec::new();
     for (piece_start, piece_end) in pieces(text, start, end) {
-        let spans: Vec<(usize, usize)> =
-            tokenizer.token_spans(&text[piece_start..piece_end])?.into_iter().map(|(s, e)| (piece_start + s, piece_start + e)).collect();
-        windows(&spans, piece_start, piece_end, smaller, 0, &mut units);
+        windows(&token_spans(tokenizer, text, piece_start, piece_end)?, piece_start, piece_end, smaller, 0, &mut units);
     }
     for (s, e) in pack(&units, smaller, 0) {
         checked(tokenizer, text, prompt, max_tokens, s, e, smaller, chunks)?;

@@ -154,7 +154,7 @@ impl VectorStore {
         Ok(self.claim_slot(first, count))
     }
 
-    /// Stores one document's int8 rows as `rows_of` gave them (`values`: rows × dimension bytes,
+    /// Stores one document's int8 rows as `int8_values` and `int8_scales` gave them (`values`: rows × dimension bytes,
     /// one scale per row), without quantizing again.
     pub fn add_int8(&mut self, values: &[i8], scales: &[f32]) -> Result<u32> {
         if self.kind != VectorKind::Int8 {
@@ -178,20 +178,22 @@ impl VectorStore {
         Ok(self.claim_slot(first, count))
     }
 
-    /// A document's rows as stored: int8 values (rows × dimension) and scales, or f32 values
-    /// and no scales.
-    pub fn rows_of(&self, slot: u32) -> Result<(Vec<i8>, Vec<f32>, Vec<f32>)> {
+    /// A document's int8 values (rows × dimension; empty for an f32 store).
+    pub fn int8_values(&self, slot: u32) -> Result<Vec<i8>> {
         let (first, count) = self.live_rows(slot)?;
-        Ok(match self.kind {
-            VectorKind::Int8 => {
-                let mut values = Vec::with_capacity(count * self.dimension);
-                for r in first..first + count {
-                    values.extend_from_slice(&self.int8[r * self.stride..][..self.dimension]);
-                }
-                (values, self.scales[first..first + count].to_vec(), Vec::new())
-            }
-            VectorKind::F32 => (Vec::new(), Vec::new(), self.floats[first * self.dimension..(first + count) * self.dimension].to_vec()),
-        })
+        Ok(self.int8.chunks_exact(self.stride).skip(first).take(count).flat_map(|row| &row[..self.dimension]).copied().collect())
+    }
+
+    /// A document's int8 scales (empty for an f32 store).
+    pub fn int8_scales(&self, slot: u32) -> Result<&[f32]> {
+        let (first, count) = self.live_rows(slot)?;
+        Ok(self.scales.get(first..first + count).unwrap_or(&[]))
+    }
+
+    /// A document's f32 vectors (empty for an int8 store).
+    pub fn f32_values(&self, slot: u32) -> Result<&[f32]> {
+        let (first, count) = self.live_rows(slot)?;
+        Ok(self.floats.get(first * self.dimension..(first + count) * self.dimension).unwrap_or(&[]))
     }
 
     pub fn remove(&mut self, slot: u32) -> Result<()> {
