@@ -91,6 +91,37 @@ test('a long document is chunked, found by its best chunk, and still there after
   assert.deepEqual(second.hits, first.hits);
 });
 
+test('an int8 index ranks its candidates by their exact vectors, kept in IndexedDB across a reload', async () => {
+  const search = (page) =>
+    page.evaluate(async ({ path, docs, fresh }) => {
+      const model = await Embedder.load(path);
+      const index = await model.openIndex('exact-scores');
+      if (fresh) {
+        await index.clear();
+        await index.add(docs);
+      }
+      const [query] = await model.encode(['baking bread with flour'], { prompt: index.settings.model.queryPrompt });
+      const hits = await index.search(query, { k: 4 });
+      // The exact score of each hit's chunk: its own embedding, dotted with the query in float64.
+      const chunks = await model.encode(hits.map((h) => h.text), { prompt: index.settings.model.documentPrompt });
+      const exact = chunks.map((v) => v.reduce((sum, x, d) => sum + x * query[d], 0));
+      await index.close();
+      await model.dispose();
+      return { ids: hits.map((h) => h.id), scores: hits.map((h) => h.score), exact };
+    }, { path: MODEL_PATH, docs: DOCS, fresh: !page.reloaded });
+  const first = await search(harness.page);
+  // int8 alone is ~1e-4 off; the rescored scores are the exact ones.
+  first.scores.forEach((score, i) => assert.ok(Math.abs(score - first.exact[i]) < 1e-5, `hit ${i}: ${score} vs exact ${first.exact[i]}`));
+  for (let i = 1; i < first.scores.length; i++) assert.ok(first.scores[i] <= first.scores[i - 1], 'best first');
+  assert.equal(first.ids[0], 'bread');
+  await harness.page.reload();
+  await setUp(harness.page);
+  harness.page.reloaded = true;
+  const second = await search(harness.page);
+  delete harness.page.reloaded;
+  assert.deepEqual(second, first);
+});
+
 test('another model, or other settings, opening a stored index is E_INDEX', async () => {
   const result = await harness.page.evaluate(async (tiny) => {
     const model = await Embedder.load(tiny);
@@ -133,9 +164,18 @@ test('a page closed in the middle of an add keeps everything stored before it, a
     const result = { size: index.size, lost: index.has('lost-0'), hit: (await index.search(vector, { k: 1 }))[0].id };
     await index.close();
     await model.dispose();
+    const db = await new Promise((resolve) => {
+      const open = indexedDB.open('webembed-index-v1');
+      open.onsuccess = () => resolve(open.result);
+    });
+    result.exact = await new Promise((resolve) => {
+      const request = db.transaction('exact').objectStore('exact').count(IDBKeyRange.bound(['interrupted', ''], ['interrupted', []]));
+      request.onsuccess = () => resolve(request.result);
+    });
+    db.close();
     return result;
   }, TINY);
-  assert.deepEqual(after, { size: 50, lost: false, hit: 'kept-7' });
+  assert.deepEqual(after, { size: 50, lost: false, hit: 'kept-7', exact: 50 });
 });
 
 test('10 000 documents: added, reloaded, searched, 1 000 removed, reloaded again, nothing stored twice', async () => {
@@ -189,11 +229,16 @@ test('10 000 documents: added, reloaded, searched, 1 000 removed, reloaded again
       const request = db.transaction('segments').objectStore('segments').getAll(IDBKeyRange.bound(['ten-thousand', 0], ['ten-thousand', Infinity]));
       request.onsuccess = () => resolve(request.result);
     });
+    const exactIds = await new Promise((resolve) => {
+      const request = db.transaction('exact').objectStore('exact').getAllKeys(IDBKeyRange.bound(['ten-thousand', ''], ['ten-thousand', []]));
+      request.onsuccess = () => resolve(request.result.map((key) => key[1]));
+    });
     db.close();
     const ids = segments.flatMap((s) => s.docs.map((d) => d.id));
-    return { ...result, stored: ids.length, distinct: new Set(ids).size };
+    const sameIds = exactIds.length === ids.length && exactIds.every((id) => ids.includes(id));
+    return { ...result, stored: ids.length, distinct: new Set(ids).size, exact: exactIds.length, sameIds };
   }, TINY);
-  assert.deepEqual(reopened, { size: 9000, chunks: 9000, has0: false, has1: true, removedInHits: 0, stored: 9000, distinct: 9000 });
+  assert.deepEqual(reopened, { size: 9000, chunks: 9000, has0: false, has1: true, removedInHits: 0, stored: 9000, distinct: 9000, exact: 9000, sameIds: true });
 });
 
 test('export and import give the same results; a foreign or damaged export is E_INDEX', async () => {

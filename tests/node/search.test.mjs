@@ -29,6 +29,13 @@ test('add, search, replace, remove, export and import in memory', async () => {
   assert.equal(hits[0].id, 'b');
   // Documents carry the e5 'passage: ' prompt and queries 'query: ', so even the same text is not 1.
   assert.ok(hits[0].score > 0.9 && hits[0].score > hits[1].score, `${hits[0].score}`);
+  // The int8 candidates are rescored with their exact vectors (int8 alone is ~1e-4 off).
+  const [query] = await model.encode(['the orbit of the moon around the earth'], { prompt: index.settings.model.queryPrompt });
+  const chunks = await model.encode(hits.map((h) => h.text), { prompt: index.settings.model.documentPrompt });
+  hits.forEach((hit, i) => {
+    const exact = chunks[i].reduce((sum, x, d) => sum + x * query[d], 0);
+    assert.ok(Math.abs(hit.score - exact) < 1e-5, `${hit.id}: ${hit.score} vs exact ${exact}`);
+  });
   hits = await index.search('the orbit of the moon around the earth', { k: 3, filter: (m) => m.kind === 'food' });
   assert.deepEqual(hits.map((h) => h.id).sort(), ['a', 'c']);
 
