@@ -182,6 +182,12 @@ pub fn check_q8_kernel(sizes: Vec<usize>) -> Vec<String> {
     crate::backend::cpu::matmul_q8::check_kernel(&sizes)
 }
 
+/// Runs the search scan's nibble kernel against its scalar reference; one line per shape that differs.
+#[wasm_bindgen(js_name = checkScanKernel)]
+pub fn check_scan_kernel() -> Vec<String> {
+    crate::search::scan::check_kernel()
+}
+
 /// GPU buffers this instance holds, for leak checks (0 once a model on WebGPU is disposed).
 #[wasm_bindgen(js_name = gpuBufferCount)]
 pub fn gpu_buffer_count() -> usize {

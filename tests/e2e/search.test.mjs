@@ -44,6 +44,16 @@ const DOCS = [
   { id: 'brot', text: 'Brot wird aus Mehl und Wasser gebacken.', metadata: { lang: 'de' } },
 ];
 
+test("the scan's nibble kernel of both wasm binaries equals the scalar reference", async () => {
+  const result = await harness.page.evaluate(async () => {
+    const { newInstance } = await import('/pkg/instance.js');
+    const out = {};
+    for (const simd of ['relaxed-simd', 'simd128']) out[simd] = (await newInstance(simd, null)).checkScanKernel();
+    return out;
+  });
+  assert.deepEqual(result, { 'relaxed-simd': [], simd128: [] });
+});
+
 test('a long document is chunked, found by its best chunk, and still there after a reload', async () => {
   const first = await harness.page.evaluate(async ({ path, docs }) => {
     const model = await Embedder.load(path);

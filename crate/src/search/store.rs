@@ -1,12 +1,13 @@
 //! The vectors of a search index: each document's chunk vectors as contiguous rows, int8 with one
-//! scale per vector (default) or f32, and an exact scan over all of them. Documents live in
+//! scale per vector (default; kept as two nibble planes, see `scan`) or f32, and a scan over all
+//! of them. Documents live in
 //! slots the caller keeps beside its ids; a removed document's rows are dead until enough of them
 //! pile up to be worth compacting.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::scan::{f32_dot, int8_dots, Int8Query, ROW_ALIGN};
+use super::scan::{f32_dot, join_row, nibble_dots, split_row, NibbleQuery, ROW_ALIGN};
 use crate::error::{EmbedError, Result};
 use crate::quantize::{quantize_row, WEIGHT_LEVELS};
 
@@ -40,12 +41,12 @@ const DEAD: u32 = u32::MAX;
 pub struct VectorStore {
     dimension: usize,
     kind: VectorKind,
-    /// Bytes per int8 row (the dimension padded to `ROW_ALIGN`).
+    /// Bytes per row of each nibble plane (the dimension padded to `ROW_ALIGN`, halved).
     stride: usize,
-    int8: Vec<i8>,
+    /// The int8 rows as `v + 128 = 16 · high + low`: the scan reads `high` alone.
+    high: Vec<u8>,
+    low: Vec<u8>,
     scales: Vec<f32>,
-    /// Σ of each int8 row (the relaxed kernel takes the query's offset back off with it).
-    sums: Vec<i32>,
     floats: Vec<f32>,
     /// The slot owning each row, `DEAD` once removed.
     row_slot: Vec<u32>,
@@ -60,14 +61,14 @@ impl VectorStore {
         if dimension == 0 || dimension > 65_536 {
             return Err(EmbedError::Input(format!("an index's dimension must be 1..=65536; got {dimension}")));
         }
-        let stride = dimension.div_ceil(ROW_ALIGN) * ROW_ALIGN;
+        let stride = dimension.div_ceil(ROW_ALIGN) * ROW_ALIGN / 2;
         Ok(VectorStore {
             dimension,
             kind,
             stride,
-            int8: Vec::new(),
+            high: Vec::new(),
+            low: Vec::new(),
             scales: Vec::new(),
-            sums: Vec::new(),
             floats: Vec::new(),
             row_slot: Vec::new(),
             slot_rows: Vec::new(),
@@ -101,8 +102,9 @@ impl VectorStore {
 
     /// Bytes the stored vectors take (rows, scales and row bookkeeping).
     pub fn vector_bytes(&self) -> usize {
-        self.int8.capacity()
-            + 4 * (self.scales.capacity() + self.sums.capacity() + self.floats.capacity() + self.row_slot.capacity())
+        self.high.capacity()
+            + self.low.capacity()
+            + 4 * (self.scales.capacity() + self.floats.capacity() + self.row_slot.capacity())
             + 8 * self.slot_rows.capacity()
     }
 
@@ -112,9 +114,9 @@ impl VectorStore {
         let kind = self.kind;
         match kind {
             VectorKind::Int8 => {
-                self.int8.reserve_exact(rows * self.stride);
+                self.high.reserve_exact(rows * self.stride);
+                self.low.reserve_exact(rows * self.stride);
                 self.scales.reserve_exact(rows);
-                self.sums.reserve_exact(rows);
             }
             VectorKind::F32 => self.floats.reserve_exact(rows * self.dimension),
         }
@@ -142,12 +144,11 @@ impl VectorStore {
         match self.kind {
             VectorKind::F32 => self.floats.extend_from_slice(vectors),
             VectorKind::Int8 => {
-                self.int8.resize((first + count) * self.stride, 0);
-                for (r, row) in vectors.chunks_exact(self.dimension).enumerate() {
-                    let out = &mut self.int8[(first + r) * self.stride..][..self.dimension];
-                    let rounded = quantize_row(row, WEIGHT_LEVELS, out);
-                    self.sums.push(out.iter().map(|&v| v as i32).sum());
-                    self.scales.push(least_squares_scale(row, out).unwrap_or(rounded));
+                let mut values = vec![0i8; 2 * self.stride];
+                for row in vectors.chunks_exact(self.dimension) {
+                    let rounded = quantize_row(row, WEIGHT_LEVELS, &mut values[..self.dimension]);
+                    self.scales.push(least_squares_scale(row, &values).unwrap_or(rounded));
+                    self.push_planes(&values);
                 }
             }
         }
@@ -169,19 +170,41 @@ impl VectorStore {
         }
         self.grow_for(count);
         let first = self.row_slot.len();
-        self.int8.resize((first + count) * self.stride, 0);
-        for (r, row) in values.chunks_exact(self.dimension).enumerate() {
-            self.int8[(first + r) * self.stride..][..self.dimension].copy_from_slice(row);
-            self.sums.push(row.iter().map(|&v| v as i32).sum());
+        let mut padded = vec![0i8; 2 * self.stride];
+        for row in values.chunks_exact(self.dimension) {
+            padded[..self.dimension].copy_from_slice(row);
+            self.push_planes(&padded);
         }
         self.scales.extend_from_slice(scales);
         Ok(self.claim_slot(first, count))
     }
 
+    /// Appends one padded int8 row to the nibble planes.
+    fn push_planes(&mut self, padded: &[i8]) {
+        let at = self.high.len();
+        self.high.resize(at + self.stride, 0);
+        self.low.resize(at + self.stride, 0);
+        split_row(padded, &mut self.high[at..], &mut self.low[at..]);
+    }
+
+    /// Row `r`'s int8 values (padded), joined from the planes into `out`.
+    fn int8_row(&self, r: usize, out: &mut [i8]) {
+        join_row(&self.high[r * self.stride..][..self.stride], &self.low[r * self.stride..][..self.stride], out);
+    }
+
     /// A document's int8 values (rows × dimension; empty for an f32 store).
     pub fn int8_values(&self, slot: u32) -> Result<Vec<i8>> {
         let (first, count) = self.live_rows(slot)?;
-        Ok(self.int8.chunks_exact(self.stride).skip(first).take(count).flat_map(|row| &row[..self.dimension]).copied().collect())
+        if self.kind != VectorKind::Int8 {
+            return Ok(Vec::new());
+        }
+        let mut padded = vec![0i8; 2 * self.stride];
+        let mut values = Vec::with_capacity(count * self.dimension);
+        for r in first..first + count {
+            self.int8_row(r, &mut padded);
+            values.extend_from_slice(&padded[..self.dimension]);
+        }
+        Ok(values)
     }
 
     /// A document's int8 scales (empty for an f32 store).
@@ -212,9 +235,10 @@ impl VectorStore {
     /// normalized), best first; ties go to the lower slot. `allowed[slot] == 0` leaves a
     /// document out.
     ///
-    /// Int8 rows are scored with an int8 query first; the best `k + CANDIDATE_MARGIN` documents
-    /// (four times `k` when larger) are then scored again with the f32 query, so the query's own
-    /// rounding never decides the order.
+    /// Int8 rows are scanned by their high nibbles and an int8 query first; the best
+    /// `k + CANDIDATE_MARGIN` documents (eight times `k` when larger) are then scored again with
+    /// whole int8 rows and the f32 query, so neither the nibbles nor the query's rounding decide
+    /// the order.
     pub fn search(&self, query: &[f32], k: usize, allowed: Option<&[u8]>) -> Result<Vec<Hit>> {
         if query.len() != self.dimension {
             return Err(EmbedError::Input(format!(
@@ -236,7 +260,7 @@ impl VectorStore {
         }
         let keep = match self.kind {
             VectorKind::F32 => k,
-            VectorKind::Int8 => (k + CANDIDATE_MARGIN).max(4 * k),
+            VectorKind::Int8 => (k + CANDIDATE_MARGIN).max(8 * k),
         };
         let candidates = self.best_documents(query, keep, allowed);
         let mut hits: Vec<Hit> = candidates.iter().map(|&slot| self.exact_best(slot, query)).collect();
@@ -254,17 +278,17 @@ impl VectorStore {
         // Blocks of rows, so the scores stay in L1 between the kernel and the comparisons.
         const BLOCK: usize = 256;
         let mut scores = [0f32; BLOCK];
-        let int8_query = (self.kind == VectorKind::Int8).then(|| Int8Query::new(query, self.stride));
+        let nibble_query = (self.kind == VectorKind::Int8).then(|| NibbleQuery::new(query, 2 * self.stride));
         let mut dots = [0i32; BLOCK];
         for start in (0..rows).step_by(BLOCK) {
             let end = (start + BLOCK).min(rows);
             let scores = &mut scores[..end - start];
-            match &int8_query {
+            match &nibble_query {
                 Some(q) => {
                     let dots = &mut dots[..end - start];
-                    int8_dots(&self.int8[start * self.stride..end * self.stride], self.stride, q, &self.sums[start..end], dots);
+                    nibble_dots(&self.high[start * self.stride..end * self.stride], 2 * self.stride, q, dots);
                     for ((score, &dot), &scale) in scores.iter_mut().zip(dots.iter()).zip(&self.scales[start..end]) {
-                        *score = dot as f32 * q.scale * scale;
+                        *score = q.score(dot, scale);
                     }
                 }
                 None => {
@@ -289,11 +313,13 @@ impl VectorStore {
         let (first, count) = self.slot_rows[slot as usize];
         let mut hit = Hit { slot, chunk: 0, score: f32::NEG_INFINITY };
         let mut row_f32 = vec![0f32; self.dimension];
+        let mut row_i8 = vec![0i8; 2 * self.stride];
         for (chunk, r) in (first as usize..(first + count) as usize).enumerate() {
             let score = match self.kind {
                 VectorKind::F32 => f32_dot(&self.floats[r * self.dimension..][..self.dimension], query),
                 VectorKind::Int8 => {
-                    for (o, &v) in row_f32.iter_mut().zip(&self.int8[r * self.stride..][..self.dimension]) {
+                    self.int8_row(r, &mut row_i8);
+                    for (o, &v) in row_f32.iter_mut().zip(&row_i8) {
                         *o = v as f32;
                     }
                     f32_dot(&row_f32, query) * self.scales[r]
@@ -353,9 +379,9 @@ impl VectorStore {
                 self.row_slot[next] = slot;
                 match self.kind {
                     VectorKind::Int8 => {
-                        self.int8.copy_within(r * stride..(r + 1) * stride, next * stride);
+                        self.high.copy_within(r * stride..(r + 1) * stride, next * stride);
+                        self.low.copy_within(r * stride..(r + 1) * stride, next * stride);
                         self.scales[next] = self.scales[r];
-                        self.sums[next] = self.sums[r];
                     }
                     VectorKind::F32 => self.floats.copy_within(r * dimension..(r + 1) * dimension, next * dimension),
                 }
@@ -369,14 +395,15 @@ impl VectorStore {
         self.row_slot.truncate(next);
         match self.kind {
             VectorKind::Int8 => {
-                self.int8.truncate(next * stride);
+                self.high.truncate(next * stride);
+                self.low.truncate(next * stride);
                 self.scales.truncate(next);
-                self.sums.truncate(next);
             }
             VectorKind::F32 => self.floats.truncate(next * dimension),
         }
         self.dead_rows = 0;
-        self.int8.shrink_to_fit();
+        self.high.shrink_to_fit();
+        self.low.shrink_to_fit();
         self.floats.shrink_to_fit();
     }
 }
@@ -393,8 +420,10 @@ fn least_squares_scale(row: &[f32], values: &[i8]) -> Option<f32> {
     (norm > 0.0).then(|| (dot / norm) as f32)
 }
 
-/// Documents rescored with the f32 query beyond `k` (see `VectorStore::search`).
-const CANDIDATE_MARGIN: usize = 32;
+/// Documents of the 4-bit scan scored again with whole int8 rows beyond `k` (see
+/// `VectorStore::search`): on 100 000 clustered or Gaussian vectors the true top 10 were always
+/// within the 4-bit top 50.
+const CANDIDATE_MARGIN: usize = 96;
 
 /// The best documents seen so far, by their best row; rows arrive grouped by document.
 struct TopDocuments {
