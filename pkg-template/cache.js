@@ -138,12 +138,14 @@ export class OPFSCache {
   }
 }
 
-async function keyOf(url) {
+/** A file name for `text`: its SHA-256 in hex (any URL or index name fits an OPFS name). */
+export async function keyOf(url) {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(url));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function writeFile(dir, name, bytes) {
+/** Writes a whole OPFS file; readers see the old content or the new, never part of it. */
+export async function writeFile(dir, name, bytes) {
   const writable = await (await dir.getFileHandle(name, { create: true })).createWritable();
   await writable.write(bytes);
   await writable.close(); // the new content becomes visible only here

@@ -1,10 +1,11 @@
 // Where a search index is kept between visits: IndexedDB in browsers (windows, workers, extension
-// pages), memory elsewhere (Node) or when asked. An index is one meta record, segments of
+// pages), the Origin Private File System when asked, memory elsewhere (Node) or when asked. An index is one meta record, segments of
 // documents (loaded whole when the index opens) and, for an int8 index, each document's exact
 // vectors (read only for the few candidates a search rescores, so they cost no memory); every
 // change is one transaction, so a write cut short by a reload or a crash loses that change and
 // nothing stored before it.
 
+import { keyOf, writeFile } from './cache.js';
 import { WebembedError } from './errors.js';
 
 /** Versioned so a future change of what is stored never reads an old layout. */
@@ -14,13 +15,19 @@ const DATABASE_VERSION = 2;
 /** Every exact record of index `name`: arrays sort after strings in IndexedDB's key order. */
 const exactRange = (name) => IDBKeyRange.bound([name, ''], [name, []]);
 
-/** 'auto' → IndexedDB where the context has it, else memory; 'indexeddb' | 'memory' to choose. */
+/** 'auto' → IndexedDB where the context has it, else memory; 'indexeddb' | 'opfs' | 'memory' to choose. */
 export function openStorage(kind = 'auto') {
   if (kind === 'memory') return new MemoryStorage();
+  if (kind === 'opfs') {
+    if (typeof globalThis.navigator?.storage?.getDirectory !== 'function') {
+      throw new WebembedError('E_INPUT', 'storage: this context has no Origin Private File System (navigator.storage.getDirectory)');
+    }
+    return new OpfsStorage();
+  }
   const hasIndexedDb = typeof globalThis.indexedDB?.open === 'function';
   if (kind === 'indexeddb' && !hasIndexedDb) throw new WebembedError('E_INPUT', 'storage: this context has no IndexedDB');
   if (kind !== 'auto' && kind !== 'indexeddb') {
-    throw new WebembedError('E_INPUT', `storage must be 'auto', 'indexeddb' or 'memory'; got ${JSON.stringify(kind)}`);
+    throw new WebembedError('E_INPUT', `storage must be 'auto', 'indexeddb', 'opfs' or 'memory'; got ${JSON.stringify(kind)}`);
   }
   return hasIndexedDb ? new IndexedDbStorage() : new MemoryStorage();
 }
@@ -118,6 +125,172 @@ class IndexedDbStorage {
     tx.objectStore('meta').delete(name);
     await done(tx);
   }
+}
+
+/**
+ * An index in the Origin Private File System: one folder per index (named by the SHA-256 of its
+ * name). Files are written once, under names no earlier commit used, and a commit ends by writing
+ * `manifest-<generation>.json`, which names the live segment files: a commit cut short leaves the
+ * previous manifest in force, and the files it wrote are removed the next time the index opens.
+ * Exact vectors go to one file per commit; each segment's documents say where theirs are, so a
+ * segment rewritten without some documents still points at the others' unchanged bytes.
+ * Metadata is kept as JSON here (as in an export).
+ */
+class OpfsStorage {
+  kind = 'opfs';
+  /** index name → { dir, generation, segments: { key: file }, locations: Map id → [file, offset, rows, values], files: Map name → File } */
+  #indexes = new Map();
+
+  async #top() {
+    const root = await globalThis.navigator.storage.getDirectory();
+    return root.getDirectoryHandle(DATABASE, { create: true });
+  }
+
+  /** What this index's folder holds (read once per storage object; commits keep it current). */
+  async #state(name) {
+    if (this.#indexes.has(name)) return this.#indexes.get(name);
+    const dir = await (await this.#top()).getDirectoryHandle(await keyOf(name), { create: true });
+    const names = [];
+    for await (const [file] of dir.entries()) names.push(file);
+    const generations = names.map((file) => /^manifest-(\d+)\.json$/.exec(file)?.[1]).filter(Boolean).map(Number).sort((a, b) => b - a);
+    let manifest = null;
+    for (const generation of generations) {
+      try {
+        manifest = JSON.parse(await readText(dir, `manifest-${generation}.json`));
+        break;
+      } catch {
+        // Unreadable: an older manifest is the last complete commit.
+      }
+    }
+    const state = { dir, generation: manifest?.generation ?? 0, meta: manifest?.meta ?? null, segments: manifest?.segments ?? {}, locations: new Map(), files: new Map(), records: [] };
+    for (const file of Object.values(state.segments)) {
+      const record = parseSegment(await readBytes(dir, file));
+      for (const doc of record.docs) if (doc.exact) state.locations.set(doc.id, doc.exact);
+      state.records.push(record);
+    }
+    this.#indexes.set(name, state);
+    await this.#collect(state, names);
+    return state;
+  }
+
+  async load(name) {
+    const state = await this.#state(name);
+    if (!state.meta) return null;
+    const segments = state.records.map(({ docs, ...rest }) => ({ ...rest, docs: docs.map(({ exact, ...doc }) => doc) }));
+    state.records = [];
+    return { meta: state.meta, segments };
+  }
+
+  async commit(name, { meta, put = [], remove = [], putExact = [], removeExact = [] }) {
+    const state = await this.#state(name);
+    const generation = state.generation + 1;
+    const locations = new Map(state.locations);
+    for (const id of removeExact) locations.delete(id);
+    if (putExact.length > 0) {
+      const file = `exact-${generation}.bin`;
+      const parts = [];
+      let offset = 0;
+      for (const { id, values, scales } of putExact) {
+        locations.set(id, [file, offset, scales.length, values.length]);
+        parts.push(scales, values);
+        offset += scales.byteLength + values.byteLength;
+      }
+      await writeFile(state.dir, file, new Blob(parts));
+    }
+    const segments = { ...state.segments };
+    for (const key of remove) delete segments[key];
+    for (const segment of put) {
+      const file = `segment-${segment.key}-${generation}.bin`;
+      await writeFile(state.dir, file, segmentBytes(segment, locations));
+      segments[segment.key] = file;
+    }
+    // The commit point: until this file is whole, the previous manifest holds.
+    await writeFile(state.dir, `manifest-${generation}.json`, new TextEncoder().encode(JSON.stringify({ generation, meta, segments })));
+    Object.assign(state, { generation, meta, segments, locations });
+    const names = [];
+    for await (const [file] of state.dir.entries()) names.push(file);
+    await this.#collect(state, names);
+  }
+
+  async exactVectors(name, ids) {
+    const state = await this.#state(name);
+    return Promise.all(
+      ids.map(async (id) => {
+        const location = state.locations.get(id);
+        if (!location) return undefined;
+        const [file, offset, rows, count] = location;
+        if (!state.files.has(file)) state.files.set(file, await (await state.dir.getFileHandle(file)).getFile());
+        const bytes = await state.files.get(file).slice(offset, offset + 4 * rows + 2 * count).arrayBuffer();
+        return { id, scales: new Float32Array(bytes, 0, rows), values: new Int16Array(bytes, 4 * rows, count) };
+      }),
+    );
+  }
+
+  async drop(name) {
+    const top = await this.#top();
+    try {
+      await top.removeEntry(await keyOf(name), { recursive: true });
+    } catch (error) {
+      if (error?.name !== 'NotFoundError') throw storageError(error);
+    }
+    this.#indexes.delete(name);
+  }
+
+  /** Removes what the current manifest does not name: older manifests, files of cut-short commits, exact files no document points at. */
+  async #collect(state, names) {
+    const live = new Set([`manifest-${state.generation}.json`, ...Object.values(state.segments)]);
+    for (const [file] of state.locations.values()) live.add(file);
+    for (const file of names) {
+      if (live.has(file)) continue;
+      state.files.delete(file);
+      await state.dir.removeEntry(file).catch(() => {});
+    }
+  }
+}
+
+async function readBytes(dir, file) {
+  return new Uint8Array(await (await (await dir.getFileHandle(file)).getFile()).arrayBuffer());
+}
+
+async function readText(dir, file) {
+  return new TextDecoder().decode(await readBytes(dir, file));
+}
+
+/** A segment file: u32 header length, the header (JSON: documents, row counts, sizes), then the values, scales and floats, each 4-byte aligned. */
+function segmentBytes(segment, locations) {
+  const header = {
+    key: segment.key,
+    docs: segment.docs.map((d) => ({ id: d.id, text: d.text, metadata: d.metadata, spans: Array.from(d.spans), exact: locations.get(d.id) ?? null })),
+    rowCounts: Array.from(segment.rowCounts),
+    sizes: [segment.values.length, segment.scales.length, segment.floats.length],
+  };
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const align = (n) => Math.ceil(n / 4) * 4;
+  const parts = [new Uint32Array([headerBytes.length]), headerBytes, new Uint8Array(align(headerBytes.length) - headerBytes.length)];
+  parts.push(segment.values, new Uint8Array(align(segment.values.length) - segment.values.length), segment.scales, segment.floats);
+  return new Blob(parts);
+}
+
+function parseSegment(bytes) {
+  const align = (n) => Math.ceil(n / 4) * 4;
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength)));
+  let at = 4 + align(headerLength);
+  const take = (Type, count) => {
+    const out = new Type(count);
+    new Uint8Array(out.buffer).set(bytes.subarray(at, at + out.byteLength));
+    at += align(out.byteLength);
+    return out;
+  };
+  const [values, scales, floats] = header.sizes;
+  return {
+    key: header.key,
+    docs: header.docs.map((d) => ({ ...d, spans: Uint32Array.from(d.spans) })),
+    rowCounts: Uint32Array.from(header.rowCounts),
+    values: take(Int8Array, values),
+    scales: take(Float32Array, scales),
+    floats: take(Float32Array, floats),
+  };
 }
 
 function request(req, onUpgrade) {

@@ -208,8 +208,8 @@ export interface ChunkOptions extends PromptOptions {
 export interface IndexOptions {
   /** How vectors are stored: int8 with one scale per vector (default) or f32. */
   vectors?: 'int8' | 'f32';
-  /** 'auto' (default): IndexedDB where the context has it, else memory. */
-  storage?: 'auto' | 'indexeddb' | 'memory';
+  /** 'auto' (default): IndexedDB where the context has it, else memory; 'opfs': the Origin Private File System. */
+  storage?: 'auto' | 'indexeddb' | 'opfs' | 'memory';
   /** Tokens per chunk (default maxSeqLength). */
   chunkTokens?: number;
   /** Tokens consecutive chunks share (default 32). */
@@ -250,7 +250,7 @@ export class SearchIndex<M = unknown> {
   readonly chunkCount: number;
   /** Bytes of wasm memory the vectors take. */
   readonly vectorBytes: number;
-  readonly storage: 'indexeddb' | 'memory';
+  readonly storage: 'indexeddb' | 'opfs' | 'memory';
   readonly settings: { vectors: 'int8' | 'f32'; chunkTokens: number; overlapTokens: number; model: { url: string; dtype: string; dimension: number; queryPrompt: string; documentPrompt: string } };
   has(id: string): boolean;
   /** The stored ids, oldest first. */

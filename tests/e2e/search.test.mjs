@@ -188,6 +188,91 @@ test('a page closed in the middle of an add keeps everything stored before it, a
   assert.deepEqual(after, { size: 50, lost: false, hit: 'kept-7', exact: 50 });
 });
 
+test('an index in the Origin Private File System: kept across a reload, rescored exactly, and a torn or interrupted commit loses only itself', async () => {
+  const run = (page, action, arg) => page.evaluate(action, arg);
+  const first = await run(harness.page, async ({ path, docs }) => {
+    const model = await Embedder.load(path);
+    const index = await model.openIndex('opfs-notes', { storage: 'opfs' });
+    await index.clear();
+    await index.add(docs);
+    await index.remove(['sun']);
+    await index.add([{ id: 'moon', text: 'The Moon orbits the Earth.', metadata: { lang: 'en' } }]);
+    const [query] = await model.encode(['baking bread with flour'], { prompt: index.settings.model.queryPrompt });
+    const hits = await index.search(query, { k: 4 });
+    const chunks = await model.encode(hits.map((h) => h.text), { prompt: index.settings.model.documentPrompt });
+    const exact = chunks.map((v) => v.reduce((sum, x, d) => sum + x * query[d], 0));
+    const result = { storage: index.storage, size: index.size, ids: index.ids(), hits, exact };
+    await index.close();
+    await model.dispose();
+    return result;
+  }, { path: MODEL_PATH, docs: DOCS });
+  assert.equal(first.storage, 'opfs');
+  assert.deepEqual(first.ids, ['router', 'bread', 'brot', 'moon']);
+  first.hits.forEach((hit, i) => assert.ok(Math.abs(hit.score - first.exact[i]) < 1e-5, `${hit.id}: ${hit.score} vs exact ${first.exact[i]}`));
+
+  // A commit torn by a crash: a segment file written, its manifest cut off mid-write.
+  await run(harness.page, async () => {
+    const root = await navigator.storage.getDirectory();
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode('opfs-notes'));
+    const name = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const dir = await (await root.getDirectoryHandle('webembed-index-v1')).getDirectoryHandle(name);
+    for (const [file, text] of [['segment-0-999.bin', 'half a segment'], ['manifest-999.json', '{"generation": 999, "meta": {']]) {
+      const writable = await (await dir.getFileHandle(file, { create: true })).createWritable();
+      await writable.write(text);
+      await writable.close();
+    }
+  });
+  await harness.page.reload();
+  await setUp(harness.page);
+  const second = await run(harness.page, async ({ path }) => {
+    const model = await Embedder.load(path);
+    const index = await model.openIndex('opfs-notes', { storage: 'opfs' });
+    const [query] = await model.encode(['baking bread with flour'], { prompt: index.settings.model.queryPrompt });
+    const hits = await index.search(query, { k: 4 });
+    const result = { size: index.size, ids: index.ids(), hits };
+    await index.close();
+    await model.dispose();
+    const root = await navigator.storage.getDirectory();
+    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode('opfs-notes'));
+    const name = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    const dir = await (await root.getDirectoryHandle('webembed-index-v1')).getDirectoryHandle(name);
+    result.files = [];
+    for await (const [file] of dir.entries()) result.files.push(file);
+    return result;
+  }, { path: MODEL_PATH });
+  assert.deepEqual({ size: second.size, ids: second.ids, hits: second.hits }, { size: 4, ids: first.ids, hits: first.hits });
+  // One manifest and the files it names: the torn commit's files and older generations are gone.
+  assert.equal(second.files.filter((f) => f.startsWith('manifest-')).length, 1, second.files.join(' '));
+  assert.ok(!second.files.includes('segment-0-999.bin'), second.files.join(' '));
+
+  // A page closed in the middle of an add.
+  const page = await harness.page.context().newPage();
+  await page.goto(`${harness.url}/tests/e2e/blank.html`);
+  await setUp(page);
+  await page.evaluate(async (tiny) => {
+    const model = await Embedder.load(tiny);
+    const index = await model.openIndex('opfs-interrupted', { storage: 'opfs' });
+    await index.clear();
+    await index.add(Array.from({ length: 50 }, (_, i) => ({ id: `kept-${i}`, text: `kept document number ${i}` })));
+    globalThis.started = new Promise((resolve) => {
+      index.add(Array.from({ length: 3000 }, (_, i) => ({ id: `lost-${i}`, text: `document ${i} that never lands `.repeat(20) })), { onProgress: resolve });
+    });
+    await globalThis.started;
+  }, TINY);
+  await page.close({ runBeforeUnload: false });
+  const after = await harness.page.evaluate(async (tiny) => {
+    const model = await Embedder.load(tiny);
+    const index = await model.openIndex('opfs-interrupted', { storage: 'opfs' });
+    const [vector] = await model.encode(['kept document number 7'], { prompt: index.settings.model.documentPrompt });
+    const result = { size: index.size, lost: index.has('lost-0'), hit: (await index.search(vector, { k: 1 }))[0].id };
+    await index.clear();
+    await index.close();
+    await model.dispose();
+    return result;
+  }, TINY);
+  assert.deepEqual(after, { size: 50, lost: false, hit: 'kept-7' });
+});
+
 test('10 000 documents: added, reloaded, searched, 1 000 removed, reloaded again, nothing stored twice', async () => {
   const words = ['apple', 'river', 'engine', 'violin', 'glacier', 'pepper', 'orbit', 'lantern', 'meadow', 'copper'];
   const build = await harness.page.evaluate(async ({ tiny, words }) => {

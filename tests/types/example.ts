@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   console.log(spans, hits[0]?.chunk.start, hits[0]?.text, index.size, index.chunkCount, index.vectorBytes, index.storage, index.settings.model.dimension, index.has('a1'), index.ids(), index.get('a1')?.chunks);
   const removedDocs: number = await index.remove(['a1']);
   const exported: ArrayBuffer = await index.export();
-  const copy: SearchIndex = await model.importIndex(exported, { name: 'notes-copy', storage: 'memory' });
+  const copy: SearchIndex = await model.importIndex(exported, { name: 'notes-copy', storage: 'opfs' });
   await Promise.all([index.clear(), index.close(), copy.close()]);
   const metrics: IrMetrics = await model.evaluate({ queries: { q: 'a' }, corpus: { c: 'b' }, relevant: { q: ['c'] } }, { k: [1, 10], queryPrompt: 'query: ', corpusPrompt: 'passage: ', batchSize: 8 });
   console.log(removedDocs, metrics.ndcg[10], metrics.queries);
