@@ -5,7 +5,7 @@
 // exact f32 search, the vectors' memory, and the time to open the stored index after a reload —
 // beside a plain JavaScript f32 loop over the same vectors (what users write today).
 //
-//   node bench/search.mjs [--chunks 100000] [--queries 50]
+//   node bench/search.mjs [--chunks 100000] [--queries 50] [--storage indexeddb|opfs]
 //
 // Needs pkg/ built and models/all-MiniLM-L6-v2 (scripts/setup.sh).
 
@@ -13,7 +13,10 @@ import { parseArgs } from 'node:util';
 
 import { openBrowser } from '../tests/e2e/harness.mjs';
 
-const { values } = parseArgs({ options: { chunks: { type: 'string', default: '100000' }, queries: { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: { chunks: { type: 'string', default: '100000' }, queries: { type: 'string', default: '50' }, storage: { type: 'string', default: 'indexeddb' } },
+});
+const storage = values.storage;
 const chunks = Number(values.chunks);
 const queries = Number(values.queries);
 
@@ -55,7 +58,7 @@ const setUp = () =>
   });
 
 await setUp();
-const built = await harness.page.evaluate(async ({ chunks, queries }) => {
+const built = await harness.page.evaluate(async ({ chunks, queries, storage }) => {
   const dimension = 384;
   const model = await Embedder.load('/models/all-MiniLM-L6-v2/', { backend: 'cpu', threads: 1, dtype: 'q8' });
   const stored = vectors(chunks, dimension, 1);
@@ -64,7 +67,7 @@ const built = await harness.page.evaluate(async ({ chunks, queries }) => {
   const docs = Array.from({ length: chunks }, (_, i) => ({ id: `c${i}`, text: `chunk ${i}` }));
   const out = {};
   for (const kind of ['int8', 'f32']) {
-    const index = await model.openIndex(`bench-${kind}`, { vectors: kind });
+    const index = await model.openIndex(`bench-${kind}`, { vectors: kind, storage });
     await index.clear();
     const addStart = performance.now();
     for (let at = 0; at < chunks; at += 10_000) await index._addEmbeddedForBench(docs.slice(at, at + 10_000), stored.subarray(at * dimension, (at + 10_000) * dimension));
@@ -119,36 +122,36 @@ const built = await harness.page.evaluate(async ({ chunks, queries }) => {
     int8: { ...out.int8, recall: recall(out.int8.found), found: undefined },
     f32: { ...out.f32, recall: recall(out.f32.found), found: undefined },
   };
-}, { chunks, queries });
+}, { chunks, queries, storage });
 
 await harness.page.reload();
 await setUp();
-const reopened = await harness.page.evaluate(async () => {
+const reopened = await harness.page.evaluate(async (storage) => {
   const model = await Embedder.load('/models/all-MiniLM-L6-v2/', { backend: 'cpu', threads: 1, dtype: 'q8' });
   const out = {};
   for (const kind of ['int8', 'f32']) {
     const start = performance.now();
-    const index = await model.openIndex(`bench-${kind}`);
+    const index = await model.openIndex(`bench-${kind}`, { storage });
     out[kind] = { openMs: performance.now() - start, size: index.size };
     await index.clear();
     await index.close();
   }
   await model.dispose();
   return out;
-});
+}, storage);
 await harness.close();
 
 const fmt = (ms) => `${ms.toFixed(2)} ms`;
-console.log(`search index, ${chunks} chunks × 384, ${queries} queries, headless Chromium, 1 thread`);
+console.log(`search index, ${chunks} chunks × 384, ${queries} queries, headless Chromium, 1 thread, stored in ${storage}`);
 console.log(`plain JS f32 loop + sort (scan and top-10): ${fmt(built.plainMs)} median`);
 for (const kind of ['int8', 'f32']) {
   const r = built[kind];
   console.log(
     `webembed ${kind}: scan+top-10 ${fmt(r.scanMs)} median (${(built.plainMs / r.scanMs).toFixed(1)}× the plain loop); ` +
-      `search(vector) ${fmt(r.byVectorMs)} (the scan, then for int8 the ${10 + 16} best rescored with their exact vectors from IndexedDB); ` +
+      `search(vector) ${fmt(r.byVectorMs)} (the scan, then for int8 the ${10 + 16} best rescored with their exact vectors from ${storage}); ` +
       `whole search() with MiniLM q8 query embedding ${fmt(r.wholeMs)}; recall@10 vs exact f32 ${r.recall.near.toFixed(4)} ` +
       `(queries about stored topics; ${r.recall.unrelated.toFixed(4)} for queries about nothing stored); ` +
       `vectors ${(r.vectorBytes / 2 ** 20).toFixed(1)} MiB; add ${(r.addMs / 1000).toFixed(1)} s; ` +
-      `open from IndexedDB after reload ${fmt(reopened[kind].openMs)} (${reopened[kind].size} documents)`,
+      `open from ${storage} after reload ${fmt(reopened[kind].openMs)} (${reopened[kind].size} documents)`,
   );
 }
