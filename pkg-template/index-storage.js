@@ -164,7 +164,7 @@ class OpfsStorage {
     }
     const state = { dir, generation: manifest?.generation ?? 0, meta: manifest?.meta ?? null, segments: manifest?.segments ?? {}, locations: new Map(), files: new Map(), records: [] };
     for (const file of Object.values(state.segments)) {
-      const record = parseSegment(await readBytes(dir, file));
+      const record = parseSegment(await readBytes(dir, file), file);
       for (const doc of record.docs) if (doc.exact) state.locations.set(doc.id, doc.exact);
       state.records.push(record);
     }
@@ -176,7 +176,8 @@ class OpfsStorage {
   async load(name) {
     const state = await this.#state(name);
     if (!state.meta) return null;
-    const segments = state.records.map(({ docs, ...rest }) => ({ ...rest, docs: docs.map(({ exact, ...doc }) => doc) }));
+    // Each document's `exact` location rides along; the index reads only what it knows.
+    const segments = state.records;
     state.records = [];
     return { meta: state.meta, segments };
   }
@@ -206,10 +207,11 @@ class OpfsStorage {
     }
     // The commit point: until this file is whole, the previous manifest holds.
     await writeFile(state.dir, `manifest-${generation}.json`, new TextEncoder().encode(JSON.stringify({ generation, meta, segments })));
+    // What this commit made obsolete: the old manifest, replaced segment files, and exact files
+    // no document points at any more (files of torn commits go when the index next opens).
+    const obsolete = [`manifest-${state.generation}.json`, ...Object.values(state.segments), ...[...state.locations.values()].map(([file]) => file)];
     Object.assign(state, { generation, meta, segments, locations });
-    const names = [];
-    for await (const [file] of state.dir.entries()) names.push(file);
-    await this.#collect(state, names);
+    await this.#collect(state, new Set(obsolete));
   }
 
   async exactVectors(name, ids) {
@@ -256,7 +258,7 @@ async function readText(dir, file) {
   return new TextDecoder().decode(await readBytes(dir, file));
 }
 
-/** A segment file: u32 header length, the header (JSON: documents, row counts, sizes), then the values, scales and floats, each 4-byte aligned. */
+/** A segment file: a record (`encodeRecord`) of the documents, with where each one's exact vectors are, and the vectors. */
 function segmentBytes(segment, locations) {
   const header = {
     key: segment.key,
@@ -264,33 +266,74 @@ function segmentBytes(segment, locations) {
     rowCounts: Array.from(segment.rowCounts),
     sizes: [segment.values.length, segment.scales.length, segment.floats.length],
   };
-  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const align = (n) => Math.ceil(n / 4) * 4;
-  const parts = [new Uint32Array([headerBytes.length]), headerBytes, new Uint8Array(align(headerBytes.length) - headerBytes.length)];
-  parts.push(segment.values, new Uint8Array(align(segment.values.length) - segment.values.length), segment.scales, segment.floats);
-  return new Blob(parts);
+  return encodeRecord(new Uint8Array(0), header, [segment.values, segment.scales, segment.floats]);
 }
 
-function parseSegment(bytes) {
-  const align = (n) => Math.ceil(n / 4) * 4;
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength)));
-  let at = 4 + align(headerLength);
-  const take = (Type, count) => {
-    const out = new Type(count);
-    new Uint8Array(out.buffer).set(bytes.subarray(at, at + out.byteLength));
-    at += align(out.byteLength);
-    return out;
-  };
-  const [values, scales, floats] = header.sizes;
+function parseSegment(bytes, file) {
+  const { header, take } = decodeRecord(bytes, 0, (why) => new WebembedError('E_STORAGE', `OPFS: segment file ${file}: ${why}`));
+  return takeSegment(header, take);
+}
+
+/** A segment as stored, from its record header (`{ key, docs, rowCounts, sizes }`) and the record's next three parts. */
+export function takeSegment({ key, docs, rowCounts, sizes }, take) {
+  const [values, scales, floats] = sizes ?? [];
   return {
-    key: header.key,
-    docs: header.docs.map((d) => ({ ...d, spans: Uint32Array.from(d.spans) })),
-    rowCounts: Uint32Array.from(header.rowCounts),
+    key,
+    docs: docs.map((d) => ({ ...d, spans: Uint32Array.from(d.spans) })),
+    rowCounts: Uint32Array.from(rowCounts),
     values: take(Int8Array, values),
     scales: take(Float32Array, scales),
     floats: take(Float32Array, floats),
   };
+}
+
+const align4 = (n) => Math.ceil(n / 4) * 4;
+
+/**
+ * A header and typed arrays as bytes: `prefix`, the header's JSON length (u32), the JSON, then
+ * each of `parts`, every one starting 4-byte aligned. The layout of an exported index (prefixed by
+ * its magic) and of an OPFS segment file.
+ */
+export function encodeRecord(prefix, header, parts) {
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  let size = align4(prefix.length + 4 + headerBytes.length);
+  for (const part of parts) size += align4(part.byteLength);
+  const bytes = new Uint8Array(size);
+  bytes.set(prefix, 0);
+  new DataView(bytes.buffer).setUint32(prefix.length, headerBytes.length, true);
+  bytes.set(headerBytes, prefix.length + 4);
+  let at = align4(prefix.length + 4 + headerBytes.length);
+  for (const part of parts) {
+    bytes.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), at);
+    at += align4(part.byteLength);
+  }
+  return bytes;
+}
+
+/**
+ * Reads `encodeRecord`'s bytes after a prefix of `prefixLength` bytes: { header, take(Type, count) },
+ * `take` handing out the parts in order. `bad(why)` makes the error for bytes that are not one.
+ */
+export function decodeRecord(bytes, prefixLength, bad) {
+  if (bytes.length < prefixLength + 4) throw bad('its header is cut off');
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(prefixLength, true);
+  if (prefixLength + 4 + headerLength > bytes.length) throw bad('its header is cut off');
+  let header;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(prefixLength + 4, prefixLength + 4 + headerLength)));
+  } catch (error) {
+    throw bad(`its header is not JSON (${error.message})`);
+  }
+  let at = align4(prefixLength + 4 + headerLength);
+  const take = (Type, count) => {
+    const byteLength = count * Type.BYTES_PER_ELEMENT;
+    if (!Number.isInteger(count) || count < 0 || at + byteLength > bytes.length) throw bad('its vectors are cut off');
+    const out = new Type(count);
+    new Uint8Array(out.buffer).set(bytes.subarray(at, at + byteLength));
+    at += align4(byteLength);
+    return out;
+  };
+  return { header, take };
 }
 
 function request(req, onUpgrade) {

@@ -12,7 +12,7 @@
 // vectors in memory would cost 3× the int8 ones.
 
 import { asWebembedError, WebembedError } from './errors.js';
-import { openStorage } from './index-storage.js';
+import { decodeRecord, encodeRecord, openStorage, takeSegment } from './index-storage.js';
 import { newInstance, pickSimd } from './instance.js';
 import { evaluate } from './evaluate.js';
 import { DEFAULT_OVERLAP_TOKENS, spansFromFlat } from './input.js';
@@ -577,9 +577,9 @@ function concat(Type, parts) {
   return out;
 }
 
-// Export layout: magic, u32 header length, the header (JSON: meta and each segment's documents
-// and row counts), then each segment's values, scales and floats and, for an index with exact
-// vectors, its documents' 16-bit values and their scales, each part 4-byte aligned, in order.
+// Export layout: a record (index-storage.js encodeRecord) after the magic: the header (JSON: meta
+// and each segment's documents and row counts), then each segment's values, scales and floats and,
+// for an index with exact vectors, its documents' 16-bit values and their scales.
 // `exact` holds one record per document in segment order, or none.
 function buildExport(meta, segments, exact) {
   const exactParts = [];
@@ -599,21 +599,7 @@ function buildExport(meta, segments, exact) {
       sizes: parts[i].map((part) => part.length),
     })),
   };
-  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const magic = new TextEncoder().encode(EXPORT_MAGIC);
-  const align = (n) => Math.ceil(n / 4) * 4;
-  let size = align(magic.length + 4 + headerBytes.length);
-  for (const part of parts.flat()) size += align(part.byteLength);
-  const bytes = new Uint8Array(size);
-  bytes.set(magic, 0);
-  new DataView(bytes.buffer).setUint32(magic.length, headerBytes.length, true);
-  bytes.set(headerBytes, magic.length + 4);
-  let at = align(magic.length + 4 + headerBytes.length);
-  for (const part of parts.flat()) {
-    bytes.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), at);
-    at += align(part.byteLength);
-  }
-  return bytes.buffer;
+  return encodeRecord(new TextEncoder().encode(EXPORT_MAGIC), header, parts.flat()).buffer;
 }
 
 function parseExport(buffer) {
@@ -621,38 +607,14 @@ function parseExport(buffer) {
   const bad = (why) => new WebembedError('E_INDEX', `not an exported webembed index: ${why}`);
   const magic = new TextEncoder().encode(EXPORT_MAGIC);
   if (!bytes || bytes.length < magic.length + 4 || new TextDecoder().decode(bytes.subarray(0, magic.length)) !== EXPORT_MAGIC) throw bad('it does not start with the index header');
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(magic.length, true);
-  if (magic.length + 4 + headerLength > bytes.length) throw bad('its header is cut off');
-  let header;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(magic.length + 4, magic.length + 4 + headerLength)));
-  } catch (error) {
-    throw bad(`its header is not JSON (${error.message})`);
-  }
+  const { header, take } = decodeRecord(bytes, magic.length, bad);
   if (header?.meta?.format !== FORMAT) throw new WebembedError('E_INDEX', `the exported index is format ${header?.meta?.format}; this version of webembed reads format ${FORMAT}`);
-  const align = (n) => Math.ceil(n / 4) * 4;
-  let at = align(magic.length + 4 + headerLength);
-  const take = (Type, count) => {
-    const byteLength = count * Type.BYTES_PER_ELEMENT;
-    if (!Number.isInteger(count) || count < 0 || at + byteLength > bytes.length) throw bad('its vectors are cut off');
-    const out = new Type(count);
-    new Uint8Array(out.buffer).set(bytes.subarray(at, at + byteLength));
-    at += align(byteLength);
-    return out;
-  };
   const withExact = header.meta.exact === true;
   const exact = [];
   const segments = (header.segments ?? []).map((s) => {
-    const [values, scales, floats, exactValues, exactScales] = s.sizes ?? [];
-    const segment = {
-      key: s.key,
-      docs: s.docs.map((d) => ({ ...d, spans: Uint32Array.from(d.spans) })),
-      rowCounts: Uint32Array.from(s.rowCounts),
-      values: take(Int8Array, values),
-      scales: take(Float32Array, scales),
-      floats: take(Float32Array, floats),
-    };
+    const segment = takeSegment(s, take);
     if (withExact) {
+      const [, , , exactValues, exactScales] = s.sizes;
       const [allValues, allScales] = [take(Int16Array, exactValues), take(Float32Array, exactScales)];
       const dimension = header.meta.model?.dimension;
       const rows = segment.rowCounts.reduce((a, b) => a + b, 0);

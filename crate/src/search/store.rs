@@ -144,7 +144,7 @@ impl VectorStore {
         match self.kind {
             VectorKind::F32 => self.floats.extend_from_slice(vectors),
             VectorKind::Int8 => {
-                let mut values = vec![0i8; 2 * self.stride];
+                let mut values = vec![0i8; self.width()];
                 for row in vectors.chunks_exact(self.dimension) {
                     let rounded = quantize_row(row, WEIGHT_LEVELS, &mut values[..self.dimension]);
                     self.scales.push(least_squares_scale(row, &values).unwrap_or(rounded));
@@ -170,13 +170,18 @@ impl VectorStore {
         }
         self.grow_for(count);
         let first = self.row_slot.len();
-        let mut padded = vec![0i8; 2 * self.stride];
+        let mut padded = vec![0i8; self.width()];
         for row in values.chunks_exact(self.dimension) {
             padded[..self.dimension].copy_from_slice(row);
             self.push_planes(&padded);
         }
         self.scales.extend_from_slice(scales);
         Ok(self.claim_slot(first, count))
+    }
+
+    /// Dimensions of a padded int8 row (two per plane byte).
+    fn width(&self) -> usize {
+        2 * self.stride
     }
 
     /// Appends one padded int8 row to the nibble planes.
@@ -198,7 +203,7 @@ impl VectorStore {
         if self.kind != VectorKind::Int8 {
             return Ok(Vec::new());
         }
-        let mut padded = vec![0i8; 2 * self.stride];
+        let mut padded = vec![0i8; self.width()];
         let mut values = Vec::with_capacity(count * self.dimension);
         for r in first..first + count {
             self.int8_row(r, &mut padded);
@@ -278,7 +283,7 @@ impl VectorStore {
         // Blocks of rows, so the scores stay in L1 between the kernel and the comparisons.
         const BLOCK: usize = 256;
         let mut scores = [0f32; BLOCK];
-        let nibble_query = (self.kind == VectorKind::Int8).then(|| NibbleQuery::new(query, 2 * self.stride));
+        let nibble_query = (self.kind == VectorKind::Int8).then(|| NibbleQuery::new(query, self.width()));
         let mut dots = [0i32; BLOCK];
         for start in (0..rows).step_by(BLOCK) {
             let end = (start + BLOCK).min(rows);
@@ -286,7 +291,7 @@ impl VectorStore {
             match &nibble_query {
                 Some(q) => {
                     let dots = &mut dots[..end - start];
-                    nibble_dots(&self.high[start * self.stride..end * self.stride], 2 * self.stride, q, dots);
+                    nibble_dots(&self.high[start * self.stride..end * self.stride], self.width(), q, dots);
                     for ((score, &dot), &scale) in scores.iter_mut().zip(dots.iter()).zip(&self.scales[start..end]) {
                         *score = q.score(dot, scale);
                     }
@@ -313,7 +318,7 @@ impl VectorStore {
         let (first, count) = self.slot_rows[slot as usize];
         let mut hit = Hit { slot, chunk: 0, score: f32::NEG_INFINITY };
         let mut row_f32 = vec![0f32; self.dimension];
-        let mut row_i8 = vec![0i8; 2 * self.stride];
+        let mut row_i8 = vec![0i8; self.width()];
         for (chunk, r) in (first as usize..(first + count) as usize).enumerate() {
             let score = match self.kind {
                 VectorKind::F32 => f32_dot(&self.floats[r * self.dimension..][..self.dimension], query),
