@@ -11,6 +11,8 @@ pub mod pickle;
 pub mod pooling;
 pub mod quantize;
 pub mod search;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd_lowering;
 pub mod spec;
 pub mod tokenize;
 pub mod unigram;

@@ -128,6 +128,10 @@ impl Rotation {
             half = 4;
         }
         while half * 2 < self.block {
+            if butterflies::quad_pass(row, half) {
+                half *= 4;
+                continue;
+            }
             for quad in row.chunks_exact_mut(4 * half) {
                 let (front, back) = quad.split_at_mut(2 * half);
                 let (a, b) = front.split_at_mut(half);
@@ -139,7 +143,7 @@ impl Rotation {
             }
             half *= 4;
         }
-        if half < self.block {
+        if half < self.block && !butterflies::pair_pass(row, half) {
             for pair in row.chunks_exact_mut(2 * half) {
                 let (low, high) = pair.split_at_mut(half);
                 for (a, b) in low.iter_mut().zip(high.iter_mut()) {
@@ -176,6 +180,70 @@ fn four_point_sweep(row: &mut [f32]) -> bool {
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn four_point_sweep(_row: &mut [f32]) -> bool {
     false
+}
+
+/// The later butterfly passes four lanes at a time where runs are whole vectors: LLVM left them
+/// scalar (their run length is only known at run time); the same additions, so the same results.
+/// Each returns false where it has no SIMD path (the caller runs the pass itself).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod butterflies {
+    use core::arch::wasm32::*;
+
+    /// One radix-4 pass: each `4 · half` run's quarters a, b, c, d become
+    /// (a+b)+(c+d), (a−b)+(c−d), (a+b)−(c+d), (a−b)−(c−d).
+    pub fn quad_pass(row: &mut [f32], half: usize) -> bool {
+        if !half.is_multiple_of(4) {
+            return false;
+        }
+        for quad in row.chunks_exact_mut(4 * half) {
+            let p = quad.as_mut_ptr();
+            for j in (0..half).step_by(4) {
+                // SAFETY: j + 3 < half, so every lane read and written lies in this run.
+                unsafe {
+                    let (pa, pb, pc, pd) = (p.add(j), p.add(half + j), p.add(2 * half + j), p.add(3 * half + j));
+                    let (a, b) = (v128_load(pa as *const v128), v128_load(pb as *const v128));
+                    let (c, d) = (v128_load(pc as *const v128), v128_load(pd as *const v128));
+                    let (s0, s1, s2, s3) = (f32x4_add(a, b), f32x4_sub(a, b), f32x4_add(c, d), f32x4_sub(c, d));
+                    v128_store(pa as *mut v128, f32x4_add(s0, s2));
+                    v128_store(pb as *mut v128, f32x4_add(s1, s3));
+                    v128_store(pc as *mut v128, f32x4_sub(s0, s2));
+                    v128_store(pd as *mut v128, f32x4_sub(s1, s3));
+                }
+            }
+        }
+        true
+    }
+
+    /// One radix-2 pass: each `2 · half` run's halves x, y become x + y, x − y.
+    pub fn pair_pass(row: &mut [f32], half: usize) -> bool {
+        if !half.is_multiple_of(4) {
+            return false;
+        }
+        for pair in row.chunks_exact_mut(2 * half) {
+            let p = pair.as_mut_ptr();
+            for j in (0..half).step_by(4) {
+                // SAFETY: j + 3 < half, so both lanes' runs lie in this pair.
+                unsafe {
+                    let (px, py) = (p.add(j), p.add(half + j));
+                    let (x, y) = (v128_load(px as *const v128), v128_load(py as *const v128));
+                    v128_store(px as *mut v128, f32x4_add(x, y));
+                    v128_store(py as *mut v128, f32x4_sub(x, y));
+                }
+            }
+        }
+        true
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod butterflies {
+    pub fn quad_pass(_row: &mut [f32], _half: usize) -> bool {
+        false
+    }
+
+    pub fn pair_pass(_row: &mut [f32], _half: usize) -> bool {
+        false
+    }
 }
 
 /// The orthonormal DCT-II matrix (`count × count`, row-major) that mixes a `len`-long row's
@@ -233,15 +301,17 @@ mod simd {
     //! The two passes of `quantize_row` on SIMD128: every linear layer runs them on every row.
     use core::arch::wasm32::*;
 
+    use crate::simd_lowering::{abs, sign_mask, trunc_in_range};
+
     /// max |v| of `row`, or infinity when a value is not finite.
     pub fn largest_magnitude(row: &[f32]) -> f32 {
         let (mut most, mut bad) = (f32x4_splat(0.0), i32x4_splat(0));
-        let limit = f32x4_splat(f32::MAX);
+        let (limit, sign) = (core::hint::black_box(f32x4_splat(f32::MAX)), sign_mask());
         let chunks = row.chunks_exact(4);
         let tail = chunks.remainder();
         for chunk in chunks {
             // SAFETY: chunk holds 4 floats; v128_load has no alignment requirement.
-            let magnitude = f32x4_abs(unsafe { v128_load(chunk.as_ptr() as *const v128) });
+            let magnitude = abs(unsafe { v128_load(chunk.as_ptr() as *const v128) }, sign);
             // NaN fails `<=` too.
             bad = v128_or(bad, v128_not(f32x4_le(magnitude, limit)));
             most = f32x4_pmax(most, magnitude);
@@ -256,7 +326,9 @@ mod simd {
 
     /// `out[i] = clamp(nearest(row[i] · inverse), ±levels) + offset`.
     pub fn quantize(row: &[f32], inverse: f32, levels: f32, offset: i8, out: &mut [i8]) {
-        let (scale, high, low, shift) = (f32x4_splat(inverse), f32x4_splat(levels), f32x4_splat(-levels), i8x16_splat(offset));
+        // Hidden from the optimizer: inlined, they become `v128.const`s V8 rebuilds per use.
+        let (scale, high, low, shift) =
+            core::hint::black_box((f32x4_splat(inverse), f32x4_splat(levels), f32x4_splat(-levels), i8x16_splat(offset)));
         let whole = row.len() / 16 * 16;
         for (chunk, dst) in row[..whole].chunks_exact(16).zip(out[..whole].chunks_exact_mut(16)) {
             // SAFETY: chunk holds 16 floats and dst 16 bytes; no alignment is required.
@@ -264,7 +336,7 @@ mod simd {
                 let p = chunk.as_ptr();
                 let q = |i: usize| {
                     let v = f32x4_nearest(f32x4_mul(v128_load(p.add(4 * i) as *const v128), scale));
-                    i32x4_trunc_sat_f32x4(f32x4_pmax(low, f32x4_pmin(high, v)))
+                    trunc_in_range(f32x4_pmax(low, f32x4_pmin(high, v)))
                 };
                 let bytes = i8x16_narrow_i16x8(i16x8_narrow_i32x4(q(0), q(1)), i16x8_narrow_i32x4(q(2), q(3)));
                 v128_store(dst.as_mut_ptr() as *mut v128, i8x16_add(bytes, shift));

@@ -66,6 +66,7 @@ mod simd {
     use core::arch::wasm32::*;
 
     use super::{LN2_HI, LN2_LO, LOG2E};
+    use crate::simd_lowering::{abs, neg, sign_mask, trunc_in_range};
 
     #[inline(always)]
     fn splat(x: f32) -> v128 {
@@ -106,7 +107,7 @@ mod simd {
             bias: i32x4_splat(127),
             erf_p: splat(0.327_591_1),
             erf_poly: [1.061_405_4, -1.453_152_1, 1.421_413_8, -0.284_496_74, 0.254_829_6].map(splat),
-            sign: i32x4_splat(i32::MIN),
+            sign: sign_mask(),
             half: splat(0.5),
             frac_1_sqrt_2: splat(std::f32::consts::FRAC_1_SQRT_2),
         })
@@ -123,21 +124,21 @@ mod simd {
             p = f32x4_add(f32x4_mul(p, r), *c);
         }
         let y = f32x4_add(f32x4_add(f32x4_mul(f32x4_mul(p, r), r), r), k.one);
-        let scale = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), k.bias), 23);
+        let scale = i32x4_shl(i32x4_add(trunc_in_range(n), k.bias), 23);
         v128_bitselect(k.zero, f32x4_mul(y, scale), f32x4_lt(x, k.exp_low))
     }
 
     /// `super::erf` on four lanes.
     #[inline(always)]
     fn erf(x: v128, k: &Constants) -> v128 {
-        let a = f32x4_abs(x);
+        let a = abs(x, k.sign);
         let t = f32x4_div(k.one, f32x4_add(k.one, f32x4_mul(k.erf_p, a)));
         let mut poly = f32x4_add(f32x4_mul(k.erf_poly[0], t), k.erf_poly[1]);
         for c in &k.erf_poly[2..] {
             poly = f32x4_add(f32x4_mul(poly, t), *c);
         }
         poly = f32x4_mul(poly, t);
-        let y = f32x4_sub(k.one, f32x4_mul(poly, exp(f32x4_neg(f32x4_mul(a, a)), k)));
+        let y = f32x4_sub(k.one, f32x4_mul(poly, exp(neg(f32x4_mul(a, a), k.sign), k)));
         v128_or(v128_andnot(y, k.sign), v128_and(x, k.sign))
     }
 
