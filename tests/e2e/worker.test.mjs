@@ -55,7 +55,9 @@ test('worker: true gives the same vectors, and a 256-passage encode leaves the m
   assert.deepEqual(result.tokenized, [101, 7592, 2088, 102]);
   assert.equal(result.encoded, 256);
   console.log(`# worker: 256 passages in ${(result.encodeMs / 1000).toFixed(1)} s; main-thread timer ticked ${result.ticks} times, largest gap ${result.maxGap.toFixed(1)} ms`);
-  assert.ok(result.maxGap < 50, `main thread blocked for ${result.maxGap} ms`);
+  // One batch of 32 takes seconds here, so an encode on the main thread would leave a gap of seconds;
+  // 100 ms leaves room for the GC pauses and scheduling of a loaded 2-core machine (57 ms seen once).
+  assert.ok(result.maxGap < 100, `main thread blocked for ${result.maxGap} ms`);
   assert.equal(result.afterDispose, 'E_DISPOSED');
   assert.deepEqual(harness.errors, []);
 });
