@@ -128,30 +128,37 @@ impl Rotation {
             half = 4;
         }
         while half * 2 < self.block {
-            if butterflies::quad_pass(row, half) {
-                half *= 4;
-                continue;
-            }
-            for quad in row.chunks_exact_mut(4 * half) {
-                let (front, back) = quad.split_at_mut(2 * half);
-                let (a, b) = front.split_at_mut(half);
-                let (c, d) = back.split_at_mut(half);
-                for (((a, b), c), d) in a.iter_mut().zip(b.iter_mut()).zip(c.iter_mut()).zip(d.iter_mut()) {
-                    let (s0, s1, s2, s3) = (*a + *b, *a - *b, *c + *d, *c - *d);
-                    (*a, *b, *c, *d) = (s0 + s2, s1 + s3, s0 - s2, s1 - s3);
-                }
-            }
+            butterflies::quad_pass(row, half);
             half *= 4;
         }
-        if half < self.block && !butterflies::pair_pass(row, half) {
-            for pair in row.chunks_exact_mut(2 * half) {
-                let (low, high) = pair.split_at_mut(half);
-                for (a, b) in low.iter_mut().zip(high.iter_mut()) {
-                    let (x, y) = (*a, *b);
-                    *a = x + y;
-                    *b = x - y;
-                }
-            }
+        if half < self.block {
+            butterflies::pair_pass(row, half);
+        }
+    }
+}
+
+/// One radix-4 butterfly pass: each `4 · half` run's quarters a, b, c, d become
+/// (a+b)+(c+d), (a−b)+(c−d), (a+b)−(c+d), (a−b)−(c−d).
+fn scalar_quad_pass(row: &mut [f32], half: usize) {
+    for quad in row.chunks_exact_mut(4 * half) {
+        let (front, back) = quad.split_at_mut(2 * half);
+        let (a, b) = front.split_at_mut(half);
+        let (c, d) = back.split_at_mut(half);
+        for (((a, b), c), d) in a.iter_mut().zip(b.iter_mut()).zip(c.iter_mut()).zip(d.iter_mut()) {
+            let (s0, s1, s2, s3) = (*a + *b, *a - *b, *c + *d, *c - *d);
+            (*a, *b, *c, *d) = (s0 + s2, s1 + s3, s0 - s2, s1 - s3);
+        }
+    }
+}
+
+/// One radix-2 butterfly pass: each `2 · half` run's halves x, y become x + y, x − y.
+fn scalar_pair_pass(row: &mut [f32], half: usize) {
+    for pair in row.chunks_exact_mut(2 * half) {
+        let (low, high) = pair.split_at_mut(half);
+        for (a, b) in low.iter_mut().zip(high.iter_mut()) {
+            let (x, y) = (*a, *b);
+            *a = x + y;
+            *b = x - y;
         }
     }
 }
@@ -184,16 +191,14 @@ fn four_point_sweep(_row: &mut [f32]) -> bool {
 
 /// The later butterfly passes four lanes at a time where runs are whole vectors: LLVM left them
 /// scalar (their run length is only known at run time); the same additions, so the same results.
-/// Each returns false where it has no SIMD path (the caller runs the pass itself).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod butterflies {
     use core::arch::wasm32::*;
 
-    /// One radix-4 pass: each `4 · half` run's quarters a, b, c, d become
-    /// (a+b)+(c+d), (a−b)+(c−d), (a+b)−(c+d), (a−b)−(c−d).
-    pub fn quad_pass(row: &mut [f32], half: usize) -> bool {
+    /// `super::scalar_quad_pass`.
+    pub fn quad_pass(row: &mut [f32], half: usize) {
         if !half.is_multiple_of(4) {
-            return false;
+            return super::scalar_quad_pass(row, half);
         }
         for quad in row.chunks_exact_mut(4 * half) {
             let p = quad.as_mut_ptr();
@@ -211,13 +216,12 @@ mod butterflies {
                 }
             }
         }
-        true
     }
 
-    /// One radix-2 pass: each `2 · half` run's halves x, y become x + y, x − y.
-    pub fn pair_pass(row: &mut [f32], half: usize) -> bool {
+    /// `super::scalar_pair_pass`.
+    pub fn pair_pass(row: &mut [f32], half: usize) {
         if !half.is_multiple_of(4) {
-            return false;
+            return super::scalar_pair_pass(row, half);
         }
         for pair in row.chunks_exact_mut(2 * half) {
             let p = pair.as_mut_ptr();
@@ -231,19 +235,12 @@ mod butterflies {
                 }
             }
         }
-        true
     }
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod butterflies {
-    pub fn quad_pass(_row: &mut [f32], _half: usize) -> bool {
-        false
-    }
-
-    pub fn pair_pass(_row: &mut [f32], _half: usize) -> bool {
-        false
-    }
+    pub(super) use super::{scalar_pair_pass as pair_pass, scalar_quad_pass as quad_pass};
 }
 
 /// The orthonormal DCT-II matrix (`count × count`, row-major) that mixes a `len`-long row's
