@@ -1,25 +1,28 @@
 //! Multi-head self-attention straight from the fused QKV projection, without materialising
-//! permuted copies. Padded keys are skipped rather than masked with -inf, which gives the same
-//! probabilities (exp(-inf) = 0) for less work; padded query rows are left at zero because
-//! nothing downstream reads them (pooling masks them, and every later op is per-row).
+//! permuted copies. The encoder's rows hold real tokens only (each text's tokens in turn, no
+//! padding), so no key needs masking: the same probabilities as masking padded keys with -inf
+//! (exp(-inf) = 0), for less work.
 
 use super::activations::softmax_in_place;
 use super::matmul::PackedWeights;
 use super::parallel;
 
-/// `qkv`: `batch × seq_len × 3·hidden` (query | key | value, each `heads × head_dim`).
-/// `lengths[b]`: real tokens of row `b`. Returns the context, `batch × seq_len × hidden`.
-/// Both products run on the linear layers' SIMD kernel, with K and Vᵀ packed per head.
-pub fn attention(qkv: &[f32], batch: usize, seq_len: usize, heads: usize, head_dim: usize, lengths: &[usize]) -> Vec<f32> {
+/// `qkv`: one row per real token, the texts' tokens in turn (`lengths[b]` of text `b`), each
+/// row `3·hidden` wide (query | key | value, each `heads × head_dim`). Returns the context,
+/// one `hidden`-wide row per token, in the same order. Both products run on the linear layers'
+/// SIMD kernel, with K and Vᵀ packed per head.
+pub fn attention(qkv: &[f32], lengths: &[usize], heads: usize, head_dim: usize) -> Vec<f32> {
     let hidden = heads * head_dim;
     let stride = 3 * hidden;
-    assert_eq!(qkv.len(), batch * seq_len * stride);
+    let tokens: usize = lengths.iter().sum();
+    assert_eq!(qkv.len(), tokens * stride);
+    let starts: Vec<usize> = lengths.iter().scan(0, |next, &len| Some(std::mem::replace(next, *next + len))).collect();
     let scale = 1.0 / (head_dim as f32).sqrt();
     // Each (text, head) pair is independent: they can run at once.
-    let heads_out = parallel::map_indices(batch * heads, |pair| {
+    let heads_out = parallel::map_indices(lengths.len() * heads, |pair| {
         let (b, h) = (pair / heads, pair % heads);
-        let len = lengths[b].min(seq_len);
-        let rows = &qkv[b * seq_len * stride..(b + 1) * seq_len * stride];
+        let len = lengths[b];
+        let rows = &qkv[starts[b] * stride..(starts[b] + len) * stride];
         let gather = |offset: usize| {
             let mut out = Vec::with_capacity(len * head_dim);
             for t in 0..len {
@@ -30,21 +33,38 @@ pub fn attention(qkv: &[f32], batch: usize, seq_len: usize, heads: usize, head_d
         let (q, k, v) = (gather(h * head_dim), gather(hidden + h * head_dim), gather(2 * hidden + h * head_dim));
         // scores = Q·Kᵀ: K (len × head_dim) is already in the `out × in` layout `pack` takes.
         let mut scores = PackedWeights::pack(&k, &vec![0.0; len], len, head_dim).apply(&q, len);
-        for row in scores.chunks_exact_mut(len) {
+        for row in scores.chunks_exact_mut(len.max(1)) {
             row.iter_mut().for_each(|s| *s *= scale);
             softmax_in_place(row);
         }
         // context = P·V: V (len × head_dim) is `in × out` for this product.
         PackedWeights::pack_transposed(&v, len, head_dim).apply(&scores, len)
     });
-    let mut context = vec![0f32; batch * seq_len * hidden];
+    let mut context = vec![0f32; tokens * hidden];
     for (pair, out) in heads_out.iter().enumerate() {
         let (b, h) = (pair / heads, pair % heads);
         for (t, row) in out.chunks_exact(head_dim).enumerate() {
-            context[(b * seq_len + t) * hidden + h * head_dim..][..head_dim].copy_from_slice(row);
+            context[(starts[b] + t) * hidden + h * head_dim..][..head_dim].copy_from_slice(row);
         }
     }
     context
+}
+
+/// The rows of real tokens of a right-padded `batch × seq_len × width` buffer (`lengths[b]` of
+/// text `b`), the texts' in turn: the layout `attention` and the encoder's layers work in.
+pub fn unpad(padded: &[f32], width: usize, seq_len: usize, lengths: &[usize]) -> Vec<f32> {
+    lengths.iter().enumerate().flat_map(|(b, &len)| &padded[b * seq_len * width..(b * seq_len + len) * width]).copied().collect()
+}
+
+/// `unpad` undone: writes the real rows back into their places in `padded`, whose padded rows
+/// keep what they held.
+pub fn repad(real: &[f32], width: usize, seq_len: usize, lengths: &[usize], padded: &mut [f32]) {
+    let mut rows = real.chunks_exact(width);
+    for (b, &len) in lengths.iter().enumerate() {
+        for row in padded[b * seq_len * width..(b * seq_len + len) * width].chunks_exact_mut(width) {
+            row.copy_from_slice(rows.next().expect("one real row per token"));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -83,7 +103,7 @@ mod tests {
     }
 
     #[test]
-    fn matches_masked_reference_with_padding() {
+    fn matches_masked_reference_with_padding_left_out() {
         for &(batch, seq_len, heads, d, ref lengths) in &[
             (1usize, 1usize, 1usize, 1usize, vec![1usize]),
             (2, 7, 3, 5, vec![7, 3]),
@@ -92,9 +112,12 @@ mod tests {
         ] {
             let n = batch * seq_len * 3 * heads * d;
             let qkv: Vec<f32> = (0..n).map(|i| (i * 7919 % 1000) as f32 / 500.0 - 1.0).collect();
-            let got = attention(&qkv, batch, seq_len, heads, d, lengths);
+            // The padded rows' values are there for the reference's mask to ignore.
+            let got = attention(&unpad(&qkv, 3 * heads * d, seq_len, lengths), lengths, heads, d);
             let want = reference(&qkv, batch, seq_len, heads, d, lengths);
-            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let mut got_padded = vec![0f32; want.len()];
+            repad(&got, heads * d, seq_len, lengths, &mut got_padded);
+            for (i, (g, w)) in got_padded.iter().zip(&want).enumerate() {
                 assert!((*g as f64 - w).abs() < 1e-5, "shape {batch}×{seq_len}×{heads}×{d} index {i}: {g} vs {w}");
             }
         }

@@ -1,7 +1,7 @@
 //! The attention kernel against the CPU path's attention on padded batches.
 
 use super::{groups, AttentionShape};
-use crate::backend::cpu::attention::attention;
+use crate::backend::cpu::attention::{attention, repad, unpad};
 use crate::backend::webgpu::device::GpuDevice;
 use crate::backend::webgpu::kernels::check::{bytes, compare, run, shape, KernelReport, Numbers};
 use crate::backend::webgpu::kernels::{build, Kernel};
@@ -28,7 +28,14 @@ pub async fn check_attention_cases(
         for &(seq_len, lengths) in cases {
             let batch = lengths.len();
             let qkv = numbers.take(batch * seq_len * 3 * hidden).iter().map(|v| v * 3.0).collect::<Vec<_>>();
-            let expected = attention(&qkv, batch, seq_len, heads, head_dim, lengths);
+            let mut expected = vec![0f32; batch * seq_len * hidden];
+            repad(
+                &attention(&unpad(&qkv, 3 * hidden, seq_len, lengths), lengths, heads, head_dim),
+                hidden,
+                seq_len,
+                lengths,
+                &mut expected,
+            );
             let lengths_u32: Vec<u32> = lengths.iter().map(|&l| l as u32).collect();
             let inputs = [bytes(&qkv), bytes(&lengths_u32), vec![0u8; batch * seq_len * hidden * 4]];
             let got = run(gpu, &kernel, &AttentionShape::new(batch, seq_len), &inputs, groups(seq_len, heads, batch)).await?;
