@@ -54,8 +54,8 @@ pub fn hadamard_block(len: usize) -> usize {
 /// transformer activations no longer set a row's scale alone.
 pub fn rotate(row: &mut [f32]) {
     let rotation = Rotation::new(row.len());
-    let mut scratch = vec![0f32; row.len()];
-    let rotated = rotation.apply(row, &mut scratch).to_vec();
+    let (mut work, mut scratch) = (vec![0f32; row.len()], vec![0f32; row.len()]);
+    let rotated = rotation.apply(row, &mut work, &mut scratch).to_vec();
     row.copy_from_slice(&rotated);
 }
 
@@ -94,14 +94,22 @@ impl Rotation {
         Rotation { block, signs, dct: cross_block_dct(len, false), dct_inverse: cross_block_dct(len, true) }
     }
 
-    /// Rotates `row`; the result is in `row` or in `scratch` (as long as `row`), whichever is returned.
-    pub fn apply<'a>(&self, row: &'a mut [f32], scratch: &'a mut [f32]) -> &'a [f32] {
-        row.iter_mut().zip(&self.signs).for_each(|(v, s)| *v *= s);
-        self.hadamard(row);
+    /// Rotates `input`; the result is in `work` or in `scratch` (each as long as `input`),
+    /// whichever is returned. The sign flips and the first two butterfly passes are one sweep
+    /// from `input` to `work`, as the block mixing is one sweep from `work` to `scratch`: the
+    /// matmul rotates every input row, and each sweep over it costs.
+    pub fn apply<'a>(&self, input: &[f32], work: &'a mut [f32], scratch: &'a mut [f32]) -> &'a [f32] {
+        let half = if self.block >= 4 {
+            signed_four_point_sweep(input, &self.signs, work)
+        } else {
+            work.iter_mut().zip(input).zip(&self.signs).for_each(|((w, v), s)| *w = v * s);
+            1
+        };
+        self.hadamard_from(work, half);
         if self.dct.is_empty() {
-            return row;
+            return work;
         }
-        mix_blocks(row, scratch, &self.dct, self.block);
+        mix_blocks(work, scratch, &self.dct, self.block);
         scratch
     }
 
@@ -120,13 +128,12 @@ impl Rotation {
     /// butterfly passes per sweep over the row: the same additions in the same order as one pass
     /// at a time, with half the loads and stores.
     fn hadamard(&self, row: &mut [f32]) {
-        if self.block < 2 {
-            return;
-        }
-        let mut half = 1;
-        if self.block >= 4 && four_point_sweep(row) {
-            half = 4;
-        }
+        let half = if self.block >= 4 && four_point_sweep(row) { 4 } else { 1 };
+        self.hadamard_from(row, half);
+    }
+
+    /// The butterfly passes that follow those already done on runs of `2 · half`.
+    fn hadamard_from(&self, row: &mut [f32], mut half: usize) {
         while half * 2 < self.block {
             butterflies::quad_pass(row, half);
             half *= 4;
@@ -168,17 +175,12 @@ fn scalar_pair_pass(row: &mut [f32], half: usize) {
 /// Returns false where there is no SIMD path (the caller runs the passes itself).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn four_point_sweep(row: &mut [f32]) -> bool {
-    use core::arch::wasm32::*;
     for chunk in row.chunks_exact_mut(4) {
         // SAFETY: chunk holds 4 floats; no alignment is required.
         unsafe {
+            use core::arch::wasm32::*;
             let v = v128_load(chunk.as_ptr() as *const v128);
-            let (even, odd) = (i32x4_shuffle::<0, 0, 2, 2>(v, v), i32x4_shuffle::<1, 1, 3, 3>(v, v));
-            // [a+b, a-b, c+d, c-d]
-            let s = i32x4_shuffle::<0, 5, 2, 7>(f32x4_add(even, odd), f32x4_sub(even, odd));
-            let (low, high) = (i32x4_shuffle::<0, 1, 0, 1>(s, s), i32x4_shuffle::<2, 3, 2, 3>(s, s));
-            let out = i32x4_shuffle::<0, 1, 6, 7>(f32x4_add(low, high), f32x4_sub(low, high));
-            v128_store(chunk.as_mut_ptr() as *mut v128, out);
+            v128_store(chunk.as_mut_ptr() as *mut v128, four_point(v));
         }
     }
     true
@@ -187,6 +189,40 @@ fn four_point_sweep(row: &mut [f32]) -> bool {
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 fn four_point_sweep(_row: &mut [f32]) -> bool {
     false
+}
+
+/// `out = input · signs`, then `four_point_sweep` where it has a SIMD path, in one sweep;
+/// returns the butterfly passes' `half` reached (4, or 1 where only the signs were applied).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+fn signed_four_point_sweep(input: &[f32], signs: &[f32], out: &mut [f32]) -> usize {
+    use core::arch::wasm32::*;
+    assert!(input.len() == signs.len() && out.len() == input.len() && input.len().is_multiple_of(4));
+    for ((chunk, signs), out) in input.chunks_exact(4).zip(signs.chunks_exact(4)).zip(out.chunks_exact_mut(4)) {
+        // SAFETY: each chunk holds 4 floats; no alignment is required.
+        unsafe {
+            let v = f32x4_mul(v128_load(chunk.as_ptr() as *const v128), v128_load(signs.as_ptr() as *const v128));
+            v128_store(out.as_mut_ptr() as *mut v128, four_point(v));
+        }
+    }
+    4
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+fn signed_four_point_sweep(input: &[f32], signs: &[f32], out: &mut [f32]) -> usize {
+    out.iter_mut().zip(input).zip(signs).for_each(|((o, v), s)| *o = v * s);
+    1
+}
+
+/// The 4-point transform of one vector's lanes a, b, c, d: the first two butterfly passes.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn four_point(v: core::arch::wasm32::v128) -> core::arch::wasm32::v128 {
+    use core::arch::wasm32::*;
+    let (even, odd) = (i32x4_shuffle::<0, 0, 2, 2>(v, v), i32x4_shuffle::<1, 1, 3, 3>(v, v));
+    // [a+b, a-b, c+d, c-d]
+    let s = i32x4_shuffle::<0, 5, 2, 7>(f32x4_add(even, odd), f32x4_sub(even, odd));
+    let (low, high) = (i32x4_shuffle::<0, 1, 0, 1>(s, s), i32x4_shuffle::<2, 3, 2, 3>(s, s));
+    i32x4_shuffle::<0, 1, 6, 7>(f32x4_add(low, high), f32x4_sub(low, high))
 }
 
 /// The later butterfly passes four lanes at a time where runs are whole vectors: LLVM left them
@@ -261,6 +297,15 @@ fn cross_block_dct(len: usize, inverse: bool) -> Vec<f32> {
 
 /// `out` = the row's blocks mixed by `dct` (from `cross_block_dct`) at each position.
 fn mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) {
+    if simd_mix::mix_blocks(row, out, dct, block) {
+        return;
+    }
+    scalar_mix_blocks(row, out, dct, block);
+}
+
+/// `mix_blocks` one block at a time (each output block starts at 0 and adds each input block's
+/// share in order).
+fn scalar_mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) {
     let count = row.len() / block.max(1);
     for k in 0..count {
         let out = &mut out[k * block..(k + 1) * block];
@@ -271,6 +316,61 @@ fn mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) {
                 *o += weight * v;
             }
         }
+    }
+}
+
+/// `mix_blocks` in one sweep, four positions of every block at a time: the same additions in the
+/// same order as `scalar_mix_blocks`, where that makes `count + 1` sweeps over the output.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd_mix {
+    use core::arch::wasm32::*;
+
+    /// Returns false, having done nothing, where the row does not suit this path. The block
+    /// counts of the hidden and feed-forward widths of the models served (384, 768, 1024, 1536,
+    /// 3072, 4096: 3, 2, 6 and 8 blocks) each get their own copy, where the loops unroll.
+    pub fn mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) -> bool {
+        let count = row.len() / block.max(1);
+        if !block.is_multiple_of(4) || out.len() != row.len() || dct.len() != count * count {
+            return false;
+        }
+        match count {
+            2 => mix::<2>(row, out, dct, block),
+            3 => mix::<3>(row, out, dct, block),
+            6 => mix::<6>(row, out, dct, block),
+            8 => mix::<8>(row, out, dct, block),
+            _ => return false,
+        }
+        true
+    }
+
+    #[inline(always)]
+    fn mix<const N: usize>(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) {
+        assert!(row.len() == N * block && out.len() == N * block && dct.len() == N * N);
+        // Hidden from the optimizer: inlined, they become splats V8 rebuilds per use.
+        let weights: [[v128; N]; N] =
+            core::hint::black_box(core::array::from_fn(|k| core::array::from_fn(|n| f32x4_splat(dct[k * N + n]))));
+        let (rp, op) = (row.as_ptr(), out.as_mut_ptr());
+        for j in (0..block).step_by(4) {
+            // SAFETY: j + 3 < block, so every lane read lies in block n of `row` and every lane
+            // written in block k of `out`, as the assert bounds them.
+            unsafe {
+                let inputs: [v128; N] = core::array::from_fn(|n| v128_load(rp.add(n * block + j) as *const v128));
+                for (k, weights) in weights.iter().enumerate() {
+                    let mut sum = f32x4_splat(0.0);
+                    for (w, input) in weights.iter().zip(&inputs) {
+                        sum = f32x4_add(sum, f32x4_mul(*w, *input));
+                    }
+                    v128_store(op.add(k * block + j) as *mut v128, sum);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod simd_mix {
+    pub fn mix_blocks(_row: &[f32], _out: &mut [f32], _dct: &[f32], _block: usize) -> bool {
+        false
     }
 }
 
@@ -391,14 +491,11 @@ impl QuantizedRows {
     pub fn set_rows(&mut self, first: usize, values: &[f32]) {
         let cols = self.cols.max(1);
         let rotation = self.rotated.then(|| Rotation::new(cols));
-        let (mut row_copy, mut scratch) = (vec![0f32; cols], vec![0f32; cols]);
+        let (mut work, mut scratch) = (vec![0f32; cols], vec![0f32; cols]);
         for (i, row) in values.chunks_exact(cols).enumerate() {
             let r = first + i;
             let row = match &rotation {
-                Some(rotation) => {
-                    row_copy.copy_from_slice(row);
-                    rotation.apply(&mut row_copy, &mut scratch)
-                }
+                Some(rotation) => rotation.apply(row, &mut work, &mut scratch),
                 None => row,
             };
             self.scales[r] = quantize_row(row, WEIGHT_LEVELS, &mut self.values[r * cols..(r + 1) * cols]);

@@ -7,6 +7,9 @@
 //! Written by hand because no wasm int8 GEMM exists to reuse: relaxed SIMD's i8 dot does 16
 //! multiply-adds per instruction where the f32 kernel's FMA does 4.
 
+use std::mem::MaybeUninit;
+
+use super::matmul::unzeroed_output;
 use crate::quantize::{quantize_row_offset, QuantizedRows, Rotation, ACTIVATION_LEVELS};
 
 /// Outputs per packed panel.
@@ -112,12 +115,11 @@ impl PackedQ8 {
         let (k, stride) = (self.in_features, self.groups * GROUP);
         let mut xq = vec![0i8; rows * stride];
         let mut scales = vec![0f32; rows];
-        let (mut row_copy, mut scratch) = (vec![0f32; k], vec![0f32; k]);
+        let (mut work, mut scratch) = (vec![0f32; k], vec![0f32; k]);
         for r in 0..rows {
             let mut row = &x[r * k..(r + 1) * k];
             if let Some(rotation) = &self.rotation {
-                row_copy.copy_from_slice(row);
-                row = rotation.apply(&mut row_copy, &mut scratch);
+                row = rotation.apply(row, &mut work, &mut scratch);
             }
             let out = &mut xq[r * stride..r * stride + k];
             scales[r] = quantize_row_offset(row, ACTIVATION_LEVELS, kernel::ACTIVATION_OFFSET, out);
@@ -130,22 +132,28 @@ impl PackedQ8 {
         assert_eq!(x.len(), rows * self.in_features);
         let n = self.out_features;
         let (xq, x_scales) = self.quantize_input(x, rows);
-        let mut y = vec![0f32; rows * n];
-        self.for_each_tile(&xq, rows, |row, col, products| {
-            let out = &mut y[row * n + col..row * n + col + products.len()];
-            let (scales, bias) = (&self.scales[col..col + PANEL], &self.bias[col..col + PANEL]);
-            if let (Ok(out), Ok(products)) = (<&mut [f32; PANEL]>::try_from(&mut *out), <&[i32; PANEL]>::try_from(products)) {
-                // Whole panels in fixed-size arrays, so the compiler vectorizes the epilogue.
-                for i in 0..PANEL {
-                    out[i] = products[i] as f32 * (x_scales[row] * scales[i]) + bias[i];
+        let fill = |y: &mut [MaybeUninit<f32>]| {
+            self.for_each_tile(&xq, rows, |row, col, products| {
+                let out = &mut y[row * n + col..row * n + col + products.len()];
+                let (scales, bias) = (&self.scales[col..col + PANEL], &self.bias[col..col + PANEL]);
+                let value = |i: usize, p: i32| p as f32 * (x_scales[row] * scales[i]) + bias[i];
+                if let (Ok(out), Ok(products)) =
+                    (<&mut [MaybeUninit<f32>; PANEL]>::try_from(&mut *out), <&[i32; PANEL]>::try_from(products))
+                {
+                    // Whole panels in fixed-size arrays, so the compiler vectorizes the epilogue.
+                    for i in 0..PANEL {
+                        out[i].write(value(i, products[i]));
+                    }
+                } else {
+                    for (i, (o, &p)) in out.iter_mut().zip(products).enumerate() {
+                        o.write(value(i, p));
+                    }
                 }
-            } else {
-                for (i, (o, &p)) in out.iter_mut().zip(products).enumerate() {
-                    *o = p as f32 * (x_scales[row] * scales[i]) + bias[i];
-                }
-            }
-        });
-        y
+            });
+        };
+        // SAFETY: `for_each_tile` hands every (row, output) to its `store` (blocks cover rows
+        // 0..rows, panels outputs 0..n), so `fill` writes every element.
+        unsafe { unzeroed_output(rows * n, fill) }
     }
 }
 
