@@ -128,7 +128,7 @@ impl Rotation {
     /// butterfly passes per sweep over the row: the same additions in the same order as one pass
     /// at a time, with half the loads and stores.
     fn hadamard(&self, row: &mut [f32]) {
-        let half = if self.block >= 4 && four_point_sweep(row) { 4 } else { 1 };
+        let half = if self.block >= 4 { four_point_sweep(row) } else { 1 };
         self.hadamard_from(row, half);
     }
 
@@ -172,9 +172,10 @@ fn scalar_pair_pass(row: &mut [f32], half: usize) {
 
 /// The first two butterfly passes (4-point transforms of each four values) within SIMD
 /// registers, where the scalar loop did not vectorize; the same additions, so the same results.
-/// Returns false where there is no SIMD path (the caller runs the passes itself).
+/// Returns the butterfly passes' `half` reached: 4, or 1 where there is no SIMD path (the later
+/// passes then start from the first).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-fn four_point_sweep(row: &mut [f32]) -> bool {
+fn four_point_sweep(row: &mut [f32]) -> usize {
     for chunk in row.chunks_exact_mut(4) {
         // SAFETY: chunk holds 4 floats; no alignment is required.
         unsafe {
@@ -183,12 +184,12 @@ fn four_point_sweep(row: &mut [f32]) -> bool {
             v128_store(chunk.as_mut_ptr() as *mut v128, four_point(v));
         }
     }
-    true
+    4
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-fn four_point_sweep(_row: &mut [f32]) -> bool {
-    false
+fn four_point_sweep(_row: &mut [f32]) -> usize {
+    1
 }
 
 /// `out = input · signs`, then `four_point_sweep` where it has a SIMD path, in one sweep;
@@ -295,15 +296,10 @@ fn cross_block_dct(len: usize, inverse: bool) -> Vec<f32> {
         .collect()
 }
 
-/// `out` = the row's blocks mixed by `dct` (from `cross_block_dct`) at each position.
-fn mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) {
-    if simd_mix::mix_blocks(row, out, dct, block) {
-        return;
-    }
-    scalar_mix_blocks(row, out, dct, block);
-}
+use simd_mix::mix_blocks;
 
-/// `mix_blocks` one block at a time (each output block starts at 0 and adds each input block's
+/// `out` = the row's blocks mixed by `dct` (from `cross_block_dct`) at each position, one block
+/// at a time (each output block starts at 0 and adds each input block's
 /// share in order).
 fn scalar_mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) {
     let count = row.len() / block.max(1);
@@ -325,22 +321,21 @@ fn scalar_mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) {
 mod simd_mix {
     use core::arch::wasm32::*;
 
-    /// Returns false, having done nothing, where the row does not suit this path. The block
+    /// `super::scalar_mix_blocks`, which rows that do not suit this path fall back to. The block
     /// counts of the hidden and feed-forward widths of the models served (384, 768, 1024, 1536,
     /// 3072, 4096: 3, 2, 6 and 8 blocks) each get their own copy, where the loops unroll.
-    pub fn mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) -> bool {
+    pub fn mix_blocks(row: &[f32], out: &mut [f32], dct: &[f32], block: usize) {
         let count = row.len() / block.max(1);
         if !block.is_multiple_of(4) || out.len() != row.len() || dct.len() != count * count {
-            return false;
+            return super::scalar_mix_blocks(row, out, dct, block);
         }
         match count {
             2 => mix::<2>(row, out, dct, block),
             3 => mix::<3>(row, out, dct, block),
             6 => mix::<6>(row, out, dct, block),
             8 => mix::<8>(row, out, dct, block),
-            _ => return false,
+            _ => super::scalar_mix_blocks(row, out, dct, block),
         }
-        true
     }
 
     #[inline(always)]
@@ -369,9 +364,7 @@ mod simd_mix {
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod simd_mix {
-    pub fn mix_blocks(_row: &[f32], _out: &mut [f32], _dct: &[f32], _block: usize) -> bool {
-        false
-    }
+    pub(super) use super::scalar_mix_blocks as mix_blocks;
 }
 
 /// Quantizes `row` symmetrically to `levels` into `out`; returns the scale (0 for an all-zero
