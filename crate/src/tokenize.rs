@@ -73,9 +73,15 @@ fn read<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 /// they enter wasm memory (`maxTextUnits` in input.js), which only grows.
 pub const TEXT_BYTES_PER_TOKEN: usize = 512;
 
-/// Tokens a prefix must produce past the truncation point before its tokens are taken as the
-/// whole text's: words near a cut may tokenize differently, never those this far before it.
-const OVERFLOW_MARGIN: usize = 32;
+/// Bytes a prefix must reach past its last kept token before its tokens are taken as the whole
+/// text's: words near a cut may tokenize differently, never those this far before it. (Counted
+/// in bytes from the kept tokens' offsets: tokenizers 0.23 returns a few tokens, not the rest of
+/// the text, as the overflow of a truncated encoding, so overflow cannot be counted in tokens.)
+const OVERFLOW_MARGIN_BYTES: usize = 256;
+
+/// The first prefix tokenized, in bytes per token `max_seq_length` allows: English prose takes
+/// ~4.5, so one prefix serves most texts, and tokenizing costs time in proportion to its bytes.
+const FIRST_WINDOW_BYTES_PER_TOKEN: usize = 6;
 
 /// One tokenized text: its ids and how many leading tokens belong to the prompt (the count
 /// sentence-transformers masks out when a pooling layer has `include_prompt: false`).
@@ -116,10 +122,19 @@ impl TextTokenizer {
 
     /// The ids of `prompt + text`, special tokens included, truncated at `max_seq_length`.
     ///
-    /// Tokenizing costs ~60 bytes of memory per character, so a long text is tokenized by growing
-    /// prefixes, each cut before a whitespace, until one yields `OVERFLOW_MARGIN` tokens past the
-    /// truncation point: its first `max_seq_length` tokens are then the whole text's.
+    /// Tokenizing costs ~60 bytes of memory and a few microseconds per character, so a long text
+    /// is tokenized by growing prefixes, each cut before a whitespace, until one that ends before
+    /// a space is truncated `OVERFLOW_MARGIN_BYTES` or more before its end: its first
+    /// `max_seq_length` tokens are then the whole text's. A space is where every pre-tokenizer
+    /// of the family splits (BERT's on whitespace, Metaspace on ' '), and a Unigram Viterbi path
+    /// runs within a pre-token, so no kept token depends on the text after such a cut; a text
+    /// with no space to cut at (CJK, one giant word) is read whole, up to `max_text_bytes`.
     pub fn ids(&self, text: &str, prompt: Option<&str>) -> Result<Vec<u32>> {
+        Ok(self.ids_and_bytes_read(text, prompt)?.0)
+    }
+
+    /// `ids`, and the bytes of the longest prefix it tokenized.
+    fn ids_and_bytes_read(&self, text: &str, prompt: Option<&str>) -> Result<(Vec<u32>, usize)> {
         let joined;
         let full = match prompt {
             Some(prompt) => {
@@ -129,15 +144,15 @@ impl TextTokenizer {
             None => text,
         };
         let limit = self.max_text_bytes();
-        let mut window = (self.max_seq_length * 8).max(1024);
+        let mut window = (self.max_seq_length * FIRST_WINDOW_BYTES_PER_TOKEN).max(1024);
         loop {
             let prefix = if window >= full.len() { full } else { prefix_before(full, window) };
             let encoding = self.encode(prefix)?;
-            let overflow: usize = encoding.get_overflowing().iter().map(|e| e.len()).sum();
-            if prefix.len() == full.len() || overflow >= OVERFLOW_MARGIN || window >= limit {
-                return Ok(encoding.get_ids().to_vec());
+            let cut_between_words = full.as_bytes().get(prefix.len()) == Some(&b' ');
+            if prefix.len() == full.len() || window >= limit || (cut_between_words && cut_far_past_kept_tokens(&encoding, prefix.len())) {
+                return Ok((encoding.get_ids().to_vec(), prefix.len()));
             }
-            window = (window * 4).min(limit);
+            window = window.saturating_mul(2).min(limit);
         }
     }
 
@@ -190,6 +205,23 @@ impl TextTokenizer {
         }
         .map_err(|e| EmbedError::Input(format!("could not tokenize text: {e}")))
     }
+}
+
+/// Whether `encoding` (of a prefix `prefix_len` bytes long) was truncated, with its last kept
+/// token ending at least `OVERFLOW_MARGIN_BYTES` before the prefix does.
+fn cut_far_past_kept_tokens(encoding: &Encoding, prefix_len: usize) -> bool {
+    if encoding.get_overflowing().is_empty() {
+        return false;
+    }
+    let kept_end = encoding
+        .get_offsets()
+        .iter()
+        .zip(encoding.get_special_tokens_mask())
+        .filter(|&(_, &special)| special == 0)
+        .map(|(&(_, end), _)| end)
+        .max()
+        .unwrap_or(0);
+    kept_end.saturating_add(OVERFLOW_MARGIN_BYTES) <= prefix_len
 }
 
 /// The longest prefix of `text` of at most `max_bytes` bytes that ends on a character boundary,
@@ -296,7 +328,28 @@ impl<'de> serde::de::Visitor<'de> for CheckedJsonVisitor {
 
 #[cfg(test)]
 mod tests {
-    use super::prefix_before;
+    use super::{prefix_before, TextTokenizer, FIRST_WINDOW_BYTES_PER_TOKEN, OVERFLOW_MARGIN_BYTES};
+
+    /// A long text of prose is tokenized from one prefix of about what its kept tokens need, not
+    /// whole: tokenizing costs time in proportion to the bytes read.
+    #[test]
+    fn long_prose_is_tokenized_from_a_short_prefix() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let tokenizer_json = std::fs::read(root.join("models/all-MiniLM-L6-v2/tokenizer.json")).unwrap();
+        let texts: Vec<String> = serde_json::from_slice(&std::fs::read(root.join("tests/fixtures/texts.json")).unwrap()).unwrap();
+        let prose = texts.join(" ").repeat(2000);
+        for max_seq_length in [128, 512] {
+            let tokenizer = TextTokenizer::from_bytes(&tokenizer_json, max_seq_length).unwrap();
+            let (ids, bytes_read) = tokenizer.ids_and_bytes_read(&prose, Some("query: ")).unwrap();
+            assert_eq!(ids.len(), max_seq_length);
+            let first_window = max_seq_length * FIRST_WINDOW_BYTES_PER_TOKEN;
+            assert!(bytes_read <= 2 * first_window, "{max_seq_length}: read {bytes_read} of {} bytes", prose.len());
+            // The same ids as a prefix read to the margin and no further would give.
+            let (short_ids, _) = tokenizer.ids_and_bytes_read(&prose[..bytes_read], Some("query: ")).unwrap();
+            assert_eq!(ids, short_ids);
+            assert!(bytes_read >= OVERFLOW_MARGIN_BYTES);
+        }
+    }
 
     #[test]
     fn prefixes_end_on_characters_and_before_spaces() {

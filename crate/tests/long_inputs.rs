@@ -47,11 +47,20 @@ fn long_texts() -> Vec<(&'static str, String)> {
     vec![
         ("prose, 200 kB", prose.repeat(200_000 / prose.len() + 1)),
         ("prose without spaces", prose.replace(' ', "").repeat(40)),
+        // Prefixes are cut before every kind of whitespace, and stop early only before a space.
+        ("prose, mixed whitespace", mixed_whitespace(&prose).repeat(60)),
         ("CJK without spaces", "語義検索は意味で文書を見つける。".repeat(3000)),
         ("10^4 combining marks", format!("e{} word", "\u{301}".repeat(10_000))),
         // Within the bound (128 × 512 bytes) a prefix grows until it reaches the words.
         ("spaces, then words", format!("{}after many spaces", " ".repeat(50_000))),
     ]
+}
+
+/// `prose` with its spaces in turn a space, a newline, a no-break space, a tab, an ideographic
+/// space, and two spaces.
+fn mixed_whitespace(prose: &str) -> String {
+    let kinds = [" ", "\n", "\u{a0}", "\t", "\u{3000}", "  "];
+    prose.split(' ').enumerate().map(|(i, word)| format!("{}{word}", if i == 0 { "" } else { kinds[i % kinds.len()] })).collect()
 }
 
 #[test]
