@@ -69,12 +69,23 @@ export async function newInstance(simd, cache, { threads = 1, spawnThreads } = {
 }
 
 /**
- * Whether a shared-memory engine can run here: a cross-origin isolated page (the caller checks
- * that relaxed SIMD is the flavour picked). Node runs the worker pool instead: under worker_threads a thread that blocked right after
- * saying it was ready sometimes never started (an intermittent hang in tests here), and the
- * pool gives Node the same 2× on batches.
+ * Whether a shared-memory engine can run here (the caller checks that relaxed SIMD is the flavour
+ * picked): a cross-origin isolated page, or Node running wasm without Liftoff (`--no-liftoff`).
+ * Under Node 20's V8, Liftoff-compiled `memory.atomic.wait32` returns at once instead of waiting
+ * (perf: std's `Thread::park` spinning over V8's FutexEmulation::WaitSync), so a thread that
+ * waits before its code tiers up spins and misses its wake-up: the first encode hung. With
+ * TurboFan alone it waits; elsewhere Node runs the worker pool (the same 2× on batches).
  */
 export function sharedMemoryAvailable() {
-  if (typeof SharedArrayBuffer !== 'function' || globalThis.process?.versions?.node) return false;
+  if (typeof SharedArrayBuffer !== 'function') return false;
+  const node = globalThis.process?.versions?.node;
+  if (node) return nodeRunsWasmWithoutLiftoff();
   return globalThis.crossOriginIsolated === true;
+}
+
+/** Whether Node's V8 was told `--no-liftoff`, on its command line or in NODE_OPTIONS. */
+function nodeRunsWasmWithoutLiftoff() {
+  const { process } = globalThis;
+  const flags = [...(process.execArgv ?? []), ...(process.env?.NODE_OPTIONS ?? '').split(/\s+/)];
+  return flags.includes('--no-liftoff');
 }

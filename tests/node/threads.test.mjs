@@ -1,6 +1,6 @@
-// threads above 1 in Node: a pool of worker-thread engines. Same vectors as one thread, a dead
-// thread replaced mid-call, every thread ended by dispose(), and a script that forgets dispose()
-// still exits.
+// threads above 1 in Node: a pool of worker-thread engines, or one shared-memory engine when
+// V8 runs without Liftoff. Same vectors as one thread, a dead thread replaced mid-call, every
+// thread ended by dispose(), and a script that forgets dispose() still exits.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import workerThreads from 'node:worker_threads';
 
 import { Embedder } from '../../pkg/index.js';
+import { pickSimd } from '../../pkg/instance.js';
 import { cosine } from '../e2e/harness.mjs';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -69,4 +70,40 @@ test('a script that never calls dispose() on a pool still exits once its work is
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stdout, /^worker-pool \d+/);
+});
+
+test('under --no-liftoff, threads: 2 in Node runs one shared-memory engine with the vectors of one thread; dispose() ends its threads', () => {
+  const script = `
+    import workerThreads from 'node:worker_threads';
+    const exited = [];
+    const OriginalWorker = workerThreads.Worker;
+    workerThreads.Worker = class extends OriginalWorker {
+      constructor(...args) {
+        super(...args);
+        const entry = { exited: false };
+        exited.push(entry);
+        this.on('exit', () => (entry.exited = true));
+      }
+    };
+    const { Embedder } = await import(${JSON.stringify(new URL('pkg/index.js', ROOT).href)});
+    const texts = ${JSON.stringify(corpus)};
+    const one = await Embedder.load(${JSON.stringify(FOLDER)}, { threads: 1 });
+    const shared = await Embedder.load(${JSON.stringify(FOLDER)}, { threads: 2 });
+    const [a, b] = [await one.encode(texts, { batchSize: 8 }), await shared.encode(texts, { batchSize: 8 })];
+    const differing = a.reduce((n, v, i) => n + v.reduce((m, x, j) => m + (x !== b[i][j]), 0), 0);
+    const mode = [shared.parallelism, shared.threads, shared.simd];
+    await Promise.all([one.dispose(), shared.dispose()]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    console.log(JSON.stringify({ mode, differing, workers: exited.length, running: exited.filter((e) => !e.exited).length }));
+  `;
+  // Node 20 validates relaxed SIMD only behind its flag; later versions have it by default.
+  const flags = ['--no-liftoff', ...(pickSimd('auto') === 'relaxed-simd' ? [] : ['--experimental-wasm-relaxed-simd'])];
+  const run = spawnSync(process.execPath, [...flags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(run.stdout.trim().split('\n').pop());
+  assert.deepEqual(result.mode, ['shared-memory', 2, 'relaxed-simd']);
+  assert.equal(result.differing, 0, 'the same vectors as one thread');
+  // The engine's worker and its two rayon threads.
+  assert.equal(result.workers, 3);
+  assert.equal(result.running, 0, 'no worker thread left running');
 });
