@@ -78,8 +78,7 @@ export async function newInstance(simd, cache, { threads = 1, spawnThreads } = {
  */
 export function sharedMemoryAvailable() {
   if (typeof SharedArrayBuffer !== 'function') return false;
-  const node = globalThis.process?.versions?.node;
-  if (node) return nodeRunsWasmWithoutLiftoff();
+  if (globalThis.process?.versions?.node) return nodeRunsWasmWithoutLiftoff();
   return globalThis.crossOriginIsolated === true;
 }
 

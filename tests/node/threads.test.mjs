@@ -7,11 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import workerThreads from 'node:worker_threads';
 
 import { Embedder } from '../../pkg/index.js';
 import { pickSimd } from '../../pkg/instance.js';
 import { cosine } from '../e2e/harness.mjs';
+import { countWorkers, differing } from './worker-census.mjs';
 
 const ROOT = new URL('../../', import.meta.url);
 const FOLDER = fileURLToPath(new URL('models/all-MiniLM-L6-v2/', ROOT));
@@ -20,19 +20,7 @@ const plain = reference.cases.filter((c) => c.prompt === null && c.text.trim() !
 const sentences = JSON.parse(await readFile(new URL('tests/fixtures/texts.json', ROOT), 'utf8'));
 const corpus = Array.from({ length: 40 }, (_, i) => Array.from({ length: 1 + (i % 5) }, (_, j) => sentences[(i * 7 + j * 13) % sentences.length]).join(' '));
 
-// Every worker thread the package starts, and whether it has exited.
-const started = [];
-const OriginalWorker = workerThreads.Worker;
-workerThreads.Worker = class extends OriginalWorker {
-  constructor(...args) {
-    super(...args);
-    const entry = { exited: false };
-    started.push(entry);
-    this.on('exit', () => (entry.exited = true));
-  }
-};
-
-const differing = (a, b) => a.reduce((n, v, i) => n + v.reduce((m, x, j) => m + (x !== b[i][j]), 0), 0);
+const started = countWorkers();
 
 test('threads: 2 in Node runs two worker-thread engines with the vectors of one thread; dispose() ends them', async () => {
   const one = await Embedder.load(FOLDER, { threads: 1 });
@@ -74,27 +62,17 @@ test('a script that never calls dispose() on a pool still exits once its work is
 
 test('under --no-liftoff, threads: 2 in Node runs one shared-memory engine with the vectors of one thread; dispose() ends its threads', () => {
   const script = `
-    import workerThreads from 'node:worker_threads';
-    const exited = [];
-    const OriginalWorker = workerThreads.Worker;
-    workerThreads.Worker = class extends OriginalWorker {
-      constructor(...args) {
-        super(...args);
-        const entry = { exited: false };
-        exited.push(entry);
-        this.on('exit', () => (entry.exited = true));
-      }
-    };
+    import { countWorkers, differing } from ${JSON.stringify(new URL('tests/node/worker-census.mjs', ROOT).href)};
+    const started = countWorkers();
     const { Embedder } = await import(${JSON.stringify(new URL('pkg/index.js', ROOT).href)});
     const texts = ${JSON.stringify(corpus)};
     const one = await Embedder.load(${JSON.stringify(FOLDER)}, { threads: 1 });
     const shared = await Embedder.load(${JSON.stringify(FOLDER)}, { threads: 2 });
     const [a, b] = [await one.encode(texts, { batchSize: 8 }), await shared.encode(texts, { batchSize: 8 })];
-    const differing = a.reduce((n, v, i) => n + v.reduce((m, x, j) => m + (x !== b[i][j]), 0), 0);
     const mode = [shared.parallelism, shared.threads, shared.simd];
     await Promise.all([one.dispose(), shared.dispose()]);
     await new Promise((resolve) => setTimeout(resolve, 200));
-    console.log(JSON.stringify({ mode, differing, workers: exited.length, running: exited.filter((e) => !e.exited).length }));
+    console.log(JSON.stringify({ mode, differing: differing(a, b), workers: started.length, running: started.filter((e) => !e.exited).length }));
   `;
   // Node 20 validates relaxed SIMD only behind its flag; later versions have it by default.
   const flags = ['--no-liftoff', ...(pickSimd('auto') === 'relaxed-simd' ? [] : ['--experimental-wasm-relaxed-simd'])];
