@@ -294,11 +294,21 @@ pub(crate) fn pooling_spec(file: &str, config: &Value, hidden_size: usize) -> Re
                     modes.push(mode);
                 }
             }
+            if modes.is_empty() {
+                // Left out, pooling_mode_mean_tokens is on (Pooling's default); written false with
+                // every other mode off, sentence-transformers builds a Pooling with no output.
+                if config.get("pooling_mode_mean_tokens").is_some() {
+                    return Err(EmbedError::config(
+                        file,
+                        "turns every pooling mode off (each pooling_mode_* is false); set the one the model was trained with, e.g. \"pooling_mode_mean_tokens\": true",
+                    ));
+                }
+                modes.push(PoolingMode::Mean);
+            }
         }
     }
     if modes.is_empty() {
-        // sentence-transformers falls back to mean when no legacy flag is on.
-        modes.push(PoolingMode::Mean);
+        return Err(EmbedError::config(file, "pooling_mode lists no mode"));
     }
     Ok(PoolingSpec { modes, include_prompt, dimension })
 }
@@ -428,6 +438,17 @@ mod tests {
     fn legacy_pooling_without_flags_falls_back_to_mean() {
         let spec = pooling_spec("p", &serde_json::json!({"word_embedding_dimension": 8}), 8).unwrap();
         assert_eq!(spec.modes, vec![PoolingMode::Mean]);
+    }
+
+    #[test]
+    fn legacy_pooling_with_every_mode_false_is_refused() {
+        let config = serde_json::json!({"word_embedding_dimension": 8, "pooling_mode_cls_token": false,
+            "pooling_mode_mean_tokens": false, "pooling_mode_max_tokens": false, "pooling_mode_mean_sqrt_len_tokens": false});
+        let err = pooling_spec("1_Pooling/config.json", &config, 8).unwrap_err();
+        assert_eq!(err.code(), "E_CONFIG");
+        assert!(err.to_string().contains("1_Pooling/config.json") && err.to_string().contains("every pooling mode off"), "{err}");
+        let err = pooling_spec("1_Pooling/config.json", &serde_json::json!({"embedding_dimension": 8, "pooling_mode": []}), 8).unwrap_err();
+        assert_eq!(err.code(), "E_CONFIG");
     }
 
     #[test]

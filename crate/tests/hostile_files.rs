@@ -72,6 +72,12 @@ fn bad_sentence_transformers_configs_are_config_errors() {
         ("config.json", "\u{feff}{}"),
         ("modules.json", r#"[{"path": "../x", "type": "sentence_transformers.models.Pooling"}]"#),
         ("tokenizer_config.json", r#"{"model_max_length": "512"}"#),
+        // Every legacy mode written false: sentence-transformers refuses it too; not mean pooling.
+        (
+            "1_Pooling/config.json",
+            r#"{"word_embedding_dimension": 384, "pooling_mode_cls_token": false, "pooling_mode_mean_tokens": false,
+            "pooling_mode_max_tokens": false, "pooling_mode_mean_sqrt_len_tokens": false}"#,
+        ),
     ] {
         let mut files = folder("e5-small-v2-like");
         files.insert(file, text.as_bytes().to_vec());
