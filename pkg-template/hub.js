@@ -129,13 +129,14 @@ export async function fetchConfigFiles(session, engine) {
 
 /**
  * Downloads the weights: the first of `engine.weightFiles(dtype)` (the engine's order of
- * preference) that the folder has. Each file goes to `take(name, bytes, kind)` as it arrives
- * (kind: 'safetensors' or 'file'), so the caller can let go of one before the next downloads.
+ * preference; with no dtype, whatever weights the folder has) that the folder has. Each file goes
+ * to `take(name, bytes, kind, fileDtype)` as it arrives (kind: 'safetensors' or 'file'; fileDtype:
+ * what it loads as), so the caller can let go of one before the next downloads.
  */
-export async function fetchWeights(session, engine, take, dtype = 'f32') {
+export async function fetchWeights(session, engine, take, dtype) {
   const candidates = engine.weightFiles(dtype);
   let missingVariant = null;
-  for (const [at, { name, layout, variant }] of candidates.entries()) {
+  for (const [at, { name, layout, variant, dtype: fileDtype }] of candidates.entries()) {
     let bytes;
     try {
       bytes = await session.get(name, layout === 'shard-index' ? 'optional-json' : 'optional-binary');
@@ -158,10 +159,16 @@ export async function fetchWeights(session, engine, take, dtype = 'f32') {
       console.warn(`webembed: ${session.baseUrl} offers no ${missingVariant}; ${instead}`);
     }
     if (layout === 'shard-index') {
-      for (const shard of engine.shardFiles(bytes)) take(shard, await session.get(shard, 'binary'), 'safetensors');
-      return undefined;
+      for (const shard of engine.shardFiles(bytes)) await take(shard, await session.get(shard, 'binary'), 'safetensors', fileDtype);
+      return fileDtype;
     }
-    return take(name, bytes, layout === 'pytorch-bin' ? 'file' : 'safetensors');
+    await take(name, bytes, layout === 'pytorch-bin' ? 'file' : 'safetensors', fileDtype);
+    return fileDtype;
+  }
+  const q8 = engine.q8WeightFile();
+  if (dtype !== undefined && dtype !== 'q8' && (await session.get(q8, 'optional-binary'))) {
+    // Nothing failed to download: the folder holds weights of another precision than asked.
+    throw new WebembedError('E_WEIGHTS', `${session.baseUrl} holds only ${q8} (int8 weights, as \`webembed quantize\` writes them), no ${dtype} weights: load it with { dtype: 'q8' }, or leave dtype out to load whatever the folder has`);
   }
   const tried = candidates.map((c) => c.name);
   throw new WebembedError('E_FETCH', `${session.baseUrl} has no weights: tried ${tried.slice(0, -1).join(', ')} and ${tried.at(-1)}`);

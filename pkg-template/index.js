@@ -35,24 +35,46 @@ async function buildEngine(url, options) {
 }
 
 async function buildFrom(glue, session, options) {
-  const loader = new glue.ModelLoader(options.dtype);
+  const config = await fetchConfigFiles(session, glue);
+  const newLoader = (dtype) => {
+    const made = new glue.ModelLoader(dtype);
+    try {
+      for (const [name, bytes] of config) made.addFile(name, bytes);
+      // Refuses unsupported or too-large models before their weights download.
+      made.checkSpec();
+      return made;
+    } catch (error) {
+      made.free();
+      throw error;
+    }
+  };
+  let dtype = options.dtype ?? 'f32';
+  let loader = newLoader(dtype);
   try {
-    for (const [name, bytes] of await fetchConfigFiles(session, glue)) loader.addFile(name, bytes);
-    // Refuses unsupported or too-large models before their weights download.
-    loader.checkSpec();
+    // With no dtype asked, the folder's own weights decide (q8 when that is all it has).
     await fetchWeights(
       session,
       glue,
-      (name, bytes, kind) => (kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes)),
+      (name, bytes, kind, fileDtype) => {
+        if (fileDtype !== dtype) {
+          loader.free();
+          loader = null;
+          dtype = fileDtype;
+          loader = newLoader(dtype);
+        }
+        return kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes);
+      },
       options.dtype,
     );
   } catch (error) {
-    loader.free();
+    loader?.free();
     throw error;
   }
   const engine = loader.build(); // consumes the loader, whether it succeeds or not
   try {
-    const webgpu = await startWebGpu(engine, options.backend ?? 'auto', options.dtype, { allowSoftwareAdapter: options._allowSoftwareAdapter });
+    // An unasked dtype lets the GPU keep f16 weights where it can, as before q8-only folders loaded.
+    const gpuDtype = options.dtype ?? (dtype === 'q8' ? 'q8' : undefined);
+    const webgpu = await startWebGpu(engine, options.backend ?? 'auto', gpuDtype, { allowSoftwareAdapter: options._allowSoftwareAdapter });
     return { glue, engine, webgpu };
   } catch (error) {
     engine.free();

@@ -60,6 +60,14 @@ pub enum Dtype {
 }
 
 impl Dtype {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::F16 => "f16",
+            Dtype::Q8 => "q8",
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Self> {
         match name {
             "f32" => Ok(Dtype::F32),
@@ -89,6 +97,14 @@ const FLOAT_WEIGHTS: [WeightFile; 3] = [
     file(SHARD_INDEX, WeightLayout::ShardIndex, false),
     file(PYTORCH_BIN, WeightLayout::PytorchBin, false),
 ];
+
+/// The weight files to look for, in order, when no dtype was asked for: the float weights, else
+/// the q8 file (a folder `webembed quantize --out` wrote holds only that). Each with the dtype it loads as.
+pub fn unasked_weight_files() -> Vec<(WeightFile, Dtype)> {
+    let mut files: Vec<_> = FLOAT_WEIGHTS.iter().map(|f| (*f, Dtype::F32)).collect();
+    files.push((file(SAFETENSORS_Q8, WeightLayout::Safetensors, false), Dtype::Q8));
+    files
+}
 
 /// The weight files to look for, in order, for `dtype`.
 pub fn weight_files(dtype: Dtype) -> Vec<WeightFile> {

@@ -57,16 +57,29 @@ pub fn config_files() -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(&lists.to_string())
 }
 
-/// The weight files to try for `dtype`, in order: `[{ name, layout, variant }]` (layout:
-/// 'safetensors' | 'shard-index' | 'pytorch-bin'; variant: a lighter copy of the f32 weights).
+/// The weight files to try for `dtype`, in order: `[{ name, layout, variant, dtype }]` (layout:
+/// 'safetensors' | 'shard-index' | 'pytorch-bin'; variant: a lighter copy of the f32 weights;
+/// dtype: what the file loads as). With no dtype, whatever weights the folder has.
 #[wasm_bindgen(js_name = weightFiles)]
-pub fn weight_files(dtype: &str) -> Result<JsValue, JsValue> {
-    let dtype = Dtype::parse(dtype).map_err(js_error)?;
-    let files: Vec<serde_json::Value> = folder::weight_files(dtype)
+pub fn weight_files(dtype: Option<String>) -> Result<JsValue, JsValue> {
+    let candidates = match dtype {
+        None => folder::unasked_weight_files(),
+        Some(name) => {
+            let dtype = Dtype::parse(&name).map_err(js_error)?;
+            folder::weight_files(dtype).into_iter().map(|f| (f, dtype)).collect()
+        }
+    };
+    let files: Vec<serde_json::Value> = candidates
         .iter()
-        .map(|f| serde_json::json!({ "name": f.name, "layout": f.layout.name(), "variant": f.variant }))
+        .map(|(f, dtype)| serde_json::json!({ "name": f.name, "layout": f.layout.name(), "variant": f.variant, "dtype": dtype.name() }))
         .collect();
     js_sys::JSON::parse(&serde_json::Value::from(files).to_string())
+}
+
+/// The q8 file's name, for the error that tells a float load of a q8-only folder what to ask for.
+#[wasm_bindgen(js_name = q8WeightFile)]
+pub fn q8_weight_file() -> String {
+    folder::SAFETENSORS_Q8.to_string()
 }
 
 /// The module config files (e.g. `1_Pooling/config.json`) a folder's `modules.json` asks for.

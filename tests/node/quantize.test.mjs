@@ -18,10 +18,10 @@ const CLI = join(ROOT, 'pkg/cli.mjs');
 const run = promisify(execFile);
 const TEXTS = ['query: how do I reset it?', 'passage: Hold the button for ten seconds to reset the device.', 'ein kurzer deutscher Satz', '東京'];
 
-async function vectors(folder, dtype) {
+async function vectors(folder, dtype, expectDtype = dtype) {
   const model = await Embedder.load(folder, { dtype, cache: false, backend: 'cpu' });
   try {
-    assert.equal(model.dtype, dtype);
+    assert.equal(model.dtype, expectDtype);
     return (await model.encode(TEXTS)).map((v) => Array.from(v));
   } finally {
     await model.dispose();
@@ -43,7 +43,15 @@ for (const [name, folder] of [
       const files = await readdir(out);
       assert.ok(files.includes('model.q8.safetensors') && files.includes('config.json') && files.includes('tokenizer.json'), files.join(', '));
       assert.ok(!files.some((f) => f.startsWith('model.safetensors') || f.endsWith('.bin')), `no float weights in --out: ${files}`);
-      assert.deepEqual(await vectors(out, 'q8'), await vectors(folder, 'q8'), 'file = load-time quantization');
+      const q8 = await vectors(folder, 'q8');
+      assert.deepEqual(await vectors(out, 'q8'), q8, 'file = load-time quantization');
+      // The README's deploy story: the --out folder, uploaded as it is, loads with no options.
+      assert.deepEqual(await vectors(out, undefined, 'q8'), q8, 'no dtype: the folder\'s q8 weights');
+      for (const dtype of ['f32', 'f16']) {
+        const refused = await Embedder.load(out, { dtype, cache: false, backend: 'cpu' }).catch((error) => error);
+        assert.equal(refused.code, 'E_WEIGHTS', `${dtype}: ${refused.message}`);
+        assert.match(refused.message, /model\.q8\.safetensors.*dtype: 'q8'/);
+      }
       if (name === 'all-MiniLM-L6-v2') {
         const ratio = (await stat(join(out, 'model.q8.safetensors'))).size / (await stat(join(folder, 'model.safetensors'))).size;
         assert.ok(ratio <= 0.27, `q8 file is ${ratio} of the f32 file`);
