@@ -12,8 +12,11 @@ use crate::backend::webgpu::kernels::check::check_kernels as run_kernel_checks;
 use crate::backend::webgpu::kernels::matmul::bench::time_matmul;
 use crate::folder::{self, Dtype};
 use crate::model;
+use crate::search::documents::{utf16_spans, Documents};
+use crate::search::fusion::{Fusion, RRF_K};
+use crate::search::keywords::KeywordIndex;
 use crate::search::metrics::{self, RankedQuery};
-use crate::search::store::{VectorKind, VectorStore};
+use crate::search::store::VectorKind;
 use crate::tokenize::TextTokenizer;
 use crate::weights::Weights;
 use crate::{check_fits, EmbedError, Engine, ModelFiles, ModelSpec, WASM32_WEIGHT_BUDGET};
@@ -469,115 +472,181 @@ impl JsEngine {
     }
 }
 
-/// The vectors of one search index (`search::store`); ids, texts and storage are the JS layer's.
+/// The documents of one search index in memory: chunk vectors (`search::store`) and chunk terms
+/// (`search::keywords`) under one slot each (`search::documents`); ids, texts and storage are the JS layer's.
 #[wasm_bindgen]
 pub struct SearchStore {
-    inner: VectorStore,
+    inner: Documents,
+}
+
+/// `[slot, chunk, score, …]`, the flat form hits cross to JS in.
+fn flat_hits(hits: impl Iterator<Item = (u32, u32, f32)>) -> Vec<f64> {
+    hits.flat_map(|(slot, chunk, score)| [slot as f64, chunk as f64, score as f64]).collect()
 }
 
 #[wasm_bindgen]
 impl SearchStore {
-    /// `vectors`: 'int8' (one scale per vector) or 'f32'.
+    /// `vectors`: 'int8' (one scale per vector) or 'f32'; `language`: the keyword analyzer's
+    /// stemming language (none: no stemming); `k1`, `b`: BM25's.
     #[wasm_bindgen(constructor)]
-    pub fn new(dimension: usize, vectors: &str) -> Result<SearchStore, JsValue> {
+    pub fn new(dimension: usize, vectors: &str, language: Option<String>, k1: f32, b: f32) -> Result<SearchStore, JsValue> {
         let kind = VectorKind::parse(vectors).map_err(js_error)?;
-        Ok(SearchStore { inner: VectorStore::new(dimension, kind).map_err(js_error)? })
+        let keywords = KeywordIndex::new(language.as_deref(), k1, b).map_err(js_error)?;
+        Ok(SearchStore { inner: Documents::new(dimension, kind, keywords).map_err(js_error)? })
     }
 
-    /// One document's chunk vectors (row-major); returns its slot.
-    pub fn add(&mut self, vectors: &[f32]) -> Result<u32, JsValue> {
-        self.inner.add(vectors).map_err(js_error)
+    /// One document's chunk vectors (row-major) and its chunks' texts; returns its slot.
+    pub fn add(&mut self, vectors: &[f32], chunks: Vec<String>) -> Result<u32, JsValue> {
+        let chunks: Vec<&str> = chunks.iter().map(String::as_str).collect();
+        self.inner.add(vectors, &chunks).map_err(js_error)
     }
 
     /// Documents stored before, as `rowValues` and `rowScales` gave them, all at once:
-    /// `rowCounts[d]` rows each; returns their slots.
+    /// `rowCounts[d]` rows each, `chunks` every row's text in order; returns their slots.
     #[wasm_bindgen(js_name = addStored)]
-    pub fn add_stored(&mut self, values: &[i8], scales: &[f32], floats: &[f32], row_counts: &[u32]) -> Result<Vec<u32>, JsValue> {
-        let dimension = self.inner.dimension();
+    pub fn add_stored(
+        &mut self,
+        values: &[i8],
+        scales: &[f32],
+        floats: &[f32],
+        row_counts: &[u32],
+        chunks: Vec<String>,
+    ) -> Result<Vec<u32>, JsValue> {
+        let dimension = self.inner.vectors.dimension();
         let mut slots = Vec::with_capacity(row_counts.len());
         let mut row = 0usize;
-        for &count in row_counts {
-            let end = row + count as usize;
-            let slot = match self.inner.kind() {
-                VectorKind::Int8 => {
-                    let (Some(values), Some(scales)) = (values.get(row * dimension..end * dimension), scales.get(row..end)) else {
-                        return Err(js_error(EmbedError::Input(format!("the stored rows end before row {end}"))));
-                    };
-                    self.inner.add_int8(values, scales)
-                }
-                VectorKind::F32 => match floats.get(row * dimension..end * dimension) {
-                    Some(rows) => self.inner.add(rows),
-                    None => return Err(js_error(EmbedError::Input(format!("the stored rows end before row {end}")))),
-                },
-            };
-            match slot {
-                Ok(slot) => slots.push(slot),
-                Err(err) => {
-                    // All or nothing: what this call added goes again.
-                    for &added in &slots {
-                        let _ = self.inner.remove(added);
+        let mut added = || -> Result<(), EmbedError> {
+            for &count in row_counts {
+                let end = row + count as usize;
+                let ended = || EmbedError::Input(format!("the stored rows end before row {end}"));
+                let texts: Vec<&str> = chunks.get(row..end).ok_or_else(ended)?.iter().map(String::as_str).collect();
+                let slot = match self.inner.vectors.kind() {
+                    VectorKind::Int8 => {
+                        let (Some(values), Some(scales)) = (values.get(row * dimension..end * dimension), scales.get(row..end)) else {
+                            return Err(ended());
+                        };
+                        self.inner.add_int8(values, scales, &texts)?
                     }
-                    return Err(js_error(err));
-                }
+                    VectorKind::F32 => self.inner.add(floats.get(row * dimension..end * dimension).ok_or_else(ended)?, &texts)?,
+                };
+                slots.push(slot);
+                row = end;
             }
-            row = end;
+            Ok(())
+        };
+        if let Err(err) = added() {
+            // All or nothing: what this call added goes again.
+            for &slot in &slots {
+                let _ = self.inner.remove(slot);
+            }
+            return Err(js_error(err));
         }
         Ok(slots)
     }
 
     /// Makes room for `rows` more vectors at once.
     pub fn reserve(&mut self, rows: usize) {
-        self.inner.reserve(rows);
+        self.inner.vectors.reserve(rows);
     }
 
     /// A document's int8 values (empty for an f32 index).
     #[wasm_bindgen(js_name = rowValues)]
     pub fn row_values(&self, slot: u32) -> Result<Vec<i8>, JsValue> {
-        self.inner.int8_values(slot).map_err(js_error)
+        self.inner.vectors.int8_values(slot).map_err(js_error)
     }
 
     /// A document's int8 scales (empty for an f32 index).
     #[wasm_bindgen(js_name = rowScales)]
     pub fn row_scales(&self, slot: u32) -> Result<Vec<f32>, JsValue> {
-        self.inner.int8_scales(slot).map(<[f32]>::to_vec).map_err(js_error)
+        self.inner.vectors.int8_scales(slot).map(<[f32]>::to_vec).map_err(js_error)
     }
 
     /// A document's f32 vectors (empty for an int8 index).
     #[wasm_bindgen(js_name = rowFloats)]
     pub fn row_floats(&self, slot: u32) -> Result<Vec<f32>, JsValue> {
-        self.inner.f32_values(slot).map(<[f32]>::to_vec).map_err(js_error)
+        self.inner.vectors.f32_values(slot).map(<[f32]>::to_vec).map_err(js_error)
     }
 
     pub fn remove(&mut self, slot: u32) -> Result<(), JsValue> {
         self.inner.remove(slot).map_err(js_error)
     }
 
-    /// The `k` best documents: `[slot, chunk, score, …]`. `allowed` (one byte per slot, 0 = skip)
-    /// filters documents.
+    /// The `k` best documents by their vectors: `[slot, chunk, score, …]`. `allowed` (one byte per
+    /// slot, 0 = skip) filters documents.
     pub fn search(&self, query: &[f32], k: usize, allowed: Option<Vec<u8>>) -> Result<Vec<f64>, JsValue> {
-        let hits = self.inner.search(query, k, allowed.as_deref()).map_err(js_error)?;
-        Ok(hits.iter().flat_map(|h| [h.slot as f64, h.chunk as f64, h.score as f64]).collect())
+        let hits = self.inner.vectors.search(query, k, allowed.as_deref()).map_err(js_error)?;
+        Ok(flat_hits(hits.iter().map(|h| (h.slot, h.chunk, h.score))))
+    }
+
+    /// Each of `slots`' best chunk by its vectors: `[slot, chunk, score, …]`.
+    #[wasm_bindgen(js_name = scoreSlots)]
+    pub fn score_slots(&self, query: &[f32], slots: Vec<u32>) -> Result<Vec<f64>, JsValue> {
+        let hits = self.inner.vectors.best_chunks(query, &slots).map_err(js_error)?;
+        Ok(flat_hits(hits.iter().map(|h| (h.slot, h.chunk, h.score))))
+    }
+
+    /// The `k` best documents by BM25 for `query`: `[slot, chunk, score, …]` (only documents with
+    /// a query term).
+    #[wasm_bindgen(js_name = keywordSearch)]
+    pub fn keyword_search(&self, query: &str, k: usize, allowed: Option<Vec<u8>>) -> Result<Vec<f64>, JsValue> {
+        let hits = self.inner.keywords.search(query, k, allowed.as_deref()).map_err(js_error)?;
+        Ok(flat_hits(hits.iter().map(|h| (h.slot, h.chunk, h.score))))
+    }
+
+    /// Each of `slots`' best chunk by BM25 for `query`: `[slot, chunk, score, …]` (score 0: no term).
+    #[wasm_bindgen(js_name = keywordScores)]
+    pub fn keyword_scores(&self, query: &str, slots: Vec<u32>) -> Vec<f64> {
+        let scores = self.inner.keywords.chunk_scores(query);
+        flat_hits(slots.iter().map(|&slot| {
+            let hit = self.inner.keywords.best_chunk(slot, &scores);
+            (hit.slot, hit.chunk, hit.score)
+        }))
+    }
+
+    /// Fuses a semantic and a keyword ranking (`[slot, score, …]`, best first) by `method`
+    /// ('rrf', or 'weighted' with `weight` for the semantic side): `[slot, fused, …]`, best first.
+    pub fn fuse(semantic: Vec<f64>, keyword: Vec<f64>, method: &str, weight: f32) -> Result<Vec<f64>, JsValue> {
+        let fusion = match method {
+            "rrf" => Fusion::ReciprocalRank(RRF_K),
+            "weighted" => Fusion::weighted(weight).map_err(js_error)?,
+            other => return Err(js_error(EmbedError::Input(format!("fusion method must be 'rrf' or 'weighted'; got {other:?}")))),
+        };
+        let pairs = |flat: &[f64]| flat.chunks_exact(2).map(|p| (p[0] as u32, p[1] as f32)).collect::<Vec<_>>();
+        let fused = Documents::fuse(&pairs(&semantic), &pairs(&keyword), fusion);
+        Ok(fused.iter().flat_map(|(c, score)| [c.slot as f64, *score as f64]).collect())
+    }
+
+    /// Where `query`'s terms occur in `text`: `[start, end, …]` in UTF-16 indices.
+    pub fn highlights(&self, query: &str, text: &str) -> Vec<u32> {
+        let terms = self.inner.keywords.query_terms(query);
+        utf16_spans(text, &self.inner.keywords.matches(text, &terms))
     }
 
     /// Slots in use or free (the length an `allowed` mask needs).
     #[wasm_bindgen(getter)]
     pub fn slots(&self) -> usize {
-        self.inner.slots()
+        self.inner.vectors.slots()
     }
 
     #[wasm_bindgen(getter)]
     pub fn documents(&self) -> usize {
-        self.inner.documents()
+        self.inner.vectors.documents()
     }
 
     #[wasm_bindgen(getter)]
     pub fn chunks(&self) -> usize {
-        self.inner.chunks()
+        self.inner.vectors.chunks()
     }
 
     #[wasm_bindgen(getter, js_name = vectorBytes)]
     pub fn vector_bytes(&self) -> usize {
-        self.inner.vector_bytes()
+        self.inner.vectors.vector_bytes()
+    }
+
+    /// Bytes the keyword postings take.
+    #[wasm_bindgen(getter, js_name = keywordBytes)]
+    pub fn keyword_bytes(&self) -> usize {
+        self.inner.keywords.bytes()
     }
 }
 

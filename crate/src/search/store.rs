@@ -274,6 +274,14 @@ impl VectorStore {
         Ok(hits)
     }
 
+    /// Each of `slots`' best chunk against `query`, scored as `search` scores its final candidates.
+    pub fn best_chunks(&self, query: &[f32], slots: &[u32]) -> Result<Vec<Hit>> {
+        if query.len() != self.dimension || query.iter().any(|v| !v.is_finite()) {
+            return Err(EmbedError::Input(format!("the query must be {} finite numbers", self.dimension)));
+        }
+        slots.iter().map(|&slot| self.live_rows(slot).map(|_| self.exact_best(slot, query))).collect()
+    }
+
     /// The `keep` documents whose best row scores highest, in one pass: a document's rows are
     /// contiguous, so its best is known when the next document starts, and only documents
     /// better than the worst kept so far touch the heap.

@@ -1,0 +1,433 @@
+//! The keyword side of a search index: BM25 over the analyzer's terms, one entry per chunk, a
+//! document scoring by its best chunk (as on the vector side). Documents live in the same slots
+//! as the vector store's, so the JS layer keeps one id ↔ slot map for both.
+//!
+//! Postings are append-only: a removed document's chunks are marked dead and skipped, its terms'
+//! document frequencies lowered at once (so scores never count it), and the postings compacted
+//! once dead chunks are half of them. An add touches only the terms it brings.
+
+use std::collections::HashMap;
+
+use super::analyze::{Analyzer, Token};
+use crate::error::{EmbedError, Result};
+
+/// BM25's usual defaults (Lucene, Elasticsearch, Orama).
+pub const DEFAULT_K1: f32 = 1.2;
+pub const DEFAULT_B: f32 = 0.75;
+/// Distinct query terms scored at most; the rest of a longer query is ignored.
+pub const MAX_QUERY_TERMS: usize = 1024;
+
+const DEAD: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct Posting {
+    chunk: u32,
+    frequency: u32,
+}
+
+/// A document's best-scoring chunk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeywordHit {
+    pub slot: u32,
+    /// The chunk's position within its document.
+    pub chunk: u32,
+    pub score: f32,
+}
+
+pub struct KeywordIndex {
+    analyzer: Analyzer,
+    k1: f32,
+    b: f32,
+    term_ids: HashMap<Box<str>, u32>,
+    postings: Vec<Vec<Posting>>,
+    /// Live chunks holding each term.
+    document_frequency: Vec<u32>,
+    /// Per chunk: the slot owning it (`DEAD` once removed), its position in the document, its
+    /// length in terms, and its distinct terms (`chunk_terms[terms_at[c]..terms_at[c + 1]]`).
+    chunk_slot: Vec<u32>,
+    chunk_index: Vec<u32>,
+    chunk_length: Vec<u32>,
+    terms_at: Vec<u32>,
+    chunk_terms: Vec<u32>,
+    /// Per slot: its first chunk and chunk count (0: free).
+    slot_chunks: Vec<(u32, u32)>,
+    live_chunks: usize,
+    live_length: u64,
+    dead_chunks: usize,
+}
+
+impl KeywordIndex {
+    pub fn new(language: Option<&str>, k1: f32, b: f32) -> Result<Self> {
+        if !(k1.is_finite() && (0.0..=10.0).contains(&k1)) {
+            return Err(EmbedError::Input(format!("k1 must be a number from 0 to 10; got {k1}")));
+        }
+        if !(b.is_finite() && (0.0..=1.0).contains(&b)) {
+            return Err(EmbedError::Input(format!("b must be a number from 0 to 1; got {b}")));
+        }
+        Ok(KeywordIndex {
+            analyzer: Analyzer::new(language)?,
+            k1,
+            b,
+            term_ids: HashMap::new(),
+            postings: Vec::new(),
+            document_frequency: Vec::new(),
+            chunk_slot: Vec::new(),
+            chunk_index: Vec::new(),
+            chunk_length: Vec::new(),
+            terms_at: vec![0],
+            chunk_terms: Vec::new(),
+            slot_chunks: Vec::new(),
+            live_chunks: 0,
+            live_length: 0,
+            dead_chunks: 0,
+        })
+    }
+
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    /// Distinct terms ever seen (removed documents' included until compaction).
+    pub fn term_count(&self) -> usize {
+        self.term_ids.len()
+    }
+
+    /// Bytes the postings and chunk tables take (terms' text not counted).
+    pub fn bytes(&self) -> usize {
+        let postings: usize = self.postings.iter().map(|p| p.capacity() * 8 + 24).sum();
+        postings
+            + 4 * (self.document_frequency.capacity() + 4 * self.chunk_slot.capacity() + self.chunk_terms.capacity())
+            + 8 * self.slot_chunks.capacity()
+    }
+
+    /// Indexes document `slot`'s chunks (their texts, in order). The slot must be free.
+    pub fn add(&mut self, slot: u32, chunks: &[&str]) -> Result<()> {
+        let slot_at = slot as usize;
+        if self.slot_chunks.get(slot_at).is_some_and(|&(_, count)| count > 0) {
+            return Err(EmbedError::Input(format!("slot {slot} already holds a document")));
+        }
+        if chunks.is_empty() {
+            return Err(EmbedError::Input("a document needs at least one chunk".into()));
+        }
+        if self.slot_chunks.len() <= slot_at {
+            self.slot_chunks.resize(slot_at + 1, (0, 0));
+        }
+        let first = self.chunk_slot.len() as u32;
+        let mut counts: HashMap<u32, u32> = HashMap::new();
+        for (index, text) in chunks.iter().enumerate() {
+            let chunk = self.chunk_slot.len() as u32;
+            counts.clear();
+            let tokens = self.analyzer.tokens(text);
+            for token in &tokens {
+                let id = self.term_id(&token.term);
+                *counts.entry(id).or_insert(0) += 1;
+            }
+            let mut distinct: Vec<u32> = counts.keys().copied().collect();
+            distinct.sort_unstable();
+            for &id in &distinct {
+                self.postings[id as usize].push(Posting { chunk, frequency: counts[&id] });
+                self.document_frequency[id as usize] += 1;
+            }
+            self.chunk_terms.extend_from_slice(&distinct);
+            self.terms_at.push(self.chunk_terms.len() as u32);
+            self.chunk_slot.push(slot);
+            self.chunk_index.push(index as u32);
+            self.chunk_length.push(tokens.len() as u32);
+            self.live_chunks += 1;
+            self.live_length += tokens.len() as u64;
+        }
+        self.slot_chunks[slot_at] = (first, chunks.len() as u32);
+        Ok(())
+    }
+
+    /// Forgets document `slot` (an unknown or free slot is an error).
+    pub fn remove(&mut self, slot: u32) -> Result<()> {
+        let (first, count) = match self.slot_chunks.get(slot as usize) {
+            Some(&(first, count)) if count > 0 => (first as usize, count as usize),
+            _ => return Err(EmbedError::Input(format!("slot {slot} holds no document"))),
+        };
+        for chunk in first..first + count {
+            for &id in &self.chunk_terms[self.terms_at[chunk] as usize..self.terms_at[chunk + 1] as usize] {
+                self.document_frequency[id as usize] -= 1;
+            }
+            self.chunk_slot[chunk] = DEAD;
+            self.live_chunks -= 1;
+            self.live_length -= self.chunk_length[chunk] as u64;
+        }
+        self.dead_chunks += count;
+        self.slot_chunks[slot as usize] = (0, 0);
+        if self.dead_chunks > 1024 && self.dead_chunks * 2 > self.chunk_slot.len() {
+            self.compact();
+        }
+        Ok(())
+    }
+
+    /// The distinct terms of `query`, in the order they first appear (at most `MAX_QUERY_TERMS`).
+    pub fn query_terms(&self, query: &str) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        let mut terms = Vec::new();
+        for Token { term, .. } in self.analyzer.tokens(query) {
+            if terms.len() == MAX_QUERY_TERMS {
+                break;
+            }
+            if seen.insert(term.clone()) {
+                terms.push(term);
+            }
+        }
+        terms
+    }
+
+    /// BM25 of every chunk for `query`'s terms (0 where none matches), indexed by chunk.
+    pub fn chunk_scores(&self, query: &str) -> Vec<f32> {
+        let mut scores = vec![0f32; self.chunk_slot.len()];
+        if self.live_chunks == 0 {
+            return scores;
+        }
+        let average_length = (self.live_length as f32 / self.live_chunks as f32).max(1e-6);
+        let chunks = self.live_chunks as f32;
+        for term in self.query_terms(query) {
+            let Some(&id) = self.term_ids.get(term.as_str()) else { continue };
+            let frequency_in_corpus = self.document_frequency[id as usize] as f32;
+            if frequency_in_corpus == 0.0 {
+                continue;
+            }
+            // Lucene's idf: never negative, even for a term in every chunk.
+            let idf = (1.0 + (chunks - frequency_in_corpus + 0.5) / (frequency_in_corpus + 0.5)).ln();
+            for posting in &self.postings[id as usize] {
+                let chunk = posting.chunk as usize;
+                if self.chunk_slot[chunk] == DEAD {
+                    continue;
+                }
+                let tf = posting.frequency as f32;
+                let norm = self.k1 * (1.0 - self.b + self.b * self.chunk_length[chunk] as f32 / average_length);
+                scores[chunk] += idf * tf * (self.k1 + 1.0) / (tf + norm);
+            }
+        }
+        scores
+    }
+
+    /// The `k` documents whose best chunk scores highest for `query` (only documents matching at
+    /// least one term), best first; ties go to the lower slot. `allowed[slot] == 0` leaves one out.
+    pub fn search(&self, query: &str, k: usize, allowed: Option<&[u8]>) -> Result<Vec<KeywordHit>> {
+        if let Some(allowed) = allowed {
+            if allowed.len() < self.slot_chunks.len() {
+                return Err(EmbedError::Input(format!(
+                    "the filter mask has {} entries for {} slots",
+                    allowed.len(),
+                    self.slot_chunks.len()
+                )));
+            }
+        }
+        let scores = self.chunk_scores(query);
+        let mut best: HashMap<u32, KeywordHit> = HashMap::new();
+        for (chunk, &score) in scores.iter().enumerate() {
+            let slot = self.chunk_slot[chunk];
+            if score <= 0.0 || slot == DEAD || allowed.is_some_and(|a| a[slot as usize] == 0) {
+                continue;
+            }
+            let hit = KeywordHit { slot, chunk: self.chunk_index[chunk], score };
+            best.entry(slot)
+                .and_modify(|kept| {
+                    if score > kept.score {
+                        *kept = hit.clone()
+                    }
+                })
+                .or_insert(hit);
+        }
+        let mut hits: Vec<KeywordHit> = best.into_values().collect();
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.slot.cmp(&b.slot)));
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    /// A document's best chunk and its score for `query` (score 0 when nothing matches).
+    pub fn best_chunk(&self, slot: u32, scores: &[f32]) -> KeywordHit {
+        let mut hit = KeywordHit { slot, chunk: 0, score: 0.0 };
+        if let Some(&(first, count)) = self.slot_chunks.get(slot as usize) {
+            for chunk in first as usize..(first + count) as usize {
+                if scores.get(chunk).is_some_and(|&s| s > hit.score) {
+                    hit = KeywordHit { slot, chunk: self.chunk_index[chunk], score: scores[chunk] };
+                }
+            }
+        }
+        hit
+    }
+
+    /// The byte spans of `text` whose terms are among `terms` (a query's), in order.
+    pub fn matches(&self, text: &str, terms: &[String]) -> Vec<(usize, usize)> {
+        let wanted: std::collections::HashSet<&str> = terms.iter().map(String::as_str).collect();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        for token in self.analyzer.tokens(text) {
+            if !wanted.contains(token.term.as_str()) {
+                continue;
+            }
+            // A whole identifier and its parts overlap: keep the widest span.
+            match spans.last_mut() {
+                Some(last) if token.start < last.1 => last.1 = last.1.max(token.end),
+                _ => spans.push((token.start, token.end)),
+            }
+        }
+        spans
+    }
+
+    fn term_id(&mut self, term: &str) -> u32 {
+        if let Some(&id) = self.term_ids.get(term) {
+            return id;
+        }
+        let id = self.postings.len() as u32;
+        self.term_ids.insert(term.into(), id);
+        self.postings.push(Vec::new());
+        self.document_frequency.push(0);
+        id
+    }
+
+    /// Drops dead chunks and renumbers the live ones; terms left with no chunk are forgotten.
+    fn compact(&mut self) {
+        let mut renumber = vec![DEAD; self.chunk_slot.len()];
+        let mut next = 0u32;
+        for (chunk, &slot) in self.chunk_slot.iter().enumerate() {
+            if slot != DEAD {
+                renumber[chunk] = next;
+                next += 1;
+            }
+        }
+        for list in &mut self.postings {
+            list.retain(|p| renumber[p.chunk as usize] != DEAD);
+            for p in list.iter_mut() {
+                p.chunk = renumber[p.chunk as usize];
+            }
+        }
+        let mut terms_at = vec![0u32];
+        let mut chunk_terms = Vec::new();
+        let (mut slots, mut indexes, mut lengths) = (Vec::new(), Vec::new(), Vec::new());
+        for (chunk, &number) in renumber.iter().enumerate() {
+            if number == DEAD {
+                continue;
+            }
+            chunk_terms.extend_from_slice(&self.chunk_terms[self.terms_at[chunk] as usize..self.terms_at[chunk + 1] as usize]);
+            terms_at.push(chunk_terms.len() as u32);
+            slots.push(self.chunk_slot[chunk]);
+            indexes.push(self.chunk_index[chunk]);
+            lengths.push(self.chunk_length[chunk]);
+        }
+        for entry in &mut self.slot_chunks {
+            if entry.1 > 0 {
+                entry.0 = renumber[entry.0 as usize];
+            }
+        }
+        (self.chunk_slot, self.chunk_index, self.chunk_length) = (slots, indexes, lengths);
+        (self.terms_at, self.chunk_terms) = (terms_at, chunk_terms);
+        self.dead_chunks = 0;
+        // Terms no live chunk holds: gone from the dictionary, their ids reused by nothing.
+        let empty: Vec<Box<str>> =
+            self.term_ids.iter().filter(|(_, &id)| self.postings[id as usize].is_empty()).map(|(t, _)| t.clone()).collect();
+        for term in empty {
+            self.term_ids.remove(&term);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(docs: &[&[&str]]) -> KeywordIndex {
+        let mut index = KeywordIndex::new(None, DEFAULT_K1, DEFAULT_B).unwrap();
+        for (slot, chunks) in docs.iter().enumerate() {
+            index.add(slot as u32, chunks).unwrap();
+        }
+        index
+    }
+
+    /// BM25 by hand for three one-chunk documents (lengths 4, 2, 3; average 3), query "cat":
+    /// df 2 of N 3 → idf = ln(1 + (3 − 2 + 0.5) / (2 + 0.5)) = ln(1.6).
+    #[test]
+    fn bm25_matches_a_hand_computed_example() {
+        let index = index(&[&["the cat sat down"], &["cat cat"], &["a dog barked"]]);
+        let idf = 1.6f32.ln();
+        let bm25 = |tf: f32, length: f32| idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / 3.0));
+        let hits = index.search("cat", 10, None).unwrap();
+        assert_eq!(hits.iter().map(|h| h.slot).collect::<Vec<_>>(), [1, 0]);
+        assert!((hits[0].score - bm25(2.0, 2.0)).abs() < 1e-6, "{} vs {}", hits[0].score, bm25(2.0, 2.0));
+        assert!((hits[1].score - bm25(1.0, 4.0)).abs() < 1e-6);
+        // Two terms add up; a term nobody has adds nothing.
+        let both = index.search("cat dog zebra", 10, None).unwrap();
+        let dog_idf = (1.0f32 + (3.0 - 1.0 + 0.5) / 1.5).ln();
+        let dog = dog_idf * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * 3.0 / 3.0));
+        assert!((both.iter().find(|h| h.slot == 2).unwrap().score - dog).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_document_scores_by_its_best_chunk_and_removal_updates_statistics() {
+        let mut index = index(&[&["nothing here", "the realpath of a link", "more filler"], &["realpath realpath"], &["unrelated"]]);
+        let hits = index.search("realpath", 10, None).unwrap();
+        assert_eq!(hits.iter().map(|h| (h.slot, h.chunk)).collect::<Vec<_>>(), [(1, 0), (0, 1)]);
+        let before = hits[1].score;
+        index.remove(1).unwrap();
+        let after = index.search("realpath", 10, None).unwrap();
+        assert_eq!(after.iter().map(|h| h.slot).collect::<Vec<_>>(), [0]);
+        // One fewer chunk holds the term: its idf rises.
+        assert!(after[0].score > before);
+        assert!(index.remove(1).is_err());
+        index.add(1, &["realpath again"]).unwrap();
+        assert_eq!(index.search("realpath", 10, Some(&[0, 1, 1])).unwrap().iter().map(|h| h.slot).collect::<Vec<_>>(), [1]);
+    }
+
+    #[test]
+    fn compaction_keeps_scores() {
+        let mut index = KeywordIndex::new(None, DEFAULT_K1, DEFAULT_B).unwrap();
+        for slot in 0..3000u32 {
+            index.add(slot, &[&format!("common word{slot} and text"), "second chunk"]).unwrap();
+        }
+        let before = index.search("word2999 common", 3, None).unwrap();
+        for slot in 0..2000u32 {
+            index.remove(slot).unwrap();
+        }
+        let fresh = {
+            let mut fresh = KeywordIndex::new(None, DEFAULT_K1, DEFAULT_B).unwrap();
+            for slot in 2000..3000u32 {
+                fresh.add(slot, &[&format!("common word{slot} and text"), "second chunk"]).unwrap();
+            }
+            fresh
+        };
+        let after = index.search("word2999 common", 3, None).unwrap();
+        assert_eq!(after, fresh.search("word2999 common", 3, None).unwrap());
+        assert_eq!(after[0].slot, before[0].slot);
+        // 3 004 terms before; compaction (at half the chunks dead) forgot those of the first 1 500 removed.
+        assert!(index.term_count() < 2000, "{} terms kept", index.term_count());
+    }
+
+    #[test]
+    fn highlights_cover_matched_terms() {
+        let index = index(&[&["x"]]);
+        let terms = index.query_terms("realpath Café");
+        let text = "Use os.path.realpath; the café is open";
+        let spans = index.matches(text, &terms);
+        let marked: Vec<&str> = spans.iter().map(|&(s, e)| &text[s..e]).collect();
+        assert_eq!(marked, ["realpath", "café"]);
+        // A query naming the whole identifier marks all of it once.
+        let spans = index.matches(text, &index.query_terms("os.path.realpath"));
+        assert_eq!(spans.iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>(), ["os.path.realpath"]);
+    }
+
+    #[test]
+    fn hostile_queries_and_options() {
+        let index = index(&[&["a b c"], &["b c d"]]);
+        let long: String = (0..100_000).map(|i| format!("t{i} ")).collect();
+        assert_eq!(index.query_terms(&long).len(), MAX_QUERY_TERMS);
+        assert!(index.search(&long, 5, None).unwrap().is_empty());
+        assert!(index.search("", 5, None).unwrap().is_empty());
+        // A term in every document still scores (idf stays positive).
+        assert_eq!(index.search("b", 5, None).unwrap().len(), 2);
+        // A million distinct terms in one document: indexed, and each one found.
+        let mut big = KeywordIndex::new(None, DEFAULT_K1, DEFAULT_B).unwrap();
+        let million: String = (0..1_000_000).map(|i| format!("w{i} ")).collect();
+        big.add(0, &[&million, "w5 again"]).unwrap();
+        assert_eq!(big.term_count(), 1_000_001);
+        assert_eq!(big.search("w999999", 1, None).unwrap()[0].chunk, 0);
+        assert_eq!(big.search("w5", 1, None).unwrap()[0].chunk, 1);
+        assert!(KeywordIndex::new(None, f32::NAN, 0.5).is_err());
+        assert!(KeywordIndex::new(None, 1.2, 2.0).is_err());
+        assert!(index.search("b", 5, Some(&[1])).is_err());
+    }
+}
