@@ -11,15 +11,25 @@ import { newInstance, pickSimd } from './instance.js';
  * evaluator's dictionaries; a Set or array of ids per query). Options: k (a cutoff or a list;
  * default [1, 3, 5, 10]), queryPrompt, corpusPrompt, batchSize. Resolves to { accuracy,
  * precision, recall, mrr, ndcg, map } (each { [k]: value }) and queries (how many counted).
+ *
+ * With `mode` ('hybrid' | 'semantic' | 'keyword'), the corpus goes into a search index in memory
+ * (chunked, as `openIndex` does; `index` options such as language pass through) and each query is
+ * an `index.search(query, { mode, fusion })`: what an application's search would return. Without
+ * it, every corpus text is ranked by the cosine of its whole embedding, as the evaluator does.
  */
 export async function evaluate(model, data, options = {}) {
   try {
     const { queries, corpus, relevant } = checkData(data);
     const cutoffs = checkCutoffs(options?.k ?? [1, 3, 5, 10]);
-    const { queryPrompt, corpusPrompt, batchSize } = options ?? {};
+    const { queryPrompt, corpusPrompt, batchSize, mode } = options ?? {};
     // As the evaluator: queries without a relevant document are left out.
     const queryIds = Object.keys(queries).filter((qid) => (relevant.get(qid)?.size ?? 0) > 0);
     const corpusIds = Object.keys(corpus);
+    if (mode !== undefined) {
+      const ranked = await rankWithIndex(model, { queries, corpus, relevant, queryIds, corpusIds }, Math.max(...cutoffs), options);
+      const glue = await newInstance(pickSimd('auto'), null);
+      return JSON.parse(glue.irMetrics(JSON.stringify(ranked), Uint32Array.from(cutoffs)));
+    }
     const encode = (texts, prompt) => model.encode(texts, { ...(prompt === undefined ? {} : { prompt }), ...(batchSize ? { batchSize } : {}) });
     const corpusVectors = normalized(await encode(corpusIds.map((id) => corpus[id]), corpusPrompt));
     const queryVectors = normalized(await encode(queryIds.map((id) => queries[id]), queryPrompt));
@@ -33,6 +43,32 @@ export async function evaluate(model, data, options = {}) {
     return metrics;
   } catch (error) {
     throw asWebembedError(error);
+  }
+}
+
+let evaluations = 0;
+
+/** Each query's ranking by a search index of the corpus (memory storage, dropped afterwards). */
+async function rankWithIndex(model, { queries, corpus, relevant, queryIds, corpusIds }, deepest, options) {
+  const { mode, fusion, index: indexOptions, queryPrompt, corpusPrompt, batchSize } = options;
+  const index = await model.openIndex(`webembed-evaluate-${++evaluations}-${Date.now()}`, {
+    ...indexOptions,
+    storage: 'memory',
+    ...(queryPrompt === undefined ? {} : { queryPrompt }),
+    ...(corpusPrompt === undefined ? {} : { documentPrompt: corpusPrompt }),
+  });
+  try {
+    await index.add(corpusIds.map((id) => ({ id, text: corpus[id] })), batchSize ? { batchSize } : {});
+    const k = Math.min(deepest, corpusIds.length);
+    const ranked = [];
+    for (const qid of queryIds) {
+      const hits = await index.search(queries[qid], { k, mode, ...(fusion ? { fusion } : {}) });
+      ranked.push({ retrieved: hits.map((hit) => hit.id), relevant: [...relevant.get(qid)] });
+    }
+    return ranked;
+  } finally {
+    await index.clear();
+    await index.close();
   }
 }
 

@@ -274,13 +274,17 @@ function parseSegment(bytes, file) {
   return takeSegment(header, take);
 }
 
-/** A segment as stored, from its record header (`{ key, docs, rowCounts, sizes }`) and the record's next three parts. */
-export function takeSegment({ key, docs, rowCounts, sizes }, take) {
-  const [values, scales, floats] = sizes ?? [];
+/**
+ * A segment as stored, from its record header (`{ key, docs, rowCounts, sizes }`) and the
+ * record's next three parts; its fields as read (index-records.js checks them).
+ */
+export function takeSegment(header, take) {
+  const { key, docs, rowCounts, sizes } = header ?? {};
+  const [values, scales, floats] = Array.isArray(sizes) ? sizes : [];
   return {
     key,
-    docs: docs.map((d) => ({ ...d, spans: Uint32Array.from(d.spans) })),
-    rowCounts: Uint32Array.from(rowCounts),
+    docs,
+    rowCounts,
     values: take(Int8Array, values),
     scales: take(Float32Array, scales),
     floats: take(Float32Array, floats),

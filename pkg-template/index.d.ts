@@ -218,6 +218,24 @@ export interface IndexOptions {
   queryPrompt?: string;
   /** Prompt for documents; default the model's 'passage' (or 'document') prompt. */
   documentPrompt?: string;
+  /** The keyword side's Snowball stemming language (e.g. 'english' or 'en'); default none. */
+  language?: string | null;
+  /** BM25's term-frequency saturation; default 1.2. */
+  k1?: number;
+  /** BM25's length normalization; default 0.75. */
+  b?: number;
+}
+
+export interface SearchOptions<M = unknown> {
+  /** Documents returned; default 10. */
+  k?: number;
+  /** 'hybrid' (default for a text query): both rankings fused; 'semantic': vectors only; 'keyword': BM25 only. */
+  mode?: 'hybrid' | 'semantic' | 'keyword';
+  /** How hybrid fuses: reciprocal rank fusion (k = 60, default), or weight · cosine + (1 − weight) · BM25 / best BM25. */
+  fusion?: { method: 'rrf' } | { method: 'weighted'; weight?: number };
+  /** Documents each side hands hybrid fusion (default 50, or k when larger). */
+  candidates?: number;
+  filter?: (metadata: M | null, id: string) => boolean;
 }
 
 export interface IndexDocument<M = unknown> {
@@ -234,6 +252,12 @@ export interface SearchHit<M = unknown> {
   /** That chunk's text. */
   text: string;
   metadata: M | null;
+  /** The cosine of the query and that chunk (null in keyword mode). */
+  semanticScore: number | null;
+  /** BM25 of the query's terms in that chunk (0: none of them; null for a query vector). */
+  keywordScore: number | null;
+  /** The query's terms in `text`, as string indices. */
+  highlights: Span[];
 }
 
 export interface AddProgress {
@@ -251,7 +275,7 @@ export class SearchIndex<M = unknown> {
   /** Bytes of wasm memory the vectors take. */
   readonly vectorBytes: number;
   readonly storage: 'indexeddb' | 'opfs' | 'memory';
-  readonly settings: { vectors: 'int8' | 'f32'; chunkTokens: number; overlapTokens: number; model: { url: string; dtype: string; dimension: number; queryPrompt: string; documentPrompt: string } };
+  readonly settings: { vectors: 'int8' | 'f32'; chunkTokens: number; overlapTokens: number; keywords: { language: string | null; k1: number; b: number }; model: { url: string; dtype: string; dimension: number; queryPrompt: string; documentPrompt: string } };
   has(id: string): boolean;
   /** The stored ids, oldest first. */
   ids(): string[];
@@ -259,7 +283,7 @@ export class SearchIndex<M = unknown> {
   /** Adds or replaces documents; all of one call are stored, or none. */
   add(documents: IndexDocument<M>[], options?: { onProgress?: (progress: AddProgress) => void; batchSize?: number }): Promise<void>;
   remove(ids: string | string[]): Promise<number>;
-  search(query: string | Float32Array | number[], options?: { k?: number; filter?: (metadata: M | null, id: string) => boolean }): Promise<SearchHit<M>[]>;
+  search(query: string | Float32Array | number[], options?: SearchOptions<M>): Promise<SearchHit<M>[]>;
   export(): Promise<ArrayBuffer>;
   clear(): Promise<void>;
   close(): Promise<void>;
@@ -277,6 +301,11 @@ export interface EvaluateOptions {
   queryPrompt?: string;
   corpusPrompt?: string;
   batchSize?: number;
+  /** Rank with a search index of the corpus in this mode (what an application's search returns) instead of whole-text cosine. */
+  mode?: 'hybrid' | 'semantic' | 'keyword';
+  fusion?: SearchOptions['fusion'];
+  /** Options of that index (chunking, language, k1, b). */
+  index?: Omit<IndexOptions, 'storage'>;
 }
 
 export interface IrMetrics {

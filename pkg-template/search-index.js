@@ -15,6 +15,7 @@ import { asWebembedError, WebembedError } from './errors.js';
 import { decodeRecord, encodeRecord, openStorage, takeSegment } from './index-storage.js';
 import { newInstance, pickSimd } from './instance.js';
 import { evaluate } from './evaluate.js';
+import { checkRecords } from './index-records.js';
 import { DEFAULT_OVERLAP_TOKENS, spansFromFlat } from './input.js';
 
 /** Version of what an index stores (meta and segments) and exports. */
@@ -26,6 +27,11 @@ const CHUNKS_PER_STEP = 64;
 const EXPORT_MAGIC = 'WEBEMBEDINDEX';
 /** int8 candidates rescored beyond k: int8's error moves a document past at most a few neighbours. */
 const RESCORE_EXTRA = 16;
+/** Documents each side hands hybrid fusion at least (k more when larger). */
+const FUSION_DEPTH = 50;
+const MODES = ['hybrid', 'semantic', 'keyword'];
+/** BM25's usual defaults; an index keeps the ones it was made with. */
+const KEYWORD_DEFAULTS = { language: null, k1: 1.2, b: 0.75 };
 /** Largest |value| of a 16-bit exact vector. */
 const EXACT_LEVELS = 32767;
 
@@ -59,8 +65,9 @@ function checkName(name) {
 /**
  * Options: vectors ('int8' | 'f32', default 'int8'), storage ('auto' | 'indexeddb' | 'memory'),
  * chunkTokens (default the model's maxSeqLength), overlapTokens (default 32), queryPrompt and
- * documentPrompt (default the model's 'query' and 'passage'/'document' prompts). A stored index
- * keeps the settings it was made with; asking for others is E_INDEX.
+ * documentPrompt (default the model's 'query' and 'passage'/'document' prompts), and the keyword
+ * side's language (a Snowball stemmer; default none), k1 and b (BM25; 1.2 and 0.75). A stored
+ * index keeps the settings it was made with; asking for others is E_INDEX.
  */
 export async function openIndex(model, name, options = {}) {
   try {
@@ -93,7 +100,7 @@ export async function importIndex(model, buffer, options = {}) {
 }
 
 function checkSettings(model, options, storedMeta) {
-  const { vectors, chunkTokens, overlapTokens, queryPrompt, documentPrompt } = options;
+  const { vectors, chunkTokens, overlapTokens, queryPrompt, documentPrompt, language, k1, b } = options;
   if (vectors !== undefined && vectors !== 'int8' && vectors !== 'f32') {
     throw new WebembedError('E_INPUT', `vectors must be 'int8' or 'f32'; got ${JSON.stringify(vectors)}`);
   }
@@ -108,6 +115,7 @@ function checkSettings(model, options, storedMeta) {
     exact: (vectors ?? 'int8') === 'int8',
     chunkTokens: chunkTokens ?? model.maxSeqLength,
     overlapTokens: overlapTokens ?? Math.min(DEFAULT_OVERLAP_TOKENS, Math.floor((chunkTokens ?? model.maxSeqLength) / 2)),
+    keywords: checkKeywordOptions({ language, k1, b }),
     nextSegment: 0,
   };
   if (!Number.isInteger(fresh.chunkTokens) || fresh.chunkTokens < 16 || fresh.chunkTokens > model.maxSeqLength) {
@@ -130,13 +138,29 @@ function checkSettings(model, options, storedMeta) {
       throw new WebembedError('E_INDEX', `index ${JSON.stringify(storedMeta.name)} was made with ${key} ${storedMeta[key]}; asked for ${options[key]}`);
     }
   }
-  return storedMeta;
+  // Indexes from before the keyword side have its defaults (their postings are made from their texts).
+  const keywords = { ...KEYWORD_DEFAULTS, ...storedMeta.keywords };
+  for (const key of ['language', 'k1', 'b']) {
+    if (options[key] !== undefined && options[key] !== keywords[key]) {
+      throw new WebembedError('E_INDEX', `index ${JSON.stringify(storedMeta.name)} was made with ${key} ${JSON.stringify(keywords[key])}; asked for ${JSON.stringify(options[key])}`);
+    }
+  }
+  return { ...storedMeta, keywords };
+}
+
+function checkKeywordOptions({ language, k1, b }) {
+  if (language !== undefined && language !== null && typeof language !== 'string') throw new WebembedError('E_INPUT', 'language must be a language name (e.g. \'english\') or null');
+  for (const [key, value, max] of [['k1', k1, 10], ['b', b, 1]]) {
+    if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= max)) throw new WebembedError('E_INPUT', `${key} must be a number from 0 to ${max}; got ${value}`);
+  }
+  return { language: language ?? KEYWORD_DEFAULTS.language, k1: k1 ?? KEYWORD_DEFAULTS.k1, b: b ?? KEYWORD_DEFAULTS.b };
 }
 
 async function newStore(settings) {
   // Its own small instance: the vectors' memory is not the model's, and survives a model crash.
   const glue = await newInstance(pickSimd('auto'), null);
-  return { glue, vectors: new glue.SearchStore(settings.model.dimension, settings.vectors), settings };
+  const { language, k1, b } = settings.keywords;
+  return { glue, vectors: new glue.SearchStore(settings.model.dimension, settings.vectors, language ?? undefined, k1, b), settings };
 }
 
 /**
@@ -177,8 +201,9 @@ export class SearchIndex {
   #slotIds = [];
   /** segment key → Set of ids */
   #segments = new Map();
-  // Changes and searches run one at a time; embedding happens before a change takes its turn.
-  #queue = Promise.resolve();
+  // Calls take effect in the order they were made: each waits for the one before it to finish
+  // (a search made after an add sees it). Embedding runs before a call waits, so it overlaps.
+  #tail = Promise.resolve();
   #closed = false;
 
   constructor(secret, model, name, storage, { glue, vectors, settings }) {
@@ -215,10 +240,10 @@ export class SearchIndex {
     return this.#storage.kind;
   }
 
-  /** How this index chunks and stores: { vectors, chunkTokens, overlapTokens, model }. */
+  /** How this index chunks and stores: { vectors, chunkTokens, overlapTokens, keywords: { language, k1, b }, model }. */
   get settings() {
-    const { vectors, chunkTokens, overlapTokens, model } = this.#meta;
-    return { vectors, chunkTokens, overlapTokens, model: { ...model } };
+    const { vectors, chunkTokens, overlapTokens, keywords, model } = this.#meta;
+    return { vectors, chunkTokens, overlapTokens, keywords: { ...keywords }, model: { ...model } };
   }
 
   has(id) {
@@ -244,21 +269,23 @@ export class SearchIndex {
   async add(documents, { onProgress, batchSize = 32 } = {}) {
     this.#refuseIfClosed();
     const batch = checkDocuments(documents);
-    if (batch.length === 0) return;
     const { chunkTokens, overlapTokens, model: { documentPrompt } } = this.#meta;
-    // Chunk, then embed every chunk: the slow part, outside the queue so searches still answer.
-    const chunked = [];
-    for (const doc of batch) {
-      const spans = await this.#model.chunks(doc.text, { prompt: documentPrompt, maxTokens: chunkTokens, overlapTokens });
-      chunked.push({ ...doc, spans: spans.length > 0 ? spans : [{ start: 0, end: doc.text.length }] });
-    }
-    const texts = chunked.flatMap((doc) => doc.spans.map(({ start, end }) => doc.text.slice(start, end)));
-    const vectors = [];
-    for (let start = 0; start < texts.length; start += CHUNKS_PER_STEP) {
-      vectors.push(...(await this.#model.encode(texts.slice(start, start + CHUNKS_PER_STEP), { prompt: documentPrompt, batchSize })));
-      onProgress?.({ chunks: vectors.length, totalChunks: texts.length, documents: batch.length });
-    }
-    await this.#turn(() => this.#commitAdd(chunked, vectors));
+    // Chunk, then embed every chunk: the slow part, done before this call waits for its turn.
+    const embed = async () => {
+      const chunked = [];
+      for (const doc of batch) {
+        const spans = await this.#model.chunks(doc.text, { prompt: documentPrompt, maxTokens: chunkTokens, overlapTokens });
+        chunked.push({ ...doc, spans: spans.length > 0 ? spans : [{ start: 0, end: doc.text.length }] });
+      }
+      const texts = chunked.flatMap((doc) => doc.spans.map(({ start, end }) => doc.text.slice(start, end)));
+      const vectors = [];
+      for (let start = 0; start < texts.length; start += CHUNKS_PER_STEP) {
+        vectors.push(...(await this.#model.encode(texts.slice(start, start + CHUNKS_PER_STEP), { prompt: documentPrompt, batchSize })));
+        onProgress?.({ chunks: vectors.length, totalChunks: texts.length, documents: batch.length });
+      }
+      return { chunked, vectors };
+    };
+    await this.#inOrder(embed, ({ chunked, vectors }) => (chunked.length > 0 ? this.#commitAdd(chunked, vectors) : undefined));
   }
 
   /**
@@ -269,7 +296,7 @@ export class SearchIndex {
     const batch = checkDocuments(documents);
     const dimension = this.#meta.model.dimension;
     const rows = batch.map((_, i) => vectors.subarray(i * dimension, (i + 1) * dimension));
-    await this.#turn(() => this.#commitAdd(batch.map((doc) => ({ ...doc, spans: [{ start: 0, end: doc.text.length }] })), rows));
+    await this.#inOrder(null, () => this.#commitAdd(batch.map((doc) => ({ ...doc, spans: [{ start: 0, end: doc.text.length }] })), rows));
   }
 
   /** Bench hook: the wasm scan and top-k alone (no rescoring, no storage), for timing. */
@@ -284,7 +311,7 @@ export class SearchIndex {
     if (!Array.isArray(list) || list.some((id) => typeof id !== 'string')) {
       throw new WebembedError('E_INPUT', 'remove() takes an id or an array of ids (strings)');
     }
-    return this.#turn(async () => {
+    return this.#inOrder(null, async () => {
       const gone = [...new Set(list)].filter((id) => this.#documents.has(id));
       if (gone.length === 0) return 0;
       const { put, remove } = this.#rewrites(new Set(gone));
@@ -296,29 +323,33 @@ export class SearchIndex {
   }
 
   /**
-   * The `k` best documents for `query` (a string, embedded with the query prompt, or a vector):
-   * `[{ id, score, chunk: { index, start, end }, text, metadata }]`, best first, one per
-   * document, `text` its best chunk. `filter(metadata, id)` keeps a document when true.
+   * The `k` best documents for `query` (a string, or a vector for semantic search), best first,
+   * one per document: `[{ id, score, chunk: { index, start, end }, text, metadata,
+   * semanticScore, keywordScore, highlights: [{ start, end }] }]`, `text` its best chunk and
+   * `highlights` the query's terms in it. `mode`: 'hybrid' (default; reciprocal rank fusion of
+   * both sides, or `fusion: { method: 'weighted', weight }`), 'semantic' or 'keyword'.
+   * `filter(metadata, id)` keeps a document when true.
    */
-  async search(query, { k = 10, filter } = {}) {
+  async search(query, options = {}) {
     this.#refuseIfClosed();
-    if (!Number.isInteger(k) || k < 1 || k > 10_000) throw new WebembedError('E_INPUT', `k must be an integer from 1 to 10000; got ${k}`);
-    if (filter !== undefined && typeof filter !== 'function') throw new WebembedError('E_INPUT', 'filter must be a function (metadata, id) → boolean');
-    let vector;
+    const { k, filter, mode, fusion, candidates } = checkSearchOptions(options, typeof query === 'string');
+    let embed;
     if (typeof query === 'string') {
-      [vector] = await this.#model.encode([query], { prompt: this.#meta.model.queryPrompt });
+      embed = mode === 'keyword' ? () => null : async () => (await this.#model.encode([query], { prompt: this.#meta.model.queryPrompt }))[0];
     } else if (query instanceof Float32Array || Array.isArray(query)) {
-      vector = Float32Array.from(query);
+      const vector = Float32Array.from(query);
+      embed = () => vector;
     } else {
       throw new WebembedError('E_INPUT', 'search() takes a query string or a query vector');
     }
-    return this.#turn(() => this.#rank(vector, k, filter));
+    const text = typeof query === 'string' ? query : null;
+    return this.#inOrder(embed, (vector) => this.#rank({ text, vector, k, filter, mode, fusion, candidates }));
   }
 
   /** The whole index as one ArrayBuffer, for `model.importIndex(buffer)`. */
   async export() {
     this.#refuseIfClosed();
-    return this.#turn(async () => {
+    return this.#inOrder(null, async () => {
       const segments = [...this.#segments.keys()].map((key) => this.#segmentRecord(key, this.#segments.get(key)));
       const exact = this.#meta.exact ? await this.#storage.exactVectors(this.#name, segments.flatMap((s) => s.docs.map((d) => d.id))) : [];
       return buildExport(this.#meta, segments, exact.every(Boolean) ? exact : []);
@@ -328,7 +359,7 @@ export class SearchIndex {
   /** Removes every document, here and in storage. */
   async clear() {
     this.#refuseIfClosed();
-    return this.#turn(async () => {
+    return this.#inOrder(null, async () => {
       await this.#storage.drop(this.#name);
       for (const id of [...this.#documents.keys()]) this.#forget(id);
       this.#segments.clear();
@@ -340,7 +371,7 @@ export class SearchIndex {
   async close() {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#queue.catch(() => {});
+    await this.#tail;
     this.#vectors?.free();
     this.#vectors = null;
     this.#glue = null;
@@ -349,10 +380,17 @@ export class SearchIndex {
   /** Loads what storage holds (called once, by openIndex). */
   async _restore(stored) {
     if (!stored) return;
-    const segments = [...stored.segments].sort((a, b) => a.key - b.key);
+    const segments = checkRecords(stored.meta, stored.segments, `stored index ${JSON.stringify(this.#name)} (${this.#storage.kind})`).sort((a, b) => a.key - b.key);
     this.#vectors.reserve(segments.reduce((rows, segment) => rows + segment.rowCounts.reduce((a, b) => a + b, 0), 0));
     for (const segment of segments) {
-      const slots = this.#vectors.addStored(segment.values ?? new Int8Array(0), segment.scales ?? new Float32Array(0), segment.floats ?? new Float32Array(0), segment.rowCounts);
+      let slots;
+      try {
+        // The keyword postings are made from the stored chunk texts, so they always match them.
+        const chunkTexts = segment.docs.flatMap((doc) => chunkTextsOf(doc.text, doc.spans));
+        slots = this.#vectors.addStored(segment.values ?? new Int8Array(0), segment.scales ?? new Float32Array(0), segment.floats ?? new Float32Array(0), segment.rowCounts, chunkTexts);
+      } catch (error) {
+        throw new WebembedError('E_INDEX', `stored index ${JSON.stringify(this.#name)}: segment ${segment.key}'s vectors: ${error?.message ?? error}`, { cause: error });
+      }
       const ids = new Set();
       segment.docs.forEach((doc, i) => {
         // A later segment's copy wins (none should exist: every change rewrites the older one).
@@ -372,7 +410,8 @@ export class SearchIndex {
         const flat = new Float32Array(doc.spans.length * this.#meta.model.dimension);
         doc.spans.forEach((_, i) => flat.set(vectors[row + i], i * this.#meta.model.dimension));
         row += doc.spans.length;
-        added.push({ doc, slot: this.#vectors.add(flat), exact: this.#meta.exact ? exactRecord(doc.id, flat, this.#meta.model.dimension) : null });
+        const texts = doc.spans.map(({ start, end }) => doc.text.slice(start, end));
+        added.push({ doc, slot: this.#vectors.add(flat, texts), exact: this.#meta.exact ? exactRecord(doc.id, flat, this.#meta.model.dimension) : null });
       }
       const replaced = new Set(chunked.map((doc) => doc.id).filter((id) => this.#documents.has(id)));
       const { put, remove } = this.#rewrites(replaced);
@@ -458,27 +497,87 @@ export class SearchIndex {
     };
   }
 
-  async #rank(vector, k, filter) {
+  async #rank({ text, vector, k, filter, mode, fusion, candidates }) {
     let allowed;
     if (filter) {
       allowed = new Uint8Array(this.#vectors.slots);
-      for (const [id, doc] of this.#documents) if (filter(doc.metadata, id)) allowed[doc.slot] = 1;
+      for (const [id, doc] of this.#documents) if (callFilter(filter, doc.metadata, id)) allowed[doc.slot] = 1;
     }
-    const flat = this.#vectors.search(vector, this.#meta.exact ? k + RESCORE_EXTRA : k, allowed);
-    let found = [];
-    for (let i = 0; i < flat.length; i += 3) found.push({ id: this.#slotIds[flat[i]], slot: flat[i], index: flat[i + 1], score: flat[i + 2] });
+    const depth = mode === 'hybrid' ? Math.max(k, candidates ?? FUSION_DEPTH) : k;
+    const semantic = mode === 'keyword' ? [] : await this.#semanticHits(vector, depth, allowed);
+    const keyword = mode === 'semantic' ? [] : hitsOf(this.#vectors.keywordSearch(text, depth, allowed));
+    let ranked;
+    if (mode === 'semantic') ranked = semantic.map((hit) => ({ ...hit, semantic: hit }));
+    else if (mode === 'keyword') ranked = keyword.map((hit) => ({ ...hit, keyword: hit }));
+    else ranked = this.#fuse(semantic, keyword, fusion);
+    ranked = ranked.slice(0, k);
+    // Each hit says why it was found: the side it lacks is scored for it too.
+    if (vector) {
+      const unscored = ranked.filter((hit) => !hit.semantic);
+      const scored = await this.#semanticScores(vector, unscored.map((hit) => hit.slot));
+      unscored.forEach((hit, i) => (hit.semantic = scored[i]));
+    }
+    if (text) {
+      const unscored = ranked.filter((hit) => !hit.keyword);
+      const scored = hitsOf(this.#vectors.keywordScores(text, Uint32Array.from(unscored.map((hit) => hit.slot))));
+      unscored.forEach((hit, i) => (hit.keyword = scored[i]));
+    }
+    return ranked.map((hit) => {
+      const id = this.#slotIds[hit.slot];
+      const doc = this.#documents.get(id);
+      const [start, end] = [doc.spans[2 * hit.index], doc.spans[2 * hit.index + 1]];
+      const chunkText = doc.text.slice(start, end);
+      return {
+        id,
+        score: hit.score,
+        chunk: { index: hit.index, start, end },
+        text: chunkText,
+        metadata: doc.metadata,
+        semanticScore: hit.semantic?.score ?? null,
+        keywordScore: hit.keyword?.score ?? null,
+        highlights: text ? spansFromFlat(this.#vectors.highlights(text, chunkText)) : [],
+      };
+    });
+  }
+
+  /** The `depth` best documents by their vectors, ranked by their exact vectors when stored: `[{ slot, index, score }]`. */
+  async #semanticHits(vector, depth, allowed) {
+    let found = hitsOf(this.#vectors.search(vector, this.#meta.exact ? depth + RESCORE_EXTRA : depth, allowed));
     if (this.#meta.exact && found.length > 0) {
-      const records = await this.#storage.exactVectors(this.#name, found.map((hit) => hit.id));
+      const records = await this.#storage.exactVectors(this.#name, found.map((hit) => this.#slotIds[hit.slot]));
       found.forEach((hit, i) => records[i] && Object.assign(hit, exactBest(vector, records[i])));
       // Ties go to the lower slot, as in the scan.
       found.sort((a, b) => b.score - a.score || a.slot - b.slot);
-      found = found.slice(0, k);
+      found = found.slice(0, depth);
     }
-    return found.map(({ id, index, score }) => {
-      const doc = this.#documents.get(id);
-      const [start, end] = [doc.spans[2 * index], doc.spans[2 * index + 1]];
-      return { id, score, chunk: { index, start, end }, text: doc.text.slice(start, end), metadata: doc.metadata };
-    });
+    return found;
+  }
+
+  /** Each of `slots`' best chunk by its exact vectors (those stored, else the index's own): `[{ slot, index, score }]`. */
+  async #semanticScores(vector, slots) {
+    if (slots.length === 0) return [];
+    if (this.#meta.exact) {
+      const records = await this.#storage.exactVectors(this.#name, slots.map((slot) => this.#slotIds[slot]));
+      if (records.every(Boolean)) return records.map((record, i) => ({ slot: slots[i], ...exactBest(vector, record) }));
+    }
+    return hitsOf(this.#vectors.scoreSlots(vector, Uint32Array.from(slots)));
+  }
+
+  /** Both rankings fused: `[{ slot, index, score, semantic, keyword }]`, best first. */
+  #fuse(semantic, keyword, { method, weight }) {
+    const bySlot = (hits) => new Map(hits.map((hit, rank) => [hit.slot, { ...hit, rank }]));
+    const [semanticBySlot, keywordBySlot] = [bySlot(semantic), bySlot(keyword)];
+    const flat = (hits) => Float64Array.from(hits.flatMap((hit) => [hit.slot, hit.score]));
+    const fused = this.#glue.SearchStore.fuse(flat(semantic), flat(keyword), method, weight);
+    const out = [];
+    for (let i = 0; i < fused.length; i += 2) {
+      const slot = fused[i];
+      const [s, kw] = [semanticBySlot.get(slot), keywordBySlot.get(slot)];
+      // The chunk of the side that ranked the document higher.
+      const index = s && (!kw || s.rank <= kw.rank) ? s.index : kw.index;
+      out.push({ slot, index, score: fused[i + 1], semantic: s, keyword: kw });
+    }
+    return out;
   }
 
   #remember(id, doc) {
@@ -494,15 +593,25 @@ export class SearchIndex {
     this.#documents.delete(id);
   }
 
-  #turn(job) {
-    const result = this.#queue.then(() => {
+  /**
+   * Runs `prepare()` (embedding; null for none) at once, then `job(prepared)` once every call made
+   * before this one has finished, so calls take effect in the order they were made.
+   */
+  async #inOrder(prepare, job) {
+    const before = this.#tail;
+    let leave;
+    this.#tail = new Promise((resolve) => (leave = resolve));
+    try {
+      const prepared = prepare ? await prepare() : undefined;
+      await before;
       if (this.#closed) throw new WebembedError('E_DISPOSED', 'this index was closed; open it again');
-      return job();
-    });
-    this.#queue = result.catch(() => {});
-    return result.catch((error) => {
+      return await job(prepared);
+    } catch (error) {
       throw asWebembedError(error);
-    });
+    } finally {
+      // A call that failed early still lets later ones go only after the calls before it.
+      before.then(leave);
+    }
   }
 
   #refuseIfClosed() {
@@ -511,6 +620,46 @@ export class SearchIndex {
 }
 
 const CONSTRUCT = Symbol('construct');
+
+/** `[slot, chunk, score, …]` from the engine as `[{ slot, index, score }]`. */
+function hitsOf(flat) {
+  const hits = [];
+  for (let i = 0; i < flat.length; i += 3) hits.push({ slot: flat[i], index: flat[i + 1], score: flat[i + 2] });
+  return hits;
+}
+
+/** A stored document's chunk texts, from its flat spans. */
+function chunkTextsOf(text, spans) {
+  const texts = [];
+  for (let i = 0; i < spans.length; i += 2) texts.push(text.slice(spans[i], spans[i + 1]));
+  return texts;
+}
+
+function checkSearchOptions(options, textQuery) {
+  const { k = 10, filter, mode = textQuery ? 'hybrid' : 'semantic', fusion, candidates } = options ?? {};
+  if (!Number.isInteger(k) || k < 1 || k > 10_000) throw new WebembedError('E_INPUT', `k must be an integer from 1 to 10000; got ${k}`);
+  if (filter !== undefined && typeof filter !== 'function') throw new WebembedError('E_INPUT', 'filter must be a function (metadata, id) → boolean');
+  if (!MODES.includes(mode)) throw new WebembedError('E_INPUT', `mode must be 'hybrid', 'semantic' or 'keyword'; got ${JSON.stringify(mode)}`);
+  if (!textQuery && mode !== 'semantic') throw new WebembedError('E_INPUT', `a query vector can only be searched semantically; mode ${JSON.stringify(mode)} needs the query's text`);
+  if (candidates !== undefined && !(Number.isInteger(candidates) && candidates >= 1 && candidates <= 10_000)) {
+    throw new WebembedError('E_INPUT', `candidates must be an integer from 1 to 10000; got ${candidates}`);
+  }
+  const method = fusion?.method ?? 'rrf';
+  const weight = fusion?.weight ?? 0.5;
+  if (fusion !== undefined && (typeof fusion !== 'object' || fusion === null)) throw new WebembedError('E_INPUT', "fusion must be { method: 'rrf' } or { method: 'weighted', weight }");
+  if (method !== 'rrf' && method !== 'weighted') throw new WebembedError('E_INPUT', `fusion.method must be 'rrf' or 'weighted'; got ${JSON.stringify(method)}`);
+  if (!(typeof weight === 'number' && weight >= 0 && weight <= 1)) throw new WebembedError('E_INPUT', `fusion.weight must be a number from 0 to 1 (the semantic side's share); got ${weight}`);
+  return { k, filter, mode, fusion: { method, weight }, candidates };
+}
+
+/** The caller's filter; what it throws is theirs to see (E_INPUT with it as `cause`), not a webembed bug. */
+function callFilter(filter, metadata, id) {
+  try {
+    return filter(metadata, id);
+  } catch (error) {
+    throw new WebembedError('E_INPUT', `filter threw for document ${JSON.stringify(id)}: ${error?.message ?? error}`, { cause: error });
+  }
+}
 
 function checkDocuments(documents) {
   if (!Array.isArray(documents)) throw new WebembedError('E_INPUT', 'add() takes an array of { id, text, metadata? }');
@@ -610,23 +759,33 @@ function parseExport(buffer) {
   const { header, take } = decodeRecord(bytes, magic.length, bad);
   if (header?.meta?.format !== FORMAT) throw new WebembedError('E_INDEX', `the exported index is format ${header?.meta?.format}; this version of webembed reads format ${FORMAT}`);
   const withExact = header.meta.exact === true;
-  const exact = [];
-  const segments = (header.segments ?? []).map((s) => {
+  if (!Array.isArray(header.segments)) throw bad('its segments are not a list');
+  const exactParts = [];
+  const read = header.segments.map((s) => {
     const segment = takeSegment(s, take);
     if (withExact) {
-      const [, , , exactValues, exactScales] = s.sizes;
-      const [allValues, allScales] = [take(Int16Array, exactValues), take(Float32Array, exactScales)];
-      const dimension = header.meta.model?.dimension;
+      const [, , , exactValues, exactScales] = Array.isArray(s?.sizes) ? s.sizes : [];
+      exactParts.push([take(Int16Array, exactValues), take(Float32Array, exactScales)]);
+    }
+    return segment;
+  });
+  const segments = checkRecords(header.meta, read, 'the exported index');
+  const exact = [];
+  if (withExact) {
+    const dimension = header.meta.model.dimension;
+    segments.forEach((segment, s) => {
+      const [allValues, allScales] = exactParts[s];
       const rows = segment.rowCounts.reduce((a, b) => a + b, 0);
-      if (allScales.length !== rows || allValues.length !== rows * dimension) throw bad('its exact vectors do not match its documents');
+      if (allScales.length !== rows || allValues.length !== rows * dimension) throw bad(`segment ${segment.key}: its exact vectors do not match its documents`);
+      const scale = allScales.findIndex((x) => !(Number.isFinite(x) && x >= 0));
+      if (scale >= 0) throw bad(`segment ${segment.key}: exact scale ${scale} is not a finite non-negative number`);
       let row = 0;
       segment.docs.forEach((doc, i) => {
         const count = segment.rowCounts[i];
         exact.push({ id: doc.id, values: allValues.slice(row * dimension, (row + count) * dimension), scales: allScales.slice(row, row + count) });
         row += count;
       });
-    }
-    return segment;
-  });
+    });
+  }
   return { meta: header.meta, segments, exact: withExact ? exact : null };
 }

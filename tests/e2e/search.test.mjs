@@ -181,6 +181,10 @@ async function interruptAnAdd(name, options) {
     // A random-weight model: search by the stored document's own vector.
     const [vector] = await model.encode(['kept document number 7'], { prompt: index.settings.model.documentPrompt });
     const result = { size: index.size, lost: index.has('lost-0'), hit: (await index.search(vector, { k: 1 }))[0].id };
+    // The keyword postings hold what the vectors hold: the kept documents, nothing of the lost add.
+    const kept = await index.search('kept document', { mode: 'keyword', k: 100 });
+    const lost = await index.search('never lands', { mode: 'keyword', k: 100 });
+    result.keywords = { kept: kept.length, lost: lost.length, first: (await index.search('number 7', { mode: 'keyword', k: 1 }))[0].id };
     await index.close();
     await model.dispose();
     return result;
@@ -188,7 +192,7 @@ async function interruptAnAdd(name, options) {
 }
 
 test('a page closed in the middle of an add keeps everything stored before it, and nothing of that add', async () => {
-  assert.deepEqual(await interruptAnAdd('interrupted', {}), { size: 50, lost: false, hit: 'kept-7' });
+  assert.deepEqual(await interruptAnAdd('interrupted', {}), { size: 50, lost: false, hit: 'kept-7', keywords: { kept: 50, lost: 0, first: 'kept-7' } });
   const exact = await harness.page.evaluate(async () => {
     const db = await new Promise((resolve) => {
       const open = indexedDB.open('webembed-index-v1');
@@ -254,7 +258,7 @@ test('an index in the Origin Private File System: kept across a reload, rescored
   assert.equal(second.files.filter((f) => f.startsWith('manifest-')).length, 1, second.files.join(' '));
   assert.ok(!second.files.includes('segment-0-999.bin'), second.files.join(' '));
 
-  assert.deepEqual(await interruptAnAdd('opfs-interrupted', { storage: 'opfs' }), { size: 50, lost: false, hit: 'kept-7' });
+  assert.deepEqual(await interruptAnAdd('opfs-interrupted', { storage: 'opfs' }), { size: 50, lost: false, hit: 'kept-7', keywords: { kept: 50, lost: 0, first: 'kept-7' } });
 });
 
 test('10 000 documents: added, reloaded, searched, 1 000 removed, reloaded again, nothing stored twice', async () => {
@@ -318,6 +322,53 @@ test('10 000 documents: added, reloaded, searched, 1 000 removed, reloaded again
     return { ...result, stored: ids.length, distinct: new Set(ids).size, exact: exactIds.length, sameIds };
   }, TINY);
   assert.deepEqual(reopened, { size: 9000, chunks: 9000, has0: false, has1: true, removedInHits: 0, stored: 9000, distinct: 9000, exact: 9000, sameIds: true });
+});
+
+test('hybrid search in IndexedDB: identifiers by keywords, paraphrases by meaning, highlights, all kept across a reload', async () => {
+  const docs = [
+    { id: 'realpath', text: 'os.path.realpath(path) returns the canonical path of the specified filename, eliminating any symbolic links.' },
+    { id: 'sleep', text: 'time.sleep(secs) suspends execution of the calling thread for the given number of seconds.' },
+    { id: 'tokyo', text: '東京タワーは東京都港区にある電波塔です。' },
+    ...DOCS,
+  ];
+  const search = (page, fresh) =>
+    page.evaluate(async ({ path, docs, fresh }) => {
+      const model = await Embedder.load(path);
+      const index = await model.openIndex('hybrid-notes', { language: 'english' });
+      if (fresh) {
+        await index.clear();
+        await index.add(docs);
+      }
+      const out = {};
+      for (const [name, query, options] of [
+        ['identifier', 'os.path.realpath', {}],
+        ['paraphrase', 'pause program briefly', {}],
+        ['stemmed', 'symbolic link eliminated', { mode: 'keyword' }],
+        ['cjk', '東京', { mode: 'keyword' }],
+        ['semantic', 'how do I reset the router?', { mode: 'semantic', k: 2 }],
+      ]) {
+        out[name] = (await index.search(query, { k: 3, ...options })).map(({ id, score, semanticScore, keywordScore, text, highlights }) => ({
+          id, score, semanticScore, keywordScore, marked: highlights.map(({ start, end }) => text.slice(start, end)),
+        }));
+      }
+      await index.close();
+      await model.dispose();
+      return out;
+    }, { path: MODEL_PATH, docs, fresh });
+  const first = await search(harness.page, true);
+  assert.equal(first.identifier[0].id, 'realpath');
+  assert.deepEqual(first.identifier[0].marked, ['os.path.realpath', 'path', 'path']);
+  assert.ok(first.identifier[0].semanticScore > 0 && first.identifier[0].keywordScore > 0);
+  assert.equal(first.paraphrase[0].id, 'sleep');
+  assert.equal(first.stemmed[0].id, 'realpath');
+  // English stemming: 'eliminated' finds 'eliminating', 'link' finds 'links'.
+  assert.deepEqual(first.stemmed[0].marked, ['eliminating', 'symbolic', 'links']);
+  assert.deepEqual(first.cjk.map((h) => h.id), ['tokyo']);
+  assert.equal(first.semantic[0].id, 'router');
+  assert.equal(first.semantic[0].score, first.semantic[0].semanticScore);
+  await harness.page.reload();
+  await setUp(harness.page);
+  assert.deepEqual(await search(harness.page, false), first);
 });
 
 test('export and import give the same results; a foreign or damaged export is E_INDEX', async () => {

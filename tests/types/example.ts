@@ -55,15 +55,22 @@ async function main(): Promise<void> {
   const spans: Span[] = await model.chunks('a long text', { maxTokens: 128, overlapTokens: 16, promptName: 'passage' });
   const index: SearchIndex<{ url: string }> = await model.openIndex<{ url: string }>('notes', {
     vectors: 'int8', storage: 'auto', chunkTokens: 256, overlapTokens: 32, queryPrompt: 'query: ', documentPrompt: 'passage: ',
+    language: 'english', k1: 1.2, b: 0.75,
   });
   await index.add([{ id: 'a1', text: 'text', metadata: { url: 'https://example.com' } }], { onProgress: (p: AddProgress) => console.log(p.chunks, p.totalChunks), batchSize: 16 });
   const hits: SearchHit<{ url: string }>[] = await index.search('query', { k: 5, filter: (m) => m?.url.startsWith('https') ?? false });
+  const hybrid: SearchHit<{ url: string }>[] = await index.search('os.path.realpath', { mode: 'hybrid', fusion: { method: 'weighted', weight: 0.7 }, candidates: 100 });
+  const why: [number | null, number | null, Span[]] = [hybrid[0]?.semanticScore ?? null, hybrid[0]?.keywordScore ?? null, hybrid[0]?.highlights ?? []];
+  const keywordOnly = await index.search('realpath', { mode: 'keyword', fusion: { method: 'rrf' } });
+  console.log(why, keywordOnly.length, index.settings.keywords.language, index.settings.keywords.k1);
   console.log(spans, hits[0]?.chunk.start, hits[0]?.text, index.size, index.chunkCount, index.vectorBytes, index.storage, index.settings.model.dimension, index.has('a1'), index.ids(), index.get('a1')?.chunks);
   const removedDocs: number = await index.remove(['a1']);
   const exported: ArrayBuffer = await index.export();
   const copy: SearchIndex = await model.importIndex(exported, { name: 'notes-copy', storage: 'opfs' });
   await Promise.all([index.clear(), index.close(), copy.close()]);
   const metrics: IrMetrics = await model.evaluate({ queries: { q: 'a' }, corpus: { c: 'b' }, relevant: { q: ['c'] } }, { k: [1, 10], queryPrompt: 'query: ', corpusPrompt: 'passage: ', batchSize: 8 });
+  const hybridMetrics: IrMetrics = await model.evaluate({ queries: { q: 'a' }, corpus: { c: 'b' }, relevant: { q: ['c'] } }, { mode: 'hybrid', fusion: { method: 'rrf' }, index: { language: 'en' } });
+  console.log(hybridMetrics.mrr[10]);
   console.log(removedDocs, metrics.ndcg[10], metrics.queries);
   await model.dispose();
   const removed: number = await Embedder.clearCache('/models/all-MiniLM-L6-v2/', { cache: new OPFSCache('my-models') });
