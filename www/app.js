@@ -27,6 +27,7 @@ const ui = {
   query: $('query'), search: $('search'), results: $('results'), timing: $('timing'), form: $('search-form'),
   drop: $('drop'), files: $('files'), pasteTitle: $('paste-title'), pasteText: $('paste-text'), addPasted: $('add-pasted'),
   clear: $('clear'), indexProgress: $('index-progress'), indexTiming: $('index-timing'), documents: $('documents'),
+  pending: $('pending'), mode: $('mode'),
 };
 
 let model;
@@ -97,26 +98,41 @@ async function search(event) {
   const query = ui.query.value.trim();
   if (!query) return;
   const t0 = performance.now();
-  const hits = await index.search(query, { k: RESULTS });
+  const mode = ui.mode.value;
+  const hits = await index.search(query, { k: RESULTS, mode });
   const elapsed = performance.now() - t0;
   ui.results.replaceChildren(...hits.map(renderHit));
-  ui.timing.textContent = `Query embedded and ${index.size} documents (${index.chunkCount} chunks) searched in ${elapsed.toFixed(1)} ms`;
+  const what = mode === 'keyword' ? 'Keywords looked up' : 'Query embedded';
+  ui.timing.textContent = `${what} and ${index.size} documents (${index.chunkCount} chunks) searched (${mode}) in ${elapsed.toFixed(1)} ms`;
 }
 
-// A hit: the document's title, its score, and its best chunk highlighted within some context.
-function renderHit({ id, score, chunk, metadata }) {
+// A hit: the document's title, why it was found (cosine, BM25), and its best chunk within some
+// context, the query's terms marked in it.
+function renderHit({ id, score, chunk, metadata, semanticScore, keywordScore, highlights }) {
   const { text } = index.get(id);
   const item = document.createElement('li');
-  item.innerHTML = '<div class="score"><span class="value"></span><div class="bar"></div></div><div><div class="title"></div><div class="text"></div></div>';
-  item.querySelector('.value').textContent = score.toFixed(3);
-  item.querySelector('.bar').style.width = `${Math.max(0, score) * 100}%`;
+  item.innerHTML = '<div class="score"><span class="value"></span><div class="bar"></div></div><div><div class="title"></div><div class="why"></div><div class="text"></div></div>';
+  // The bar shows the cosine, the one score with a fixed scale.
+  item.querySelector('.value').textContent = (semanticScore ?? score).toFixed(3);
+  item.querySelector('.bar').style.width = `${Math.max(0, semanticScore ?? 0) * 100}%`;
   item.querySelector('.title').textContent = metadata?.title ?? id;
+  const why = [semanticScore === null ? null : `cosine ${semanticScore.toFixed(3)}`, keywordScore ? `BM25 ${keywordScore.toFixed(2)}` : null];
+  item.querySelector('.why').textContent = why.filter(Boolean).join(' · ');
   const before = text.slice(Math.max(0, chunk.start - CONTEXT), chunk.start);
   const after = text.slice(chunk.end, chunk.end + CONTEXT);
   const body = item.querySelector('.text');
-  const mark = document.createElement('mark');
-  mark.textContent = text.slice(chunk.start, chunk.end);
-  body.append(chunk.start > CONTEXT ? `…${before}` : before, mark, chunk.end + CONTEXT < text.length ? `${after}…` : after);
+  const best = document.createElement('span');
+  best.className = 'chunk';
+  const chunkText = text.slice(chunk.start, chunk.end);
+  let at = 0;
+  for (const { start, end } of highlights) {
+    const mark = document.createElement('mark');
+    mark.textContent = chunkText.slice(start, end);
+    best.append(chunkText.slice(at, start), mark);
+    at = end;
+  }
+  best.append(chunkText.slice(at));
+  body.append(chunk.start > CONTEXT ? `…${before}` : before, best, chunk.end + CONTEXT < text.length ? `${after}…` : after);
   return item;
 }
 
@@ -176,10 +192,33 @@ async function keepForOffline() {
     const registration = await navigator.serviceWorker.register('sw.js');
     const worker = registration.active ?? (await navigator.serviceWorker.ready).active;
     const urls = [location.href, ...performance.getEntriesByType('resource').map((entry) => entry.name)];
-    worker?.postMessage({ keep: urls.filter((url) => new URL(url).origin === location.origin && !new URL(url).pathname.includes('/models/')) });
+    worker?.postMessage({ keep: urls.filter((url) => new URL(url).origin === location.origin && !new URL(url).pathname.includes('/models/') && !new URL(url).pathname.includes('/build/')) });
   } catch (error) {
     console.warn(`webembed demo: no offline copy (${error.message})`);
   }
+}
+
+// scripts/demo.sh serves the first page before it has made everything; it lists what is still
+// being made in build/demo-status.json. Shown until done; absent (a plain static host): nothing.
+async function showPending() {
+  let status;
+  try {
+    const response = await fetch('../build/demo-status.json', { cache: 'no-store' });
+    if (!response.ok) return;
+    status = await response.json();
+  } catch {
+    return;
+  }
+  const pending = Array.isArray(status.pending) ? status.pending : [];
+  const multilingual = [...ui.picker.options].find((option) => option.value.includes('multilingual'));
+  if (multilingual) multilingual.disabled = status.state !== 'done' && pending.some((item) => item.includes('multilingual'));
+  ui.pending.hidden = status.state === 'done';
+  if (status.state === 'failed') {
+    ui.pending.textContent = `scripts/demo.sh could not make ${pending.join(', ')}: see ${status.log}`;
+    return;
+  }
+  ui.pending.textContent = `Still on its way (scripts/demo.sh is making it in the background): ${pending.join('; ')}.`;
+  if (status.state === 'building') setTimeout(showPending, 5000);
 }
 
 async function main() {
@@ -189,6 +228,7 @@ async function main() {
   ui.picker.addEventListener('change', () => {
     location.search = `?model=${encodeURIComponent(ui.picker.value)}`;
   });
+  showPending();
   setStatus('Loading model…');
   try {
     const t0 = performance.now();
@@ -221,6 +261,7 @@ async function main() {
     return;
   }
   ui.form.addEventListener('submit', search);
+  ui.mode.addEventListener('change', () => ui.query.value.trim() && search());
   wireLibrary();
   await keepForOffline();
   document.body.dataset.ready = 'true';

@@ -19,11 +19,17 @@ const screenshot = (page, name) => page.screenshot({ path: new URL(`../../test-r
 
 async function results(page) {
   return page.$$eval('#results li', (items) =>
-    items.map((li) => ({ title: li.querySelector('.title').textContent, mark: li.querySelector('mark').textContent, score: Number(li.querySelector('.value').textContent) })),
+    items.map((li) => ({
+      title: li.querySelector('.title').textContent,
+      mark: li.querySelector('.chunk').textContent,
+      terms: [...li.querySelectorAll('.chunk mark')].map((m) => m.textContent),
+      score: Number(li.querySelector('.value').textContent),
+    })),
   );
 }
 
-async function ask(page, query) {
+async function ask(page, query, mode = 'hybrid') {
+  await page.selectOption('#mode', mode);
   await page.fill('#query', query);
   await page.evaluate(() => (document.querySelector('#timing').textContent = ''));
   await page.press('#query', 'Enter');
@@ -45,11 +51,17 @@ test('the demo indexes, searches with the best chunk highlighted, keeps document
   assert.match(await page.textContent('#index-timing'), /Indexed 14 documents \(14 chunks\) in \d+ ms/);
   assert.equal(await page.$$eval('#documents li', (items) => items.length), 14);
 
-  let rows = await ask(page, 'how hot is the surface of the sun?');
+  let rows = await ask(page, 'how hot is the surface of the sun?', 'semantic');
   assert.equal(rows.length, 10);
   assert.match(rows[0].mark, /^The Sun is the star/);
-  for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1].score >= rows[i].score, 'sorted by score');
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i - 1].score >= rows[i].score, 'sorted by cosine');
   assert.ok(rows[0].score > rows[1].score + 0.05, `a clear winner: ${rows[0].score} vs ${rows[1].score}`);
+  // Hybrid (the default mode): the query's words are marked inside the best chunk.
+  rows = await ask(page, 'how hot is the surface of the sun?');
+  assert.match(rows[0].mark, /^The Sun is the star/);
+  assert.ok(rows[0].terms.map((t) => t.toLowerCase()).includes('sun'), rows[0].terms.join(', '));
+  rows = await ask(page, 'sun', 'keyword');
+  assert.ok(rows.length >= 1 && rows.every((row) => row.terms.length > 0), 'keyword hits all contain the term');
 
   // Pasted text: long enough to be several chunks; the hit is the chunk with the answer.
   await page.click('.paste summary');

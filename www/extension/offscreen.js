@@ -21,8 +21,13 @@ async function handle(message) {
     // A page visited again replaces its earlier copy (the URL is the id).
     await index.add([{ id: message.url, text: message.text, metadata: { title: message.title, url: message.url, visited: Date.now() } }]);
   } else if (message.type === 'search') {
-    const hits = await index.search(message.query, { k: 5 });
-    return { size: index.size, mode, hits: hits.map(({ score, text, metadata }) => ({ score, text, title: metadata.title, url: metadata.url })) };
+    // Hybrid: names, codes and rare words found by keywords, paraphrases by meaning.
+    const hits = await index.search(message.query, { k: 5, mode: 'hybrid' });
+    return {
+      size: index.size,
+      mode,
+      hits: hits.map(({ score, semanticScore, text, highlights, metadata }) => ({ score, semanticScore, text, highlights, title: metadata.title, url: metadata.url })),
+    };
   }
   return { size: index.size, mode };
 }

@@ -27,12 +27,21 @@ async function background(message) {
 async function searchHistory(query) {
   const { hits, size, mode } = await background({ type: 'search', query });
   $('history-status').textContent = `(${size} pages; ${mode})`;
-  $('history').replaceChildren(...hits.map(({ title, url, text, score }) => {
+  $('history').replaceChildren(...hits.map(({ title, url, text, semanticScore, highlights }) => {
     const item = document.createElement('li');
     item.innerHTML = '<span class="score"></span><a class="page" target="_blank"></a><span class="text"></span>';
-    item.querySelector('.score').textContent = score.toFixed(3);
+    // The cosine: hybrid's fused score has no scale a reader knows.
+    item.querySelector('.score').textContent = semanticScore.toFixed(3);
     Object.assign(item.querySelector('.page'), { textContent: title || url, href: url });
-    item.querySelector('.text').textContent = text.length > 240 ? `${text.slice(0, 240)}…` : text;
+    // The first 240 characters, the query's terms marked.
+    const shown = text.slice(0, 240);
+    const body = item.querySelector('.text');
+    let at = 0;
+    for (const { start, end } of highlights.filter((h) => h.end <= shown.length)) {
+      body.append(shown.slice(at, start), Object.assign(document.createElement('mark'), { textContent: shown.slice(start, end) }));
+      at = end;
+    }
+    body.append(shown.slice(at), text.length > shown.length ? '…' : '');
     return item;
   }));
 }
