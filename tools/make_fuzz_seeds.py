@@ -151,4 +151,8 @@ if __name__ == "__main__":
                        ("bpe-bytelevel", TINY / "tokenizers/bpe-bytelevel/tokenizer.json"),
                        ("unigram", TINY / "models/multilingual-e5-large-like/tokenizer.json")]:
         write("tokenizer", name, path.read_bytes() + SEP + text.encode())
+    # Documents for the keyword side, 0xFF between them; an odd first byte asks for English stemming.
+    write("keywords", "identifiers", SEP.join([b"os.path.realpath(path) returns the canonical path", b"std::vec::Vec and getHTTPResponse", b"my_var-name"]))
+    write("keywords", "scripts", SEP.join([t.encode() for t in ["東京タワーは東京都港区にある", "ภาษาไทย ລາວ ខ្មែរ", "Café STRASSE Йод ΣΟΦΟΣ", "مرحبا بالعالم שלום"]]))
+    write("keywords", "stemmed", SEP.join([b"stemming: running runs runner", b"cooking pasta"]))
     print(f"wrote seeds under {SEEDS.relative_to(ROOT)}")

@@ -118,3 +118,33 @@ fn compare_unigrams(file: &[u8], text: &str) {
     };
     assert_eq!(view(ours.tokenize(text)), view(theirs.tokenize(text)), "text {text:?}");
 }
+
+/// The keyword side: the input (lossily UTF-8) split at 0xFF into documents, each indexed as
+/// one chunk (stemmed as English when the first byte is odd), then searched with each document
+/// as the query and its terms marked in it. Panics if a span is not inside its text or not on
+/// character boundaries, if a document is not found by its own terms, or if a removal leaves
+/// anything of it behind.
+pub fn keywords(data: &[u8]) -> bool {
+    use crate::search::keywords::{KeywordIndex, DEFAULT_B, DEFAULT_K1};
+    let language = (data.first().is_some_and(|b| b % 2 == 1)).then_some("english");
+    let Ok(mut index) = KeywordIndex::new(language, DEFAULT_K1, DEFAULT_B) else { return false };
+    let texts: Vec<String> = data.split(|&b| b == SEPARATOR).map(|part| String::from_utf8_lossy(part).into_owned()).collect();
+    for (slot, text) in texts.iter().enumerate() {
+        index.add(slot as u32, &[text.as_str()]).expect("a free slot takes any text");
+    }
+    for (slot, text) in texts.iter().enumerate() {
+        let terms = index.query_terms(text);
+        for (start, end) in index.matches(text, &terms) {
+            assert!(start < end && end <= text.len() && text.is_char_boundary(start) && text.is_char_boundary(end));
+        }
+        let hits = index.search(text, texts.len(), None).expect("no filter");
+        if !terms.is_empty() {
+            assert!(hits.iter().any(|h| h.slot == slot as u32), "document {slot} is not found by its own terms");
+        }
+    }
+    index.remove(0).expect("slot 0 holds a document");
+    let first_terms = index.query_terms(&texts[0]);
+    let left: Vec<_> = index.search(&texts[0], texts.len(), None).expect("no filter").into_iter().filter(|h| h.slot == 0).collect();
+    assert!(left.is_empty(), "a removed document is still found");
+    !first_terms.is_empty()
+}

@@ -12,11 +12,12 @@ use webembed::fuzzing;
 /// A target: whether it accepted the input.
 type Target = fn(&[u8]) -> bool;
 
-const TARGETS: [(&str, Target); 4] = [
+const TARGETS: [(&str, Target); 5] = [
     ("config", fuzzing::config),
     ("safetensors", fuzzing::safetensors),
     ("pytorch_bin", fuzzing::pytorch_bin),
     ("tokenizer", fuzzing::tokenizer),
+    ("keywords", fuzzing::keywords),
 ];
 
 fn inputs(dir: &Path) -> Vec<(String, Vec<u8>)> {
