@@ -5,11 +5,12 @@
 // questions and on the identifiers, and how long building and searching took.
 //
 //   node bench/hybrid-quality.mjs [--model models/all-MiniLM-L6-v2] [--dtype q8] [--set build/docs-set.json]
+//                                 [--dump rankings.json]   (each query's semantic and keyword top 50, to study fusion)
 //
 // Needs pkg/ built, the model, and Debian's python3.11-doc (the set is made from it when missing).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'models/all-MiniLM-L6-v2' },
     dtype: { type: 'string', default: 'q8' },
     set: { type: 'string', default: 'build/docs-set.json' },
+    dump: { type: 'string' },
   },
 });
 if (!existsSync(values.set)) {
@@ -47,7 +49,12 @@ const reciprocalRank = (hits, answer) => {
   return at >= 0 && at < 10 ? 1 / (at + 1) : 0;
 };
 const totals = Object.fromEntries(MODES.map((mode) => [mode, { question: [], identifier: [], ms: [] }]));
+const dump = {};
 for (const [qid, query] of Object.entries(set.queries)) {
+  if (values.dump) {
+    const side = async (mode) => (await index.search(query, { k: 50, mode })).map((hit) => [hit.id, hit.score]);
+    dump[qid] = { query, kind: set.kinds[qid], answer: set.relevant[qid][0], semantic: await side('semantic'), keyword: await side('keyword') };
+  }
   for (const mode of MODES) {
     start = performance.now();
     const hits = await index.search(query, { k: 10, mode });
@@ -69,5 +76,6 @@ const [s, k, h] = MODES.map((mode) => mean([...totals[mode].question, ...totals[
 console.log(`hybrid − semantic ${(h - s).toFixed(3)} (bar ≥ 0.10); hybrid − keyword ${(h - k).toFixed(3)} (bar ≥ 0); ` +
   `identifiers ${mean(totals.hybrid.identifier).toFixed(3)} (bar ≥ 0.80); questions hybrid − semantic ` +
   `${(mean(totals.hybrid.question) - mean(totals.semantic.question)).toFixed(3)} (bar ≥ −0.02)`);
+if (values.dump) writeFileSync(values.dump, JSON.stringify(dump));
 await index.close();
 await model.dispose();

@@ -3,12 +3,18 @@
 // 100 000 passages would take hours here: unit vectors around 64 topic centres), int8 and f32: the scan and top-k alone, a whole
 // search() with the query embedded by all-MiniLM-L6-v2, recall@10 of the int8 index against an
 // exact f32 search, the vectors' memory, and the time to open the stored index after a reload —
-// beside a plain JavaScript f32 loop over the same vectors (what users write today).
+// beside a plain JavaScript f32 loop over the same vectors (what users write today). Each chunk
+// has a text of ~100 words drawn from the words of ../shared/bench/corpus.json (Zipf-like, as
+// text is), so the keyword side holds real postings: keyword search, hybrid search, the
+// postings' memory, and what the keyword side adds to the cost of adding passages (embedding
+// included) are printed too.
 //
 //   node bench/search.mjs [--chunks 100000] [--queries 50] [--storage indexeddb|opfs]
 //
-// Needs pkg/ built and models/all-MiniLM-L6-v2 (scripts/setup.sh).
+// Needs pkg/ built and models/all-MiniLM-L6-v2 (scripts/setup.sh); ../shared/bench/corpus.json
+// for the texts (without it, a fixed list of words).
 
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { openBrowser } from '../tests/e2e/harness.mjs';
@@ -19,6 +25,12 @@ const { values } = parseArgs({
 const storage = values.storage;
 const chunks = Number(values.chunks);
 const queries = Number(values.queries);
+
+const CORPUS = new URL('../../shared/bench/corpus.json', import.meta.url);
+const passages = existsSync(CORPUS) ? JSON.parse(readFileSync(CORPUS, 'utf8')) : null;
+if (!passages) console.log('../shared/bench/corpus.json is absent: chunk texts from a fixed list of words, and no add-cost figure');
+// Words by frequency: the corpus's own counts (a Zipf-like spread), or a fixed list.
+const words = passages ? passages.join(' ').toLowerCase().match(/[a-z]{2,}/g) : 'the of and to in is for that with as on by this from are be or at an it which we can'.split(' ');
 
 const harness = await openBrowser();
 harness.page.setDefaultTimeout(0);
@@ -58,13 +70,23 @@ const setUp = () =>
   });
 
 await setUp();
-const built = await harness.page.evaluate(async ({ chunks, queries, storage }) => {
+const built = await harness.page.evaluate(async ({ chunks, queries, storage, words }) => {
   const dimension = 384;
+  // ~100 words per chunk drawn from the corpus's words (frequent words often, rare ones seldom).
+  const pick = (() => {
+    let state = 12345;
+    return () => {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return words[state % words.length];
+    };
+  })();
+  const textOf = () => Array.from({ length: 100 }, pick).join(' ');
   const model = await Embedder.load('/models/all-MiniLM-L6-v2/', { backend: 'cpu', threads: 1, dtype: 'q8' });
   const stored = vectors(chunks, dimension, 1);
   // Queries about the stored topics (what a search asks), and queries about nothing stored.
   const askedSets = { near: vectors(queries, dimension, 1, 2), unrelated: vectors(queries, dimension, 3) };
-  const docs = Array.from({ length: chunks }, (_, i) => ({ id: `c${i}`, text: `chunk ${i}` }));
+  const docs = Array.from({ length: chunks }, (_, i) => ({ id: `c${i}`, text: textOf() }));
+  const keywordQueries = Array.from({ length: queries }, () => `${pick()} ${pick()} ${pick()}`);
   const out = {};
   for (const kind of ['int8', 'f32']) {
     const index = await model.openIndex(`bench-${kind}`, { vectors: kind, storage });
@@ -88,13 +110,20 @@ const built = await harness.page.evaluate(async ({ chunks, queries, storage }) =
         found[set].push(hits.map((h) => Number(h.id.slice(1))));
       }
     }
-    const whole = [];
-    for (let q = 0; q < 20; q++) {
-      const start = performance.now();
-      await index.search(`what is the meaning of query number ${q}?`, { k: 10 });
-      whole.push(performance.now() - start);
-    }
-    out[kind] = { addMs, scanMs: median(scan), byVectorMs: median(byVector), wholeMs: median(whole), vectorBytes: index.vectorBytes, found };
+    const timed = async (mode, list) => {
+      const times = [];
+      for (const query of list) {
+        const start = performance.now();
+        await index.search(query, { k: 10, mode });
+        times.push(performance.now() - start);
+      }
+      return median(times);
+    };
+    const questions = Array.from({ length: 20 }, (_, q) => `what is the meaning of ${keywordQueries[q]}?`);
+    const wholeMs = await timed('semantic', questions);
+    const hybridMs = await timed('hybrid', questions);
+    const keywordMs = await timed('keyword', keywordQueries);
+    out[kind] = { addMs, scanMs: median(scan), byVectorMs: median(byVector), wholeMs, hybridMs, keywordMs, vectorBytes: index.vectorBytes, keywordBytes: index.keywordBytes, found };
     await index.close();
   }
   // The plain JavaScript loop: f32 dot products over a Float32Array, then sort for the top 10.
@@ -122,7 +151,32 @@ const built = await harness.page.evaluate(async ({ chunks, queries, storage }) =
     int8: { ...out.int8, recall: recall(out.int8.found), found: undefined },
     f32: { ...out.f32, recall: recall(out.f32.found), found: undefined },
   };
-}, { chunks, queries, storage });
+}, { chunks, queries, storage, words });
+
+// What the keyword side adds to adding passages, embedding included: 256 real passages added to
+// an index (MiniLM q8), and the same passages' chunks through the keyword side alone.
+const addCost = passages && (await harness.page.evaluate(async (passages) => {
+  const model = await Embedder.load('/models/all-MiniLM-L6-v2/', { backend: 'cpu', threads: 1, dtype: 'q8' });
+  const index = await model.openIndex('bench-add', { storage: 'memory' });
+  const docs = passages.map((text, i) => ({ id: `p${i}`, text }));
+  let start = performance.now();
+  await index.add(docs);
+  const addMs = performance.now() - start;
+  const texts = [];
+  for (const doc of docs) for (const { start: s, end } of index.get(doc.id).chunks) texts.push(doc.text.slice(s, end));
+  const { newInstance } = await import('/pkg/instance.js');
+  const glue = await newInstance('relaxed-simd', null);
+  const store = new glue.SearchStore(384, 'int8', undefined, 1.2, 0.75);
+  const zero = new Float32Array(384);
+  zero[0] = 1;
+  start = performance.now();
+  for (const text of texts) store.add(zero, [text]);
+  const keywordMs = performance.now() - start;
+  store.free();
+  await index.close();
+  await model.dispose();
+  return { addMs, keywordMs, chunks: texts.length };
+}, passages));
 
 await harness.page.reload();
 await setUp();
@@ -149,9 +203,14 @@ for (const kind of ['int8', 'f32']) {
   console.log(
     `webembed ${kind}: scan+top-10 ${fmt(r.scanMs)} median (${(built.plainMs / r.scanMs).toFixed(1)}× the plain loop); ` +
       `search(vector) ${fmt(r.byVectorMs)} (the scan, then for int8 the ${10 + 16} best rescored with their exact vectors from ${storage}); ` +
-      `whole search() with MiniLM q8 query embedding ${fmt(r.wholeMs)}; recall@10 vs exact f32 ${r.recall.near.toFixed(4)} ` +
+      `whole search() with MiniLM q8 query embedding: semantic ${fmt(r.wholeMs)}, hybrid ${fmt(r.hybridMs)}; keyword search (3 words) ${fmt(r.keywordMs)}; ` +
+      `recall@10 vs exact f32 ${r.recall.near.toFixed(4)} ` +
       `(queries about stored topics; ${r.recall.unrelated.toFixed(4)} for queries about nothing stored); ` +
-      `vectors ${(r.vectorBytes / 2 ** 20).toFixed(1)} MiB; add ${(r.addMs / 1000).toFixed(1)} s; ` +
+      `vectors ${(r.vectorBytes / 2 ** 20).toFixed(1)} MiB, keyword postings ${(r.keywordBytes / 2 ** 20).toFixed(1)} MiB; add ${(r.addMs / 1000).toFixed(1)} s; ` +
       `open from ${storage} after reload ${fmt(reopened[kind].openMs)} (${reopened[kind].size} documents)`,
   );
+}
+if (addCost) {
+  console.log(`adding ${addCost.chunks} chunks of the corpus's passages (MiniLM q8, embedding included): ${(addCost.addMs / 1000).toFixed(2)} s, ` +
+    `of which the keyword side ${fmt(addCost.keywordMs)}: ${((addCost.keywordMs / (addCost.addMs - addCost.keywordMs)) * 100).toFixed(2)}% more than without it`);
 }

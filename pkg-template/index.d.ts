@@ -274,6 +274,8 @@ export class SearchIndex<M = unknown> {
   readonly chunkCount: number;
   /** Bytes of wasm memory the vectors take. */
   readonly vectorBytes: number;
+  /** Bytes of wasm memory the keyword postings take. */
+  readonly keywordBytes: number;
   readonly storage: 'indexeddb' | 'opfs' | 'memory';
   readonly settings: { vectors: 'int8' | 'f32'; chunkTokens: number; overlapTokens: number; keywords: { language: string | null; k1: number; b: number }; model: { url: string; dtype: string; dimension: number; queryPrompt: string; documentPrompt: string } };
   has(id: string): boolean;

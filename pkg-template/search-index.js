@@ -235,6 +235,11 @@ export class SearchIndex {
     return this.#vectors?.vectorBytes ?? 0;
   }
 
+  /** Bytes of wasm memory the keyword postings take. */
+  get keywordBytes() {
+    return this.#vectors?.keywordBytes ?? 0;
+  }
+
   /** 'indexeddb' or 'memory'. */
   get storage() {
     return this.#storage.kind;

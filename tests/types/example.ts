@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const why: [number | null, number | null, Span[]] = [hybrid[0]?.semanticScore ?? null, hybrid[0]?.keywordScore ?? null, hybrid[0]?.highlights ?? []];
   const keywordOnly = await index.search('realpath', { mode: 'keyword', fusion: { method: 'rrf' } });
   console.log(why, keywordOnly.length, index.settings.keywords.language, index.settings.keywords.k1);
-  console.log(spans, hits[0]?.chunk.start, hits[0]?.text, index.size, index.chunkCount, index.vectorBytes, index.storage, index.settings.model.dimension, index.has('a1'), index.ids(), index.get('a1')?.chunks);
+  console.log(spans, hits[0]?.chunk.start, hits[0]?.text, index.size, index.chunkCount, index.vectorBytes, index.keywordBytes, index.storage, index.settings.model.dimension, index.has('a1'), index.ids(), index.get('a1')?.chunks);
   const removedDocs: number = await index.remove(['a1']);
   const exported: ArrayBuffer = await index.export();
   const copy: SearchIndex = await model.importIndex(exported, { name: 'notes-copy', storage: 'opfs' });
