@@ -38,15 +38,15 @@ model=models/all-MiniLM-L6-v2
 if [ ${#pending[@]} -gt 0 ]; then
   write_status building "${pending[@]}"
   echo "demo: still on its way (in the background, log $log): ${pending[*]}"
+  # Each step only after the one before it worked (errexit does not hold inside an if's condition).
+  make_the_rest() {
+    bash scripts/setup.sh demo-rest && bash scripts/build.sh simd128 relaxed threads || return 1
+    for folder in models/*/; do
+      [ -f "$folder/model.q8.safetensors" ] || node pkg/cli.mjs quantize "$folder" || return 1
+    done
+  }
   (
-    set -e
-    {
-      bash scripts/setup.sh demo-rest
-      bash scripts/build.sh simd128 relaxed threads
-      for folder in models/*/; do
-        [ -f "$folder/model.q8.safetensors" ] || node pkg/cli.mjs quantize "$folder"
-      done
-    } > "$log" 2>&1 && write_status done || write_status failed "${pending[@]}"
+    if make_the_rest > "$log" 2>&1; then write_status done; else write_status failed "${pending[@]}"; fi
   ) &
 else
   write_status done
