@@ -35,39 +35,24 @@ async function buildEngine(url, options) {
 }
 
 async function buildFrom(glue, session, options) {
-  const config = await fetchConfigFiles(session, glue);
-  const newLoader = (dtype) => {
-    const made = new glue.ModelLoader(dtype);
-    try {
-      for (const [name, bytes] of config) made.addFile(name, bytes);
-      // Refuses unsupported or too-large models before their weights download.
-      made.checkSpec();
-      return made;
-    } catch (error) {
-      made.free();
-      throw error;
-    }
-  };
   let dtype = options.dtype ?? 'f32';
-  let loader = newLoader(dtype);
+  const loader = new glue.ModelLoader(dtype);
   try {
+    for (const [name, bytes] of await fetchConfigFiles(session, glue)) loader.addFile(name, bytes);
+    // Refuses unsupported or too-large models before their weights download.
+    loader.checkSpec();
     // With no dtype asked, the folder's own weights decide (q8 when that is all it has).
     await fetchWeights(
       session,
       glue,
       (name, bytes, kind, fileDtype) => {
-        if (fileDtype !== dtype) {
-          loader.free();
-          loader = null;
-          dtype = fileDtype;
-          loader = newLoader(dtype);
-        }
+        if (fileDtype !== dtype) loader.useDtype((dtype = fileDtype));
         return kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes);
       },
       options.dtype,
     );
   } catch (error) {
-    loader?.free();
+    loader.free();
     throw error;
   }
   const engine = loader.build(); // consumes the loader, whether it succeeds or not

@@ -510,22 +510,26 @@ export class SearchIndex {
     }
     const depth = mode === 'hybrid' ? Math.max(k, candidates ?? FUSION_DEPTH) : k;
     const semantic = mode === 'keyword' ? [] : await this.#semanticHits(vector, depth, allowed);
-    const keyword = mode === 'semantic' ? [] : hitsOf(this.#vectors.keywordSearch(text, depth, allowed));
+    // One scoring pass ranks by keywords and gives each semantic hit its keyword score.
+    let keyword = [];
+    const keywordOfSemantic = new Map();
+    if (text) {
+      const flat = this.#vectors.keywordSearch(text, mode === 'semantic' ? 0 : depth, allowed, Uint32Array.from(semantic.map((hit) => hit.slot)));
+      const hits = hitsOf(flat);
+      keyword = hits.slice(0, hits.length - semantic.length);
+      for (const hit of hits.slice(keyword.length)) keywordOfSemantic.set(hit.slot, hit);
+    }
     let ranked;
     if (mode === 'semantic') ranked = semantic.map((hit) => ({ ...hit, semantic: hit }));
     else if (mode === 'keyword') ranked = keyword.map((hit) => ({ ...hit, keyword: hit }));
     else ranked = this.#fuse(semantic, keyword, fusion);
     ranked = ranked.slice(0, k);
     // Each hit says why it was found: the side it lacks is scored for it too.
+    for (const hit of ranked) hit.keyword ??= keywordOfSemantic.get(hit.slot);
     if (vector) {
       const unscored = ranked.filter((hit) => !hit.semantic);
       const scored = await this.#semanticScores(vector, unscored.map((hit) => hit.slot));
       unscored.forEach((hit, i) => (hit.semantic = scored[i]));
-    }
-    if (text) {
-      const unscored = ranked.filter((hit) => !hit.keyword);
-      const scored = hitsOf(this.#vectors.keywordScores(text, Uint32Array.from(unscored.map((hit) => hit.slot))));
-      unscored.forEach((hit, i) => (hit.keyword = scored[i]));
     }
     return ranked.map((hit) => {
       const id = this.#slotIds[hit.slot];

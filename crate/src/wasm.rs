@@ -13,7 +13,7 @@ use crate::backend::webgpu::kernels::matmul::bench::time_matmul;
 use crate::folder::{self, Dtype};
 use crate::model;
 use crate::search::documents::{utf16_spans, Documents};
-use crate::search::fusion::{Fusion, RRF_K};
+use crate::search::fusion::{self, Fusion, RRF_K};
 use crate::search::keywords::KeywordIndex;
 use crate::search::metrics::{self, RankedQuery};
 use crate::search::store::VectorKind;
@@ -97,6 +97,14 @@ pub fn shard_files(index_json: Vec<u8>) -> Result<Vec<String>, JsValue> {
     folder::shard_files(&index_json).map_err(js_error)
 }
 
+/// Empty weights for a load of `dtype`.
+fn dtype_weights(dtype: Dtype) -> Weights {
+    match dtype {
+        Dtype::Q8 => Weights::quantizing(folder::SAFETENSORS, model::quantized_in_q8),
+        Dtype::F32 | Dtype::F16 => Weights::new(folder::SAFETENSORS),
+    }
+}
+
 /// Collects a model folder: config files whole, safetensors weights tensor by tensor and large
 /// tensors block of rows by block of rows (so neither a weight file nor, for q8, a whole f32
 /// matrix ever sits in wasm memory beside what is made of it).
@@ -117,11 +125,15 @@ impl ModelLoader {
         let name = if dtype.is_undefined() { Some("f32".to_string()) } else { dtype.as_string() };
         let name = name.unwrap_or_else(|| js_sys::JSON::stringify(&dtype).map(String::from).unwrap_or_else(|_| "?".into()));
         let dtype = Dtype::parse(&name).map_err(js_error)?;
-        let weights = match dtype {
-            Dtype::Q8 => Weights::quantizing(folder::SAFETENSORS, model::quantized_in_q8),
-            Dtype::F32 | Dtype::F16 => Weights::new(folder::SAFETENSORS),
-        };
-        Ok(ModelLoader { files: ModelFiles::new(), weights, tokenizer: None })
+        Ok(ModelLoader { files: ModelFiles::new(), weights: dtype_weights(dtype), tokenizer: None })
+    }
+
+    /// Loads the weights as `dtype` after all (a folder whose only weights are the q8 file):
+    /// the configs and tokenizer already read stay. Only before any weight has arrived.
+    #[wasm_bindgen(js_name = useDtype)]
+    pub fn use_dtype(&mut self, dtype: &str) -> Result<(), JsValue> {
+        self.weights = dtype_weights(Dtype::parse(dtype).map_err(js_error)?);
+        Ok(())
     }
 
     #[wasm_bindgen(js_name = addFile)]
@@ -585,22 +597,13 @@ impl SearchStore {
         Ok(flat_hits(hits.iter().map(|h| (h.slot, h.chunk, h.score))))
     }
 
-    /// The `k` best documents by BM25 for `query`: `[slot, chunk, score, …]` (only documents with
-    /// a query term).
+    /// The `k` best documents by BM25 for `query` (only documents with a query term), then each
+    /// of `also`'s best chunk (score 0: no term), from one scoring pass: `[slot, chunk, score, …]`,
+    /// the last `also.length` triples for `also`.
     #[wasm_bindgen(js_name = keywordSearch)]
-    pub fn keyword_search(&self, query: &str, k: usize, allowed: Option<Vec<u8>>) -> Result<Vec<f64>, JsValue> {
-        let hits = self.inner.keywords.search(query, k, allowed.as_deref()).map_err(js_error)?;
-        Ok(flat_hits(hits.iter().map(|h| (h.slot, h.chunk, h.score))))
-    }
-
-    /// Each of `slots`' best chunk by BM25 for `query`: `[slot, chunk, score, …]` (score 0: no term).
-    #[wasm_bindgen(js_name = keywordScores)]
-    pub fn keyword_scores(&self, query: &str, slots: Vec<u32>) -> Vec<f64> {
-        let scores = self.inner.keywords.chunk_scores(query);
-        flat_hits(slots.iter().map(|&slot| {
-            let hit = self.inner.keywords.best_chunk(slot, &scores);
-            (hit.slot, hit.chunk, hit.score)
-        }))
+    pub fn keyword_search(&self, query: &str, k: usize, allowed: Option<Vec<u8>>, also: Vec<u32>) -> Result<Vec<f64>, JsValue> {
+        let (hits, scored) = self.inner.keywords.search_and_score(query, k, allowed.as_deref(), &also).map_err(js_error)?;
+        Ok(flat_hits(hits.iter().chain(&scored).map(|h| (h.slot, h.chunk, h.score))))
     }
 
     /// Fuses a semantic and a keyword ranking (`[slot, score, …]`, best first) by `method`
@@ -612,7 +615,7 @@ impl SearchStore {
             other => return Err(js_error(EmbedError::Input(format!("fusion method must be 'rrf' or 'weighted'; got {other:?}")))),
         };
         let pairs = |flat: &[f64]| flat.chunks_exact(2).map(|p| (p[0] as u32, p[1] as f32)).collect::<Vec<_>>();
-        let fused = Documents::fuse(&pairs(&semantic), &pairs(&keyword), fusion);
+        let fused = fusion::rank(&pairs(&semantic), &pairs(&keyword), fusion);
         Ok(fused.iter().flat_map(|(c, score)| [c.slot as f64, *score as f64]).collect())
     }
 

@@ -31,26 +31,26 @@ pub struct Token {
     pub end: usize,
 }
 
-/// The Snowball languages an index can stem, by the names its `language` option takes.
-pub const LANGUAGES: &[(&str, Algorithm)] = &[
-    ("arabic", Algorithm::Arabic),
-    ("danish", Algorithm::Danish),
-    ("dutch", Algorithm::Dutch),
-    ("english", Algorithm::English),
-    ("finnish", Algorithm::Finnish),
-    ("french", Algorithm::French),
-    ("german", Algorithm::German),
-    ("greek", Algorithm::Greek),
-    ("hungarian", Algorithm::Hungarian),
-    ("italian", Algorithm::Italian),
-    ("norwegian", Algorithm::Norwegian),
-    ("portuguese", Algorithm::Portuguese),
-    ("romanian", Algorithm::Romanian),
-    ("russian", Algorithm::Russian),
-    ("spanish", Algorithm::Spanish),
-    ("swedish", Algorithm::Swedish),
-    ("tamil", Algorithm::Tamil),
-    ("turkish", Algorithm::Turkish),
+/// The Snowball languages an index can stem: the name and ISO 639-1 code its `language` option takes.
+pub const LANGUAGES: &[(&str, &str, Algorithm)] = &[
+    ("arabic", "ar", Algorithm::Arabic),
+    ("danish", "da", Algorithm::Danish),
+    ("dutch", "nl", Algorithm::Dutch),
+    ("english", "en", Algorithm::English),
+    ("finnish", "fi", Algorithm::Finnish),
+    ("french", "fr", Algorithm::French),
+    ("german", "de", Algorithm::German),
+    ("greek", "el", Algorithm::Greek),
+    ("hungarian", "hu", Algorithm::Hungarian),
+    ("italian", "it", Algorithm::Italian),
+    ("norwegian", "no", Algorithm::Norwegian),
+    ("portuguese", "pt", Algorithm::Portuguese),
+    ("romanian", "ro", Algorithm::Romanian),
+    ("russian", "ru", Algorithm::Russian),
+    ("spanish", "es", Algorithm::Spanish),
+    ("swedish", "sv", Algorithm::Swedish),
+    ("tamil", "ta", Algorithm::Tamil),
+    ("turkish", "tr", Algorithm::Turkish),
 ];
 
 pub struct Analyzer {
@@ -63,12 +63,12 @@ impl Analyzer {
     pub fn new(language: Option<&str>) -> Result<Self> {
         let Some(name) = language else { return Ok(Analyzer { stemmer: None, language: None }) };
         let wanted = name.to_ascii_lowercase();
-        let found = LANGUAGES.iter().find(|(full, _)| *full == wanted || iso_code(full) == wanted);
+        let found = LANGUAGES.iter().find(|(full, code, _)| *full == wanted || *code == wanted);
         match found {
-            Some((full, algorithm)) => Ok(Analyzer { stemmer: Some(Stemmer::create(*algorithm)), language: Some(full.to_string()) }),
+            Some((full, _, algorithm)) => Ok(Analyzer { stemmer: Some(Stemmer::create(*algorithm)), language: Some(full.to_string()) }),
             None => Err(EmbedError::Input(format!(
                 "language {name:?} has no stemmer; use one of {} (or none)",
-                LANGUAGES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                LANGUAGES.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ")
             ))),
         }
     }
@@ -224,31 +224,6 @@ impl Analyzer {
             term.truncate(cut);
         }
         term
-    }
-}
-
-/// The ISO 639-1 code of a language name.
-fn iso_code(full: &str) -> &'static str {
-    match full {
-        "danish" => "da",
-        "dutch" => "nl",
-        "greek" => "el",
-        "portuguese" => "pt",
-        "romanian" => "ro",
-        "russian" => "ru",
-        "spanish" => "es",
-        "swedish" => "sv",
-        "tamil" => "ta",
-        "turkish" => "tr",
-        "arabic" => "ar",
-        "german" => "de",
-        "english" => "en",
-        "finnish" => "fi",
-        "french" => "fr",
-        "hungarian" => "hu",
-        "italian" => "it",
-        "norwegian" => "no",
-        _ => "",
     }
 }
 

@@ -2,7 +2,6 @@
 //! (`keywords`) under one slot, added and removed together, so the two sides never disagree on
 //! which documents exist.
 
-use super::fusion::{self, Fusion};
 use super::keywords::KeywordIndex;
 use super::store::{VectorKind, VectorStore};
 use crate::error::{EmbedError, Result};
@@ -53,14 +52,6 @@ impl Documents {
             return Err(err);
         }
         Ok(slot)
-    }
-
-    /// The hybrid ranking of two document rankings (`(slot, score)`, best first): each
-    /// document's fused score, with its semantic and keyword scores and ranks, best first.
-    pub fn fuse(semantic: &[(u32, f32)], keyword: &[(u32, f32)], fusion: Fusion) -> Vec<(fusion::Candidate, f32)> {
-        let candidates = fusion::candidates(semantic, keyword);
-        let scores = fusion::fuse(&candidates, fusion);
-        fusion::order(&candidates, &scores).into_iter().map(|i| (candidates[i].clone(), scores[i])).collect()
     }
 }
 

@@ -83,6 +83,14 @@ pub fn fuse(candidates: &[Candidate], fusion: Fusion) -> Vec<f32> {
     }
 }
 
+/// The hybrid ranking of two document rankings (`(slot, score)`, best first): each candidate
+/// (with its semantic and keyword scores and ranks) and its fused score, best first.
+pub fn rank(semantic: &[(u32, f32)], keyword: &[(u32, f32)], fusion: Fusion) -> Vec<(Candidate, f32)> {
+    let candidates = candidates(semantic, keyword);
+    let scores = fuse(&candidates, fusion);
+    order(&candidates, &scores).into_iter().map(|i| (candidates[i].clone(), scores[i])).collect()
+}
+
 /// The candidates' indexes by fused score, best first; ties keep the better semantic rank, then
 /// the lower slot.
 pub fn order(candidates: &[Candidate], scores: &[f32]) -> Vec<usize> {

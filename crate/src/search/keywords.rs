@@ -209,6 +209,17 @@ impl KeywordIndex {
     /// The `k` documents whose best chunk scores highest for `query` (only documents matching at
     /// least one term), best first; ties go to the lower slot. `allowed[slot] == 0` leaves one out.
     pub fn search(&self, query: &str, k: usize, allowed: Option<&[u8]>) -> Result<Vec<KeywordHit>> {
+        Ok(self.search_and_score(query, k, allowed, &[])?.0)
+    }
+
+    /// `search`, and each of `also`'s best chunk (score 0: no term), from one scoring pass.
+    pub fn search_and_score(
+        &self,
+        query: &str,
+        k: usize,
+        allowed: Option<&[u8]>,
+        also: &[u32],
+    ) -> Result<(Vec<KeywordHit>, Vec<KeywordHit>)> {
         if let Some(allowed) = allowed {
             if allowed.len() < self.slot_chunks.len() {
                 return Err(EmbedError::Input(format!(
@@ -219,6 +230,7 @@ impl KeywordIndex {
             }
         }
         let scores = self.chunk_scores(query);
+        let scored = also.iter().map(|&slot| self.best_chunk(slot, &scores)).collect();
         let mut best: HashMap<u32, KeywordHit> = HashMap::new();
         for (chunk, &score) in scores.iter().enumerate() {
             let slot = self.chunk_slot[chunk];
@@ -237,11 +249,11 @@ impl KeywordIndex {
         let mut hits: Vec<KeywordHit> = best.into_values().collect();
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.slot.cmp(&b.slot)));
         hits.truncate(k);
-        Ok(hits)
+        Ok((hits, scored))
     }
 
-    /// A document's best chunk and its score for `query` (score 0 when nothing matches).
-    pub fn best_chunk(&self, slot: u32, scores: &[f32]) -> KeywordHit {
+    /// A document's best chunk and its score among `scores` (a query's `chunk_scores`; 0: no term).
+    fn best_chunk(&self, slot: u32, scores: &[f32]) -> KeywordHit {
         let mut hit = KeywordHit { slot, chunk: 0, score: 0.0 };
         if let Some(&(first, count)) = self.slot_chunks.get(slot as usize) {
             for chunk in first as usize..(first + count) as usize {
