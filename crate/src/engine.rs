@@ -11,6 +11,7 @@ use crate::error::{EmbedError, Result};
 use crate::files::ModelFiles;
 use crate::folder::{self, Dtype};
 use crate::model;
+use crate::rerank::{self, Classifier};
 use crate::spec::ModelSpec;
 use crate::tokenize::{TextTokenizer, Tokens};
 use crate::weights::Weights;
@@ -98,6 +99,8 @@ pub struct Engine {
     clock: fn() -> f64,
     /// The WebGPU self-test batch timed on each backend: the short sample 'auto' compares.
     self_test_timing: Option<(Sample, Sample)>,
+    /// A reranker's classification head (see `crate::rerank`); None for an embedding model.
+    classifier: Option<Classifier>,
 }
 
 /// Milliseconds since the first call: the native clock. wasm32 has no `Instant`; there the
@@ -147,8 +150,30 @@ impl Engine {
     }
 
     /// `from_parts` with the tokenizer already read by `read_tokenizer` (None: read it now).
-    pub fn from_parts_with(mut files: ModelFiles, weights: Weights, tokenizer: Option<TextTokenizer>) -> Result<Self> {
+    pub fn from_parts_with(files: ModelFiles, weights: Weights, tokenizer: Option<TextTokenizer>) -> Result<Self> {
         let spec = ModelSpec::from_files(&files)?;
+        Self::build(spec, None, files, weights, tokenizer)
+    }
+
+    /// A cross-encoder reranker from its folder (see `crate::rerank`), in `dtype`.
+    pub fn reranker_from_files_as(mut files: ModelFiles, dtype: Dtype) -> Result<Self> {
+        let weights = Weights::from_files(&mut files, dtype, model::quantized_in_q8)?;
+        Self::reranker_from_parts_with(files, weights, None)
+    }
+
+    /// `from_parts_with` for a reranker folder: its encoder and classification head.
+    pub fn reranker_from_parts_with(files: ModelFiles, weights: Weights, tokenizer: Option<TextTokenizer>) -> Result<Self> {
+        let (spec, rerank) = rerank::reranker_spec(&files)?;
+        Self::build(spec, Some(rerank), files, weights, tokenizer)
+    }
+
+    fn build(
+        spec: ModelSpec,
+        rerank: Option<rerank::RerankSpec>,
+        mut files: ModelFiles,
+        weights: Weights,
+        tokenizer: Option<TextTokenizer>,
+    ) -> Result<Self> {
         if cfg!(target_arch = "wasm32") {
             check_fits(&spec, WASM32_WEIGHT_BUDGET)?;
         }
@@ -159,6 +184,7 @@ impl Engine {
         // Weights handed over as files (a pytorch_model.bin) are read now, quantized if `weights` quantizes.
         let mut weights = if weights.is_empty() { weights.read_files(&mut files)? } else { weights };
         let encoder = Encoder::load(&spec.encoder, &mut weights)?;
+        let classifier = rerank.map(|r| Classifier::load(&spec.encoder, &r, &mut weights)).transpose()?;
         let head = Head { pooling: spec.pooling.clone(), normalize: spec.normalize };
         Ok(Engine {
             spec,
@@ -170,7 +196,13 @@ impl Engine {
             last_batch_backend: "cpu",
             clock: native_clock,
             self_test_timing: None,
+            classifier,
         })
+    }
+
+    /// A reranker's labels per pair; 0 for an embedding model.
+    pub fn num_labels(&self) -> usize {
+        self.classifier.as_ref().map_or(0, Classifier::num_labels)
     }
 
     pub fn spec(&self) -> &ModelSpec {
@@ -456,6 +488,86 @@ impl Engine {
         Ok(output)
     }
 
+    /// A reranker's scores for `(first, second)` text pairs: `pairs.len() × num_labels` row-major,
+    /// the folder's activation applied, as `CrossEncoder.predict` returns them.
+    pub fn score_pairs<A: AsRef<str>, B: AsRef<str>>(&mut self, pairs: &[(A, B)], batch_size: usize) -> Result<Vec<f32>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            pollster::block_on(self.score_pairs_async(pairs, batch_size))
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            if self.webgpu.is_some() {
+                return Err(EmbedError::Input("the WebGPU backend answers asynchronously: call scorePairsAsync".into()));
+            }
+            let mut future = std::pin::pin!(self.score_pairs_async(pairs, batch_size));
+            use std::future::Future;
+            let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+            match future.as_mut().poll(&mut context) {
+                std::task::Poll::Ready(result) => result,
+                std::task::Poll::Pending => {
+                    Err(EmbedError::Input("the WebGPU backend answers asynchronously: call scorePairsAsync".into()))
+                }
+            }
+        }
+    }
+
+    /// `score_pairs` on whichever backend is active (a GPU failure finishes on the CPU, as in `encode_async`).
+    pub async fn score_pairs_async<A: AsRef<str>, B: AsRef<str>>(&mut self, pairs: &[(A, B)], batch_size: usize) -> Result<Vec<f32>> {
+        if self.classifier.is_none() {
+            return Err(EmbedError::Input(
+                "this model is an embedding model, not a reranker: load a CrossEncoder folder with Reranker.load".into(),
+            ));
+        }
+        if batch_size == 0 {
+            return Err(EmbedError::Input("batchSize must be at least 1".into()));
+        }
+        let length = |i: usize| pairs[i].0.as_ref().chars().count() + pairs[i].1.as_ref().chars().count();
+        let mut order: Vec<usize> = (0..pairs.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(length(i)));
+        let labels = self.num_labels();
+        let mut output = vec![0f32; pairs.len() * labels];
+        for chunk in order.chunks(batch_size) {
+            let tokenized =
+                chunk.iter().map(|&i| self.checked_pair(pairs[i].0.as_ref(), pairs[i].1.as_ref())).collect::<Result<Vec<_>>>()?;
+            let rows: Vec<&[u32]> = tokenized.iter().map(|(ids, _)| ids.as_slice()).collect();
+            let mut batch = self.make_batch(&rows, 0);
+            if tokenized.iter().any(|(_, types)| types.iter().any(|&t| t > 0)) {
+                batch.types = vec![0; batch.batch * batch.seq_len];
+                for (row, (_, types)) in tokenized.iter().enumerate() {
+                    batch.types[row * batch.seq_len..row * batch.seq_len + types.len()].copy_from_slice(types);
+                }
+            }
+            let first_tokens = self.embed_batch(&batch).await?;
+            let classifier = self.classifier.as_ref().expect("checked above");
+            let scores = classifier.scores(&first_tokens);
+            if let Some(bad) = scores.iter().position(|v| !v.is_finite()) {
+                return Err(EmbedError::Inference(format!(
+                    "the model produced a non-finite score for pairs[{}]; its weights hold NaN or infinity, or overflow f32",
+                    chunk[bad / labels]
+                )));
+            }
+            for (row, &index) in chunk.iter().enumerate() {
+                output[index * labels..(index + 1) * labels].copy_from_slice(&scores[row * labels..(row + 1) * labels]);
+            }
+        }
+        Ok(output)
+    }
+
+    /// A pair's ids and token types, refused when either is beyond the model's tables.
+    fn checked_pair(&self, first: &str, second: &str) -> Result<(Vec<u32>, Vec<u32>)> {
+        let (ids, types) = self.tokenizer.pair_ids(first, second)?;
+        let ids = ids_within_vocab(ids, &self.spec)?;
+        let type_vocab = self.spec.encoder.type_vocab_size;
+        if let Some(&bad) = types.iter().find(|&&t| t as usize >= type_vocab) {
+            return Err(EmbedError::config(
+                folder::TOKENIZER,
+                format!("gives token type id {bad} to a text pair, beyond config.json's type_vocab_size {type_vocab}"),
+            ));
+        }
+        Ok((ids, types))
+    }
+
     async fn embed_batch(&mut self, batch: &TokenBatch) -> Result<Vec<f32>> {
         let on_gpu = self.route.uses_gpu(batch.batch * batch.seq_len);
         if let Some(gpu) = self.webgpu.as_mut().filter(|_| on_gpu) {
@@ -483,6 +595,7 @@ impl Engine {
             ids: Vec::with_capacity(rows.len() * seq_len),
             mask: Vec::with_capacity(rows.len() * seq_len),
             positions: Vec::with_capacity(rows.len() * seq_len),
+            types: Vec::new(),
             pool_skip,
         };
         for ids in rows {

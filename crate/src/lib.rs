@@ -10,6 +10,7 @@ pub mod model;
 pub mod pickle;
 pub mod pooling;
 pub mod quantize;
+pub mod rerank;
 pub mod search;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd_lowering;

@@ -41,8 +41,13 @@ pub struct LayerParameters {
 pub struct EmbeddingParameters {
     /// `max_position_embeddings × hidden` row-major.
     pub positions: Vec<f32>,
-    /// Row 0 of the token-type table: sentence-transformers passes all-zero token_type_ids.
+    /// Row 0 of the token-type table, which every backend adds to every token: sentence-transformers
+    /// passes all-zero token_type_ids to an embedding model.
     pub token_type: Vec<f32>,
+    /// Rows 1.. of the token-type table minus row 0, `(type_vocab_size - 1) × hidden`: added to the
+    /// gathered word rows of a text pair's second segment (see `gather_rows`), so no backend needs
+    /// a per-token type input.
+    pub type_deltas: Vec<f32>,
     pub norm: NormParameters,
 }
 
@@ -79,11 +84,34 @@ impl WordTable {
     }
 }
 
+/// Rows `ids` of `words`, each plus its token type's delta (`types` empty: every token is of type 0).
+/// Type ids are checked against the table before they get here.
+pub fn gather_rows(words: &WordTable, ids: &[u32], types: &[u32], type_deltas: &[f32]) -> Result<Vec<f32>> {
+    let mut rows = words.gather(ids)?;
+    let hidden = rows.len() / ids.len().max(1);
+    for (row, &kind) in rows.chunks_exact_mut(hidden.max(1)).zip(types) {
+        if kind > 0 {
+            let start = (kind as usize - 1) * hidden;
+            for (value, delta) in row.iter_mut().zip(&type_deltas[start..start + hidden]) {
+                *value += delta;
+            }
+        }
+    }
+    Ok(rows)
+}
+
 /// Which tensors a q8 load quantizes, and how: the word table by rows, the linear weights by
 /// rotated rows (their inputs are rotated to match); not the position and token-type tables,
 /// LayerNorms or biases.
 pub fn quantized_in_q8(name: &str, shape: &[usize]) -> Option<Quantize> {
-    if shape.len() != 2 || !name.ends_with(".weight") || name.contains("position_embeddings") || name.contains("token_type_embeddings") {
+    // A reranker's classification head is a few hundred thousand numbers, kept exact.
+    let head = name.starts_with("classifier.") || name.starts_with("pooler.");
+    if head
+        || shape.len() != 2
+        || !name.ends_with(".weight")
+        || name.contains("position_embeddings")
+        || name.contains("token_type_embeddings")
+    {
         return None;
     }
     Some(if name.contains("word_embeddings") { Quantize::Rows } else { Quantize::RotatedRows })
@@ -151,10 +179,12 @@ pub fn load_embeddings(spec: &EncoderSpec, weights: &mut Weights) -> Result<(Wor
         }
     };
     let positions = weights.take("embeddings.position_embeddings.weight", &[spec.max_position_embeddings, hidden])?;
-    let token_types = weights.take("embeddings.token_type_embeddings.weight", &[spec.type_vocab_size, hidden])?;
+    let token_types = vector(weights.take("embeddings.token_type_embeddings.weight", &[spec.type_vocab_size, hidden])?)?;
+    let (first, rest) = token_types.split_at(hidden);
     let parameters = EmbeddingParameters {
         positions: vector(positions)?,
-        token_type: vector(token_types.get(0)?)?,
+        token_type: first.to_vec(),
+        type_deltas: rest.iter().enumerate().map(|(i, v)| v - first[i % hidden]).collect(),
         norm: layer_norm(weights, "embeddings.LayerNorm", hidden)?,
     };
     Ok((words, parameters))

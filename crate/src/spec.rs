@@ -105,14 +105,20 @@ impl ModelSpec {
     }
 }
 
-fn read_json(files: &ModelFiles, file: &str) -> Result<Option<Value>> {
+pub(crate) fn read_json(files: &ModelFiles, file: &str) -> Result<Option<Value>> {
     files.get(file).map(|bytes| parse_json(file, bytes)).transpose()
 }
 
 /// An integer field of a config file within `range`: absent or null gives `default` (or an
 /// error naming the field when there is none); anything else out of range, fractional, or not a
 /// number is refused, so no value is silently replaced or wrapped by a narrower integer type.
-fn int_field(file: &str, config: &Value, key: &str, range: std::ops::RangeInclusive<u64>, default: Option<u64>) -> Result<usize> {
+pub(crate) fn int_field(
+    file: &str,
+    config: &Value,
+    key: &str,
+    range: std::ops::RangeInclusive<u64>,
+    default: Option<u64>,
+) -> Result<usize> {
     let value = match config.get(key) {
         None | Some(Value::Null) => {
             return default.map(|d| d as usize).ok_or_else(|| EmbedError::config(file, format!("needs a positive integer `{key}`")));
@@ -144,7 +150,7 @@ fn layer_norm_eps(config: &Value) -> Result<f64> {
     }
 }
 
-fn encoder_spec(config: &Value) -> Result<EncoderSpec> {
+pub(crate) fn encoder_spec(config: &Value) -> Result<EncoderSpec> {
     let model_type = config.get("model_type").and_then(Value::as_str).unwrap_or("");
     let architecture_name =
         config.get("architectures").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_str).unwrap_or("");
@@ -209,7 +215,7 @@ fn encoder_spec(config: &Value) -> Result<EncoderSpec> {
 
 /// sentence-transformers ≤ 5 stores the limit in `sentence_bert_config.json`; 6.x leaves it to
 /// the tokenizer's `model_max_length`. Either way it cannot exceed the position table.
-fn max_seq_length(encoder: &EncoderSpec, sbert: Option<&Value>, tokenizer_config: Option<&Value>) -> Result<usize> {
+pub(crate) fn max_seq_length(encoder: &EncoderSpec, sbert: Option<&Value>, tokenizer_config: Option<&Value>) -> Result<usize> {
     let from_sbert = match sbert {
         Some(config) if config.get("max_seq_length").is_some_and(|v| !v.is_null()) => {
             Some(int_field(folder::SENTENCE_BERT_CONFIG, config, "max_seq_length", 1..=MAX_SIZE, None)?)

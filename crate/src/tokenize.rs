@@ -156,6 +156,30 @@ impl TextTokenizer {
         }
     }
 
+    /// A text pair as a cross-encoder reads it: ids and token type ids, special tokens included,
+    /// truncated longest-first to `max_seq_length` (as transformers' tokenizer call with
+    /// `truncation=True` does). Each side is cut first to a prefix whose tokens are the whole
+    /// side's as far as truncation could keep them (see `ids`), so a 10 MB side costs no more
+    /// than its first few thousand tokens.
+    pub fn pair_ids(&self, first: &str, second: &str) -> Result<(Vec<u32>, Vec<u32>)> {
+        let (first, second) = (self.kept_prefix(first)?, self.kept_prefix(second)?);
+        let encoding = match &self.tokenizer {
+            AnyTokenizer::Standard(t) => t.encode((first, second), true),
+            AnyTokenizer::Unigram(t) => t.encode((first, second), true),
+        }
+        .map_err(|e| EmbedError::Input(format!("could not tokenize the text pair: {e}")))?;
+        Ok((encoding.get_ids().to_vec(), encoding.get_type_ids().to_vec()))
+    }
+
+    /// The prefix of `text` that holds every token truncation at `max_seq_length` could keep.
+    fn kept_prefix<'t>(&self, text: &'t str) -> Result<&'t str> {
+        if text.len() <= (self.max_seq_length * FIRST_WINDOW_BYTES_PER_TOKEN).max(1024) {
+            return Ok(text);
+        }
+        let (_, bytes) = self.ids_and_bytes_read(text, None)?;
+        Ok(&text[..bytes])
+    }
+
     /// The most bytes of one text that are ever tokenized (see `TEXT_BYTES_PER_TOKEN`).
     pub fn max_text_bytes(&self) -> usize {
         self.max_seq_length.max(1).saturating_mul(TEXT_BYTES_PER_TOKEN)

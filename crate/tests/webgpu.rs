@@ -185,3 +185,33 @@ fn two_hundred_encodes_allocate_nothing_new_and_dropping_frees_all() {
     assert_eq!(embedder.backend_name(), "cpu");
     eprintln!("200 encodes: {after_first} GPU buffers throughout; freed on leaving WebGPU");
 }
+
+/// Rerankers on the GPU: a BERT pair (token types 1 on its second segment, added as rows are
+/// gathered) and an XLM-R one, every reference pair in one call, within 1e-4 of CrossEncoder.
+#[test]
+fn rerankers_on_webgpu_score_like_cross_encoder() {
+    for name in ["bert-3label-st6", "xlmr-1label-identity"] {
+        let folder = tiny_dir().join("rerankers").join(name);
+        let reference: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(tiny_dir().join("rerank-references").join(format!("{name}.json"))).unwrap()).unwrap();
+        let mut engine = Engine::reranker_from_files_as(ModelFiles::read_dir(&folder).unwrap(), webembed::folder::Dtype::F32).unwrap();
+        pollster::block_on(engine.enable_webgpu(DeviceOptions { allow_f16: true })).expect("WebGPU starts");
+        let cases = reference["cases"].as_array().unwrap();
+        let pairs: Vec<(&str, &str)> = cases.iter().map(|c| (c["pair"][0].as_str().unwrap(), c["pair"][1].as_str().unwrap())).collect();
+        let got = pollster::block_on(engine.score_pairs_async(&pairs, 64)).unwrap();
+        assert_eq!(engine.last_batch_backend(), "webgpu", "{name}");
+        let want: Vec<f32> = reference["batched_scores"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|v| match v {
+                serde_json::Value::Array(items) => items.iter().map(|x| x.as_f64().unwrap() as f32).collect(),
+                x => vec![x.as_f64().unwrap() as f32],
+            })
+            .collect();
+        assert_eq!(got.len(), want.len());
+        let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
+        eprintln!("{name} on {}: worst |difference| {worst:e}", engine.webgpu().unwrap().adapter_name());
+        assert!(worst <= 1e-4, "{name}: worst {worst}");
+    }
+}

@@ -21,6 +21,8 @@ pub struct TokenBatch {
     pub ids: Vec<u32>,
     pub mask: Vec<f32>,
     pub positions: Vec<u32>,
+    /// Token type ids, `batch × seq_len` (a text pair's second segment); empty when all are 0.
+    pub types: Vec<u32>,
     /// Leading tokens left out of the pool: the prompt's, when the model pools without it.
     pub pool_skip: usize,
 }
@@ -36,6 +38,7 @@ impl TokenBatch {
             ids: Vec::with_capacity(rows.len() * seq_len),
             mask: Vec::with_capacity(rows.len() * seq_len),
             positions: Vec::with_capacity(rows.len() * seq_len),
+            types: Vec::new(),
             pool_skip: self.pool_skip,
         };
         // Only padding is dropped: every row is at most `seq_len` real tokens long.
@@ -44,6 +47,9 @@ impl TokenBatch {
             out.ids.extend_from_slice(&self.ids[start..start + seq_len]);
             out.mask.extend_from_slice(&self.mask[start..start + seq_len]);
             out.positions.extend_from_slice(&self.positions[start..start + seq_len]);
+            if !self.types.is_empty() {
+                out.types.extend_from_slice(&self.types[start..start + seq_len]);
+            }
         }
         out
     }

@@ -105,6 +105,7 @@ pub struct Encoder {
     words: WordTable,
     position_embeddings: Tensor,
     token_type_embedding: Tensor,
+    type_deltas: Vec<f32>,
     embedding_norm: LayerNorm,
     layers: Vec<PackedLayer>,
 }
@@ -126,6 +127,7 @@ impl ModelParameters for Encoder {
         Ok(EmbeddingParameters {
             positions: self.position_embeddings.flatten_all()?.to_vec1::<f32>()?,
             token_type: self.token_type_embedding.to_vec1::<f32>()?,
+            type_deltas: self.type_deltas.clone(),
             norm: norm_parameters(&self.embedding_norm)?,
         })
     }
@@ -171,18 +173,20 @@ impl Encoder {
             words,
             position_embeddings: Tensor::from_vec(embeddings.positions, (positions, hidden), &Device::Cpu)?,
             token_type_embedding: Tensor::from_vec(embeddings.token_type, hidden, &Device::Cpu)?,
+            type_deltas: embeddings.type_deltas,
             embedding_norm: layer_norm(embeddings.norm, eps)?,
             layers,
         })
     }
 
-    /// `ids`, `positions`: u32 `batch × seq_len`; `lengths[b]`: real tokens of row `b` (rows are
+    /// `ids`, `positions`: u32 `batch × seq_len`; `types`: the same, or empty when all 0; `lengths[b]`: real tokens of row `b` (rows are
     /// right-padded). Returns the last hidden states, `batch × seq_len × hidden` row-major; padded
     /// rows hold unspecified values (their embeddings: no layer runs on them).
-    pub fn forward(&self, ids: &Tensor, positions: &Tensor, lengths: &[usize]) -> Result<Vec<f32>> {
+    pub fn forward(&self, ids: &Tensor, positions: &Tensor, types: &[u32], lengths: &[usize]) -> Result<Vec<f32>> {
         let (batch, seq_len) = ids.dims2()?;
         let hidden = self.spec.hidden_size;
-        let words = Tensor::from_vec(self.words.gather(&ids.flatten_all()?.to_vec1::<u32>()?)?, (batch * seq_len, hidden), &Device::Cpu)?;
+        let rows = model::gather_rows(&self.words, &ids.flatten_all()?.to_vec1::<u32>()?, types, &self.type_deltas)?;
+        let words = Tensor::from_vec(rows, (batch * seq_len, hidden), &Device::Cpu)?;
         let places = self.position_embeddings.index_select(&positions.flatten_all()?, 0)?;
         let embeddings = words.broadcast_add(&self.token_type_embedding)?.add(&places)?;
         let padded = self.embedding_norm.forward(&embeddings)?.flatten_all()?.to_vec1::<f32>()?;

@@ -44,7 +44,7 @@ impl CpuBackend {
         let shape = (batch.batch, batch.seq_len);
         let ids = Tensor::from_slice(&batch.ids, shape, &device)?;
         let positions = Tensor::from_slice(&batch.positions, shape, &device)?;
-        self.encoder.forward(&ids, &positions, &batch.lengths)
+        self.encoder.forward(&ids, &positions, &batch.types, &batch.lengths)
     }
 
     /// Pooled vectors, `batch × dimension`. With threads, the batch is cut into small batches of

@@ -17,7 +17,7 @@ use self::kernels::{pooling_code, row_groups, KernelShape, Kernels, RowShape, Un
 use self::workspace::{slot, Capacity, Dimensions, Workspace};
 use crate::backend::{Backend, Embeddings, Head, TokenBatch};
 use crate::error::{EmbedError, Result};
-use crate::model::{ModelParameters, WordTable};
+use crate::model::{self, ModelParameters, WordTable};
 
 /// Tokens one pass may hold at most, whatever the adapter allows: batch 32 × 512 tokens, so the
 /// activations of a small model stay near 200 MB.
@@ -29,6 +29,8 @@ pub struct WebGpuBackend {
     weights: GpuWeights,
     /// The model's word table, shared with the CPU backend (not copied): rows are gathered per batch.
     words: WordTable,
+    /// Added to a pair's second-segment word rows as they are gathered (see `model::gather_rows`).
+    type_deltas: Vec<f32>,
     head: Head,
     dims: Dimensions,
     heads: usize,
@@ -76,6 +78,7 @@ impl WebGpuBackend {
         let kernels = Kernels::compile(&gpu, &KernelShape::for_encoder(spec, gpu.shader_f16, q8));
         let weights = gpu.out_of_memory_scope(|| GpuWeights::upload(&gpu, model, q8)).await?;
         gpu.check()?;
+        let type_deltas = model.embedding_parameters()?.type_deltas;
         Ok(WebGpuBackend {
             dims: Dimensions {
                 hidden: spec.hidden_size,
@@ -85,6 +88,7 @@ impl WebGpuBackend {
             },
             heads: spec.num_heads,
             words: model.word_table().clone(),
+            type_deltas,
             gpu,
             kernels,
             weights,
@@ -156,7 +160,8 @@ impl WebGpuBackend {
         let token_range = rows.start * seq_len..rows.end * seq_len;
         let (hidden, intermediate) = (self.dims.hidden, self.dims.intermediate);
         let buffers = &workspace.buffers;
-        let words = self.words.gather(&batch.ids[token_range.clone()])?;
+        let types = if batch.types.is_empty() { &[][..] } else { &batch.types[token_range.clone()] };
+        let words = model::gather_rows(&self.words, &batch.ids[token_range.clone()], types, &self.type_deltas)?;
         let lengths: Vec<u32> = batch.lengths[rows.clone()].iter().map(|&l| l as u32).collect();
         self.gpu.write(&buffers.words, 0, bytemuck::cast_slice(&words));
         self.gpu.write(&buffers.positions, 0, bytemuck::cast_slice(&batch.positions[token_range]));
