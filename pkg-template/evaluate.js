@@ -14,19 +14,21 @@ import { newInstance, pickSimd } from './instance.js';
  *
  * With `mode` ('hybrid' | 'semantic' | 'keyword'), the corpus goes into a search index in memory
  * (chunked, as `openIndex` does; `index` options such as language pass through) and each query is
- * an `index.search(query, { mode, fusion })`: what an application's search would return. Without
+ * an `index.search(query, { mode, fusion, rerank, candidates })`: what an application's search
+ * would return (`rerank` alone means hybrid). Without
  * it, every corpus text is ranked by the cosine of its whole embedding, as the evaluator does.
  */
 export async function evaluate(model, data, options = {}) {
   try {
     const { queries, corpus, relevant } = checkData(data);
     const cutoffs = checkCutoffs(options?.k ?? [1, 3, 5, 10]);
-    const { queryPrompt, corpusPrompt, batchSize, mode } = options ?? {};
+    const { queryPrompt, corpusPrompt, batchSize, rerank } = options ?? {};
+    const mode = options?.mode ?? (rerank ? 'hybrid' : undefined);
     // As the evaluator: queries without a relevant document are left out.
     const queryIds = Object.keys(queries).filter((qid) => (relevant.get(qid)?.size ?? 0) > 0);
     const corpusIds = Object.keys(corpus);
     if (mode !== undefined) {
-      const ranked = await rankWithIndex(model, { queries, corpus, relevant, queryIds, corpusIds }, Math.max(...cutoffs), options);
+      const ranked = await rankWithIndex(model, { queries, corpus, relevant, queryIds, corpusIds }, Math.max(...cutoffs), { ...options, mode });
       const glue = await newInstance(pickSimd('auto'), null);
       return JSON.parse(glue.irMetrics(JSON.stringify(ranked), Uint32Array.from(cutoffs)));
     }
@@ -50,7 +52,7 @@ let evaluations = 0;
 
 /** Each query's ranking by a search index of the corpus (memory storage, dropped afterwards). */
 async function rankWithIndex(model, { queries, corpus, relevant, queryIds, corpusIds }, deepest, options) {
-  const { mode, fusion, index: indexOptions, queryPrompt, corpusPrompt, batchSize } = options;
+  const { mode, fusion, rerank, candidates, index: indexOptions, queryPrompt, corpusPrompt, batchSize } = options;
   const index = await model.openIndex(`webembed-evaluate-${++evaluations}-${Date.now()}`, {
     ...indexOptions,
     storage: 'memory',
@@ -62,7 +64,7 @@ async function rankWithIndex(model, { queries, corpus, relevant, queryIds, corpu
     const k = Math.min(deepest, corpusIds.length);
     const ranked = [];
     for (const qid of queryIds) {
-      const hits = await index.search(queries[qid], { k, mode, ...(fusion ? { fusion } : {}) });
+      const hits = await index.search(queries[qid], { k, mode, ...(fusion ? { fusion } : {}), ...(rerank ? { rerank, candidates } : {}) });
       ranked.push({ retrieved: hits.map((hit) => hit.id), relevant: [...relevant.get(qid)] });
     }
     return ranked;

@@ -179,7 +179,7 @@ export async function fetchWeights(session, engine, take, dtype) {
  * with no engine built: a Map of URL → bytes, which each worker of a pool builds from. The spec
  * is checked before the weights download, as in a load.
  */
-export async function collectFiles(session, glue, dtype) {
+export async function collectFiles(session, glue, dtype, { reranker = false } = {}) {
   const files = new Map();
   const recording = {
     ...session,
@@ -191,6 +191,7 @@ export async function collectFiles(session, glue, dtype) {
   };
   const config = await fetchConfigFiles(recording, glue);
   const loader = new glue.ModelLoader(dtype);
+  if (reranker) loader.asReranker();
   try {
     for (const [name, bytes] of config) loader.addFile(name, bytes);
     loader.checkSpec();

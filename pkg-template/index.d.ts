@@ -198,6 +198,31 @@ export interface Span {
   end: number;
 }
 
+/**
+ * A cross-encoder reranker (sentence-transformers' CrossEncoder): a query and a passage read
+ * together. `Reranker.load` takes Embedder.load's options and returns this interface in the page,
+ * in worker mode and as a worker pool; a test checks the objects against this declaration.
+ */
+export class Reranker {
+  private constructor();
+  /** Loads a CrossEncoder folder by URL, or a Hugging Face model id: the Hugging Face layout or sentence-transformers 6's modular one. */
+  static load(source: string | URL, options?: LoadOptions): Promise<Reranker>;
+  /** Scores per pair: 1 for most rerankers (score gives numbers), more for multi-label heads (arrays). */
+  readonly numLabels: number;
+  /** Tokens a pair is cut to (longest side first), special tokens included. */
+  readonly maxSeqLength: number;
+  readonly backend: 'cpu' | 'webgpu';
+  readonly dtype: 'f32' | 'f16' | 'q8';
+  readonly url: string;
+  readonly threads: number;
+  readonly webgpuUnavailableReason: string | null;
+  /** CrossEncoder.predict: one number per pair for one label (the folder's activation, else sigmoid), an array per pair for several. */
+  score(pairs: [string, string][], options?: { batchSize?: number }): Promise<number[] | number[][]>;
+  /** CrossEncoder.rank: the documents scored against the query, best first (one-label rerankers). */
+  rank(query: string, documents: string[], options?: { k?: number; returnDocuments?: boolean; batchSize?: number }): Promise<{ index: number; score: number; text?: string }[]>;
+  dispose(): Promise<void>;
+}
+
 export interface ChunkOptions extends PromptOptions {
   /** Tokens per chunk, prompt and special tokens included; default and most: maxSeqLength. */
   maxTokens?: number;
@@ -233,9 +258,11 @@ export interface SearchOptions<M = unknown> {
   mode?: 'hybrid' | 'semantic' | 'keyword';
   /** How hybrid fuses: reciprocal rank fusion (k = 60, default), or weight · cosine + (1 − weight) · BM25 / best BM25. */
   fusion?: { method: 'rrf' } | { method: 'weighted'; weight?: number };
-  /** Documents each side hands hybrid fusion (default 50, or k when larger). */
+  /** Documents each side hands hybrid fusion, and that `rerank` rescores (default 50, or k when larger). */
   candidates?: number;
   filter?: (metadata: M | null, id: string) => boolean;
+  /** A one-label Reranker: the best candidates are rescored by their best chunk, and ranked by that score. */
+  rerank?: Reranker;
 }
 
 export interface IndexDocument<M = unknown> {
@@ -258,6 +285,8 @@ export interface SearchHit<M = unknown> {
   keywordScore: number | null;
   /** The query's terms in `text`, as string indices. */
   highlights: Span[];
+  /** The reranker's score of the query and `text` (a reranked search only; then also `score`). */
+  rerankScore?: number;
 }
 
 export interface AddProgress {
@@ -306,6 +335,9 @@ export interface EvaluateOptions {
   /** Rank with a search index of the corpus in this mode (what an application's search returns) instead of whole-text cosine. */
   mode?: 'hybrid' | 'semantic' | 'keyword';
   fusion?: SearchOptions['fusion'];
+  /** Rerank each query's candidates with this one-label Reranker (mode defaults to 'hybrid'). */
+  rerank?: Reranker;
+  candidates?: number;
   /** Options of that index (chunking, language, k1, b). */
   index?: Omit<IndexOptions, 'storage'>;
 }

@@ -17,6 +17,7 @@ import { WorkerEmbedder } from './worker-client.js';
 export { OPFSCache } from './cache.js';
 export { WebembedError } from './errors.js';
 export { SearchIndex } from './search-index.js';
+export { Reranker } from './reranker.js';
 
 async function buildEngine(url, options) {
   const endLoad = beginLoad(url);
@@ -37,6 +38,7 @@ async function buildEngine(url, options) {
 async function buildFrom(glue, session, options) {
   let dtype = options.dtype ?? 'f32';
   const loader = new glue.ModelLoader(dtype);
+  if (options.reranker) loader.asReranker();
   try {
     for (const [name, bytes] of await fetchConfigFiles(session, glue)) loader.addFile(name, bytes);
     // Refuses unsupported or too-large models before their weights download.
@@ -100,6 +102,8 @@ export class Embedder {
     this.dimension = engine.dimension;
     this.maxSeqLength = engine.maxSeqLength;
     this.prompts = engine.prompts;
+    // For Reranker: the labels per pair (0 for an embedding model).
+    this._numLabels = engine.numLabels;
     /** One engine on the page's thread (`threads` above 1 runs a pool of worker engines instead). */
     this.threads = 1;
     this.parallelism = 'none';
@@ -128,7 +132,7 @@ export class Embedder {
         const simd = pickSimd(simdPreference);
         // One engine on shared memory where the page may block a worker on it; else one per worker.
         const shared = simd === 'relaxed-simd' && sharedMemoryAvailable();
-        return PoolEmbedder.load(url, { threads, shared, memoryBudget, simd, dtype, cache, fetch, integrity, onProgress, signal, cpuReason });
+        return PoolEmbedder.load(url, { threads, shared, memoryBudget, simd, dtype, cache, fetch, integrity, onProgress, signal, cpuReason, reranker: options?._reranker === true });
       }
     }
     if (options?.worker) return WorkerEmbedder.load(source, options);
@@ -142,9 +146,11 @@ export class Embedder {
     // Set by worker.js alone: the folder's files, fetched and checked by a pool's page.
     const files = options?._filesInWorker;
     const simd = sharedThreads ? 'threads' : pickSimd(simdPreference);
+    // Set by Reranker.load: the folder is a CrossEncoder's.
+    const reranker = options?._reranker === true;
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, _allowSoftwareAdapter });
-      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, onBackendChange, _allowSoftwareAdapter }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, reranker, _allowSoftwareAdapter });
+      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, reranker, onBackendChange, _allowSoftwareAdapter }, built);
     } catch (error) {
       throw asWebembedError(error);
     }
@@ -212,6 +218,25 @@ export class Embedder {
       }
     });
     return vectors;
+  }
+
+  /**
+   * For Reranker: scores of the pairs (firsts[i], seconds[i]), already checked and cut; resolves
+   * to one Float32Array of pairs × numLabels. One batch per engine call, as in encode.
+   */
+  async _scorePairs(firsts, seconds, batchSize) {
+    const labels = this._numLabels;
+    const scores = new Float32Array(firsts.length * labels);
+    const pause = pauser();
+    await this.#enqueue(async () => {
+      for (let start = 0; start < firsts.length; start += batchSize) {
+        const [a, b] = [firsts.slice(start, start + batchSize), seconds.slice(start, start + batchSize)];
+        const flat = await this.#call((engine) => (engine.backend === 'webgpu' ? engine.scorePairsAsync(a, b, batchSize) : engine.scorePairs(a, b, batchSize)));
+        scores.set(flat, start * labels);
+        await pause.now();
+      }
+    });
+    return scores;
   }
 
   /** The model's input ids for a text, special tokens included, after the prompt is prepended. */

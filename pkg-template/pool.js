@@ -133,6 +133,24 @@ export class PoolEmbedder {
     return ordered;
   }
 
+  /** For Reranker: see Embedder._scorePairs; batches spread over the engines, as encode's. */
+  async _scorePairs(firsts, seconds, batchSize) {
+    this.#refuseIfDisposed();
+    const labels = this._numLabels;
+    const engines = this.#sharedThreads ? 0 : this.#members.length;
+    const perBatch = engines > 1 ? Math.min(batchSize, Math.ceil(firsts.length / (BATCHES_PER_ENGINE * engines))) : batchSize;
+    const scores = new Float32Array(firsts.length * labels);
+    const batches = [];
+    for (let start = 0; start < firsts.length; start += perBatch) {
+      const args = [firsts.slice(start, start + perBatch), seconds.slice(start, start + perBatch), perBatch];
+      batches.push(this.#submit('scorePairs', args).then((flat) => scores.set(flat, start * labels)));
+    }
+    const done = Promise.all(batches).then(() => scores);
+    const ordered = this.#tail.then(() => done);
+    this.#tail = ordered.catch(() => {});
+    return ordered;
+  }
+
   async tokenize(text, options = {}) {
     const { text: cut, promptName, prompt } = checkTokenizeArgs(text, options, this.maxSeqLength);
     this.#refuseIfDisposed();
@@ -167,7 +185,7 @@ export class PoolEmbedder {
     if (this.#disposed) throw new WebembedError('E_DISPOSED', 'this Embedder was disposed; load the model again');
   }
 
-  async #fetchFiles({ onProgress, signal, fetch, cache: cacheOption, integrity, simd, dtype }) {
+  async #fetchFiles({ onProgress, signal, fetch, cache: cacheOption, integrity, simd, dtype, reranker }) {
     const endLoad = beginLoad(this.#url);
     let session;
     try {
@@ -176,7 +194,7 @@ export class PoolEmbedder {
       // This thread only reads which files the folder needs: the plain build serves for that.
       const glue = await newInstance(simd, cache);
       this.#module = await compiledModule(this.#sharedThreads ? 'threads' : simd, cache);
-      return { files: await collectFiles(session, glue, dtype), session };
+      return { files: await collectFiles(session, glue, dtype, { reranker }), session };
     } catch (error) {
       await session?.forget();
       throw asWebembedError(error);
@@ -192,10 +210,10 @@ export class PoolEmbedder {
       onState: (state) => (member.state = state),
       onDeath: (reason) => this.#lost(member, reason),
     });
-    const { dtype, simd } = this.#options;
+    const { dtype, simd, reranker } = this.#options;
     const sharedThreads = this.#sharedThreads || undefined;
     try {
-      const load = [this.#url, { dtype, simd, sharedThreads, backend: 'cpu', files, module: this.#module, lockName: member.channel.lockName }];
+      const load = [this.#url, { dtype, simd, sharedThreads, backend: 'cpu', files, module: this.#module, lockName: member.channel.lockName, _reranker: reranker }];
       member.info = await member.channel.call('load', load).promise;
       member.channel.watchLock();
       return member;

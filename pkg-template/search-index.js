@@ -333,11 +333,17 @@ export class SearchIndex {
    * semanticScore, keywordScore, highlights: [{ start, end }] }]`, `text` its best chunk and
    * `highlights` the query's terms in it. `mode`: 'hybrid' (default; reciprocal rank fusion of
    * both sides, or `fusion: { method: 'weighted', weight }`), 'semantic' or 'keyword'.
-   * `filter(metadata, id)` keeps a document when true.
+   * `filter(metadata, id)` keeps a document when true. `rerank`: a one-label Reranker that
+   * rescores the `candidates` (default 50) best documents by their best chunk; each hit then
+   * has `rerankScore`, which is also its `score`.
    */
   async search(query, options = {}) {
     this.#refuseIfClosed();
-    const { k, filter, mode, fusion, candidates } = checkSearchOptions(options, typeof query === 'string');
+    const { k, filter, mode, fusion, candidates, rerank } = checkSearchOptions(options, typeof query === 'string');
+    if (rerank) {
+      const found = await this.search(query, { ...options, rerank: undefined, k: Math.max(k, candidates ?? RERANK_CANDIDATES) });
+      return rerankHits(rerank, query, found, k);
+    }
     let embed;
     if (typeof query === 'string') {
       embed = mode === 'keyword' ? () => null : async () => (await this.#model.encode([query], { prompt: this.#meta.model.queryPrompt }))[0];
@@ -644,8 +650,25 @@ function chunkTextsOf(text, spans) {
   return texts;
 }
 
+/** Documents a reranked search rescores when `candidates` is left out. */
+const RERANK_CANDIDATES = 50;
+
+/** `hits` rescored by `reranker` against their chunk's text, best first, the first `k`. */
+async function rerankHits(reranker, query, hits, k) {
+  const scores = await reranker.score(hits.map((hit) => [query, hit.text]));
+  const rescored = hits.map((hit, i) => ({ ...hit, score: scores[i], rerankScore: scores[i] }));
+  // Ties keep the fused order (a stable sort).
+  return rescored.sort((a, b) => b.score - a.score).slice(0, k);
+}
+
 function checkSearchOptions(options, textQuery) {
-  const { k = 10, filter, mode = textQuery ? 'hybrid' : 'semantic', fusion, candidates } = options ?? {};
+  const { k = 10, filter, mode = textQuery ? 'hybrid' : 'semantic', fusion, candidates, rerank } = options ?? {};
+  if (rerank !== undefined && rerank !== null) {
+    if (typeof rerank?.score !== 'function' || rerank.numLabels !== 1) {
+      throw new WebembedError('E_INPUT', 'rerank must be a one-label Reranker (Reranker.load of a CrossEncoder folder)');
+    }
+    if (!textQuery) throw new WebembedError('E_INPUT', "rerank needs the query's text; a query vector cannot be reranked");
+  }
   if (!Number.isInteger(k) || k < 1 || k > 10_000) throw new WebembedError('E_INPUT', `k must be an integer from 1 to 10000; got ${k}`);
   if (filter !== undefined && typeof filter !== 'function') throw new WebembedError('E_INPUT', 'filter must be a function (metadata, id) → boolean');
   if (!MODES.includes(mode)) throw new WebembedError('E_INPUT', `mode must be 'hybrid', 'semantic' or 'keyword'; got ${JSON.stringify(mode)}`);
@@ -658,7 +681,7 @@ function checkSearchOptions(options, textQuery) {
   if (fusion !== undefined && (typeof fusion !== 'object' || fusion === null)) throw new WebembedError('E_INPUT', "fusion must be { method: 'rrf' } or { method: 'weighted', weight }");
   if (method !== 'rrf' && method !== 'weighted') throw new WebembedError('E_INPUT', `fusion.method must be 'rrf' or 'weighted'; got ${JSON.stringify(method)}`);
   if (!(typeof weight === 'number' && weight >= 0 && weight <= 1)) throw new WebembedError('E_INPUT', `fusion.weight must be a number from 0 to 1 (the semantic side's share); got ${weight}`);
-  return { k, filter, mode, fusion: { method, weight }, candidates };
+  return { k, filter, mode, fusion: { method, weight }, candidates, rerank: rerank ?? undefined };
 }
 
 /** The caller's filter; what it throws is theirs to see (E_INPUT with it as `cause`), not a webembed bug. */

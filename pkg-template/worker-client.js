@@ -106,6 +106,11 @@ export class WorkerEmbedder {
     return this.#send('chunks', [whole, { promptName, prompt, maxTokens, overlapTokens }]);
   }
 
+  /** For Reranker: see Embedder._scorePairs. */
+  async _scorePairs(firsts, seconds, batchSize) {
+    return this.#send('scorePairs', [firsts, seconds, batchSize]);
+  }
+
   similarity(a, b) {
     return similarity(a, b);
   }

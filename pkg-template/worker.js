@@ -63,12 +63,15 @@ port.listen(async (data) => {
       // Backend changes travel with each answer's state (functions cannot cross to the worker).
       model = await Embedder.load(source, { ...options, worker: false, threads: 1, signal: controller.signal, onProgress, onBackendChange: (event) => (lastChange = event) });
       aborts.delete(id);
-      const { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice } = model;
-      result = { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice };
+      const { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice, _numLabels } = model;
+      result = { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice, _numLabels };
     } else if (method === 'encode') {
       if (dieOnNextEncode) return port.end();
       result = await model.encode(...args);
       transfer = result.map((vector) => vector.buffer);
+    } else if (method === 'scorePairs') {
+      result = await model._scorePairs(...args);
+      transfer = [result.buffer];
     } else if (method === 'tokenize') {
       result = await model.tokenize(...args);
     } else if (method === 'chunks') {

@@ -114,6 +114,8 @@ pub struct ModelLoader {
     weights: Weights,
     /// Read by `checkSpec`, before any weight arrives (see `Engine::read_tokenizer`).
     tokenizer: Option<TextTokenizer>,
+    /// The folder is read as a cross-encoder reranker (`asReranker`).
+    reranker: bool,
 }
 
 #[wasm_bindgen]
@@ -125,7 +127,13 @@ impl ModelLoader {
         let name = if dtype.is_undefined() { Some("f32".to_string()) } else { dtype.as_string() };
         let name = name.unwrap_or_else(|| js_sys::JSON::stringify(&dtype).map(String::from).unwrap_or_else(|_| "?".into()));
         let dtype = Dtype::parse(&name).map_err(js_error)?;
-        Ok(ModelLoader { files: ModelFiles::new(), weights: dtype_weights(dtype), tokenizer: None })
+        Ok(ModelLoader { files: ModelFiles::new(), weights: dtype_weights(dtype), tokenizer: None, reranker: false })
+    }
+
+    /// Reads the folder as a CrossEncoder reranker (its classification head too), not an embedding model.
+    #[wasm_bindgen(js_name = asReranker)]
+    pub fn as_reranker(&mut self) {
+        self.reranker = true;
     }
 
     /// Loads the weights as `dtype` after all (a folder whose only weights are the q8 file):
@@ -145,7 +153,8 @@ impl ModelLoader {
     /// weight is downloaded; then reads the tokenizer, while memory is still empty.
     #[wasm_bindgen(js_name = checkSpec)]
     pub fn check_spec(&mut self) -> Result<(), JsValue> {
-        let spec = ModelSpec::from_files(&self.files).map_err(js_error)?;
+        let spec = if self.reranker { crate::rerank::reranker_spec(&self.files).map(|(spec, _)| spec) } else { ModelSpec::from_files(&self.files) };
+        let spec = spec.map_err(js_error)?;
         check_fits(&spec, WASM32_WEIGHT_BUDGET).map_err(js_error)?;
         self.tokenizer = Some(Engine::read_tokenizer(&mut self.files, &spec).map_err(js_error)?);
         Ok(())
@@ -197,7 +206,12 @@ impl ModelLoader {
     }
 
     pub fn build(self) -> Result<JsEngine, JsValue> {
-        let mut engine = Engine::from_parts_with(self.files, self.weights, self.tokenizer).map_err(js_error)?;
+        let mut engine = if self.reranker {
+            Engine::reranker_from_parts_with(self.files, self.weights, self.tokenizer)
+        } else {
+            Engine::from_parts_with(self.files, self.weights, self.tokenizer)
+        }
+        .map_err(js_error)?;
         engine.set_clock(|| performance_now() * 1000.0);
         Ok(JsEngine { inner: Rc::new(RefCell::new(engine)) })
     }
@@ -482,6 +496,39 @@ impl JsEngine {
             Ok(js_sys::Float32Array::from(vectors.as_slice()).into())
         })
     }
+
+    /// A reranker's labels per pair (0: an embedding model).
+    #[wasm_bindgen(getter, js_name = numLabels)]
+    pub fn num_labels(&self) -> Result<usize, JsValue> {
+        self.with(|e| Ok(e.num_labels()))
+    }
+
+    /// Scores of the pairs `(firsts[i], seconds[i])`, `pairs × numLabels` (on the CPU backend).
+    #[wasm_bindgen(js_name = scorePairs)]
+    pub fn score_pairs(&self, firsts: Vec<String>, seconds: Vec<String>, batch_size: usize) -> Result<Vec<f32>, JsValue> {
+        let pairs = zip_pairs(firsts, seconds)?;
+        self.with(|e| e.score_pairs(&pairs, batch_size).map_err(js_error))
+    }
+
+    /// `scorePairs` on whichever backend is active; resolves to a Float32Array.
+    #[allow(clippy::await_holding_refcell_ref)]
+    #[wasm_bindgen(js_name = scorePairsAsync)]
+    pub fn score_pairs_async(&self, firsts: Vec<String>, seconds: Vec<String>, batch_size: usize) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let pairs = zip_pairs(firsts, seconds)?;
+            let mut engine = inner.try_borrow_mut().map_err(|_| busy())?;
+            let scores = engine.score_pairs_async(&pairs, batch_size).await.map_err(js_error)?;
+            Ok(js_sys::Float32Array::from(scores.as_slice()).into())
+        })
+    }
+}
+
+fn zip_pairs(firsts: Vec<String>, seconds: Vec<String>) -> Result<Vec<(String, String)>, JsValue> {
+    if firsts.len() != seconds.len() {
+        return Err(js_error(EmbedError::Input(format!("{} first texts but {} second texts", firsts.len(), seconds.len()))));
+    }
+    Ok(firsts.into_iter().zip(seconds).collect())
 }
 
 /// The documents of one search index in memory: chunk vectors (`search::store`) and chunk terms

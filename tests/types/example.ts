@@ -1,5 +1,5 @@
 // Type-checks (tsc --noEmit, never run) a program that uses every part of the public API.
-import { Embedder, OPFSCache, SearchIndex, WebembedError, type AddProgress, type BackendChangeEvent, type BackendChoice, type ErrorCode, type IrMetrics, type ModelCache, type ProgressEvent, type SearchHit, type Span } from 'webembed';
+import { Embedder, OPFSCache, Reranker, SearchIndex, WebembedError, type AddProgress, type BackendChangeEvent, type BackendChoice, type ErrorCode, type IrMetrics, type ModelCache, type ProgressEvent, type SearchHit, type Span } from 'webembed';
 
 const store = new Map<string, Response>();
 const cache: ModelCache = {
@@ -71,6 +71,13 @@ async function main(): Promise<void> {
   const metrics: IrMetrics = await model.evaluate({ queries: { q: 'a' }, corpus: { c: 'b' }, relevant: { q: ['c'] } }, { k: [1, 10], queryPrompt: 'query: ', corpusPrompt: 'passage: ', batchSize: 8 });
   const hybridMetrics: IrMetrics = await model.evaluate({ queries: { q: 'a' }, corpus: { c: 'b' }, relevant: { q: ['c'] } }, { mode: 'hybrid', fusion: { method: 'rrf' }, index: { language: 'en' } });
   console.log(hybridMetrics.mrr[10]);
+  const reranker: Reranker = await Reranker.load('cross-encoder/ms-marco-MiniLM-L6-v2', { dtype: 'q8', worker: true, threads: 2, backend: 'auto', cache: true });
+  const pairScores: number[] | number[][] = await reranker.score([['query', 'passage']], { batchSize: 16 });
+  const ranked: { index: number; score: number; text?: string }[] = await reranker.rank('query', ['a', 'b'], { k: 1, returnDocuments: true });
+  const reranked: SearchHit[] = await index.search('notes', { rerank: reranker, candidates: 30 });
+  const rerankedMetrics: IrMetrics = await model.evaluate({ queries: { q: 'a' }, corpus: { c: 'b' }, relevant: { q: ['c'] } }, { rerank: reranker, candidates: 20 });
+  console.log(pairScores, ranked[0]?.index, reranked[0]?.rerankScore, rerankedMetrics.mrr[10], reranker.numLabels, reranker.maxSeqLength, reranker.backend, reranker.dtype, reranker.url, reranker.threads, reranker.webgpuUnavailableReason);
+  await reranker.dispose();
   console.log(removedDocs, metrics.ndcg[10], metrics.queries);
   await model.dispose();
   const removed: number = await Embedder.clearCache('/models/all-MiniLM-L6-v2/', { cache: new OPFSCache('my-models') });
