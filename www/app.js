@@ -3,7 +3,7 @@
 // document's best chunk, highlighted in its context. A service worker keeps the app itself, so it
 // opens offline once visited (webembed's own cache keeps the model).
 
-import { Embedder } from '../pkg/index.js';
+import { Embedder, Reranker } from '../pkg/index.js';
 import { PASSAGES } from './passages.js';
 
 // The folders scripts/setup.sh provides; ?model= also takes any other folder URL.
@@ -17,6 +17,8 @@ const MODEL = params.get('model') ?? Object.values(MODELS)[0];
 const BACKEND = params.get('backend') ?? 'auto';
 // q8 by default (scripts/demo.sh writes each model's model.q8.safetensors); ?dtype=f32 for full precision.
 const DTYPE = params.get('dtype') ?? 'q8';
+// ?reranker=<CrossEncoder folder URL> offers reranking the hits (the demo ships no reranker).
+const RERANKER = params.get('reranker');
 const RESULTS = 10;
 // Characters of context shown around a hit's best chunk.
 const CONTEXT = 160;
@@ -27,11 +29,24 @@ const ui = {
   query: $('query'), search: $('search'), results: $('results'), timing: $('timing'), form: $('search-form'),
   drop: $('drop'), files: $('files'), pasteTitle: $('paste-title'), pasteText: $('paste-text'), addPasted: $('add-pasted'),
   clear: $('clear'), indexProgress: $('index-progress'), indexTiming: $('index-timing'), documents: $('documents'),
-  pending: $('pending'), mode: $('mode'),
+  pending: $('pending'), mode: $('mode'), rerank: $('rerank'), rerankLabel: $('rerank-label'),
 };
 
 let model;
 let index;
+let reranker = null;
+
+// Loads the configured reranker beside the model; the checkbox appears once it is ready.
+async function loadReranker() {
+  if (!RERANKER) return;
+  try {
+    reranker = await Reranker.load(RERANKER, { backend: BACKEND, dtype: DTYPE });
+    ui.rerankLabel.hidden = false;
+    ui.rerank.checked = true;
+  } catch (error) {
+    console.warn(`webembed demo: the reranker ${RERANKER} did not load (${error.code}: ${error.message})`);
+  }
+}
 
 function setStatus(text, isError = false) {
   ui.status.textContent = text;
@@ -99,16 +114,17 @@ async function search(event) {
   if (!query) return;
   const t0 = performance.now();
   const mode = ui.mode.value;
-  const hits = await index.search(query, { k: RESULTS, mode });
+  const rerank = reranker && ui.rerank.checked ? reranker : undefined;
+  const hits = await index.search(query, { k: RESULTS, mode, rerank });
   const elapsed = performance.now() - t0;
   ui.results.replaceChildren(...hits.map(renderHit));
   const what = mode === 'keyword' ? 'Keywords looked up' : 'Query embedded';
-  ui.timing.textContent = `${what} and ${index.size} documents (${index.chunkCount} chunks) searched (${mode}) in ${elapsed.toFixed(1)} ms`;
+  ui.timing.textContent = `${what} and ${index.size} documents (${index.chunkCount} chunks) searched (${mode}${rerank ? ', reranked' : ''}) in ${elapsed.toFixed(1)} ms`;
 }
 
 // A hit: the document's title, why it was found (cosine, BM25), and its best chunk within some
 // context, the query's terms marked in it.
-function renderHit({ id, score, chunk, metadata, semanticScore, keywordScore, highlights }) {
+function renderHit({ id, score, chunk, metadata, semanticScore, keywordScore, rerankScore, highlights }) {
   const { text } = index.get(id);
   const item = document.createElement('li');
   item.innerHTML = '<div class="score"><span class="value"></span><div class="bar"></div></div><div><div class="title"></div><div class="why"></div><div class="text"></div></div>';
@@ -116,7 +132,11 @@ function renderHit({ id, score, chunk, metadata, semanticScore, keywordScore, hi
   item.querySelector('.value').textContent = (semanticScore ?? score).toFixed(3);
   item.querySelector('.bar').style.width = `${Math.max(0, semanticScore ?? 0) * 100}%`;
   item.querySelector('.title').textContent = metadata?.title ?? id;
-  const why = [semanticScore === null ? null : `cosine ${semanticScore.toFixed(3)}`, keywordScore ? `BM25 ${keywordScore.toFixed(2)}` : null];
+  const why = [
+    semanticScore === null ? null : `cosine ${semanticScore.toFixed(3)}`,
+    keywordScore ? `BM25 ${keywordScore.toFixed(2)}` : null,
+    rerankScore === undefined ? null : `reranker ${rerankScore.toFixed(3)}`,
+  ];
   item.querySelector('.why').textContent = why.filter(Boolean).join(' · ');
   const before = text.slice(Math.max(0, chunk.start - CONTEXT), chunk.start);
   const after = text.slice(chunk.end, chunk.end + CONTEXT);
@@ -262,8 +282,10 @@ async function main() {
   }
   ui.form.addEventListener('submit', search);
   ui.mode.addEventListener('change', () => ui.query.value.trim() && search());
+  ui.rerank.addEventListener('change', () => ui.query.value.trim() && search());
   wireLibrary();
   await keepForOffline();
+  await loadReranker();
   document.body.dataset.ready = 'true';
 }
 

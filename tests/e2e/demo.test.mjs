@@ -101,6 +101,22 @@ test('the demo indexes, searches with the best chunk highlighted, keeps document
   assert.deepEqual(harness.errors, []);
 });
 
+test('with ?reranker= the demo offers reranking, and reranked hits say the reranker score', async () => {
+  const { page, url } = harness;
+  await page.goto(`${url}/www/?reranker=/tests/fixtures/tiny/rerankers/bert-1label/`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  assert.equal(await page.isVisible('#rerank-label'), true);
+  assert.equal(await page.isChecked('#rerank'), true);
+  await ask(page, 'how hot is the surface of the sun?');
+  assert.match(await page.textContent('#timing'), /\(hybrid, reranked\)/);
+  const why = await page.$$eval('#results li .why', (items) => items.map((w) => w.textContent));
+  assert.ok(why.length > 0 && why.every((w) => /reranker -?\d\.\d{3}/.test(w)), why.join(' | '));
+  await page.uncheck('#rerank');
+  await ask(page, 'how hot is the surface of the sun?');
+  assert.doesNotMatch(await page.textContent('#timing'), /reranked/);
+  assert.deepEqual(harness.errors, []);
+});
+
 test('the model picker switches to the multilingual model, which answers a Russian query', async () => {
   const { page, url } = harness;
   await page.goto(`${url}/`);
