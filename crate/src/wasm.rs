@@ -153,7 +153,11 @@ impl ModelLoader {
     /// weight is downloaded; then reads the tokenizer, while memory is still empty.
     #[wasm_bindgen(js_name = checkSpec)]
     pub fn check_spec(&mut self) -> Result<(), JsValue> {
-        let spec = if self.reranker { crate::rerank::reranker_spec(&self.files).map(|(spec, _)| spec) } else { ModelSpec::from_files(&self.files) };
+        let spec = if self.reranker {
+            crate::rerank::reranker_spec(&self.files).map(|(spec, _)| spec)
+        } else {
+            ModelSpec::from_files(&self.files)
+        };
         let spec = spec.map_err(js_error)?;
         check_fits(&spec, WASM32_WEIGHT_BUDGET).map_err(js_error)?;
         self.tokenizer = Some(Engine::read_tokenizer(&mut self.files, &spec).map_err(js_error)?);
