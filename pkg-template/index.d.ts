@@ -256,7 +256,10 @@ export interface SearchOptions<M = unknown> {
   k?: number;
   /** 'hybrid' (default for a text query): both rankings fused; 'semantic': vectors only; 'keyword': BM25 only. */
   mode?: 'hybrid' | 'semantic' | 'keyword';
-  /** How hybrid fuses: reciprocal rank fusion (k = 60, default), or weight · cosine + (1 − weight) · BM25 / best BM25. */
+  /**
+   * How hybrid fuses: weight · cosine + (1 − weight) · BM25 / best BM25 (by default with weight 0.85 for a
+   * query of several words and 0.5 for one word or identifier), or reciprocal rank fusion (k = 60).
+   */
   fusion?: { method: 'rrf' } | { method: 'weighted'; weight?: number };
   /** Documents each side hands hybrid fusion, and that `rerank` rescores (default 50, or k when larger). */
   candidates?: number;

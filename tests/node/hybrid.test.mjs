@@ -40,8 +40,18 @@ test('each mode ranks, and each hit says why it was found and where the terms ar
   const marked = hybrid[0].highlights.map(({ start, end }) => hybrid[0].text.slice(start, end));
   assert.deepEqual(marked, ['os.path.realpath', 'path', 'path']);
   for (const h of hybrid) assert.ok(typeof h.semanticScore === 'number' && typeof h.keywordScore === 'number', JSON.stringify(h));
-  // Reciprocal rank fusion: 1/(61 + rank) from each side that ranked it, first by keywords.
-  assert.ok(hybrid[0].score > 1 / 61 && hybrid[0].score <= 2 / 61 + 1e-7, `${hybrid[0].score}`);
+  // The default fusion for one word or identifier: 0.5 · cosine + 0.5 · BM25 / the best BM25
+  // (the top hit has the best BM25 here, so its keyword share is the whole 0.5).
+  const close = (a, b) => Math.abs(a - b) < 1e-5;
+  assert.ok(close(hybrid[0].score, 0.5 * hybrid[0].semanticScore + 0.5), `${hybrid[0].score} vs ${hybrid[0].semanticScore}`);
+  // For several words, the cosine weighs 0.85.
+  const question = await index.search('how do I get the canonical path of a file', { k: 3 });
+  const best = Math.max(...(await index.search('how do I get the canonical path of a file', { k: 50, mode: 'keyword' })).map((h) => h.score));
+  for (const h of question) assert.ok(close(h.score, 0.85 * h.semanticScore + (0.15 * h.keywordScore) / best), JSON.stringify(h));
+  // Reciprocal rank fusion when asked: 1/(61 + rank) from each side that ranked it, first by keywords.
+  const rrf = await index.search('os.path.realpath', { k: 3, fusion: { method: 'rrf' } });
+  assert.equal(rrf[0].id, 'realpath');
+  assert.ok(rrf[0].score > 1 / 61 && rrf[0].score <= 2 / 61 + 1e-7, `${rrf[0].score}`);
 
   // A paraphrase with no shared word: the semantic side finds it, hybrid keeps it.
   const paraphrase = await index.search('pause program briefly', { k: 2 });

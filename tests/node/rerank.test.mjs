@@ -178,7 +178,7 @@ test('a reranked search rescores the best candidates by their best chunk, and ev
     assert.ok(typeof hit.semanticScore === 'number' && typeof hit.keywordScore === 'number', 'why it was found still says');
   });
   // The reranked top 5 are the 5 best-scored of the 10 fused candidates.
-  const candidates = await index.search(query, { k: 10 });
+  const candidates = await index.search(query, { k: 10, candidates: 10 });
   const all = await reranker.score(candidates.map((h) => [query, h.text]));
   const best = candidates.map((h, i) => ({ id: h.id, s: all[i] })).sort((a, b) => b.s - a.s).slice(0, 5);
   assert.deepEqual(hits.map((h) => h.id), best.map((b) => b.id));

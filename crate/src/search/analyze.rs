@@ -22,6 +22,8 @@ use crate::error::{EmbedError, Result};
 pub const MAX_TERM_BYTES: usize = 64;
 /// Parts an identifier is split into at most (the rest stay in the whole term).
 const MAX_PARTS: usize = 32;
+/// Tails of an identifier kept at most: its shortest, the ones written elsewhere.
+const MAX_TAILS: usize = 8;
 
 /// One term and where it came from: `text[start..end]` (bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +31,8 @@ pub struct Token {
     pub term: String,
     pub start: usize,
     pub end: usize,
+    /// One part of an identifier split into several (`path` of `os.path.realpath`).
+    pub part: bool,
 }
 
 /// The Snowball languages an index can stem: the name and ISO 639-1 code its `language` option takes.
@@ -129,18 +133,29 @@ impl Analyzer {
         if parts.len() <= 1 {
             let term = self.term(&text[start..end], true);
             if !term.is_empty() {
-                out.push(Token { term, start, end });
+                out.push(Token { term, start, end, part: false });
             }
             return;
         }
         let whole = self.term(&text[start..end], false);
         if !whole.is_empty() {
-            out.push(Token { term: whole, start, end });
+            out.push(Token { term: whole, start, end, part: false });
+        }
+        // Its tails from each joiner on (`datetime.time.tzinfo` → `time.tzinfo`): a name is often
+        // written qualified in one place and partly qualified in another. The last tail is one
+        // segment, a part unless camelCase splits it (then it is kept whole too).
+        let tails = tails(&text[start..end], MAX_TAILS + 1);
+        let tails: Vec<usize> = tails.into_iter().filter(|&t| self::parts(&text[start + t..end]).len() > 1).collect();
+        for &tail in &tails[tails.len().saturating_sub(MAX_TAILS)..] {
+            let term = self.term(&text[start + tail..end], false);
+            if !term.is_empty() {
+                out.push(Token { term, start: start + tail, end, part: false });
+            }
         }
         for (part_start, part_end) in parts.into_iter().take(MAX_PARTS) {
             let term = self.term(&text[start + part_start..start + part_end], true);
             if !term.is_empty() {
-                out.push(Token { term, start: start + part_start, end: start + part_end });
+                out.push(Token { term, start: start + part_start, end: start + part_end, part: true });
             }
         }
     }
@@ -153,10 +168,15 @@ impl Analyzer {
         let flush = |run: &mut Vec<(usize, char)>, out: &mut Vec<Token>| {
             let end_of = |k: usize| run[k].0 + run[k].1.len_utf8();
             if run.len() == 1 {
-                out.push(Token { term: self.term(&text[run[0].0..end_of(0)], false), start: run[0].0, end: end_of(0) });
+                out.push(Token { term: self.term(&text[run[0].0..end_of(0)], false), start: run[0].0, end: end_of(0), part: false });
             }
             for k in 1..run.len() {
-                out.push(Token { term: self.term(&text[run[k - 1].0..end_of(k)], false), start: run[k - 1].0, end: end_of(k) });
+                out.push(Token {
+                    term: self.term(&text[run[k - 1].0..end_of(k)], false),
+                    start: run[k - 1].0,
+                    end: end_of(k),
+                    part: false,
+                });
             }
             run.clear();
         };
@@ -295,6 +315,24 @@ fn parts(word: &str) -> Vec<(usize, usize)> {
     parts
 }
 
+/// Where an identifier's last `keep` tails start: after each run of joiners (`a.b::c` → `b::c`, `c`).
+fn tails(word: &str, keep: usize) -> Vec<usize> {
+    let mut starts = std::collections::VecDeque::with_capacity(keep + 1);
+    let mut after_joiner = false;
+    for (at, c) in word.char_indices() {
+        if is_joiner(c) {
+            after_joiner = true;
+        } else if after_joiner {
+            starts.push_back(at);
+            if starts.len() > keep {
+                starts.pop_front();
+            }
+            after_joiner = false;
+        }
+    }
+    starts.into()
+}
+
 /// Combining marks stay inside their word (Devanagari vowel signs, accents written apart).
 fn is_mark(c: char) -> bool {
     unicode_normalization_alignments::char::is_combining_mark(c)
@@ -311,9 +349,11 @@ mod tests {
     #[test]
     fn identifiers_are_kept_whole_and_split() {
         let a = Analyzer::new(None).unwrap();
-        assert_eq!(terms(&a, "os.path.realpath(p)"), ["os.path.realpath", "os", "path", "realpath", "p"]);
-        assert_eq!(terms(&a, "std::vec::Vec"), ["std::vec::vec", "std", "vec", "vec"]);
-        assert_eq!(terms(&a, "my_var-name"), ["my_var-name", "my", "var", "name"]);
+        // Whole, then its tails from each joiner on, then its parts.
+        assert_eq!(terms(&a, "os.path.realpath(p)"), ["os.path.realpath", "path.realpath", "os", "path", "realpath", "p"]);
+        assert_eq!(terms(&a, "std::vec::Vec"), ["std::vec::vec", "vec::vec", "std", "vec", "vec"]);
+        assert_eq!(terms(&a, "os.getHTTPResponse"), ["os.gethttpresponse", "gethttpresponse", "os", "get", "http", "response"]);
+        assert_eq!(terms(&a, "my_var-name"), ["my_var-name", "var-name", "my", "var", "name"]);
         assert_eq!(terms(&a, "getHTTPResponse"), ["gethttpresponse", "get", "http", "response"]);
         assert_eq!(terms(&a, "utf8Decode"), ["utf8decode", "utf8", "decode"]);
         // A sentence's full stop is not a joiner: nothing follows it.
@@ -321,7 +361,9 @@ mod tests {
         let tokens = a.tokens("call os.path.realpath now");
         assert_eq!((tokens[0].start, tokens[0].end), (0, 4));
         assert_eq!((tokens[1].start, tokens[1].end), (5, 21));
-        assert_eq!((tokens[4].start, tokens[4].end), (13, 21));
+        assert_eq!((tokens[2].start, tokens[2].end), (8, 21), "the tail path.realpath");
+        assert_eq!((tokens[5].start, tokens[5].end), (13, 21));
+        assert_eq!(tokens.iter().map(|t| t.part).collect::<Vec<_>>(), [false, false, false, true, true, true, false]);
     }
 
     #[test]
@@ -383,6 +425,11 @@ mod tests {
         // U+FFFD (what a lone surrogate from JavaScript arrives as) is not a word.
         assert!(a.tokens("\u{FFFD}\u{FFFD}").is_empty());
         let identifier = (0..100).map(|i| format!("p{i}")).collect::<Vec<_>>().join(".");
-        assert_eq!(a.tokens(&identifier).len(), 1 + MAX_PARTS);
+        assert_eq!(a.tokens(&identifier).len(), 1 + MAX_TAILS + MAX_PARTS);
+        // A 10 MB identifier of a million segments: bounded terms, in linear time.
+        let huge = "ab.".repeat(3_500_000);
+        let start = std::time::Instant::now();
+        assert_eq!(a.tokens(&huge).len(), 1 + MAX_TAILS + MAX_PARTS);
+        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
     }
 }
