@@ -199,3 +199,167 @@ fn a_ten_megabyte_side_scores_like_its_kept_prefix() {
     let again = engine.score_pairs(&[(reference.cases[0].pair.0.as_str(), reference.cases[0].pair.1.as_str())], 1).unwrap();
     assert!((again[0] - numbers(&reference.cases[0].score)[0]).abs() <= 1e-5);
 }
+
+/// A tiny reranker's files with `change` applied to them.
+fn damaged(name: &str, change: impl Fn(&mut ModelFiles)) -> ModelFiles {
+    let mut files = ModelFiles::read_dir(&tiny_dir().join("rerankers").join(name)).unwrap();
+    change(&mut files);
+    files
+}
+
+fn edit_json(files: &mut ModelFiles, file: &str, edit: impl Fn(&mut serde_json::Value)) {
+    let mut value: serde_json::Value = serde_json::from_slice(files.get(file).unwrap()).unwrap();
+    edit(&mut value);
+    files.insert(file, value.to_string().into_bytes());
+}
+
+/// Renames tensor `from` in model.safetensors' header (its bytes stay where they are).
+fn rename_tensor(files: &mut ModelFiles, from: &str, to: &str) {
+    let bytes = files.take("model.safetensors").unwrap();
+    let length = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes[8..8 + length]).unwrap();
+    let entry = header.remove(from).unwrap_or_else(|| panic!("{from} in the header"));
+    header.insert(to.into(), entry);
+    let json = serde_json::Value::Object(header).to_string().into_bytes();
+    let mut out = (json.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&bytes[8 + length..]);
+    files.insert("model.safetensors", out);
+}
+
+/// The engine's side of the attack on reranker folders (the package's is tests/node/rerank.test.mjs).
+#[test]
+fn hostile_reranker_folders_are_refused_naming_the_file() {
+    type Change = Box<dyn Fn(&mut ModelFiles)>;
+    let cases: Vec<(&str, &str, Change, &str, &str)> = vec![
+        (
+            "num_labels 0",
+            "bert-1label",
+            Box::new(|f| {
+                edit_json(f, "config.json", |c| {
+                    c.as_object_mut().unwrap().remove("id2label");
+                    c["num_labels"] = 0.into();
+                })
+            }),
+            "E_CONFIG",
+            "config.json",
+        ),
+        (
+            "a million labels",
+            "bert-1label",
+            Box::new(|f| {
+                edit_json(f, "config.json", |c| {
+                    c.as_object_mut().unwrap().remove("id2label");
+                    c["num_labels"] = 1_000_000.into();
+                })
+            }),
+            "E_CONFIG",
+            "config.json",
+        ),
+        (
+            "labels beyond the classifier",
+            "xlmr-1label-identity",
+            Box::new(|f| {
+                edit_json(f, "config.json", |c| {
+                    c["id2label"] = serde_json::json!({"0": "a", "1": "b"});
+                })
+            }),
+            "E_WEIGHTS",
+            "classifier.out_proj.weight",
+        ),
+        (
+            "no classifier tensor",
+            "bert-1label",
+            Box::new(|f| rename_tensor(f, "classifier.weight", "unused.weight")),
+            "E_WEIGHTS",
+            "classifier.weight",
+        ),
+        (
+            "no pooler",
+            "bert-3label-st6",
+            Box::new(|f| rename_tensor(f, "bert.pooler.dense.weight", "unused.weight")),
+            "E_WEIGHTS",
+            "pooler.dense.weight",
+        ),
+        (
+            "no RoBERTa head dense",
+            "xlmr-2label-st6",
+            Box::new(|f| rename_tensor(f, "classifier.dense.weight", "unused.weight")),
+            "E_WEIGHTS",
+            "classifier.dense.weight",
+        ),
+        (
+            "an unknown activation",
+            "xlmr-2label-st6",
+            Box::new(|f| {
+                edit_json(f, "config_sentence_transformers.json", |c| {
+                    c["activation_fn"] = "torch.nn.modules.activation.GELU".into();
+                })
+            }),
+            "E_CONFIG",
+            "config_sentence_transformers.json",
+        ),
+        (
+            "an untrusted activation",
+            "bert-1label",
+            Box::new(|f| {
+                edit_json(f, "config.json", |c| {
+                    c["sentence_transformers"] = serde_json::json!({"activation_fn": "evil.module.Run"});
+                })
+            }),
+            "E_CONFIG",
+            "config.json",
+        ),
+        (
+            "an activation that is not a string",
+            "bert-1label",
+            Box::new(|f| {
+                edit_json(f, "config.json", |c| {
+                    c["sentence_transformers"] = serde_json::json!({"activation_fn": 7});
+                })
+            }),
+            "E_CONFIG",
+            "config.json",
+        ),
+        (
+            "an unknown head",
+            "bert-1label",
+            Box::new(|f| {
+                edit_json(f, "config.json", |c| {
+                    c["architectures"] = serde_json::json!(["BertForTokenClassification"]);
+                })
+            }),
+            "E_CONFIG",
+            "config.json",
+        ),
+        (
+            "id2label not an object",
+            "bert-1label",
+            Box::new(|f| {
+                edit_json(f, "config.json", |c| {
+                    c["id2label"] = serde_json::json!(["a"]);
+                })
+            }),
+            "E_CONFIG",
+            "config.json",
+        ),
+        (
+            "a Pooling module",
+            "bert-3label-st6",
+            Box::new(|f| {
+                f.insert("modules.json", br#"[{"idx":0,"name":"0","path":"","type":"sentence_transformers.models.Transformer"},{"idx":1,"name":"1","path":"1_Pooling","type":"sentence_transformers.models.Pooling"}]"#.to_vec())
+            }),
+            "E_CONFIG",
+            "modules.json",
+        ),
+        ("no config", "bert-1label", Box::new(|f| drop(f.take("config.json"))), "E_CONFIG", "config.json"),
+    ];
+    for (what, name, change, code, words) in cases {
+        let err = Engine::reranker_from_files_as(damaged(name, change), Dtype::F32).err().unwrap_or_else(|| panic!("{what}: loaded"));
+        assert_eq!(err.code(), code, "{what}: {err}");
+        assert!(err.to_string().contains(words), "{what}: {err}");
+    }
+    // And a good folder still loads after every refusal.
+    let reference = references().into_iter().next().unwrap();
+    assert_eq!(load(&reference, Dtype::F32).num_labels(), 1);
+}
