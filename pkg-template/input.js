@@ -23,21 +23,24 @@ export function maxTextUnits(maxSeqLength) {
   return Math.max(1, maxSeqLength) * 512;
 }
 
-/** One text or an array of texts → an array of well-formed strings, each cut to `maxUnits`. */
-export function normalizeTexts(texts, maxUnits = Infinity) {
+/**
+ * One text or an array of texts → an array of well-formed strings, each cut to `maxUnits`.
+ * `call` and `item(i)` name the caller and the i-th text in errors (a Reranker's are pairs' sides).
+ */
+export function normalizeTexts(texts, maxUnits = Infinity, { call = 'encode()', item = (i) => `texts[${i}]` } = {}) {
   if (typeof texts === 'string') return [prepareText(texts, maxUnits)];
   if (!Array.isArray(texts)) {
-    throw new WebembedError('E_INPUT', `encode() takes a string or an array of strings; got ${describe(texts)}`);
+    throw new WebembedError('E_INPUT', `${call} takes a string or an array of strings; got ${describe(texts)}`);
   }
   if (texts.length > MAX_TEXTS_PER_CALL) {
-    throw new WebembedError('E_INPUT', `encode() takes at most ${MAX_TEXTS_PER_CALL} texts per call; got ${texts.length}: split them into several calls`);
+    throw new WebembedError('E_INPUT', `${call} takes at most ${MAX_TEXTS_PER_CALL} texts per call; got ${texts.length}: split them into several calls`);
   }
   // A plain loop, not map(): map skips the holes of a sparse array.
   const out = new Array(texts.length);
   for (let i = 0; i < texts.length; i++) {
     const text = texts[i];
     if (typeof text !== 'string') {
-      throw new WebembedError('E_INPUT', `texts[${i}] is ${i in texts ? describe(text) : 'missing (a hole in a sparse array)'}; every text must be a string`);
+      throw new WebembedError('E_INPUT', `${item(i)} is ${i in texts ? describe(text) : 'missing (a hole in a sparse array)'}; every text must be a string`);
     }
     out[i] = prepareText(text, maxUnits);
   }

@@ -106,13 +106,6 @@ function checkPairs(pairs, maxSeqLength) {
     [firsts[i], seconds[i]] = pair;
   }
   const units = maxTextUnits(maxSeqLength);
-  return [check(firsts, units, 0), check(seconds, units, 1)];
-}
-
-function check(texts, units, side) {
-  try {
-    return normalizeTexts(texts, units);
-  } catch (error) {
-    throw new WebembedError('E_INPUT', error.message.replace(/texts\[(\d+)\]/, `pairs[$1][${side}]`).replace('encode()', 'score()'));
-  }
+  const side = (texts, j) => normalizeTexts(texts, units, { call: 'score()', item: (i) => `pairs[${i}][${j}]` });
+  return [side(firsts, 0), side(seconds, 1)];
 }

@@ -434,24 +434,17 @@ impl Engine {
     /// Embeds `texts` (after prepending `prompt`); returns `texts.len() × dimension` row-major.
     /// Natively this waits for the GPU; in wasm it needs the CPU backend (use `encode_async`).
     pub fn encode<S: AsRef<str>>(&mut self, texts: &[S], prompt: Option<&str>, batch_size: usize) -> Result<Vec<f32>> {
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            pollster::block_on(self.encode_async(texts, prompt, batch_size))
+        self.refuse_sync_on_gpu("encodeAsync")?;
+        finish_now(self.encode_async(texts, prompt, batch_size), "encodeAsync")
+    }
+
+    /// In wasm a call that would wait on the GPU must be made async: starting a GPU batch only to
+    /// drop it would leave its readback buffer mid-map. Natively every call may block.
+    fn refuse_sync_on_gpu(&self, async_name: &str) -> Result<()> {
+        if cfg!(target_arch = "wasm32") && self.webgpu.is_some() {
+            return Err(EmbedError::Input(format!("the WebGPU backend answers asynchronously: call {async_name}")));
         }
-        #[cfg(target_arch = "wasm32")]
-        {
-            if self.webgpu.is_some() {
-                // Starting a GPU batch only to drop it would leave its readback buffer mid-map.
-                return Err(EmbedError::Input("the WebGPU backend answers asynchronously: call encodeAsync".into()));
-            }
-            let mut future = std::pin::pin!(self.encode_async(texts, prompt, batch_size));
-            use std::future::Future;
-            let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-            match future.as_mut().poll(&mut context) {
-                std::task::Poll::Ready(result) => result,
-                std::task::Poll::Pending => Err(EmbedError::Input("the WebGPU backend answers asynchronously: call encodeAsync".into())),
-            }
-        }
+        Ok(())
     }
 
     /// `encode` on whichever backend is active. A WebGPU failure mid-call (device lost, out of
@@ -491,25 +484,8 @@ impl Engine {
     /// A reranker's scores for `(first, second)` text pairs: `pairs.len() × num_labels` row-major,
     /// the folder's activation applied, as `CrossEncoder.predict` returns them.
     pub fn score_pairs<A: AsRef<str>, B: AsRef<str>>(&mut self, pairs: &[(A, B)], batch_size: usize) -> Result<Vec<f32>> {
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            pollster::block_on(self.score_pairs_async(pairs, batch_size))
-        }
-        #[cfg(target_arch = "wasm32")]
-        {
-            if self.webgpu.is_some() {
-                return Err(EmbedError::Input("the WebGPU backend answers asynchronously: call scorePairsAsync".into()));
-            }
-            let mut future = std::pin::pin!(self.score_pairs_async(pairs, batch_size));
-            use std::future::Future;
-            let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-            match future.as_mut().poll(&mut context) {
-                std::task::Poll::Ready(result) => result,
-                std::task::Poll::Pending => {
-                    Err(EmbedError::Input("the WebGPU backend answers asynchronously: call scorePairsAsync".into()))
-                }
-            }
-        }
+        self.refuse_sync_on_gpu("scorePairsAsync")?;
+        finish_now(self.score_pairs_async(pairs, batch_size), "scorePairsAsync")
     }
 
     /// `score_pairs` on whichever backend is active (a GPU failure finishes on the CPU, as in `encode_async`).
@@ -606,6 +582,25 @@ impl Engine {
             model::positions(&self.spec.encoder, len, seq_len, &mut batch.positions);
         }
         batch
+    }
+}
+
+/// Runs an engine call's future to its end now: natively by blocking on it; in wasm by polling it
+/// once, which finishes every CPU-backend call (nothing in it waits).
+fn finish_now<T>(future: impl std::future::Future<Output = Result<T>>, async_name: &str) -> Result<T> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = async_name;
+        pollster::block_on(future)
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut future = std::pin::pin!(future);
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut context) {
+            std::task::Poll::Ready(result) => result,
+            std::task::Poll::Pending => Err(EmbedError::Input(format!("the WebGPU backend answers asynchronously: call {async_name}"))),
+        }
     }
 }
 

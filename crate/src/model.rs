@@ -123,6 +123,8 @@ pub trait ModelParameters {
     fn spec(&self) -> &EncoderSpec;
     fn word_table(&self) -> &WordTable;
     fn embedding_parameters(&self) -> Result<EmbeddingParameters>;
+    /// `EmbeddingParameters::type_deltas`, without copying the rest of the embedding stage.
+    fn type_deltas(&self) -> &[f32];
     fn layer_parameters(&self, index: usize) -> Result<LayerParameters>;
     /// Whether the linear layers hold q8 weights.
     fn is_q8(&self) -> bool;

@@ -145,7 +145,7 @@ impl Analyzer {
         // written qualified in one place and partly qualified in another. The last tail is one
         // segment, a part unless camelCase splits it (then it is kept whole too).
         let tails = tails(&text[start..end], MAX_TAILS + 1);
-        let tails: Vec<usize> = tails.into_iter().filter(|&t| self::parts(&text[start + t..end]).len() > 1).collect();
+        let tails: Vec<usize> = tails.into_iter().filter(|&t| parts.iter().filter(|&&(from, _)| from >= t).count() > 1).collect();
         for &tail in &tails[tails.len().saturating_sub(MAX_TAILS)..] {
             let term = self.term(&text[start + tail..end], false);
             if !term.is_empty() {

@@ -123,6 +123,10 @@ impl ModelParameters for Encoder {
         &self.words
     }
 
+    fn type_deltas(&self) -> &[f32] {
+        &self.type_deltas
+    }
+
     fn embedding_parameters(&self) -> Result<EmbeddingParameters> {
         Ok(EmbeddingParameters {
             positions: self.position_embeddings.flatten_all()?.to_vec1::<f32>()?,

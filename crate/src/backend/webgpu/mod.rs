@@ -78,7 +78,6 @@ impl WebGpuBackend {
         let kernels = Kernels::compile(&gpu, &KernelShape::for_encoder(spec, gpu.shader_f16, q8));
         let weights = gpu.out_of_memory_scope(|| GpuWeights::upload(&gpu, model, q8)).await?;
         gpu.check()?;
-        let type_deltas = model.embedding_parameters()?.type_deltas;
         Ok(WebGpuBackend {
             dims: Dimensions {
                 hidden: spec.hidden_size,
@@ -88,7 +87,7 @@ impl WebGpuBackend {
             },
             heads: spec.num_heads,
             words: model.word_table().clone(),
-            type_deltas,
+            type_deltas: model.type_deltas().to_vec(),
             gpu,
             kernels,
             weights,
