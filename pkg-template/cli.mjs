@@ -2,6 +2,7 @@
 // webembed's command line (Node.js):
 //
 //   npx webembed quantize <model-folder> [--out <folder>]
+//   npx webembed index <inputs…> --model <folder | hub id> --out <folder>   (cli-index.mjs: a shipped index)
 //
 // writes model.q8.safetensors (webembed's q8: int8 matrices, see the package README) with the
 // same engine that quantizes at load, prints its size and sha256, and checks it against the f32
@@ -39,7 +40,7 @@ const Q8_FILE = 'model.q8.safetensors';
 
 function usage(message) {
   if (message) console.error(`webembed: ${message}`);
-  console.error('usage: webembed quantize <model-folder> [--out <folder>]');
+  console.error('usage: webembed quantize <model-folder> [--out <folder>]\n       webembed index <inputs…> --model <folder | hub id> --out <folder>   (webembed index --help for more)');
   process.exit(2);
 }
 
@@ -131,7 +132,9 @@ async function main() {
   console.log('ok');
 }
 
-main().catch((error) => {
+const [command, ...rest] = process.argv.slice(2);
+const run = command === 'index' ? import('./cli-index.mjs').then(({ indexCommand }) => indexCommand(rest)) : main();
+run.catch((error) => {
   console.error(`webembed: ${error?.code ? `${error.code}: ` : ''}${error?.message ?? error}`);
   process.exit(1);
 });

@@ -17,6 +17,7 @@ import { newInstance, pickSimd } from './instance.js';
 import { evaluate } from './evaluate.js';
 import { checkRecords } from './index-records.js';
 import { DEFAULT_OVERLAP_TOKENS, spansFromFlat } from './input.js';
+import { loadIndex } from './shipped-index.js';
 
 /** Version of what an index stores (meta and segments) and exports. */
 const FORMAT = 1;
@@ -176,6 +177,10 @@ export function addSearchMethods(ModelClass) {
     /** Stores an index made by `index.export()` as `options.name` (default: its own name) and opens it. */
     importIndex(buffer, options) {
       return importIndex(this, buffer, options);
+    },
+    /** Opens a shipped index (a folder `npx webembed index` wrote, on any static host), read-only. */
+    loadIndex(url, options) {
+      return loadIndex(this, url, options);
     },
     /** sentence-transformers' InformationRetrievalEvaluator metrics for this model (see evaluate.js). */
     evaluate(data, options) {
@@ -342,7 +347,7 @@ export class SearchIndex {
     this.#refuseIfClosed();
     const { k, filter, mode, fusion, candidates, rerank } = checkSearchOptions(options, typeof query === 'string');
     if (rerank) {
-      const found = await this.search(query, { ...options, rerank: undefined, k: Math.max(k, candidates ?? RERANK_CANDIDATES) });
+      const found = await this.search(query, { ...options, rerank: undefined, k: Math.max(k, rerankCandidates(candidates)) });
       return rerankHits(rerank, query, found, k);
     }
     let embed;
@@ -667,15 +672,19 @@ export function defaultFusion(query) {
 /** Documents a reranked search rescores when `candidates` is left out. */
 const RERANK_CANDIDATES = 50;
 
+export function rerankCandidates(candidates) {
+  return candidates ?? RERANK_CANDIDATES;
+}
+
 /** `hits` rescored by `reranker` against their chunk's text, best first, the first `k`. */
-async function rerankHits(reranker, query, hits, k) {
+export async function rerankHits(reranker, query, hits, k) {
   const scores = await reranker.score(hits.map((hit) => [query, hit.text]));
   const rescored = hits.map((hit, i) => ({ ...hit, score: scores[i], rerankScore: scores[i] }));
   // Ties keep the fused order (a stable sort).
   return rescored.sort((a, b) => b.score - a.score).slice(0, k);
 }
 
-function checkSearchOptions(options, textQuery) {
+export function checkSearchOptions(options, textQuery) {
   const { k = 10, filter, mode = textQuery ? 'hybrid' : 'semantic', fusion, candidates, rerank } = options ?? {};
   if (rerank !== undefined && rerank !== null) {
     if (typeof rerank?.score !== 'function' || rerank.numLabels !== 1) {
@@ -700,7 +709,7 @@ function checkSearchOptions(options, textQuery) {
 }
 
 /** The caller's filter; what it throws is theirs to see (E_INPUT with it as `cause`), not a webembed bug. */
-function callFilter(filter, metadata, id) {
+export function callFilter(filter, metadata, id) {
   try {
     return filter(metadata, id);
   } catch (error) {
@@ -798,7 +807,7 @@ function buildExport(meta, segments, exact) {
   return encodeRecord(new TextEncoder().encode(EXPORT_MAGIC), header, parts.flat()).buffer;
 }
 
-function parseExport(buffer) {
+export function parseExport(buffer) {
   const bytes = buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : ArrayBuffer.isView(buffer) ? new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength) : null;
   const bad = (why) => new WebembedError('E_INDEX', `not an exported webembed index: ${why}`);
   const magic = new TextEncoder().encode(EXPORT_MAGIC);

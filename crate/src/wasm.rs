@@ -676,6 +676,36 @@ impl SearchStore {
         utf16_spans(text, &self.inner.keywords.matches(text, &terms))
     }
 
+    /// The keyword side as a shipped index stores it: every live term (byte order) and, flat,
+    /// `[term number, slot, chunk, impact, …]` (see `KeywordIndex::impacts`).
+    #[wasm_bindgen(js_name = keywordTerms)]
+    pub fn keyword_terms(&self) -> Vec<String> {
+        self.inner.keywords.impacts().into_iter().map(|(term, _)| term.to_owned()).collect()
+    }
+
+    #[wasm_bindgen(js_name = keywordImpacts)]
+    pub fn keyword_impacts(&self) -> Vec<f64> {
+        let mut flat = Vec::new();
+        for (number, (_, list)) in self.inner.keywords.impacts().into_iter().enumerate() {
+            for (slot, chunk, impact) in list {
+                flat.extend([number as f64, slot as f64, chunk as f64, impact as f64]);
+            }
+        }
+        flat
+    }
+
+    /// `query`'s distinct terms as this store's analyzer makes them, in order.
+    #[wasm_bindgen(js_name = queryTerms)]
+    pub fn query_terms(&self, query: &str) -> Vec<String> {
+        self.inner.keywords.query_terms(query)
+    }
+
+    /// Each of `queryTerms(query)`'s weight (1, or less for a part of an identifier the query holds whole).
+    #[wasm_bindgen(js_name = queryWeights)]
+    pub fn query_weights(&self, query: &str) -> Vec<f32> {
+        self.inner.keywords.weighted_query_terms(query).into_iter().map(|(_, weight)| weight).collect()
+    }
+
     /// Slots in use or free (the length an `allowed` mask needs).
     #[wasm_bindgen(getter)]
     pub fn slots(&self) -> usize {

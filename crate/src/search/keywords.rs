@@ -173,7 +173,7 @@ impl KeywordIndex {
     /// `query_terms` with each term's weight: `PART_WEIGHT` for a part of an identifier the query
     /// also holds whole (`os.path.realpath`'s `path`), which stands for less than the name does;
     /// 1 otherwise.
-    fn weighted_query_terms(&self, query: &str) -> Vec<(String, f32)> {
+    pub fn weighted_query_terms(&self, query: &str) -> Vec<(String, f32)> {
         let mut at: HashMap<String, usize> = HashMap::new();
         let mut terms: Vec<(String, f32)> = Vec::new();
         for Token { term, part, .. } in self.analyzer.tokens(query) {
@@ -188,6 +188,36 @@ impl KeywordIndex {
             }
         }
         terms
+    }
+
+    /// Every live term with its BM25 impact in each live chunk holding it, `(term, [(slot, chunk
+    /// index, impact)])`, terms in byte order: what a shipped index stores, so that a query's BM25
+    /// is the sum of its terms' weights times these, exactly as `chunk_scores` computes it.
+    pub fn impacts(&self) -> Vec<(&str, Vec<(u32, u32, f32)>)> {
+        let average_length = (self.live_length as f32 / self.live_chunks.max(1) as f32).max(1e-6);
+        let chunks = self.live_chunks as f32;
+        let mut terms: Vec<(&str, u32)> = self.term_ids.iter().map(|(term, &id)| (&**term, id)).collect();
+        terms.sort_unstable();
+        let mut out = Vec::with_capacity(terms.len());
+        for (term, id) in terms {
+            let frequency_in_corpus = self.document_frequency[id as usize] as f32;
+            if frequency_in_corpus == 0.0 {
+                continue;
+            }
+            let idf = (1.0 + (chunks - frequency_in_corpus + 0.5) / (frequency_in_corpus + 0.5)).ln();
+            let mut list = Vec::new();
+            for posting in &self.postings[id as usize] {
+                let chunk = posting.chunk as usize;
+                if self.chunk_slot[chunk] == DEAD {
+                    continue;
+                }
+                let tf = posting.frequency as f32;
+                let norm = self.k1 * (1.0 - self.b + self.b * self.chunk_length[chunk] as f32 / average_length);
+                list.push((self.chunk_slot[chunk], self.chunk_index[chunk], idf * tf * (self.k1 + 1.0) / (tf + norm)));
+            }
+            out.push((term, list));
+        }
+        out
     }
 
     /// BM25 of every chunk for `query`'s terms (0 where none matches), indexed by chunk.
@@ -381,6 +411,30 @@ mod tests {
         let dog_idf = (1.0f32 + (3.0 - 1.0 + 0.5) / 1.5).ln();
         let dog = dog_idf * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * 3.0 / 3.0));
         assert!((both.iter().find(|h| h.slot == 2).unwrap().score - dog).abs() < 1e-6);
+    }
+
+    /// A shipped index scores a query by adding weight × impact: that must be `chunk_scores` exactly.
+    #[test]
+    fn impacts_add_up_to_the_same_scores_as_a_search() {
+        let mut index = index(&[&["the cat sat down", "os.path.realpath here"], &["cat cat"], &["a dog barked"], &["gone cat"]]);
+        index.remove(3).unwrap();
+        let impacts = index.impacts();
+        assert!(impacts.windows(2).all(|w| w[0].0 < w[1].0), "terms in byte order");
+        assert!(impacts.iter().all(|(term, _)| *term != "gone"), "a removed document's only term is left out");
+        for query in ["cat", "cat dog zebra", "os.path.realpath", "path"] {
+            let mut summed: HashMap<(u32, u32), f32> = HashMap::new();
+            for (term, weight) in index.weighted_query_terms(query) {
+                let Some((_, list)) = impacts.iter().find(|(t, _)| *t == term) else { continue };
+                for &(slot, chunk, impact) in list {
+                    *summed.entry((slot, chunk)).or_insert(0.0) += weight * impact;
+                }
+            }
+            for hit in index.search(query, 10, None).unwrap() {
+                let got = summed[&(hit.slot, hit.chunk)];
+                assert!((got - hit.score).abs() <= 1e-6 * hit.score.max(1.0), "{query}: {got} vs {}", hit.score);
+            }
+            assert!(!summed.is_empty() || query.contains("zebra"), "{query} found nothing");
+        }
     }
 
     #[test]

@@ -1,0 +1,321 @@
+// `webembed index`: builds a shipped index folder (shipped-format.js) that any static host serves
+// and `model.loadIndex(url)` searches.
+//
+//   webembed index <inputs…> --model <folder | hub id> --out <folder>
+//   webembed index --vectors <file.npy | file.parquet> --documents <file.jsonl> --model … --out …
+//   webembed index --from-export <file> --model … --out …
+//
+// Embedding uses every core (the worker pool). Each document's chunk vectors are kept in a build
+// cache (--cache, default .webembed-cache) under the hash of the model, the chunking and the
+// text as soon as they are made: a run cut short resumes where it stopped, and a second run
+// embeds only documents added or changed. The manifest is written last, so an interrupted run
+// never leaves a folder that names files it lacks.
+
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { Embedder } from './index.js';
+import { newInstance, pickSimd } from './instance.js';
+import { cores } from './platform.js';
+import { InputError, listInputs, parseJsonl, readDocuments, readVectors } from './cli-inputs.mjs';
+import { parseExport } from './search-index.js';
+import { buildShippedIndex, dequantize } from './shipped-build.js';
+import { MANIFEST_NAME } from './shipped-format.js';
+import { DEFAULT_OVERLAP_TOKENS } from './input.js';
+
+const USAGE = `usage: webembed index <inputs…> --model <folder | hub id> --out <folder>
+         inputs: folders, files or globs of .md, .txt, .html and .jsonl ({ id, text, metadata?, url? } per line)
+       webembed index --vectors <file.npy | file.parquet> --documents <file.jsonl> --model … --out …
+       webembed index --from-export <index export> --model … --out …
+options: --dtype q8|f32 (default q8)  --threads N (default: every core)  --language <stemmer> (default none)
+         --chunk-tokens N  --overlap-tokens N  --column <Parquet column>  --cache <folder> (default .webembed-cache)`;
+/** The sentence every build embeds, so loadIndex can tell the querying model is the same. */
+export const PROBE_TEXT = 'webembed probe: the quick brown fox jumps over the lazy dog.';
+/** Chunks embedded per step, between progress reports and cache writes. */
+const STEP_CHUNKS = 64;
+
+export async function indexCommand(argv) {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        model: { type: 'string' }, out: { type: 'string' }, vectors: { type: 'string' }, documents: { type: 'string' },
+        'from-export': { type: 'string' }, dtype: { type: 'string', default: 'q8' }, threads: { type: 'string' },
+        language: { type: 'string' }, 'chunk-tokens': { type: 'string' }, 'overlap-tokens': { type: 'string' },
+        column: { type: 'string' }, cache: { type: 'string', default: '.webembed-cache' },
+      },
+    });
+  } catch (error) {
+    return usage(error.message);
+  }
+  const { values, positionals } = args;
+  if (!values.model) return usage('--model is needed: the model that embeds the documents and, later, the queries');
+  if (!values.out) return usage('--out is needed: the folder to write the index to');
+  const sources = [positionals.length > 0, Boolean(values.vectors || values.documents), Boolean(values['from-export'])].filter(Boolean).length;
+  if (sources !== 1) return usage('give inputs, or --vectors with --documents, or --from-export (one of them)');
+  if (Boolean(values.vectors) !== Boolean(values.documents)) return usage('--vectors and --documents go together');
+  const out = resolve(values.out);
+  const outInfo = await stat(out).catch(() => null);
+  if (outInfo && !outInfo.isDirectory()) throw new InputError(`--out ${values.out} is a file, not a folder`);
+
+  const started = performance.now();
+  const threads = values.threads === undefined ? cores() : Number(values.threads);
+  if (!Number.isInteger(threads) || threads < 1) return usage(`--threads must be a positive integer; got ${values.threads}`);
+  const model = await Embedder.load(existsSync(values.model) ? resolve(values.model) : values.model, { dtype: values.dtype, threads, cache: false });
+  try {
+    const [probe] = await model.encode([PROBE_TEXT]);
+    const prompts = model.prompts ?? {};
+    const described = {
+      name: values.model,
+      dimension: model.dimension,
+      dtype: model.dtype,
+      queryPrompt: prompts.query ?? '',
+      documentPrompt: prompts.passage ?? prompts.document ?? '',
+      probe: { text: PROBE_TEXT, vector: Array.from(probe, (x) => Number(x.toFixed(6))) },
+    };
+    const chunkTokens = values['chunk-tokens'] === undefined ? model.maxSeqLength : Number(values['chunk-tokens']);
+    const overlapTokens = values['overlap-tokens'] === undefined ? Math.min(DEFAULT_OVERLAP_TOKENS, Math.floor(chunkTokens / 2)) : Number(values['overlap-tokens']);
+    const chunking = { chunkTokens, overlapTokens };
+    let documents;
+    let vectors;
+    if (values.vectors) ({ documents, vectors } = await fromVectors(values, model));
+    else if (values['from-export']) ({ documents, vectors } = await fromExport(values['from-export'], model, described));
+    else ({ documents, vectors } = await embedInputs(positionals, model, described, chunking, resolve(values.cache)));
+    const keywords = documents.every((doc) => typeof doc.text === 'string' && doc.text.length > 0) ? { language: values.language ?? null, k1: 1.2, b: 0.75 } : null;
+    if (!keywords) console.log('no keyword side: some documents have no text (semantic search only)');
+    for (const doc of documents) doc.text ??= '';
+    const glue = await newInstance(pickSimd('auto'), null);
+    const { manifest, files } = await buildShippedIndex({ documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line) });
+    const bytes = await writeIndex(out, manifest, files);
+    console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitions.length} partitions, ${manifest.keywords?.shards.length ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    await model.dispose();
+  }
+}
+
+function usage(message) {
+  console.error(`webembed: ${message}\n${USAGE}`);
+  process.exitCode = 2;
+}
+
+/** Documents from input files, embedded (or taken from the build cache). */
+async function embedInputs(inputs, model, described, chunking, cacheRoot) {
+  const files = await listInputs(inputs);
+  if (files.length === 0) throw new InputError(`no .md, .txt, .html or .jsonl files in ${inputs.join(', ')}`);
+  const byId = new Map();
+  for (const input of files) {
+    for (const doc of await readDocuments(input)) {
+      if (byId.has(doc.id)) throw new InputError(`document id ${JSON.stringify(doc.id)} appears twice (${input.file})`);
+      byId.set(doc.id, doc);
+    }
+  }
+  // A fixed order (by id) makes the same input give the same bytes.
+  const documents = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const modelKey = createHash('sha256').update(JSON.stringify([described.probe.vector.map((x) => x.toFixed(4)), described.documentPrompt, chunking])).digest('hex').slice(0, 16);
+  const cacheDir = join(cacheRoot, modelKey);
+  await mkdir(cacheDir, { recursive: true });
+  const keyOf = (doc) => createHash('sha256').update(doc.text).digest('hex');
+  const pending = [];
+  const vectorsOf = new Map();
+  for (const doc of documents) {
+    const cached = await readCached(join(cacheDir, `${keyOf(doc)}.bin`), model.dimension);
+    if (cached) {
+      doc.spans = cached.spans;
+      vectorsOf.set(doc, cached.vectors);
+    } else pending.push(doc);
+  }
+  console.log(`${documents.length} documents from ${files.length} files: ${documents.length - pending.length} from the build cache, ${pending.length} to embed (${model.threads} threads, ${model.dtype})`);
+  const totalChunks = [];
+  for (const doc of pending) {
+    const spans = await model.chunks(doc.text, { prompt: described.documentPrompt, maxTokens: chunking.chunkTokens, overlapTokens: chunking.overlapTokens });
+    doc.spans = spans.length > 0 ? spans.flatMap(({ start, end }) => [start, end]) : [0, doc.text.length];
+    totalChunks.push(doc.spans.length / 2);
+  }
+  const progress = progressReporter(totalChunks.reduce((a, b) => a + b, 0));
+  // Documents go in steps of about STEP_CHUNKS chunks; each step's vectors reach the cache at once.
+  for (let start = 0; start < pending.length;) {
+    let end = start;
+    let chunks = 0;
+    while (end < pending.length && (end === start || chunks + pending[end].spans.length / 2 <= STEP_CHUNKS)) chunks += pending[end++].spans.length / 2;
+    const step = pending.slice(start, end);
+    const texts = step.flatMap((doc) => chunkTexts(doc));
+    const embedded = await model.encode(texts, { prompt: described.documentPrompt });
+    let row = 0;
+    for (const doc of step) {
+      const count = doc.spans.length / 2;
+      const flat = new Float32Array(count * model.dimension);
+      for (let c = 0; c < count; c++) flat.set(embedded[row + c], c * model.dimension);
+      row += count;
+      vectorsOf.set(doc, flat);
+      await writeCached(join(cacheDir, `${keyOf(doc)}.bin`), doc.spans, flat);
+    }
+    progress(texts.length);
+    start = end;
+  }
+  progress.done();
+  return { documents, vectors: concatRows(documents.map((doc) => vectorsOf.get(doc))) };
+}
+
+function chunkTexts(doc) {
+  const texts = [];
+  for (let i = 0; i < doc.spans.length; i += 2) texts.push(doc.text.slice(doc.spans[i], doc.spans[i + 1]));
+  return texts;
+}
+
+/** Vectors from a .npy or Parquet file, one row per line of the documents JSONL (a document's chunks on consecutive lines). */
+async function fromVectors(values, model) {
+  const read = await readVectors(values.vectors, { column: values.column });
+  if (read.dimension !== model.dimension) {
+    throw new InputError(`${values.vectors}: its vectors have ${read.dimension} dimensions; the model ${values.model} gives ${model.dimension}. Embed them with that model, or index with the model that made them`);
+  }
+  let source;
+  try {
+    source = await readFile(values.documents, 'utf8');
+  } catch (error) {
+    throw new InputError(`${values.documents}: cannot read it (${error.code ?? error.message})`);
+  }
+  const lines = parseJsonl(source, values.documents, { requireText: false });
+  if (lines.length !== read.rows) throw new InputError(`${values.documents} has ${lines.length} lines and ${values.vectors} ${read.rows} vectors: one line per vector (a document's chunks on consecutive lines)`);
+  const documents = [];
+  const seen = new Set();
+  for (const line of lines) {
+    const last = documents.at(-1);
+    if (last && last.id === line.id) {
+      const start = last.text.length + 1;
+      last.text += `\n${line.text ?? ''}`;
+      last.spans.push(start, last.text.length);
+      last.hasText &&= line.text !== null;
+      continue;
+    }
+    if (seen.has(line.id)) throw new InputError(`${values.documents}:${line.line}: id ${JSON.stringify(line.id)} appears again after other documents (a document's chunks go on consecutive lines)`);
+    seen.add(line.id);
+    documents.push({ id: line.id, text: line.text ?? '', spans: [0, (line.text ?? '').length], metadata: line.metadata, url: line.url, hasText: line.text !== null });
+  }
+  for (const doc of documents) {
+    if (!doc.hasText) doc.text = null;
+    delete doc.hasText;
+  }
+  return { documents, vectors: read.values };
+}
+
+/** An `index.export()` file: its documents and vectors (the exact 16-bit ones when it has them). */
+async function fromExport(file, model, described) {
+  let bytes;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new InputError(`${file}: cannot read it (${error.code ?? error.message})`);
+  }
+  const { meta, segments, exact } = parseExport(bytes);
+  if (meta.model.dimension !== model.dimension) throw new InputError(`${file} was made by a model of ${meta.model.dimension} dimensions; ${described.name} gives ${model.dimension}`);
+  described.queryPrompt = meta.model.queryPrompt;
+  described.documentPrompt = meta.model.documentPrompt;
+  const dimension = model.dimension;
+  const documents = [];
+  const rows = [];
+  let e = 0;
+  for (const segment of segments) {
+    let row = 0;
+    segment.docs.forEach((doc, i) => {
+      const count = segment.rowCounts[i];
+      documents.push({ id: doc.id, text: doc.text, spans: Array.from(doc.spans), metadata: doc.metadata, url: doc.metadata?.url ?? null });
+      if (exact) {
+        const record = exact[e++];
+        // Exact vectors are 16-bit values with one scale per row.
+        rows.push(dequantize({ codes: record.values, scales: record.scales }, dimension));
+      } else if (meta.vectors === 'int8') {
+        rows.push(dequantize({ codes: segment.values.subarray(row * dimension, (row + count) * dimension), scales: segment.scales.subarray(row, row + count) }, dimension));
+      } else rows.push(segment.floats.slice(row * dimension, (row + count) * dimension));
+      row += count;
+    });
+  }
+  return { documents, vectors: concatRows(rows) };
+}
+
+function concatRows(parts) {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** A cached document: u32 span count, the spans (u32), then the vectors (f32). */
+async function readCached(path, dimension) {
+  let bytes;
+  try {
+    bytes = await readFile(path);
+  } catch {
+    return null;
+  }
+  if (bytes.length < 4) return null;
+  const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+  const spanCount = new Uint32Array(copy, 0, 1)[0];
+  if (spanCount === 0 || spanCount % 2 !== 0 || bytes.length !== 4 + 4 * spanCount + (spanCount / 2) * dimension * 4) return null;
+  return { spans: Array.from(new Uint32Array(copy, 4, spanCount)), vectors: new Float32Array(copy, 4 + 4 * spanCount) };
+}
+
+/** Written whole or not at all (a temporary file renamed): a kill never leaves a torn entry. */
+async function writeCached(path, spans, vectors) {
+  const bytes = Buffer.alloc(4 + 4 * spans.length + vectors.byteLength);
+  bytes.writeUInt32LE(spans.length, 0);
+  Buffer.from(Uint32Array.from(spans).buffer).copy(bytes, 4);
+  Buffer.from(vectors.buffer, vectors.byteOffset, vectors.byteLength).copy(bytes, 4 + 4 * spans.length);
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, bytes);
+  await rename(temporary, path);
+}
+
+/** Writes the files the folder lacks, then the manifest, then removes files no manifest names. */
+async function writeIndex(out, manifest, files) {
+  await mkdir(out, { recursive: true });
+  let total = 0;
+  for (const [name, bytes] of files) {
+    const path = join(out, name);
+    total += bytes.byteLength;
+    const existing = await stat(path).catch(() => null);
+    if (existing?.size === bytes.byteLength) continue;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(`${path}.tmp`, bytes);
+    await rename(`${path}.tmp`, path);
+  }
+  const manifestBytes = Buffer.from(`${JSON.stringify(manifest)}\n`);
+  await writeFile(join(out, `${MANIFEST_NAME}.tmp`), manifestBytes);
+  await rename(join(out, `${MANIFEST_NAME}.tmp`), join(out, MANIFEST_NAME));
+  for (const folder of ['c', 'p', 'k', 'd']) {
+    const names = await readdir(join(out, folder)).catch(() => []);
+    for (const name of names) if (!files.has(`${folder}/${name}`)) await rm(join(out, folder, name), { force: true });
+  }
+  return total + manifestBytes.byteLength;
+}
+
+/** A bar on a terminal, a line every 10% otherwise. */
+function progressReporter(total) {
+  let done = 0;
+  let lastTenth = 0;
+  const started = performance.now();
+  const tty = process.stderr.isTTY;
+  const report = (count) => {
+    done += count;
+    const rate = done / ((performance.now() - started) / 1000);
+    if (tty) {
+      const width = 30;
+      const filled = Math.round((width * done) / Math.max(total, 1));
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} chunks, ${rate.toFixed(1)}/s `);
+    } else if (Math.floor((10 * done) / Math.max(total, 1)) > lastTenth) {
+      lastTenth = Math.floor((10 * done) / Math.max(total, 1));
+      console.log(`embedded ${done}/${total} chunks (${rate.toFixed(1)}/s)`);
+    }
+  };
+  report.done = () => {
+    if (tty && total > 0) process.stderr.write('\n');
+  };
+  return report;
+}

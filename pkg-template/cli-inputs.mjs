@@ -1,0 +1,237 @@
+// What `webembed index` reads (Node only): documents from folders, globs, .md/.txt/.html files
+// and JSONL, and vectors computed elsewhere from NumPy .npy or Apache Parquet (hyparquet reads
+// what Spark, Ray, pandas and pyarrow write). Each bad input is an Error naming the file and why.
+
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join, relative, resolve, sep } from 'node:path';
+
+import { parseDocument } from 'htmlparser2';
+import { parquetMetadata, parquetReadObjects } from 'hyparquet';
+
+const TEXT_EXTENSIONS = new Set(['.md', '.markdown', '.txt', '.html', '.htm', '.jsonl']);
+/** Elements whose text is page furniture, not content. */
+const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'nav', 'header', 'footer', 'aside', 'form', 'button', 'svg', 'iframe']);
+const BLOCKS = new Set(['p', 'div', 'section', 'article', 'main', 'li', 'ul', 'ol', 'dl', 'dt', 'dd', 'pre', 'table', 'tr', 'td', 'th', 'blockquote', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'figure', 'figcaption']);
+const HEADING = /^h[1-6]$/;
+
+export class InputError extends Error {}
+
+/** Every input file under `inputs` (files, folders walked recursively, or globs with * and **), sorted. */
+export async function listInputs(inputs) {
+  const found = new Map();
+  for (const input of inputs) {
+    if (/[*?]/.test(input)) {
+      const { root, pattern } = globParts(input);
+      for (const file of await walk(root)) if (pattern.test(relative(root, file).split(sep).join('/'))) found.set(file, root);
+      continue;
+    }
+    const path = resolve(input);
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      throw new InputError(`${input}: cannot read it (${error.code ?? error.message})`);
+    }
+    if (info.isDirectory()) {
+      for (const file of await walk(path)) if (TEXT_EXTENSIONS.has(extname(file).toLowerCase())) found.set(file, path);
+    } else {
+      if (!TEXT_EXTENSIONS.has(extname(path).toLowerCase())) throw new InputError(`${input}: webembed indexes .md, .txt, .html and .jsonl files, not ${extname(path) || 'files without an extension'}`);
+      found.set(path, resolve(path, '..'));
+    }
+  }
+  return [...found.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([file, root]) => ({ file, root }));
+}
+
+function globParts(input) {
+  const parts = input.split('/');
+  const fixed = [];
+  while (parts.length > 1 && !/[*?]/.test(parts[0])) fixed.push(parts.shift());
+  const source = parts.join('/').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*\*\//g, '\u0000').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]').replace(/\u0000/g, '(?:.*/)?');
+  return { root: resolve(fixed.join('/') || '.'), pattern: new RegExp(`^${source}$`) };
+}
+
+async function walk(folder) {
+  const files = [];
+  let entries;
+  try {
+    entries = await readdir(folder, { withFileTypes: true });
+  } catch (error) {
+    throw new InputError(`${folder}: cannot read it (${error.code ?? error.message})`);
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) files.push(...(await walk(path)));
+    else if (entry.isFile()) files.push(path);
+  }
+  return files;
+}
+
+/** The documents of one input file: `[{ id, text, metadata, url }]`. */
+export async function readDocuments({ file, root }) {
+  let text;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new InputError(`${file}: cannot read it (${error.code ?? error.message})`);
+  }
+  const path = relative(root, file).split(sep).join('/');
+  const extension = extname(file).toLowerCase();
+  if (extension === '.jsonl') return parseJsonl(text, file, { requireText: true });
+  if (extension === '.html' || extension === '.htm') return htmlSections(text, path);
+  const title = extension === '.txt' ? text.split('\n').find((line) => line.trim())?.trim() : text.match(/^#\s+(.+)$/m)?.[1]?.trim();
+  return [{ id: path, text, metadata: { title: title ?? path }, url: path }];
+}
+
+/** JSONL lines `{ id, text, metadata?, url? }`. */
+export function parseJsonl(source, file, { requireText }) {
+  const docs = [];
+  source.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let record;
+    try {
+      record = JSON.parse(line);
+    } catch (error) {
+      throw new InputError(`${file}:${i + 1}: not JSON (${error.message})`);
+    }
+    if (typeof record?.id !== 'string' || record.id.length === 0) throw new InputError(`${file}:${i + 1}: id must be a non-empty string`);
+    if (record.text !== undefined && typeof record.text !== 'string') throw new InputError(`${file}:${i + 1}: text must be a string`);
+    if (requireText && typeof record.text !== 'string') throw new InputError(`${file}:${i + 1}: has no text`);
+    if (record.url !== undefined && record.url !== null && typeof record.url !== 'string') throw new InputError(`${file}:${i + 1}: url must be a string`);
+    docs.push({ id: record.id, text: record.text ?? null, metadata: record.metadata ?? null, url: record.url ?? null, line: i + 1 });
+  });
+  return docs;
+}
+
+/**
+ * An HTML page's main text cut at its headings: one document per section, its id and url
+ * `page.html#anchor` (the heading's id, or its section's), metadata { title, section }.
+ */
+export function htmlSections(html, path) {
+  const dom = parseDocument(html);
+  const all = (node, test, out = []) => {
+    for (const child of node.children ?? []) {
+      if (child.type === 'tag' && test(child)) out.push(child);
+      all(child, test, out);
+    }
+    return out;
+  };
+  const title = textOf(all(dom, (n) => n.name === 'title')[0] ?? { children: [] }).trim() || path;
+  const main = all(dom, (n) => n.name === 'main' || n.attribs?.role === 'main')[0] ?? all(dom, (n) => n.name === 'article')[0] ?? all(dom, (n) => n.name === 'body')[0] ?? dom;
+  const sections = [];
+  let current = { anchor: null, heading: title, parts: [] };
+  const flush = () => {
+    const text = current.parts.join('').replace(/[ \t\u00a0]+/g, ' ').replace(/ *\n[ \n]*/g, '\n').trim();
+    if (text) sections.push({ anchor: current.anchor, heading: current.heading, text });
+  };
+  // The nearest id above a heading: Sphinx and most generators put it on the section.
+  let openAnchor = null;
+  const visit = (node) => {
+    if (node.type === 'text') {
+      current.parts.push(node.data);
+      return;
+    }
+    if (node.type !== 'tag' || SKIPPED.has(node.name) || node.attribs?.class?.split(/\s+/).includes('headerlink')) return;
+    const before = openAnchor;
+    if (node.attribs?.id && (node.name === 'section' || (node.name === 'div' && /\bsection\b/.test(node.attribs.class ?? '')))) openAnchor = node.attribs.id;
+    if (HEADING.test(node.name)) {
+      flush();
+      const heading = textOf(node).replace(/\s+/g, ' ').trim();
+      current = { anchor: node.attribs?.id ?? openAnchor, heading, parts: [] };
+      openAnchor = null;
+    }
+    if (BLOCKS.has(node.name)) current.parts.push('\n');
+    for (const child of node.children ?? []) visit(child);
+    if (BLOCKS.has(node.name)) current.parts.push('\n');
+    if (openAnchor !== null && before !== openAnchor && node.attribs?.id === openAnchor) openAnchor = before;
+  };
+  visit(main);
+  flush();
+  const seen = new Set();
+  return sections.map(({ anchor, heading, text }, i) => {
+    let url = anchor ? `${path}#${anchor}` : i === 0 ? path : `${path}#${i}`;
+    if (seen.has(url)) url = `${url}~${i}`;
+    seen.add(url);
+    return { id: url, text, metadata: { title, section: heading }, url };
+  });
+}
+
+function textOf(node) {
+  if (node.type === 'text') return node.data;
+  if (node.type === 'tag' && (SKIPPED.has(node.name) || node.attribs?.class?.split(/\s+/).includes('headerlink'))) return '';
+  return (node.children ?? []).map(textOf).join('');
+}
+
+/** Vectors from a .npy or .parquet file: `{ rows, dimension, values: Float32Array }`. */
+export async function readVectors(file, { column } = {}) {
+  let bytes;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new InputError(`${file}: cannot read it (${error.code ?? error.message})`);
+  }
+  const extension = extname(file).toLowerCase();
+  const read = extension === '.npy' ? readNpy(bytes, file) : extension === '.parquet' ? await readParquet(bytes, file, column) : null;
+  if (!read) throw new InputError(`${file}: vectors are read from .npy or .parquet files`);
+  const bad = read.values.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new InputError(`${file}: row ${Math.floor(bad / read.dimension)} holds ${read.values[bad]} (every value must be a finite number)`);
+  return read;
+}
+
+/** NumPy's format 1–3: a little-endian float32 or float64 matrix, C order. */
+function readNpy(bytes, file) {
+  if (bytes.length < 10 || bytes[0] !== 0x93 || bytes.toString('latin1', 1, 6) !== 'NUMPY') throw new InputError(`${file}: not a NumPy .npy file`);
+  const major = bytes[6];
+  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const start = (major === 1 ? 10 : 12) + headerLength;
+  const header = bytes.toString('latin1', major === 1 ? 10 : 12, start);
+  const descr = header.match(/'descr':\s*'([^']+)'/)?.[1];
+  const fortran = header.match(/'fortran_order':\s*(True|False)/)?.[1];
+  const shape = header.match(/'shape':\s*\(([^)]*)\)/)?.[1]?.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!descr || !fortran || !shape) throw new InputError(`${file}: its .npy header cannot be read`);
+  if (shape.length !== 2) throw new InputError(`${file}: shape (${shape.join(', ')}) is not (rows, dimension)`);
+  if (fortran === 'True') throw new InputError(`${file}: Fortran-ordered arrays are not read; save with np.ascontiguousarray`);
+  const [rows, dimension] = shape;
+  const width = { '<f4': 4, '<f8': 8 }[descr];
+  if (!width) throw new InputError(`${file}: dtype ${descr} is not float32 or float64 (little-endian)`);
+  if (bytes.length - start !== rows * dimension * width) throw new InputError(`${file}: holds ${bytes.length - start} bytes of data for shape (${rows}, ${dimension}) of ${descr}: truncated?`);
+  const data = bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length);
+  return { rows, dimension, values: width === 4 ? new Float32Array(data) : Float32Array.from(new Float64Array(data)) };
+}
+
+/** A Parquet file's vector column: a list of float or double per row (the first such column, or `column`). */
+async function readParquet(bytes, file, column) {
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+  let metadata;
+  try {
+    metadata = parquetMetadata(buffer);
+  } catch (error) {
+    throw new InputError(`${file}: not a Parquet file (${error.message})`);
+  }
+  const columns = metadata.schema.slice(1).filter((s) => s.num_children === undefined || s.num_children === 0);
+  const listColumns = metadata.schema.filter((s) => s.converted_type === 'LIST' || s.logical_type?.type === 'LIST').map((s) => s.name);
+  const name = column ?? listColumns[0];
+  if (!name) throw new InputError(`${file}: no list column holds the vectors (columns: ${metadata.schema.slice(1).map((s) => s.name).join(', ')}); name it with --column`);
+  const leaf = columns.find((s) => s.name === 'element' || s.name === 'item' || s.name === 'array');
+  if (leaf && leaf.type !== 'FLOAT' && leaf.type !== 'DOUBLE') throw new InputError(`${file}: column ${name} holds ${leaf.type}, not float or double`);
+  let records;
+  try {
+    records = await parquetReadObjects({ file: buffer, columns: [name] });
+  } catch (error) {
+    throw new InputError(`${file}: column ${name} cannot be read (${error.message})`);
+  }
+  const rows = records.length;
+  const first = records[0]?.[name];
+  if (rows === 0 || !first || typeof first.length !== 'number') throw new InputError(`${file}: column ${name} has no vectors`);
+  const dimension = first.length;
+  const values = new Float32Array(rows * dimension);
+  records.forEach((record, r) => {
+    const vector = record[name];
+    if (!vector || vector.length !== dimension) throw new InputError(`${file}: row ${r} of ${name} has ${vector?.length ?? 'no'} values; row 0 has ${dimension}`);
+    for (let d = 0; d < dimension; d++) {
+      if (typeof vector[d] !== 'number') throw new InputError(`${file}: row ${r} of ${name} holds ${typeof vector[d]}, not numbers`);
+      values[r * dimension + d] = vector[d];
+    }
+  });
+  return { rows, dimension, values };
+}

@@ -1,0 +1,290 @@
+// The shipped index's files, written by the CLI (shipped-build.js) and read by loadIndex
+// (shipped-index.js): one home for their layout, so the writer and the reader cannot disagree.
+//
+// A shipped index is a folder of plain files any static host serves:
+//   webembed-index.json   the manifest (the one fixed name; everything else is named by content)
+//   c/<hash>.bin          the coarse quantizer: IVF centroids, int8 with one scale each
+//   p/<hash>.bin          one partition per centroid: each chunk vector's residual to its
+//                         centroid, int8 with one scale, and the chunk's document and position
+//   k/<hash>.bin          keyword postings, sharded by a hash of the term: each posting carries
+//                         its BM25 impact, so a query adds weight × impact and nothing else
+//   d/<hash>.json         document fragments (text, chunk spans, metadata, url), fetched only
+//                         for the hits a search returns
+// <hash> is the first 16 hex digits of the file's SHA-256: a host and a browser may cache every
+// file but the manifest forever, and a reader checks each file's bytes against its name.
+
+import { WebembedError } from './errors.js';
+
+export const MANIFEST_NAME = 'webembed-index.json';
+export const FORMAT_NAME = 'webembed-shipped-index';
+export const FORMAT_VERSION = 1;
+const HASH_DIGITS = 16;
+const FILE_NAME = /^[cpkd]\/[0-9a-f]{16}\.(bin|json)$/;
+const MAGIC = { centroids: 0x31434557, partition: 0x31504557, shard: 0x314b4557 }; // 'WEC1', 'WEP1', 'WEK1' little-endian
+export const MAX_DIMENSION = 65_536;
+
+/** The SHA-256 of `bytes` as hex. */
+export async function sha256Hex(bytes) {
+  const digest = new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The content-hashed path of a file in `folder` ('c', 'p', 'k' or 'd'). */
+export async function contentName(folder, bytes, extension) {
+  return `${folder}/${(await sha256Hex(bytes)).slice(0, HASH_DIGITS)}.${extension}`;
+}
+
+/** Whether `name` is a path the manifest may name: inside the index folder, content-hashed. */
+export function isContentName(name) {
+  return typeof name === 'string' && FILE_NAME.test(name);
+}
+
+/** Checks bytes fetched for `name` against the hash in the name. */
+export async function checkContent(name, bytes) {
+  const hash = (await sha256Hex(bytes)).slice(0, HASH_DIGITS);
+  if (!name.includes(`/${hash}.`)) {
+    throw new WebembedError('E_INDEX', `${name} is damaged or was replaced: its bytes hash to ${hash}`);
+  }
+}
+
+/** FNV-1a of a term's UTF-8 bytes: which keyword shard holds it. */
+export function shardOf(term, shards) {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(term)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % shards;
+}
+
+/** `values` (rows × dimension floats) as int8 with one scale per row (the largest |value| maps to 127). */
+export function quantizeRows(values, dimension) {
+  const rows = values.length / dimension;
+  const codes = new Int8Array(values.length);
+  const scales = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let largest = 0;
+    for (let d = r * dimension; d < (r + 1) * dimension; d++) largest = Math.max(largest, Math.abs(values[d]));
+    scales[r] = largest / 127;
+    const inverse = largest > 0 ? 127 / largest : 0;
+    for (let d = r * dimension; d < (r + 1) * dimension; d++) codes[d] = Math.round(values[d] * inverse);
+  }
+  return { codes, scales };
+}
+
+// Binary files: a 12-byte header (magic, count, dimension or header length), then arrays, each
+// starting on a 4-byte boundary.
+
+export function encodeCentroids({ codes, scales }, dimension) {
+  const count = scales.length;
+  const out = new Uint8Array(12 + 4 * count + count * dimension);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC.centroids, true);
+  view.setUint32(4, count, true);
+  view.setUint32(8, dimension, true);
+  new Float32Array(out.buffer, 12, count).set(scales);
+  new Int8Array(out.buffer, 12 + 4 * count).set(codes);
+  return out;
+}
+
+export function decodeCentroids(bytes, name, expected) {
+  const { count, dimension, body } = header(bytes, name, MAGIC.centroids, 'centroids');
+  expectEqual(name, 'centroids', count, expected.count);
+  expectEqual(name, 'dimension', dimension, expected.dimension);
+  expectEqual(name, 'size', bytes.byteLength, 12 + 4 * count + count * dimension);
+  const scales = new Float32Array(body.buffer.slice(body.byteOffset + 12, body.byteOffset + 12 + 4 * count));
+  checkScales(scales, name);
+  return { count, dimension, scales, codes: new Int8Array(body.buffer.slice(body.byteOffset + 12 + 4 * count, body.byteOffset + bytes.byteLength)) };
+}
+
+/** A partition: `rows` entries of (document number, chunk index, residual scale, residual codes). */
+export function encodePartition({ documents, chunks, scales, codes }, dimension) {
+  const rows = documents.length;
+  const out = new Uint8Array(12 + 12 * rows + rows * dimension);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC.partition, true);
+  view.setUint32(4, rows, true);
+  view.setUint32(8, dimension, true);
+  new Uint32Array(out.buffer, 12, rows).set(documents);
+  new Uint32Array(out.buffer, 12 + 4 * rows, rows).set(chunks);
+  new Float32Array(out.buffer, 12 + 8 * rows, rows).set(scales);
+  new Int8Array(out.buffer, 12 + 12 * rows).set(codes);
+  return out;
+}
+
+export function decodePartition(bytes, name, expected) {
+  const { count: rows, dimension, body } = header(bytes, name, MAGIC.partition, 'partition');
+  expectEqual(name, 'rows', rows, expected.rows);
+  expectEqual(name, 'dimension', dimension, expected.dimension);
+  expectEqual(name, 'size', bytes.byteLength, 12 + 12 * rows + rows * dimension);
+  const copy = body.buffer.slice(body.byteOffset, body.byteOffset + bytes.byteLength);
+  const documents = new Uint32Array(copy, 12, rows);
+  const chunks = new Uint32Array(copy, 12 + 4 * rows, rows);
+  const scales = new Float32Array(copy, 12 + 8 * rows, rows);
+  checkScales(scales, name);
+  const bad = documents.findIndex((d) => d >= expected.documents);
+  if (bad >= 0) throw new WebembedError('E_INDEX', `${name}: row ${bad} names document ${documents[bad]} of ${expected.documents}`);
+  return { rows, documents, chunks, scales, codes: new Int8Array(copy, 12 + 12 * rows, rows * dimension) };
+}
+
+/** A keyword shard: its terms, each with postings (document number, chunk index, BM25 impact). */
+export function encodeShard(terms) {
+  const json = new TextEncoder().encode(JSON.stringify({ terms: terms.map((t) => t.term), counts: terms.map((t) => t.documents.length) }));
+  const jsonLength = Math.ceil(json.length / 4) * 4;
+  const postings = terms.reduce((n, t) => n + t.documents.length, 0);
+  const out = new Uint8Array(12 + jsonLength + 12 * postings);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC.shard, true);
+  view.setUint32(4, postings, true);
+  view.setUint32(8, json.length, true);
+  out.set(json, 12);
+  // Space-padded so the header stays JSON.
+  out.fill(0x20, 12 + json.length, 12 + jsonLength);
+  const base = 12 + jsonLength;
+  const [documents, chunks, impacts] = [new Uint32Array(out.buffer, base, postings), new Uint32Array(out.buffer, base + 4 * postings, postings), new Float32Array(out.buffer, base + 8 * postings, postings)];
+  let at = 0;
+  for (const t of terms) {
+    documents.set(t.documents, at);
+    chunks.set(t.chunks, at);
+    impacts.set(t.impacts, at);
+    at += t.documents.length;
+  }
+  return out;
+}
+
+/** A shard as `Map(term → { documents, chunks, impacts })`. */
+export function decodeShard(bytes, name, expected) {
+  const { count: postings, dimension: jsonLength, body } = header(bytes, name, MAGIC.shard, 'keyword shard');
+  const padded = Math.ceil(jsonLength / 4) * 4;
+  expectEqual(name, 'size', bytes.byteLength, 12 + padded + 12 * postings);
+  let parsed;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.subarray(12, 12 + jsonLength)));
+  } catch (error) {
+    throw new WebembedError('E_INDEX', `${name}: its term list is not JSON (${error?.message ?? error})`);
+  }
+  const { terms, counts } = parsed ?? {};
+  if (!Array.isArray(terms) || !Array.isArray(counts) || terms.length !== counts.length || terms.some((t) => typeof t !== 'string')) {
+    throw new WebembedError('E_INDEX', `${name}: its term list is not terms with counts`);
+  }
+  if (counts.some((c) => !Number.isInteger(c) || c < 0) || counts.reduce((a, b) => a + b, 0) !== postings) {
+    throw new WebembedError('E_INDEX', `${name}: its term counts do not add up to its ${postings} postings`);
+  }
+  const copy = body.buffer.slice(body.byteOffset + 12 + padded, body.byteOffset + bytes.byteLength);
+  const all = { documents: new Uint32Array(copy, 0, postings), chunks: new Uint32Array(copy, 4 * postings, postings), impacts: new Float32Array(copy, 8 * postings, postings) };
+  const bad = all.documents.findIndex((d) => d >= expected.documents);
+  if (bad >= 0) throw new WebembedError('E_INDEX', `${name}: posting ${bad} names document ${all.documents[bad]} of ${expected.documents}`);
+  if (all.impacts.some((x) => !(Number.isFinite(x) && x >= 0))) throw new WebembedError('E_INDEX', `${name}: an impact is not a finite non-negative number`);
+  const map = new Map();
+  let at = 0;
+  terms.forEach((term, i) => {
+    const end = at + counts[i];
+    map.set(term, { documents: all.documents.subarray(at, end), chunks: all.chunks.subarray(at, end), impacts: all.impacts.subarray(at, end) });
+    at = end;
+  });
+  return map;
+}
+
+/** A document fragment: `{ first, docs: [{ id, text, spans, metadata, url }] }` as JSON bytes. */
+export function encodeFragment(first, docs) {
+  return new TextEncoder().encode(JSON.stringify({ first, docs }));
+}
+
+export function decodeFragment(bytes, name, expected) {
+  let parsed;
+  try {
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new WebembedError('E_INDEX', `${name} is not a document fragment (${error?.message ?? error})`);
+  }
+  const { first, docs } = parsed ?? {};
+  if (first !== expected.first || !Array.isArray(docs) || docs.length !== expected.count) {
+    throw new WebembedError('E_INDEX', `${name} does not hold documents ${expected.first} to ${expected.first + expected.count - 1}`);
+  }
+  docs.forEach((doc, i) => {
+    const at = `${name}: document ${first + i}`;
+    if (typeof doc?.id !== 'string' || typeof doc.text !== 'string') throw new WebembedError('E_INDEX', `${at} has no string id and text`);
+    const spans = doc.spans;
+    if (!Array.isArray(spans) || spans.length === 0 || spans.length % 2 !== 0 || spans.some((x, j) => !Number.isInteger(x) || x < 0 || x > doc.text.length || (j % 2 === 1 && x < spans[j - 1]))) {
+      throw new WebembedError('E_INDEX', `${at} (${JSON.stringify(doc.id)}): spans must be pairs of offsets within its text`);
+    }
+    if (doc.url !== undefined && doc.url !== null && typeof doc.url !== 'string') throw new WebembedError('E_INDEX', `${at}: url is not a string`);
+  });
+  return docs;
+}
+
+/**
+ * The fragment table (which fragment holds which documents), its own file so that opening an
+ * index of many documents stays small: `[[file, first document, count, bytes], …]` as JSON.
+ */
+export function encodeFragmentTable(entries) {
+  return new TextEncoder().encode(JSON.stringify(entries));
+}
+
+export function decodeFragmentTable(bytes, name, documents) {
+  let table;
+  try {
+    table = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new WebembedError('E_INDEX', `${name} is not a fragment table (${error?.message ?? error})`);
+  }
+  if (!Array.isArray(table)) throw new WebembedError('E_INDEX', `${name} is not a fragment table`);
+  let next = 0;
+  for (const entry of table) {
+    if (!Array.isArray(entry) || entry.length !== 4 || !isContentName(entry[0]) || entry[1] !== next || !(Number.isSafeInteger(entry[2]) && entry[2] >= 1) || !Number.isSafeInteger(entry[3])) {
+      throw new WebembedError('E_INDEX', `${name}: entry ${JSON.stringify(entry)?.slice(0, 120)} is not [content-hashed file, next document, count, bytes]`);
+    }
+    next += entry[2];
+  }
+  if (next !== documents) throw new WebembedError('E_INDEX', `${name}: its fragments hold ${next} documents of ${documents}`);
+  return table;
+}
+
+/** Checks a parsed manifest's shape; returns it. Every file it names must be a content name. */
+export function checkManifest(manifest, where) {
+  const bad = (why) => new WebembedError('E_INDEX', `${where}: ${why}`);
+  if (manifest?.format !== FORMAT_NAME) throw bad(`it is not a webembed shipped index manifest (format ${JSON.stringify(manifest?.format)})`);
+  if (manifest.version !== FORMAT_VERSION) throw bad(`it is version ${manifest.version}; this webembed reads version ${FORMAT_VERSION}`);
+  const { model, counts, vectors, keywords, fragments } = manifest;
+  const dimension = model?.dimension;
+  if (!Number.isInteger(dimension) || dimension < 1 || dimension > MAX_DIMENSION) throw bad(`model.dimension ${JSON.stringify(dimension)} is not a dimension`);
+  for (const key of ['queryPrompt', 'documentPrompt']) if (typeof model[key] !== 'string') throw bad(`model.${key} is not a string`);
+  if (!Number.isSafeInteger(counts?.documents) || counts.documents < 0 || !Number.isSafeInteger(counts?.chunks) || counts.chunks < counts.documents) throw bad('counts are not document and chunk counts');
+  const fileList = (list, fields, what) => {
+    if (!Array.isArray(list)) throw bad(`${what} is not a list`);
+    for (const entry of list) {
+      if (!Array.isArray(entry) || entry.length !== fields || !isContentName(entry[0]) || entry.slice(1).some((n) => !Number.isSafeInteger(n) || n < 0)) {
+        throw bad(`${what} has an entry ${JSON.stringify(entry)?.slice(0, 120)}, not [content-hashed file inside the index, sizes…]`);
+      }
+    }
+  };
+  if (!isContentName(vectors?.centroids?.[0]) || !Number.isSafeInteger(vectors.centroids[1])) throw bad('vectors.centroids is not [file, bytes]');
+  fileList(vectors.partitions, 3, 'vectors.partitions');
+  if (vectors.partitions.reduce((n, [, rows]) => n + rows, 0) !== counts.chunks) throw bad(`its partitions hold other than ${counts.chunks} rows`);
+  if (!isContentName(fragments?.[0]) || !Number.isSafeInteger(fragments[1])) throw bad('fragments is not [table file, bytes]');
+  if (keywords !== null) {
+    if (typeof keywords !== 'object') throw bad('keywords is neither null nor an object');
+    fileList(keywords.shards, 2, 'keywords.shards');
+    if (keywords.shards.length === 0) throw bad('keywords has no shards');
+    if (keywords.language !== null && typeof keywords.language !== 'string') throw bad('keywords.language is not a language or null');
+  }
+  return manifest;
+}
+
+function header(bytes, name, magic, what) {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength < 12) throw new WebembedError('E_INDEX', `${name} is truncated: ${bytes?.byteLength ?? 0} bytes is not a ${what}`);
+  // Aligned for the typed views below.
+  const body = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (view.getUint32(0, true) !== magic) throw new WebembedError('E_INDEX', `${name} is not a ${what} (wrong magic: an error page or another file?)`);
+  return { count: view.getUint32(4, true), dimension: view.getUint32(8, true), body };
+}
+
+function expectEqual(name, what, got, expected) {
+  if (got !== expected) throw new WebembedError('E_INDEX', `${name}: ${what} ${got}, the manifest says ${expected} (truncated or from another build?)`);
+}
+
+function checkScales(scales, name) {
+  const bad = scales.findIndex((x) => !(Number.isFinite(x) && x >= 0));
+  if (bad >= 0) throw new WebembedError('E_INDEX', `${name}: scale ${bad} is not a finite non-negative number`);
+}

@@ -1,0 +1,519 @@
+// model.loadIndex(url): a shipped index (shipped-format.js), read-only, searched from any static
+// host. Opening fetches the manifest and the centroids; a search fetches the partitions nearest
+// the query, the keyword shards of its terms and the fragments of the hits it returns, each once:
+// verified files stay in memory (up to MEMORY_BYTES) and in the model cache, so repeated
+// searches, and searches offline after the first ones, fetch nothing.
+
+import { cachedBytes, openCache, storeBytes } from './cache.js';
+import { asWebembedError, WebembedError } from './errors.js';
+import { newInstance, pickSimd } from './instance.js';
+import { fetchAny } from './platform.js';
+import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from './search-index.js';
+import {
+  checkContent, checkManifest, decodeCentroids, decodeFragment, decodeFragmentTable, decodePartition, decodeShard,
+  MANIFEST_NAME, shardOf,
+} from './shipped-format.js';
+import { spansFromFlat } from './input.js';
+
+/** Bytes a search reads partitions for when `probes` is not given (the bar: ≤ 300 KB a query). */
+const PROBE_BYTES = 240 * 1024;
+/** Decoded files kept in memory, least recently used first out. */
+const MEMORY_BYTES = 48 * 1024 * 1024;
+/** Documents each side hands hybrid fusion at least (as in search-index.js). */
+const FUSION_DEPTH = 50;
+/** The probe sentence's cosine the querying model must reach to the one that built the index. */
+const SAME_MODEL_COSINE = 0.99;
+
+const CONSTRUCT = Symbol('construct');
+
+/** Opens the shipped index at `url` (its folder, or its manifest) for `model`. */
+export async function loadIndex(model, url, options = {}) {
+  try {
+    const base = indexBase(url);
+    const cache = await openCache(options?.cache);
+    const reader = new FileReader(base, cache, options ?? {});
+    const manifest = checkManifest(await reader.manifest(), `${base}${MANIFEST_NAME}`);
+    checkModel(manifest, model);
+    await checkProbe(manifest, model);
+    const [name, bytes] = manifest.vectors.centroids;
+    const centroids = await reader.file(name, bytes, (b) => decodeCentroids(b, name, { count: manifest.vectors.partitions.length, dimension: manifest.model.dimension }), 'the centroids: no semantic search answers');
+    const glue = await newInstance(pickSimd('auto'), null);
+    const keywords = manifest.keywords;
+    // An empty store: its analyzer splits queries exactly as the CLI split the documents.
+    const analyzer = new glue.SearchStore(1, 'f32', keywords?.language ?? undefined, keywords?.k1 ?? 1.2, keywords?.b ?? 0.75);
+    return new ShippedIndex(CONSTRUCT, { model, manifest, reader, centroids: dequantized(centroids), glue, analyzer, base });
+  } catch (error) {
+    throw asWebembedError(error);
+  }
+}
+
+function indexBase(url) {
+  let text = url instanceof URL ? url.href : url;
+  if (typeof text !== 'string' || text.length === 0) throw new WebembedError('E_INPUT', 'loadIndex() takes the URL of a shipped index folder (or of its webembed-index.json)');
+  if (text.endsWith(MANIFEST_NAME)) text = text.slice(0, -MANIFEST_NAME.length);
+  if (!text.endsWith('/')) text += '/';
+  try {
+    return new URL(text, globalThis.location?.href ?? baseForNode()).href;
+  } catch {
+    throw new WebembedError('E_INPUT', `loadIndex(): ${JSON.stringify(url)} is not a URL`);
+  }
+}
+
+function baseForNode() {
+  return `file://${globalThis.process?.cwd?.() ?? ''}/`;
+}
+
+function checkModel(manifest, model) {
+  const built = manifest.model;
+  if (built.dimension !== model.dimension) {
+    throw new WebembedError('E_INDEX', `this index was built by another model (${JSON.stringify(built.name)}, ${built.dimension} dimensions); this model gives ${model.dimension}. Load ${JSON.stringify(built.name)} to search it`);
+  }
+}
+
+/** The model that built the index embedded `probe.text`; this one must give the same vector. */
+async function checkProbe(manifest, model) {
+  const probe = manifest.model.probe;
+  if (typeof probe?.text !== 'string' || !Array.isArray(probe.vector) || probe.vector.length !== model.dimension) return;
+  const [vector] = await model.encode([probe.text]);
+  const cosine = cosineOf(vector, probe.vector);
+  if (!(cosine >= SAME_MODEL_COSINE)) {
+    throw new WebembedError('E_INDEX', `this index was built by another model (${JSON.stringify(manifest.model.name)}): the probe sentence's cosine to its vector is ${cosine.toFixed(4)}, below ${SAME_MODEL_COSINE}. Load ${JSON.stringify(manifest.model.name)} to search it`);
+  }
+}
+
+function cosineOf(a, b) {
+  let [ab, aa, bb] = [0, 0, 0];
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb || 1);
+}
+
+function dequantized({ count, dimension, codes, scales }) {
+  const values = new Float32Array(codes.length);
+  for (let i = 0; i < codes.length; i++) values[i] = Math.fround(codes[i] * scales[Math.floor(i / dimension)]);
+  return { count, dimension, values };
+}
+
+/** Fetches, verifies, decodes and keeps the index's files. */
+class FileReader {
+  #base;
+  #cache;
+  #fetch;
+  #signal;
+  /** name → { value, bytes }, least recently used first. */
+  #memory = new Map();
+  #memoryBytes = 0;
+  /** name → promise of a fetch under way, so concurrent searches fetch a file once. */
+  #running = new Map();
+  fetchedBytes = 0;
+  fetchedFiles = 0;
+
+  constructor(base, cache, { fetch, signal }) {
+    this.#base = base;
+    this.#cache = cache;
+    this.#fetch = fetch;
+    this.#signal = signal;
+  }
+
+  get memoryBytes() {
+    return this.#memoryBytes;
+  }
+
+  /** The manifest: from the host when it answers (it is the one file that changes), else the cache. */
+  async manifest() {
+    const url = `${this.#base}${MANIFEST_NAME}`;
+    let response;
+    try {
+      response = await fetchAny(url, { signal: this.#signal, cache: 'no-cache' }, this.#fetch ?? globalThis.fetch);
+    } catch (error) {
+      if (error?.name === 'AbortError') throw error;
+      const cached = await cachedBytes(this.#cache, url);
+      if (cached) return parseJson(cached, url);
+      throw new WebembedError('E_FETCH', `could not fetch ${url} (${error?.message ?? error}), and it is not cached`, { cause: error });
+    }
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => {});
+      throw new WebembedError('E_INDEX', `${url} answered HTTP ${response.status}: is this the folder the CLI wrote (npx webembed index … --out <folder>)?`);
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    this.fetchedBytes += bytes.byteLength;
+    this.fetchedFiles++;
+    const manifest = checkManifest(parseJson(bytes, url), url);
+    await storeBytes(this.#cache, url, bytes, 'application/json');
+    return manifest;
+  }
+
+  /** File `name` (declared `size` bytes) decoded by `decode`; `stillAnswers` says what works without it. */
+  async file(name, size, decode, stillAnswers, signal) {
+    const kept = this.#memory.get(name);
+    if (kept) {
+      this.#memory.delete(name);
+      this.#memory.set(name, kept);
+      return kept.value;
+    }
+    if (!this.#running.has(name)) {
+      const running = this.#load(name, size, decode, stillAnswers, signal).finally(() => this.#running.delete(name));
+      this.#running.set(name, running);
+    }
+    return this.#running.get(name);
+  }
+
+  async #load(name, size, decode, stillAnswers, signal) {
+    const url = new URL(name, this.#base).href;
+    const damaged = (why, cause) => new WebembedError('E_INDEX', `${url}: ${why}; ${stillAnswers}. Rebuild the index or upload the folder again`, { cause });
+    let bytes = await cachedBytes(this.#cache, url);
+    const fromCache = Boolean(bytes);
+    if (!bytes) {
+      let response;
+      try {
+        response = await fetchAny(url, { signal: signal ?? this.#signal }, this.#fetch ?? globalThis.fetch);
+      } catch (error) {
+        if (error?.name === 'AbortError') throw error;
+        throw new WebembedError('E_FETCH', `could not fetch ${url} (${error?.message ?? error}); ${stillAnswers}`, { cause: error });
+      }
+      if (response.status !== 200) {
+        await response.body?.cancel().catch(() => {});
+        throw damaged(`HTTP ${response.status} (${response.status === 404 ? 'missing: a half-uploaded folder?' : 'not served'})`);
+      }
+      bytes = new Uint8Array(await response.arrayBuffer());
+      this.fetchedBytes += bytes.byteLength;
+      this.fetchedFiles++;
+    }
+    let value;
+    try {
+      if (bytes.byteLength !== size) throw new WebembedError('E_INDEX', `${bytes.byteLength} bytes where the manifest says ${size} (truncated, or from another build)`);
+      await checkContent(name, bytes);
+      value = decode(bytes);
+    } catch (error) {
+      // A bad file is never kept; one the cache held goes from it.
+      if (fromCache) await this.#cache?.delete(url)?.catch?.(() => {});
+      throw damaged(error?.message ?? String(error), error);
+    }
+    if (!fromCache) await storeBytes(this.#cache, url, bytes, name.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+    this.#memory.set(name, { value, bytes: bytes.byteLength });
+    this.#memoryBytes += bytes.byteLength;
+    for (const [key, entry] of this.#memory) {
+      if (this.#memoryBytes <= MEMORY_BYTES) break;
+      this.#memory.delete(key);
+      this.#memoryBytes -= entry.bytes;
+    }
+    return value;
+  }
+}
+
+function parseJson(bytes, url) {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new WebembedError('E_INDEX', `${url} is not JSON (${error?.message ?? error}): is this the folder the CLI wrote?`);
+  }
+}
+
+/** A shipped index: searches as a SearchIndex does; read-only. */
+export class ShippedIndex {
+  #model;
+  #manifest;
+  #reader;
+  #centroids;
+  #glue;
+  #analyzer;
+  #base;
+  #table = null;
+  #closed = false;
+
+  constructor(secret, { model, manifest, reader, centroids, glue, analyzer, base }) {
+    if (secret !== CONSTRUCT) throw new TypeError('use model.loadIndex(url)');
+    this.#model = model;
+    this.#manifest = manifest;
+    this.#reader = reader;
+    this.#centroids = centroids;
+    this.#glue = glue;
+    this.#analyzer = analyzer;
+    this.#base = base;
+  }
+
+  /** The index folder's URL. */
+  get name() {
+    return this.#base;
+  }
+
+  get size() {
+    return this.#manifest.counts.documents;
+  }
+
+  get chunkCount() {
+    return this.#manifest.counts.chunks;
+  }
+
+  /** 'shipped': files fetched from a host, read-only. */
+  get storage() {
+    return 'shipped';
+  }
+
+  get settings() {
+    const { chunking, keywords, model } = this.#manifest;
+    const { probe, ...described } = model;
+    return { vectors: 'int8', ...chunking, keywords: keywords && { language: keywords.language, k1: keywords.k1, b: keywords.b }, model: described };
+  }
+
+  /** Bytes fetched from the host so far (the cache's answers not counted), and files. */
+  get fetched() {
+    return { bytes: this.#reader.fetchedBytes, files: this.#reader.fetchedFiles };
+  }
+
+  /** Bytes of fetched files held in memory, and of the centroids. */
+  get memoryBytes() {
+    return this.#reader.memoryBytes + this.#centroids.values.byteLength;
+  }
+
+  add() {
+    return this.#readOnly('add');
+  }
+
+  remove() {
+    return this.#readOnly('remove');
+  }
+
+  clear() {
+    return this.#readOnly('clear');
+  }
+
+  export() {
+    return this.#readOnly('export');
+  }
+
+  has() {
+    throw this.#listing();
+  }
+
+  ids() {
+    throw this.#listing();
+  }
+
+  get() {
+    throw this.#listing();
+  }
+
+  async close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#analyzer.free();
+    this.#analyzer = null;
+  }
+
+  /**
+   * As SearchIndex.search (the same options and hits; each hit also has `url`), plus `probes`:
+   * how many partitions a semantic search reads (default: ~240 KB of them), and `signal`.
+   */
+  async search(query, options = {}) {
+    try {
+      this.#refuseIfClosed();
+      const { k, filter, mode, fusion, candidates, rerank } = checkSearchOptions(options, typeof query === 'string');
+      const { probes, signal } = options ?? {};
+      if (probes !== undefined && !(Number.isInteger(probes) && probes >= 1)) throw new WebembedError('E_INPUT', `probes must be a positive integer; got ${probes}`);
+      if (rerank) {
+        const found = await this.search(query, { ...options, rerank: undefined, k: Math.max(k, rerankCandidates(candidates)) });
+        return rerankHits(rerank, query, found, k);
+      }
+      let vector = null;
+      const text = typeof query === 'string' ? query : null;
+      if (text !== null) {
+        if (mode !== 'keyword') vector = (await this.#model.encode([text], { prompt: this.#manifest.model.queryPrompt }))[0];
+      } else if (query instanceof Float32Array || Array.isArray(query)) {
+        vector = Float32Array.from(query);
+        if (vector.length !== this.#manifest.model.dimension) throw new WebembedError('E_INPUT', `the query vector has ${vector.length} dimensions; the index has ${this.#manifest.model.dimension}`);
+      } else {
+        throw new WebembedError('E_INPUT', 'search() takes a query string or a query vector');
+      }
+      if (text !== null && mode === 'keyword' && !this.#manifest.keywords) {
+        throw new WebembedError('E_INDEX', 'this index was built without keywords (its documents had no text): search it by meaning (mode: \'semantic\')');
+      }
+      const depth = mode === 'hybrid' ? Math.max(k, candidates ?? FUSION_DEPTH) : k;
+      const wide = filter ? Math.max(depth, 4 * k, FUSION_DEPTH) : depth;
+      const [semantic, keyword] = await Promise.all([
+        mode === 'keyword' ? null : this.#semantic(vector, probes, signal),
+        // In semantic mode too: each hit says its keyword score, as in a browser index.
+        text !== null && this.#manifest.keywords ? this.#keyword(text, signal) : null,
+      ]);
+      const semanticTop = semantic ? top(semantic, wide) : [];
+      const keywordTop = keyword && mode !== 'semantic' ? top(keyword, wide) : [];
+      let ranked;
+      if (mode === 'semantic') ranked = semanticTop;
+      else if (mode === 'keyword') ranked = keywordTop;
+      else ranked = this.#fuse(semanticTop, keywordTop, fusion ?? defaultFusion(text ?? ''));
+      return await this.#hits(ranked, { k, filter, text, semantic, keyword, signal });
+    } catch (error) {
+      throw asWebembedError(error);
+    }
+  }
+
+  /** Each scanned document's best chunk by the query vector: Map(document → { index, score }). */
+  async #semantic(vector, probes, signal) {
+    const { count, dimension, values } = this.#centroids;
+    const partitions = this.#manifest.vectors.partitions;
+    const near = new Float64Array(count);
+    for (let c = 0; c < count; c++) near[c] = dot(vector, values, c * dimension, dimension);
+    const order = Array.from({ length: count }, (_, c) => c).sort((a, b) => near[b] - near[a] || a - b);
+    let chosen;
+    if (probes !== undefined) chosen = order.slice(0, probes);
+    else {
+      chosen = [];
+      let bytes = 0;
+      for (const c of order) {
+        if (chosen.length > 0 && bytes + partitions[c][2] > PROBE_BYTES) break;
+        chosen.push(c);
+        bytes += partitions[c][2];
+      }
+    }
+    const loaded = await Promise.all(chosen.map((c) => {
+      const [name, rows, bytes] = partitions[c];
+      return this.#reader.file(name, bytes, (b) => decodePartition(b, name, { rows, dimension, documents: this.size }), 'keyword search and queries whose nearest partitions are others still answer', signal);
+    }));
+    const best = new Map();
+    loaded.forEach((partition, i) => {
+      const base = near[chosen[i]];
+      const { rows, documents, chunks, scales, codes } = partition;
+      for (let r = 0; r < rows; r++) {
+        const score = Math.fround(base + scales[r] * dotCodes(vector, codes, r * dimension, dimension));
+        const doc = documents[r];
+        const seen = best.get(doc);
+        if (!seen || score > seen.score || (score === seen.score && chunks[r] < seen.index)) best.set(doc, { index: chunks[r], score });
+      }
+    });
+    return best;
+  }
+
+  /** Each matching document's best chunk by BM25: Map(document → { index, score }). */
+  async #keyword(text, signal) {
+    const terms = this.#analyzer.queryTerms(text);
+    const weights = this.#analyzer.queryWeights(text);
+    const { shards } = this.#manifest.keywords;
+    const wanted = [...new Set(terms.map((term) => shardOf(term, shards.length)))];
+    const loaded = new Map(await Promise.all(wanted.map(async (s) => {
+      const [name, bytes] = shards[s];
+      const shard = await this.#reader.file(name, bytes, (b) => decodeShard(b, name, { documents: this.size }), 'semantic search and queries without its terms still answer', signal);
+      return [s, shard];
+    })));
+    const chunkScores = new Map();
+    terms.forEach((term, i) => {
+      const postings = loaded.get(shardOf(term, shards.length)).get(term);
+      if (!postings) return;
+      const { documents, chunks, impacts } = postings;
+      for (let p = 0; p < documents.length; p++) {
+        const key = documents[p] * 2 ** 20 + chunks[p];
+        chunkScores.set(key, (chunkScores.get(key) ?? 0) + Math.fround(weights[i] * impacts[p]));
+      }
+    });
+    const best = new Map();
+    for (const [key, score] of chunkScores) {
+      const doc = Math.floor(key / 2 ** 20);
+      const index = key % 2 ** 20;
+      const seen = best.get(doc);
+      if (score > 0 && (!seen || score > seen.score || (score === seen.score && index < seen.index))) best.set(doc, { index, score: Math.fround(score) });
+    }
+    return best;
+  }
+
+  #fuse(semantic, keyword, { method, weight }) {
+    const flat = (hits) => Float64Array.from(hits.flatMap((hit) => [hit.doc, hit.score]));
+    const fused = this.#glue.SearchStore.fuse(flat(semantic), flat(keyword), method, weight);
+    const [s, kw] = [new Map(semantic.map((hit, rank) => [hit.doc, { ...hit, rank }])), new Map(keyword.map((hit, rank) => [hit.doc, { ...hit, rank }]))];
+    const out = [];
+    for (let i = 0; i < fused.length; i += 2) {
+      const doc = fused[i];
+      const [a, b] = [s.get(doc), kw.get(doc)];
+      out.push({ doc, index: a && (!b || a.rank <= b.rank) ? a.index : b.index, score: fused[i + 1] });
+    }
+    return out;
+  }
+
+  /** The first `k` of `ranked` (that `filter` keeps) as hits, their fragments fetched. */
+  async #hits(ranked, { k, filter, text, semantic, keyword, signal }) {
+    const out = [];
+    let at = 0;
+    while (at < ranked.length && out.length < k) {
+      // Without a filter every hit is kept: fetch the fragments of exactly the hits returned.
+      const batch = ranked.slice(at, at + (filter ? 2 * k : k - out.length));
+      at += batch.length;
+      const docs = await Promise.all(batch.map((hit) => this.#document(hit.doc, signal)));
+      batch.forEach((hit, i) => {
+        const doc = docs[i];
+        if (out.length >= k || (filter && !callFilter(filter, doc.metadata, doc.id))) return;
+        const index = Math.min(hit.index, doc.spans.length / 2 - 1);
+        const [start, end] = [doc.spans[2 * index], doc.spans[2 * index + 1]];
+        const chunkText = doc.text.slice(start, end);
+        out.push({
+          id: doc.id,
+          score: hit.score,
+          chunk: { index, start, end },
+          text: chunkText,
+          metadata: doc.metadata ?? null,
+          url: doc.url ?? null,
+          semanticScore: semantic?.get(hit.doc)?.score ?? null,
+          keywordScore: keyword ? keyword.get(hit.doc)?.score ?? 0 : null,
+          highlights: text ? spansFromFlat(this.#analyzer.highlights(text, chunkText)) : [],
+        });
+      });
+    }
+    return out;
+  }
+
+  async #document(number, signal) {
+    if (!this.#table) {
+      const [name, bytes] = this.#manifest.fragments;
+      this.#table = await this.#reader.file(name, bytes, (b) => decodeFragmentTable(b, name, this.size), 'no hit can be shown', signal);
+    }
+    // The fragment holding `number`: the last whose first document is not past it.
+    let [lo, hi] = [0, this.#table.length - 1];
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.#table[mid][1] <= number) lo = mid;
+      else hi = mid - 1;
+    }
+    const [name, first, count, bytes] = this.#table[lo];
+    const docs = await this.#reader.file(name, bytes, (b) => decodeFragment(b, name, { first, count }), 'hits from other fragments still show', signal);
+    return docs[number - first];
+  }
+
+  #readOnly(method) {
+    return Promise.reject(new WebembedError('E_INDEX', `a shipped index is read-only: ${method}() is not possible. Rebuild it with the CLI (npx webembed index), or open a browser index (model.openIndex) to change documents`));
+  }
+
+  #listing() {
+    return new WebembedError('E_INDEX', 'a shipped index fetches documents only for the hits a search returns: it cannot list or look them up by id');
+  }
+
+  #refuseIfClosed() {
+    if (this.#closed) throw new WebembedError('E_DISPOSED', 'this index was closed; load it again');
+  }
+}
+
+/** The `n` best of `scored` (Map document → { index, score }) as `[{ doc, index, score }]`; ties to the lower document. */
+function top(scored, n) {
+  const list = [];
+  for (const [doc, { index, score }] of scored) list.push({ doc, index, score });
+  list.sort((a, b) => b.score - a.score || a.doc - b.doc);
+  return list.slice(0, n);
+}
+
+function dot(query, values, at, dimension) {
+  let sum = 0;
+  for (let d = 0; d < dimension; d++) sum += query[d] * values[at + d];
+  return sum;
+}
+
+function dotCodes(query, codes, at, dimension) {
+  let [s0, s1, s2, s3] = [0, 0, 0, 0];
+  let d = 0;
+  for (; d + 4 <= dimension; d += 4) {
+    s0 += query[d] * codes[at + d];
+    s1 += query[d + 1] * codes[at + d + 1];
+    s2 += query[d + 2] * codes[at + d + 2];
+    s3 += query[d + 3] * codes[at + d + 3];
+  }
+  for (; d < dimension; d++) s0 += query[d] * codes[at + d];
+  return s0 + s1 + s2 + s3;
+}
