@@ -197,7 +197,8 @@ async function fromVectors(values, model) {
     documents.push({ id: line.id, text: line.text ?? '', spans: [0, (line.text ?? '').length], metadata: line.metadata, url: line.url, hasText: line.text !== null });
   }
   for (const doc of documents) {
-    if (!doc.hasText) doc.text = null;
+    // Without text a document is its vectors alone: each chunk an empty span.
+    if (!doc.hasText) [doc.text, doc.spans] = [null, doc.spans.map(() => 0)];
     delete doc.hasText;
   }
   return { documents, vectors: read.values };

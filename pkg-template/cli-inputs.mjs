@@ -104,8 +104,10 @@ export function parseJsonl(source, file, { requireText }) {
 }
 
 /**
- * An HTML page's main text cut at its headings: one document per section, its id and url
- * `page.html#anchor` (the heading's id, or its section's), metadata { title, section }.
+ * An HTML page's main text cut at its headings and top-level definitions (an API reference's
+ * `<dl><dt id="os.path.realpath">`): one document per section, its id and url
+ * `page.html#anchor` (the heading's id, or its section's, or the definition's), metadata
+ * { title, section }. Text after a definition goes back to the section around it.
  */
 export function htmlSections(html, path) {
   const dom = parseDocument(html);
@@ -119,11 +121,13 @@ export function htmlSections(html, path) {
   const title = textOf(all(dom, (n) => n.name === 'title')[0] ?? { children: [] }).trim() || path;
   const main = all(dom, (n) => n.name === 'main' || n.attribs?.role === 'main')[0] ?? all(dom, (n) => n.name === 'article')[0] ?? all(dom, (n) => n.name === 'body')[0] ?? dom;
   const sections = [];
-  let current = { anchor: null, heading: title, parts: [] };
-  const flush = () => {
-    const text = current.parts.join('').replace(/[ \t\u00a0]+/g, ' ').replace(/ *\n[ \n]*/g, '\n').trim();
-    if (text) sections.push({ anchor: current.anchor, heading: current.heading, text });
+  const open = (anchor, heading) => {
+    const section = { anchor, heading, parts: [] };
+    sections.push(section);
+    return section;
   };
+  let current = open(null, title);
+  let inDefinition = false;
   // The nearest id above a heading: Sphinx and most generators put it on the section.
   let openAnchor = null;
   const visit = (node) => {
@@ -132,28 +136,40 @@ export function htmlSections(html, path) {
       return;
     }
     if (node.type !== 'tag' || SKIPPED.has(node.name) || node.attribs?.class?.split(/\s+/).includes('headerlink')) return;
+    const term = node.name === 'dl' && !inDefinition ? (node.children ?? []).find((c) => c.type === 'tag' && c.name === 'dt') : null;
+    if (term?.attribs?.id) {
+      const around = current;
+      current = open(term.attribs.id, term.attribs.id);
+      inDefinition = true;
+      for (const child of node.children ?? []) visit(child);
+      inDefinition = false;
+      current = around;
+      current.parts.push('\n');
+      return;
+    }
     const before = openAnchor;
     if (node.attribs?.id && (node.name === 'section' || (node.name === 'div' && /\bsection\b/.test(node.attribs.class ?? '')))) openAnchor = node.attribs.id;
-    if (HEADING.test(node.name)) {
-      flush();
-      const heading = textOf(node).replace(/\s+/g, ' ').trim();
-      current = { anchor: node.attribs?.id ?? openAnchor, heading, parts: [] };
+    if (HEADING.test(node.name) && !inDefinition) {
+      current = open(node.attribs?.id ?? openAnchor, textOf(node).replace(/\s+/g, ' ').trim());
       openAnchor = null;
     }
     if (BLOCKS.has(node.name)) current.parts.push('\n');
     for (const child of node.children ?? []) visit(child);
     if (BLOCKS.has(node.name)) current.parts.push('\n');
-    if (openAnchor !== null && before !== openAnchor && node.attribs?.id === openAnchor) openAnchor = before;
+    openAnchor = before;
   };
   visit(main);
-  flush();
   const seen = new Set();
-  return sections.map(({ anchor, heading, text }, i) => {
+  const out = [];
+  sections.forEach(({ anchor, heading, parts }, i) => {
+    const text = parts.join('').replace(/[ \t\u00a0]+/g, ' ').replace(/ *\n[ \n]*/g, '\n').trim();
+    if (!text) return;
     let url = anchor ? `${path}#${anchor}` : i === 0 ? path : `${path}#${i}`;
     if (seen.has(url)) url = `${url}~${i}`;
     seen.add(url);
-    return { id: url, text, metadata: { title, section: heading }, url };
+    out.push({ id: url, text, metadata: { title, section: heading }, url });
   });
+  return out;
 }
 
 function textOf(node) {
