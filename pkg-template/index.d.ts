@@ -188,6 +188,8 @@ export class Embedder {
   openIndex<M = unknown>(name: string, options?: IndexOptions): Promise<SearchIndex<M>>;
   /** Stores an index made by `index.export()` (as `options.name`, default its own name) and opens it. */
   importIndex<M = unknown>(buffer: ArrayBuffer | ArrayBufferView, options?: { name?: string; storage?: IndexOptions["storage"] }): Promise<SearchIndex<M>>;
+  /** Opens a shipped index (a folder `npx webembed index` wrote, on any static host): read-only, fetched as searches need it. */
+  loadIndex<M = unknown>(url: string | URL, options?: LoadIndexOptions): Promise<ShippedIndex<M>>;
   /** sentence-transformers' InformationRetrievalEvaluator metrics for this model on a labelled set. */
   evaluate(data: EvaluationData, options?: EvaluateOptions): Promise<IrMetrics>;
   dispose(): Promise<void>;
@@ -320,6 +322,50 @@ export class SearchIndex<M = unknown> {
   search(query: string | Float32Array | number[], options?: SearchOptions<M>): Promise<SearchHit<M>[]>;
   export(): Promise<ArrayBuffer>;
   clear(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface LoadIndexOptions {
+  /** Where verified index files are kept (as LoadOptions.cache): default the Cache API (none in Node). */
+  cache?: boolean | ModelCache;
+  /** Ends the opening fetches (E_ABORTED). */
+  signal?: AbortSignal;
+  /** The fetch to use (default globalThis.fetch). */
+  fetch?: typeof globalThis.fetch;
+}
+
+export interface ShippedSearchOptions<M = unknown> extends SearchOptions<M> {
+  /** Partitions a semantic search reads (default: about 240 KB of them). */
+  probes?: number;
+  /** Ends this search's fetches (E_ABORTED). */
+  signal?: AbortSignal;
+}
+
+export interface ShippedHit<M = unknown> extends SearchHit<M> {
+  /** The document's url, as the CLI recorded it (an HTML section: `page.html#anchor`). */
+  url: string | null;
+}
+
+/** A shipped index: searched as a SearchIndex; add, remove, clear and export reject with E_INDEX, has, ids and get throw it. */
+export class ShippedIndex<M = unknown> {
+  /** The index folder's URL. */
+  readonly name: string;
+  readonly size: number;
+  readonly chunkCount: number;
+  readonly storage: 'shipped';
+  readonly settings: { vectors: 'int8'; chunkTokens: number; overlapTokens: number; keywords: { language: string | null; k1: number; b: number } | null; model: { name: string; dtype: string; dimension: number; queryPrompt: string; documentPrompt: string } };
+  /** Bytes and files fetched from the host so far (answers from the cache not counted). */
+  readonly fetched: { bytes: number; files: number };
+  /** Bytes of fetched files held in memory, and of the centroids. */
+  readonly memoryBytes: number;
+  search(query: string | Float32Array | number[], options?: ShippedSearchOptions<M>): Promise<ShippedHit<M>[]>;
+  has(id: string): never;
+  ids(): never;
+  get(id: string): never;
+  add(documents: IndexDocument<M>[]): Promise<never>;
+  remove(ids: string | string[]): Promise<never>;
+  clear(): Promise<never>;
+  export(): Promise<never>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 // A static file server for the demo, the browser tests and the benchmark. Serves the repository
 // root (pkg/, www/, models/, tests/, bench/) and ../shared as /shared/, on 127.0.0.1 only.
 //
-//   node scripts/serve.mjs [--port 8080]       prints the demo URL and serves until stopped
+//   node scripts/serve.mjs [--port 8080] [--path /www/]   prints the page's URL and serves until stopped
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -70,6 +70,8 @@ export function startServer({ port = 0, crossOriginIsolated = false } = {}) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const portFlag = process.argv.indexOf('--port');
   const port = portFlag > 0 ? Number(process.argv[portFlag + 1]) : Number(process.env.PORT ?? 8080);
+  const pathFlag = process.argv.indexOf('--path');
+  const path = pathFlag > 0 ? process.argv[pathFlag + 1] : '/www/';
   const { url } = await startServer({ port });
-  console.log(`webembed demo: ${url}/www/  (model: /models/all-MiniLM-L6-v2/; Ctrl-C stops)`);
+  console.log(`webembed ${path === '/www/' ? 'demo' : 'page'}: ${url}${path}  (model: /models/all-MiniLM-L6-v2/; Ctrl-C stops)`);
 }

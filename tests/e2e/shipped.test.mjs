@@ -119,3 +119,19 @@ test('a corrupted partition: E_INDEX naming it, keyword search still answers, an
   assert.equal(healed, 8, 'served right again, the same index object searches');
   assert.deepEqual(harness.errors, []);
 });
+
+test('the Python docs example page searches a shipped index (here the fixture site)', async () => {
+  const page = await harness.browser.newPage();
+  try {
+    await page.goto(`${harness.url}/examples/python-docs/?index=/build/e2e-shipped/site/&model=${MODEL}&links=/docs/`);
+    await page.waitForFunction(() => !document.getElementById('query').disabled, null, { timeout: 60_000 });
+    assert.match(await page.textContent('#status'), /^8 sections, opened with \d+ KB$/);
+    await page.fill('#query', 'sourdough starter');
+    await page.waitForSelector('#results li');
+    assert.equal(await page.getAttribute('#results li a', 'href'), `${harness.url}/docs/notes.txt`);
+    assert.equal(await page.textContent('#results li mark'), 'Sourdough');
+    assert.match(await page.textContent('#status'), /results in \d+ ms, \d+ KB fetched/);
+  } finally {
+    await page.close();
+  }
+});

@@ -1,5 +1,5 @@
 // Type-checks (tsc --noEmit, never run) a program that uses every part of the public API.
-import { Embedder, OPFSCache, Reranker, SearchIndex, WebembedError, type AddProgress, type BackendChangeEvent, type BackendChoice, type ErrorCode, type IrMetrics, type ModelCache, type ProgressEvent, type SearchHit, type Span } from 'webembed';
+import { Embedder, OPFSCache, Reranker, SearchIndex, WebembedError, type AddProgress, type BackendChangeEvent, type BackendChoice, type ErrorCode, type IrMetrics, type ModelCache, type ProgressEvent, type SearchHit, type ShippedHit, type ShippedIndex, type Span } from 'webembed';
 
 const store = new Map<string, Response>();
 const cache: ModelCache = {
@@ -78,6 +78,10 @@ async function main(): Promise<void> {
   const rerankedMetrics: IrMetrics = await model.evaluate({ queries: { q: 'a' }, corpus: { c: 'b' }, relevant: { q: ['c'] } }, { rerank: reranker, candidates: 20 });
   console.log(pairScores, ranked[0]?.index, reranked[0]?.rerankScore, rerankedMetrics.mrr[10], reranker.numLabels, reranker.maxSeqLength, reranker.backend, reranker.dtype, reranker.url, reranker.threads, reranker.webgpuUnavailableReason);
   await reranker.dispose();
+  const shipped: ShippedIndex<{ title: string }> = await model.loadIndex('/search-index/', { cache, signal: new AbortController().signal, fetch: globalThis.fetch });
+  const shippedHits: ShippedHit<{ title: string }>[] = await shipped.search('open a file', { k: 5, probes: 4, mode: 'hybrid', rerank: reranker, signal: AbortSignal.timeout(5000) });
+  console.log(shippedHits[0]?.url, shippedHits[0]?.metadata?.title, shipped.fetched.bytes, shipped.memoryBytes, shipped.settings.keywords?.k1, shipped.storage, shipped.size, shipped.chunkCount);
+  await shipped.close();
   console.log(removedDocs, metrics.ndcg[10], metrics.queries);
   await model.dispose();
   const removed: number = await Embedder.clearCache('/models/all-MiniLM-L6-v2/', { cache: new OPFSCache('my-models') });
