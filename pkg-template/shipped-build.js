@@ -61,7 +61,7 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
       for (let k = 0; k < dimension; k++) residuals[i * dimension + k] = vectors[row * dimension + k] - dequantized[list * dimension + k];
     });
     const { codes, scales } = quantizeRows(residuals, dimension);
-    const bytes = encodePartition({ documents: Uint32Array.from(entries, ([d]) => numberOf[d]), chunks: Uint32Array.from(entries, ([, c]) => c), scales, codes }, dimension);
+    const bytes = encodePartition({ list, documents: Uint32Array.from(entries, ([d]) => numberOf[d]), chunks: Uint32Array.from(entries, ([, c]) => c), scales, codes }, dimension);
     partitions.push([await put('p', bytes, 'bin'), entries.length, bytes.byteLength]);
   }
 

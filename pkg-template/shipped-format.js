@@ -97,18 +97,23 @@ export function decodeCentroids(bytes, name, expected) {
   return { count, dimension, scales, codes: new Int8Array(body.buffer.slice(body.byteOffset + 12 + 4 * count, body.byteOffset + bytes.byteLength)) };
 }
 
-/** A partition: `rows` entries of (document number, chunk index, residual scale, residual codes). */
-export function encodePartition({ documents, chunks, scales, codes }, dimension) {
+/**
+ * A partition: its list number (so a manifest that swaps two partitions is caught: residuals
+ * only mean something beside their own centroid), then `rows` entries of (document number,
+ * chunk index, residual scale, residual codes).
+ */
+export function encodePartition({ list, documents, chunks, scales, codes }, dimension) {
   const rows = documents.length;
-  const out = new Uint8Array(12 + 12 * rows + rows * dimension);
+  const out = new Uint8Array(16 + 12 * rows + rows * dimension);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC.partition, true);
   view.setUint32(4, rows, true);
   view.setUint32(8, dimension, true);
-  new Uint32Array(out.buffer, 12, rows).set(documents);
-  new Uint32Array(out.buffer, 12 + 4 * rows, rows).set(chunks);
-  new Float32Array(out.buffer, 12 + 8 * rows, rows).set(scales);
-  new Int8Array(out.buffer, 12 + 12 * rows).set(codes);
+  view.setUint32(12, list, true);
+  new Uint32Array(out.buffer, 16, rows).set(documents);
+  new Uint32Array(out.buffer, 16 + 4 * rows, rows).set(chunks);
+  new Float32Array(out.buffer, 16 + 8 * rows, rows).set(scales);
+  new Int8Array(out.buffer, 16 + 12 * rows).set(codes);
   return out;
 }
 
@@ -116,15 +121,16 @@ export function decodePartition(bytes, name, expected) {
   const { count: rows, dimension, body } = header(bytes, name, MAGIC.partition, 'partition');
   expectEqual(name, 'rows', rows, expected.rows);
   expectEqual(name, 'dimension', dimension, expected.dimension);
-  expectEqual(name, 'size', bytes.byteLength, 12 + 12 * rows + rows * dimension);
+  expectEqual(name, 'size', bytes.byteLength, 16 + 12 * rows + rows * dimension);
+  expectEqual(name, 'partition number', new DataView(body.buffer, body.byteOffset).getUint32(12, true), expected.list);
   const copy = body.buffer.slice(body.byteOffset, body.byteOffset + bytes.byteLength);
-  const documents = new Uint32Array(copy, 12, rows);
-  const chunks = new Uint32Array(copy, 12 + 4 * rows, rows);
-  const scales = new Float32Array(copy, 12 + 8 * rows, rows);
+  const documents = new Uint32Array(copy, 16, rows);
+  const chunks = new Uint32Array(copy, 16 + 4 * rows, rows);
+  const scales = new Float32Array(copy, 16 + 8 * rows, rows);
   checkScales(scales, name);
   const bad = documents.findIndex((d) => d >= expected.documents);
   if (bad >= 0) throw new WebembedError('E_INDEX', `${name}: row ${bad} names document ${documents[bad]} of ${expected.documents}`);
-  return { rows, documents, chunks, scales, codes: new Int8Array(copy, 12 + 12 * rows, rows * dimension) };
+  return { rows, documents, chunks, scales, codes: new Int8Array(copy, 16 + 12 * rows, rows * dimension) };
 }
 
 /** A keyword shard: its terms, each with postings (document number, chunk index, BM25 impact). */
@@ -170,6 +176,8 @@ export function decodeShard(bytes, name, expected) {
   if (counts.some((c) => !Number.isInteger(c) || c < 0) || counts.reduce((a, b) => a + b, 0) !== postings) {
     throw new WebembedError('E_INDEX', `${name}: its term counts do not add up to its ${postings} postings`);
   }
+  const misplaced = terms.find((term) => shardOf(term, expected.shards) !== expected.shard);
+  if (misplaced !== undefined) throw new WebembedError('E_INDEX', `${name}: term ${JSON.stringify(misplaced)} does not belong in keyword shard ${expected.shard} (shards swapped?)`);
   const copy = body.buffer.slice(body.byteOffset + 12 + padded, body.byteOffset + bytes.byteLength);
   const all = { documents: new Uint32Array(copy, 0, postings), chunks: new Uint32Array(copy, 4 * postings, postings), impacts: new Float32Array(copy, 8 * postings, postings) };
   const bad = all.documents.findIndex((d) => d >= expected.documents);

@@ -370,7 +370,7 @@ export class ShippedIndex {
     }
     const loaded = await Promise.all(chosen.map((c) => {
       const [name, rows, bytes] = partitions[c];
-      return this.#reader.file(name, bytes, (b) => decodePartition(b, name, { rows, dimension, documents: this.size }), 'keyword search and queries whose nearest partitions are others still answer', signal);
+      return this.#reader.file(name, bytes, (b) => decodePartition(b, name, { rows, dimension, documents: this.size, list: c }), 'keyword search and queries whose nearest partitions are others still answer', signal);
     }));
     const best = new Map();
     loaded.forEach((partition, i) => {
@@ -394,7 +394,7 @@ export class ShippedIndex {
     const wanted = [...new Set(terms.map((term) => shardOf(term, shards.length)))];
     const loaded = new Map(await Promise.all(wanted.map(async (s) => {
       const [name, bytes] = shards[s];
-      const shard = await this.#reader.file(name, bytes, (b) => decodeShard(b, name, { documents: this.size }), 'semantic search and queries without its terms still answer', signal);
+      const shard = await this.#reader.file(name, bytes, (b) => decodeShard(b, name, { documents: this.size, shard: s, shards: shards.length }), 'semantic search and queries without its terms still answer', signal);
       return [s, shard];
     })));
     const chunkScores = new Map();

@@ -153,29 +153,50 @@ test('the same input gives the same bytes, and a rebuild embeds only added or ch
   for (const path of Object.keys(await filesOf(second.out))) if (path !== 'webembed-index.json' && !path.startsWith('d/')) assert.ok(named.includes(path), `${path} left behind`);
 });
 
-test('a run killed while embedding leaves no manifest, and the next run resumes from what it embedded', async () => {
+test('a run killed twice while embedding leaves no manifest, and each next run resumes from what was embedded', async () => {
   const lines = Array.from({ length: 4000 }, (_, i) => JSON.stringify({ id: `d${String(i).padStart(4, '0')}`, text: `passage ${i} about ${['ships', 'maps', 'tea', 'clocks'][i % 4]} and number ${i * 7}` }));
   const input = join(work, 'many.jsonl');
   await writeFile(input, `${lines.join('\n')}\n`);
   const out = join(work, 'resumed');
   const cache = join(work, 'resume-cache');
-  const child = spawn('node', [CLI, 'index', input, '--model', MODEL, '--out', out, '--cache', cache, '--threads', '1'], { stdio: 'ignore' });
-  const exited = new Promise((done) => child.on('exit', (code, signal) => done({ code, signal })));
+  const args = [CLI, 'index', input, '--model', MODEL, '--out', out, '--cache', cache, '--threads', '1'];
   const entries = async () => (await readdir(cache, { recursive: true }).catch(() => [])).filter((name) => name.endsWith('.bin')).length;
-  while ((await entries()) < 200) await new Promise((done) => setTimeout(done, 20));
-  child.kill('SIGKILL');
-  const { signal } = await exited;
-  assert.equal(signal, 'SIGKILL', 'the run ended before it was killed: make the input larger');
-  await assert.rejects(stat(join(out, 'webembed-index.json')), 'no manifest after a killed run');
-  const kept = await entries();
-  assert.ok(kept >= 200 && kept < 4000, `${kept} documents cached`);
-  const resumed = await cli([input, '--model', MODEL, '--out', out, '--cache', cache, '--threads', '1']);
+  let kept = 0;
+  for (const round of [1, 2]) {
+    const child = spawn('node', args, { stdio: 'ignore' });
+    const exited = new Promise((done) => child.on('exit', (code, signal) => done({ code, signal })));
+    while ((await entries()) < kept + 200) await new Promise((done) => setTimeout(done, 20));
+    child.kill('SIGKILL');
+    const { signal } = await exited;
+    assert.equal(signal, 'SIGKILL', `round ${round}: the run ended before it was killed: make the input larger`);
+    await assert.rejects(stat(join(out, 'webembed-index.json')), `round ${round}: no manifest after a killed run`);
+    const now = await entries();
+    assert.ok(now >= kept + 200 && now < 4000, `round ${round}: ${now} documents cached`);
+    kept = now;
+  }
+  const resumed = await cli(args.slice(2));
   assert.equal(resumed.code, 0, resumed.stderr);
   const [, fromCache, toEmbed] = resumed.stdout.match(/(\d+) from the build cache, (\d+) to embed/).map(Number);
   assert.ok(fromCache >= kept && fromCache + toEmbed === 4000, resumed.stdout);
   const index = await model.loadIndex(out);
   assert.equal(index.size, 4000);
   assert.equal((await index.search('number 20993', { mode: 'keyword' }))[0].id, 'd2999');
+
+  // Files that hash right in the wrong place: two partitions, then two keyword shards, swapped in the manifest.
+  const manifest = await manifestOf(out);
+  assert.ok(manifest.vectors.partitions.length >= 2 && manifest.keywords.shards.length >= 2);
+  const swap = (list) => [list[1], list[0], ...list.slice(2)];
+  const vector = (await model.encode(['passage 5 about maps']))[0];
+  for (const [what, change, search, message] of [
+    ['partitions', (m) => ({ ...m, vectors: { ...m.vectors, partitions: swap(m.vectors.partitions) } }), (i) => i.search(vector, { probes: 1000 }), /partition number \d+, the manifest says/],
+    ['shards', (m) => ({ ...m, keywords: { ...m.keywords, shards: swap(m.keywords.shards) } }), (i) => i.search(lines.map((l) => JSON.parse(l).text).join(' ').slice(0, 20000), { mode: 'keyword' }), /does not belong in keyword shard/],
+  ]) {
+    const swapped = join(work, `swapped-${what}`);
+    await cp(out, swapped, { recursive: true });
+    await writeFile(join(swapped, 'webembed-index.json'), JSON.stringify(change(manifest)));
+    const broken = await model.loadIndex(swapped);
+    await assert.rejects(search(broken), (error) => error.code === 'E_INDEX' && message.test(error.message), what);
+  }
 });
 
 test('vectors embedded elsewhere: .npy and Parquet (float32 and float64), chunks on consecutive lines', async () => {
