@@ -12,7 +12,7 @@
 // Needs pkg/ built, models/all-MiniLM-L6-v2 and python3.11-doc. Writes build/python-docs/.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -49,9 +49,16 @@ const ids = new Set(docs.map((doc) => doc.id));
 // The set's answers are sections of the same pages; those the reader cut differently are left out.
 const queries = Object.entries(set.queries).filter(([q]) => set.relevant[q].some((id) => ids.has(id)));
 console.log(`${docs.length} documents; ${queries.length} of ${Object.keys(set.queries).length} known-item queries have their answer among them`);
+// The in-memory index is kept as an export between runs (embedding it again takes minutes).
 const memoryStart = performance.now();
-const memory = await model.openIndex('docs-memory', { storage: 'memory' });
-await memory.add(docs.map(({ id, text, metadata }) => ({ id, text, metadata })));
+const exported = join(root, values.all ? 'memory-all.export' : 'memory.export');
+let memory = existsSync(exported) ? await model.importIndex(readFileSync(exported), { name: 'docs-memory', storage: 'memory' }) : null;
+if (memory && (memory.size !== docs.length || docs.some((doc) => memory.get(doc.id)?.text !== doc.text))) memory = null;
+if (!memory) {
+  memory = await model.openIndex('docs-memory-fresh', { storage: 'memory' });
+  await memory.add(docs.map(({ id, text, metadata }) => ({ id, text, metadata })));
+  writeFileSync(exported, new Uint8Array(await memory.export()));
+}
 const memorySeconds = (performance.now() - memoryStart) / 1000;
 
 const reciprocal = (hits, relevant) => {
@@ -82,7 +89,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const byKind = (list, kind) => mean(list.filter((_, i) => kinds[i] === kind));
 const kb = (bytes) => `${(bytes / 1024).toFixed(0)} KB`;
 console.log(`Python docs (${values.all ? 'every page' : `${setPages.length} pages of the known-item set`}), all-MiniLM-L6-v2 q8, hybrid search, Node`);
-console.log(`  build: ${buildSeconds.toFixed(0)} s with ${values.threads} threads (in-memory index of the same documents: ${memorySeconds.toFixed(0)} s); folder ${(folderBytes / 1e6).toFixed(1)} MB`);
+console.log(`  build: ${buildSeconds.toFixed(0)} s with ${values.threads} threads (in-memory index of the same documents: ${memorySeconds.toFixed(0)} s, or its import from the last run); folder ${(folderBytes / 1e6).toFixed(1)} MB`);
 console.log(`  open: ${kb(openBytes)}; bytes per query: cold (a fresh index) median ${kb(median(coldBytes))}, warm (queries in a row) median ${kb(median(warmBytes))}`);
 for (const [name, list] of Object.entries(scores)) {
   console.log(`  MRR@10 ${name}: ${mean(list).toFixed(3)} (questions ${byKind(list, 'question').toFixed(3)}, identifiers ${byKind(list, 'identifier').toFixed(3)})`);

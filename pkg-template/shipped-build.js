@@ -8,13 +8,13 @@ import {
 } from './shipped-format.js';
 
 /** Chunk vectors per partition the coarse quantizer aims at: ~80 KB of int8 codes at 384 dimensions. */
-const ROWS_PER_PARTITION = 200;
+const ROWS_PER_PARTITION = 50;
 /** Bytes the centroids may take, so that opening an index stays under ~0.5 MB. */
 const CENTROID_BYTES = 400 * 1024;
 /** Text bytes per document fragment: a hit costs at most this much to show. */
 const FRAGMENT_BYTES = 16 * 1024;
 /** Posting bytes per keyword shard. */
-const SHARD_BYTES = 32 * 1024;
+const SHARD_BYTES = 16 * 1024;
 const KMEANS_ITERATIONS = 10;
 /** Sample rows per centroid that k-means trains on (the rest are only assigned). */
 const SAMPLE_PER_LIST = 64;

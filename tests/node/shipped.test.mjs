@@ -349,6 +349,40 @@ test('loadIndex: read-only, another model refused, damaged files E_INDEX naming 
   const controller = new AbortController();
   setTimeout(() => controller.abort(new DOMException('took too long', 'AbortError')), 100);
   await assert.rejects(model.loadIndex('http://127.0.0.1:9/index/', { fetch: hanging, signal: controller.signal }), (error) => error.code === 'E_ABORTED');
+  // A host that answers the opening files, then hangs on a partition: the search's signal ends it,
+  // and the same index answers once the host does.
+  let hang = true;
+  const host = async (url, init) => {
+    if (hang && url.includes('/p/')) return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal.reason)));
+    try {
+      return new Response(await readFile(join(siteIndex.out, url.slice('http://host.invalid/index/'.length))), { status: 200 });
+    } catch {
+      return new Response('not found', { status: 404, headers: { 'content-type': 'text/html' } });
+    }
+  };
+  const remote = await model.loadIndex('http://host.invalid/index/', { fetch: host, cache: false });
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(new DOMException('took too long', 'AbortError')), 100);
+  await assert.rejects(remote.search('password', { mode: 'semantic', signal: stop.signal }), (error) => error.code === 'E_ABORTED');
+  hang = false;
+  assert.equal((await remote.search('password', { mode: 'semantic', k: 8 })).length, 8);
+
+  // A partition answered by an HTML page with status 200 (a misconfigured host).
+  const html = join(work, 'html-body');
+  await cp(siteIndex.out, html, { recursive: true });
+  await writeFile(join(html, partition), '<!doctype html><html><body>Page not found</body></html>');
+  const htmlIndex = await model.loadIndex(html);
+  await assert.rejects(htmlIndex.search('password', { mode: 'semantic' }), (error) => error.code === 'E_INDEX' && error.message.includes(partition));
+  assert.equal((await htmlIndex.search('sourdough', { mode: 'keyword' }))[0].id, 'notes.txt');
+
   // The same model still embeds after every error.
   assert.equal((await model.encode(['still works']))[0].length, 384);
+});
+
+test('globs pick files by pattern under their fixed prefix', async () => {
+  const { out, stdout } = await build('glob', [`${SITE}/*.md`, `${SITE}/**/*.html`]);
+  assert.match(stdout, /4 documents from 2 files/);
+  const index = await model.loadIndex(out);
+  assert.equal((await index.search('quickstart', { mode: 'keyword' }))[0].id, 'guide.md');
+  assert.equal((await index.search('realpath', { mode: 'keyword' }))[0].id, 'api.html#resolving-symlinks');
 });
