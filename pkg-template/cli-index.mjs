@@ -92,7 +92,7 @@ export async function indexCommand(argv) {
     const glue = await newInstance(pickSimd('auto'), null);
     const { manifest, files } = await buildShippedIndex({ documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line) });
     const bytes = await writeIndex(out, manifest, files);
-    console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitions.length} partitions, ${manifest.keywords?.shards.length ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitions.length} partitions, ${manifest.keywords?.shardCount ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     await model.dispose();
   }

@@ -3,7 +3,7 @@
 // same input gives the same bytes (a seeded k-means, documents in a fixed order).
 
 import {
-  contentName, encodeCentroids, encodeFragment, encodeFragmentTable, encodePartition, encodeShard,
+  contentName, encodeCentroids, encodeFragment, encodeFragmentTable, encodePartition, encodeShard, encodeShardTable,
   FORMAT_NAME, FORMAT_VERSION, quantizeRows, shardOf,
 } from './shipped-format.js';
 
@@ -84,8 +84,10 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   if (keywords) {
     log('indexing keywords');
     const shards = await keywordShards(glue, documents, order, keywords);
-    keywordSide = { ...keywords, shards: [] };
-    for (const bytes of shards) keywordSide.shards.push([await put('k', bytes, 'bin'), bytes.byteLength]);
+    const table = [];
+    for (const bytes of shards) table.push([await put('k', bytes, 'bin'), bytes.byteLength]);
+    const tableBytes = encodeShardTable(table);
+    keywordSide = { ...keywords, shardCount: table.length, shards: [await put('k', tableBytes, 'json'), tableBytes.byteLength] };
   }
 
   const centroidBytes = encodeCentroids(centroids, dimension);

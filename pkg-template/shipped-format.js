@@ -248,6 +248,30 @@ export function decodeFragmentTable(bytes, name, documents) {
   return table;
 }
 
+/**
+ * The keyword shard table, its own file (fetched with the first keyword search) so that a large
+ * vocabulary does not weigh on opening: `[[file, bytes], …]`, shard n at position n.
+ */
+export function encodeShardTable(entries) {
+  return new TextEncoder().encode(JSON.stringify(entries));
+}
+
+export function decodeShardTable(bytes, name, count) {
+  let table;
+  try {
+    table = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new WebembedError('E_INDEX', `${name} is not a shard table (${error?.message ?? error})`);
+  }
+  if (!Array.isArray(table) || table.length !== count) throw new WebembedError('E_INDEX', `${name} does not list ${count} shards`);
+  for (const entry of table) {
+    if (!Array.isArray(entry) || entry.length !== 2 || !isContentName(entry[0]) || !Number.isSafeInteger(entry[1])) {
+      throw new WebembedError('E_INDEX', `${name}: entry ${JSON.stringify(entry)?.slice(0, 120)} is not [content-hashed file, bytes]`);
+    }
+  }
+  return table;
+}
+
 /** Checks a parsed manifest's shape; returns it. Every file it names must be a content name. */
 export function checkManifest(manifest, where) {
   const bad = (why) => new WebembedError('E_INDEX', `${where}: ${why}`);
@@ -272,8 +296,8 @@ export function checkManifest(manifest, where) {
   if (!isContentName(fragments?.[0]) || !Number.isSafeInteger(fragments[1])) throw bad('fragments is not [table file, bytes]');
   if (keywords !== null) {
     if (typeof keywords !== 'object') throw bad('keywords is neither null nor an object');
-    fileList(keywords.shards, 2, 'keywords.shards');
-    if (keywords.shards.length === 0) throw bad('keywords has no shards');
+    if (!isContentName(keywords.shards?.[0]) || !Number.isSafeInteger(keywords.shards[1])) throw bad('keywords.shards is not [shard table file, bytes]');
+    if (!Number.isSafeInteger(keywords.shardCount) || keywords.shardCount < 1) throw bad('keywords.shardCount is not a positive integer');
     if (keywords.language !== null && typeof keywords.language !== 'string') throw bad('keywords.language is not a language or null');
   }
   return manifest;

@@ -10,7 +10,7 @@ import { newInstance, pickSimd } from './instance.js';
 import { fetchAny } from './platform.js';
 import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from './search-index.js';
 import {
-  checkContent, checkManifest, decodeCentroids, decodeFragment, decodeFragmentTable, decodePartition, decodeShard,
+  checkContent, checkManifest, decodeCentroids, decodeFragment, decodeFragmentTable, decodePartition, decodeShard, decodeShardTable,
   MANIFEST_NAME, shardOf,
 } from './shipped-format.js';
 import { spansFromFlat } from './input.js';
@@ -390,7 +390,7 @@ export class ShippedIndex {
   async #keyword(text, signal) {
     const terms = this.#analyzer.queryTerms(text);
     const weights = this.#analyzer.queryWeights(text);
-    const { shards } = this.#manifest.keywords;
+    const shards = await this.#shardTable(signal);
     const wanted = [...new Set(terms.map((term) => shardOf(term, shards.length)))];
     const loaded = new Map(await Promise.all(wanted.map(async (s) => {
       const [name, bytes] = shards[s];
@@ -403,14 +403,15 @@ export class ShippedIndex {
       if (!postings) return;
       const { documents, chunks, impacts } = postings;
       for (let p = 0; p < documents.length; p++) {
-        const key = documents[p] * 2 ** 20 + chunks[p];
+        const key = documents[p] * 2 ** 24 + chunks[p];
         chunkScores.set(key, (chunkScores.get(key) ?? 0) + Math.fround(weights[i] * impacts[p]));
       }
     });
     const best = new Map();
     for (const [key, score] of chunkScores) {
-      const doc = Math.floor(key / 2 ** 20);
-      const index = key % 2 ** 20;
+      // A chunk index is below 2^24: a document has at most 2^24 characters (MAX_DOCUMENT_UNITS).
+      const doc = Math.floor(key / 2 ** 24);
+      const index = key % 2 ** 24;
       const seen = best.get(doc);
       if (score > 0 && (!seen || score > seen.score || (score === seen.score && index < seen.index))) best.set(doc, { index, score: Math.fround(score) });
     }
@@ -459,6 +460,11 @@ export class ShippedIndex {
       });
     }
     return out;
+  }
+
+  async #shardTable(signal) {
+    const { shards: [name, bytes], shardCount } = this.#manifest.keywords;
+    return this.#reader.file(name, bytes, (b) => decodeShardTable(b, name, shardCount), 'semantic search still answers', signal);
   }
 
   async #document(number, signal) {
