@@ -22,8 +22,9 @@ import { newInstance, pickSimd } from './instance.js';
 import { cores } from './platform.js';
 import { InputError, listInputs, parseJsonl, readDocuments, readVectors } from './cli-inputs.mjs';
 import { parseExport } from './search-index.js';
-import { buildShippedIndex, dequantize } from './shipped-build.js';
+import { buildShippedIndex } from './shipped-build.js';
 import { MANIFEST_NAME } from './shipped-format.js';
+import { concat, dequantize } from './rows.js';
 import { DEFAULT_OVERLAP_TOKENS } from './input.js';
 
 const USAGE = `usage: webembed index <inputs…> --model <folder | hub id> --out <folder>
@@ -158,7 +159,7 @@ async function embedInputs(inputs, model, described, chunking, cacheRoot) {
     start = end;
   }
   progress.done();
-  return { documents, vectors: concatRows(documents.map((doc) => vectorsOf.get(doc))) };
+  return { documents, vectors: concat(Float32Array, documents.map((doc) => vectorsOf.get(doc))) };
 }
 
 function chunkTexts(doc) {
@@ -235,17 +236,7 @@ async function fromExport(file, model, described) {
       row += count;
     });
   }
-  return { documents, vectors: concatRows(rows) };
-}
-
-function concatRows(parts) {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return { documents, vectors: concat(Float32Array, rows) };
 }
 
 /** A cached document: u32 span count, the spans (u32), then the vectors (f32). */

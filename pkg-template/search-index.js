@@ -18,6 +18,8 @@ import { evaluate } from './evaluate.js';
 import { checkRecords } from './index-records.js';
 import { DEFAULT_OVERLAP_TOKENS, spansFromFlat } from './input.js';
 import { loadIndex } from './shipped-index.js';
+import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from './search-options.js';
+import { concat, quantizeRows } from './rows.js';
 
 /** Version of what an index stores (meta and segments) and exports. */
 const FORMAT = 1;
@@ -30,7 +32,6 @@ const EXPORT_MAGIC = 'WEBEMBEDINDEX';
 const RESCORE_EXTRA = 16;
 /** Documents each side hands hybrid fusion at least (k more when larger). */
 const FUSION_DEPTH = 50;
-const MODES = ['hybrid', 'semantic', 'keyword'];
 /** BM25's usual defaults; an index keeps the ones it was made with. */
 const KEYWORD_DEFAULTS = { language: null, k1: 1.2, b: 0.75 };
 /** Largest |value| of a 16-bit exact vector. */
@@ -657,66 +658,6 @@ function chunkTextsOf(text, spans) {
   return texts;
 }
 
-/**
- * Hybrid's fusion when none is asked: the scores mixed, the cosine weighing 0.85 for a query of
- * several words (a question: meaning decides, the words break ties) and 0.5 for one word or
- * identifier (`os.path.realpath`: the exact term counts as much as the meaning). On the Python
- * docs' known-item set (bench/hybrid-quality.mjs) this gives MRR@10 0.80 against 0.73 for
- * reciprocal rank fusion, which averages a side's bad ranking into every result; RRF stays one
- * option away (`fusion: { method: 'rrf' }`).
- */
-export function defaultFusion(query) {
-  return { method: 'weighted', weight: /\s/.test(query.trim()) ? 0.85 : 0.5 };
-}
-
-/** Documents a reranked search rescores when `candidates` is left out. */
-const RERANK_CANDIDATES = 50;
-
-export function rerankCandidates(candidates) {
-  return candidates ?? RERANK_CANDIDATES;
-}
-
-/** `hits` rescored by `reranker` against their chunk's text, best first, the first `k`. */
-export async function rerankHits(reranker, query, hits, k) {
-  const scores = await reranker.score(hits.map((hit) => [query, hit.text]));
-  const rescored = hits.map((hit, i) => ({ ...hit, score: scores[i], rerankScore: scores[i] }));
-  // Ties keep the fused order (a stable sort).
-  return rescored.sort((a, b) => b.score - a.score).slice(0, k);
-}
-
-export function checkSearchOptions(options, textQuery) {
-  const { k = 10, filter, mode = textQuery ? 'hybrid' : 'semantic', fusion, candidates, rerank } = options ?? {};
-  if (rerank !== undefined && rerank !== null) {
-    if (typeof rerank?.score !== 'function' || rerank.numLabels !== 1) {
-      throw new WebembedError('E_INPUT', 'rerank must be a one-label Reranker (Reranker.load of a CrossEncoder folder)');
-    }
-    if (!textQuery) throw new WebembedError('E_INPUT', "rerank needs the query's text; a query vector cannot be reranked");
-  }
-  if (!Number.isInteger(k) || k < 1 || k > 10_000) throw new WebembedError('E_INPUT', `k must be an integer from 1 to 10000; got ${k}`);
-  if (filter !== undefined && typeof filter !== 'function') throw new WebembedError('E_INPUT', 'filter must be a function (metadata, id) → boolean');
-  if (!MODES.includes(mode)) throw new WebembedError('E_INPUT', `mode must be 'hybrid', 'semantic' or 'keyword'; got ${JSON.stringify(mode)}`);
-  if (!textQuery && mode !== 'semantic') throw new WebembedError('E_INPUT', `a query vector can only be searched semantically; mode ${JSON.stringify(mode)} needs the query's text`);
-  if (candidates !== undefined && !(Number.isInteger(candidates) && candidates >= 1 && candidates <= 10_000)) {
-    throw new WebembedError('E_INPUT', `candidates must be an integer from 1 to 10000; got ${candidates}`);
-  }
-  if (fusion === undefined || fusion === null) return { k, filter, mode, fusion: null, candidates, rerank: rerank ?? undefined };
-  const method = fusion?.method ?? 'rrf';
-  const weight = fusion?.weight ?? 0.5;
-  if (fusion !== undefined && (typeof fusion !== 'object' || fusion === null)) throw new WebembedError('E_INPUT', "fusion must be { method: 'rrf' } or { method: 'weighted', weight }");
-  if (method !== 'rrf' && method !== 'weighted') throw new WebembedError('E_INPUT', `fusion.method must be 'rrf' or 'weighted'; got ${JSON.stringify(method)}`);
-  if (!(typeof weight === 'number' && weight >= 0 && weight <= 1)) throw new WebembedError('E_INPUT', `fusion.weight must be a number from 0 to 1 (the semantic side's share); got ${weight}`);
-  return { k, filter, mode, fusion: { method, weight }, candidates, rerank: rerank ?? undefined };
-}
-
-/** The caller's filter; what it throws is theirs to see (E_INPUT with it as `cause`), not a webembed bug. */
-export function callFilter(filter, metadata, id) {
-  try {
-    return filter(metadata, id);
-  } catch (error) {
-    throw new WebembedError('E_INPUT', `filter threw for document ${JSON.stringify(id)}: ${error?.message ?? error}`, { cause: error });
-  }
-}
-
 function checkDocuments(documents) {
   if (!Array.isArray(documents)) throw new WebembedError('E_INPUT', 'add() takes an array of { id, text, metadata? }');
   const byId = new Map();
@@ -746,16 +687,7 @@ function flatSpans(spans) {
 
 /** A document's vectors (`rows × dimension` floats) at 16 bits, one scale per row. */
 function exactRecord(id, flat, dimension) {
-  const rows = flat.length / dimension;
-  const values = new Int16Array(flat.length);
-  const scales = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let largest = 0;
-    for (let d = r * dimension; d < (r + 1) * dimension; d++) largest = Math.max(largest, Math.abs(flat[d]));
-    scales[r] = largest / EXACT_LEVELS;
-    const inverse = largest > 0 ? EXACT_LEVELS / largest : 0;
-    for (let d = r * dimension; d < (r + 1) * dimension; d++) values[d] = Math.round(flat[d] * inverse);
-  }
+  const { codes: values, scales } = quantizeRows(flat, dimension, EXACT_LEVELS, Int16Array);
   return { id, values, scales };
 }
 
@@ -772,15 +704,6 @@ function exactBest(query, { values, scales }) {
   return best;
 }
 
-function concat(Type, parts) {
-  const out = new Type(parts.reduce((n, part) => n + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 // Export layout: a record (index-storage.js encodeRecord) after the magic: the header (JSON: meta
 // and each segment's documents and row counts), then each segment's values, scales and floats and,

@@ -4,7 +4,7 @@
 
 import {
   contentName, encodeCentroids, encodeFragment, encodeFragmentTable, encodePartition, encodeShard, encodeShardTable,
-  FORMAT_NAME, FORMAT_VERSION, quantizeRows, shardOf,
+  dequantize, FORMAT_NAME, FORMAT_VERSION, quantizeRows, shardOf,
 } from './shipped-format.js';
 
 /** Chunk vectors per partition the coarse quantizer aims at: ~80 KB of int8 codes at 384 dimensions. */
@@ -142,13 +142,6 @@ async function keywordShards(glue, documents, order, { language, k1, b }) {
   } finally {
     store.free();
   }
-}
-
-/** The int8 centroids as the reader sees them: code × scale, in f32. */
-export function dequantize({ codes, scales }, dimension) {
-  const out = new Float32Array(codes.length);
-  for (let i = 0; i < codes.length; i++) out[i] = Math.fround(codes[i] * scales[Math.floor(i / dimension)]);
-  return out;
 }
 
 /**

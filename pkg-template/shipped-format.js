@@ -15,6 +15,8 @@
 
 import { WebembedError } from './errors.js';
 
+export { dequantize, quantizeRows } from './rows.js';
+
 export const MANIFEST_NAME = 'webembed-index.json';
 export const FORMAT_NAME = 'webembed-shipped-index';
 export const FORMAT_VERSION = 1;
@@ -55,21 +57,6 @@ export function shardOf(term, shards) {
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash % shards;
-}
-
-/** `values` (rows × dimension floats) as int8 with one scale per row (the largest |value| maps to 127). */
-export function quantizeRows(values, dimension) {
-  const rows = values.length / dimension;
-  const codes = new Int8Array(values.length);
-  const scales = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let largest = 0;
-    for (let d = r * dimension; d < (r + 1) * dimension; d++) largest = Math.max(largest, Math.abs(values[d]));
-    scales[r] = largest / 127;
-    const inverse = largest > 0 ? 127 / largest : 0;
-    for (let d = r * dimension; d < (r + 1) * dimension; d++) codes[d] = Math.round(values[d] * inverse);
-  }
-  return { codes, scales };
 }
 
 // Binary files: a 12-byte header (magic, count, dimension or header length), then arrays, each
@@ -163,13 +150,7 @@ export function decodeShard(bytes, name, expected) {
   const { count: postings, dimension: jsonLength, body } = header(bytes, name, MAGIC.shard, 'keyword shard');
   const padded = Math.ceil(jsonLength / 4) * 4;
   expectEqual(name, 'size', bytes.byteLength, 12 + padded + 12 * postings);
-  let parsed;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.subarray(12, 12 + jsonLength)));
-  } catch (error) {
-    throw new WebembedError('E_INDEX', `${name}: its term list is not JSON (${error?.message ?? error})`);
-  }
-  const { terms, counts } = parsed ?? {};
+  const { terms, counts } = jsonOf(body.subarray(12, 12 + jsonLength), name, 'a keyword shard: its term list is not JSON') ?? {};
   if (!Array.isArray(terms) || !Array.isArray(counts) || terms.length !== counts.length || terms.some((t) => typeof t !== 'string')) {
     throw new WebembedError('E_INDEX', `${name}: its term list is not terms with counts`);
   }
@@ -199,13 +180,7 @@ export function encodeFragment(first, docs) {
 }
 
 export function decodeFragment(bytes, name, expected) {
-  let parsed;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new WebembedError('E_INDEX', `${name} is not a document fragment (${error?.message ?? error})`);
-  }
-  const { first, docs } = parsed ?? {};
+  const { first, docs } = jsonOf(bytes, name, 'a document fragment') ?? {};
   if (first !== expected.first || !Array.isArray(docs) || docs.length !== expected.count) {
     throw new WebembedError('E_INDEX', `${name} does not hold documents ${expected.first} to ${expected.first + expected.count - 1}`);
   }
@@ -230,12 +205,7 @@ export function encodeFragmentTable(entries) {
 }
 
 export function decodeFragmentTable(bytes, name, documents) {
-  let table;
-  try {
-    table = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new WebembedError('E_INDEX', `${name} is not a fragment table (${error?.message ?? error})`);
-  }
+  const table = jsonOf(bytes, name, 'a fragment table');
   if (!Array.isArray(table)) throw new WebembedError('E_INDEX', `${name} is not a fragment table`);
   let next = 0;
   for (const entry of table) {
@@ -257,12 +227,7 @@ export function encodeShardTable(entries) {
 }
 
 export function decodeShardTable(bytes, name, count) {
-  let table;
-  try {
-    table = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new WebembedError('E_INDEX', `${name} is not a shard table (${error?.message ?? error})`);
-  }
+  const table = jsonOf(bytes, name, 'a shard table');
   if (!Array.isArray(table) || table.length !== count) throw new WebembedError('E_INDEX', `${name} does not list ${count} shards`);
   for (const entry of table) {
     if (!Array.isArray(entry) || entry.length !== 2 || !isContentName(entry[0]) || !Number.isSafeInteger(entry[1])) {
@@ -301,6 +266,15 @@ export function checkManifest(manifest, where) {
     if (keywords.language !== null && typeof keywords.language !== 'string') throw bad('keywords.language is not a language or null');
   }
   return manifest;
+}
+
+/** A file's bytes as JSON, or E_INDEX naming the file and what it should have been. */
+function jsonOf(bytes, name, what) {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new WebembedError('E_INDEX', `${name} is not ${what} (${error?.message ?? error})`);
+  }
 }
 
 function header(bytes, name, magic, what) {

@@ -8,9 +8,9 @@ import { cachedBytes, openCache, storeBytes } from './cache.js';
 import { asWebembedError, WebembedError } from './errors.js';
 import { newInstance, pickSimd } from './instance.js';
 import { fetchAny } from './platform.js';
-import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from './search-index.js';
+import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from './search-options.js';
 import {
-  checkContent, checkManifest, decodeCentroids, decodeFragment, decodeFragmentTable, decodePartition, decodeShard, decodeShardTable,
+  checkContent, checkManifest, decodeCentroids, dequantize, decodeFragment, decodeFragmentTable, decodePartition, decodeShard, decodeShardTable,
   MANIFEST_NAME, shardOf,
 } from './shipped-format.js';
 import { spansFromFlat } from './input.js';
@@ -41,7 +41,7 @@ export async function loadIndex(model, url, options = {}) {
     const keywords = manifest.keywords;
     // An empty store: its analyzer splits queries exactly as the CLI split the documents.
     const analyzer = new glue.SearchStore(1, 'f32', keywords?.language ?? undefined, keywords?.k1 ?? 1.2, keywords?.b ?? 0.75);
-    return new ShippedIndex(CONSTRUCT, { model, manifest, reader, centroids: dequantized(centroids), glue, analyzer, base });
+    return new ShippedIndex(CONSTRUCT, { model, manifest, reader, centroids: { count: centroids.count, dimension: centroids.dimension, values: dequantize(centroids, centroids.dimension) }, glue, analyzer, base });
   } catch (error) {
     throw asWebembedError(error);
   }
@@ -89,12 +89,6 @@ function cosineOf(a, b) {
     bb += b[i] * b[i];
   }
   return ab / Math.sqrt(aa * bb || 1);
-}
-
-function dequantized({ count, dimension, codes, scales }) {
-  const values = new Float32Array(codes.length);
-  for (let i = 0; i < codes.length; i++) values[i] = Math.fround(codes[i] * scales[Math.floor(i / dimension)]);
-  return { count, dimension, values };
 }
 
 /** Fetches, verifies, decodes and keeps the index's files. */

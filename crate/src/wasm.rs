@@ -680,15 +680,15 @@ impl SearchStore {
     /// `[term number, slot, chunk, impact, …]` (see `KeywordIndex::impacts`).
     #[wasm_bindgen(js_name = keywordTerms)]
     pub fn keyword_terms(&self) -> Vec<String> {
-        self.inner.keywords.impacts().into_iter().map(|(term, _)| term.to_owned()).collect()
+        self.inner.keywords.impacts().into_iter().map(|t| t.term.to_owned()).collect()
     }
 
     #[wasm_bindgen(js_name = keywordImpacts)]
     pub fn keyword_impacts(&self) -> Vec<f64> {
         let mut flat = Vec::new();
-        for (number, (_, list)) in self.inner.keywords.impacts().into_iter().enumerate() {
-            for (slot, chunk, impact) in list {
-                flat.extend([number as f64, slot as f64, chunk as f64, impact as f64]);
+        for (number, term) in self.inner.keywords.impacts().into_iter().enumerate() {
+            for posting in term.postings {
+                flat.extend([number as f64, posting.slot as f64, posting.chunk as f64, posting.score as f64]);
             }
         }
         flat

@@ -181,6 +181,8 @@ test('a device lost mid-call finishes on the CPU, switches model.backend and tel
   console.log(`# device loss: ${result.events[0].reason}`);
 });
 
+// A one-layer model (as the native test): the same buffer pool and workspace code as MiniLM's on
+// SwiftShader, where MiniLM took 150 s of the suite (issue 24).
 test('200 sequential encodes keep GPU buffers and wasm memory flat; dispose frees every buffer', async () => {
   const result = await harness.page.evaluate(async (path) => {
     const { Embedder } = await import('/pkg/index.js');
@@ -191,10 +193,10 @@ test('200 sequential encodes keep GPU buffers and wasm memory flat; dispose free
     const end = { buffers: model.gpuBufferCount, memory: model.wasmMemoryBytes, backend: model.backend };
     await model.dispose();
     return { start, end, disposed: model.gpuBufferCount };
-  }, MODEL_PATH);
+  }, '/tests/fixtures/tiny/models/bge-cls-like/');
   console.log(`# 200 encodes: ${JSON.stringify(result)}`);
   assert.equal(result.end.backend, 'webgpu');
-  assert.ok(result.start.buffers > 50, `weights and workspace are buffers: ${result.start.buffers}`);
+  assert.ok(result.start.buffers > 20, `weights and workspace are buffers: ${result.start.buffers}`);
   assert.equal(result.end.buffers, result.start.buffers);
   assert.equal(result.end.memory, result.start.memory);
   assert.equal(result.disposed, 0);

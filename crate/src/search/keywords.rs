@@ -37,6 +37,12 @@ pub struct KeywordHit {
     pub score: f32,
 }
 
+/// One term's postings with their BM25 impacts (`KeywordIndex::impacts`).
+pub struct TermImpacts<'a> {
+    pub term: &'a str,
+    pub postings: Vec<KeywordHit>,
+}
+
 pub struct KeywordIndex {
     analyzer: Analyzer,
     k1: f32,
@@ -190,34 +196,39 @@ impl KeywordIndex {
         terms
     }
 
-    /// Every live term with its BM25 impact in each live chunk holding it, `(term, [(slot, chunk
-    /// index, impact)])`, terms in byte order: what a shipped index stores, so that a query's BM25
-    /// is the sum of its terms' weights times these, exactly as `chunk_scores` computes it.
-    pub fn impacts(&self) -> Vec<(&str, Vec<(u32, u32, f32)>)> {
-        let average_length = (self.live_length as f32 / self.live_chunks.max(1) as f32).max(1e-6);
-        let chunks = self.live_chunks as f32;
+    /// Every live term with its BM25 impact in each live chunk holding it (as a hit's score),
+    /// terms in byte order: what a shipped index stores, so that a query's BM25 is the sum of its
+    /// terms' weights times these, exactly as `chunk_scores` computes it.
+    pub fn impacts(&self) -> Vec<TermImpacts<'_>> {
         let mut terms: Vec<(&str, u32)> = self.term_ids.iter().map(|(term, &id)| (&**term, id)).collect();
         terms.sort_unstable();
-        let mut out = Vec::with_capacity(terms.len());
-        for (term, id) in terms {
-            let frequency_in_corpus = self.document_frequency[id as usize] as f32;
-            if frequency_in_corpus == 0.0 {
-                continue;
-            }
-            let idf = (1.0 + (chunks - frequency_in_corpus + 0.5) / (frequency_in_corpus + 0.5)).ln();
-            let mut list = Vec::new();
-            for posting in &self.postings[id as usize] {
-                let chunk = posting.chunk as usize;
-                if self.chunk_slot[chunk] == DEAD {
-                    continue;
-                }
-                let tf = posting.frequency as f32;
-                let norm = self.k1 * (1.0 - self.b + self.b * self.chunk_length[chunk] as f32 / average_length);
-                list.push((self.chunk_slot[chunk], self.chunk_index[chunk], idf * tf * (self.k1 + 1.0) / (tf + norm)));
-            }
-            out.push((term, list));
-        }
-        out
+        terms
+            .into_iter()
+            .filter(|&(_, id)| self.document_frequency[id as usize] > 0)
+            .map(|(term, id)| {
+                let postings = self
+                    .impacts_of(id)
+                    .map(|(chunk, impact)| KeywordHit { slot: self.chunk_slot[chunk], chunk: self.chunk_index[chunk], score: impact })
+                    .collect();
+                TermImpacts { term, postings }
+            })
+            .collect()
+    }
+
+    /// Each live chunk holding term `id`, with the term's BM25 impact there (idf times the
+    /// saturated, length-normalized term frequency).
+    fn impacts_of(&self, id: u32) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let average_length = (self.live_length as f32 / self.live_chunks.max(1) as f32).max(1e-6);
+        let chunks = self.live_chunks as f32;
+        let frequency_in_corpus = self.document_frequency[id as usize] as f32;
+        // Lucene's idf: never negative, even for a term in every chunk.
+        let idf = (1.0 + (chunks - frequency_in_corpus + 0.5) / (frequency_in_corpus + 0.5)).ln();
+        self.postings[id as usize].iter().filter(|p| self.chunk_slot[p.chunk as usize] != DEAD).map(move |posting| {
+            let chunk = posting.chunk as usize;
+            let tf = posting.frequency as f32;
+            let norm = self.k1 * (1.0 - self.b + self.b * self.chunk_length[chunk] as f32 / average_length);
+            (chunk, idf * tf * (self.k1 + 1.0) / (tf + norm))
+        })
     }
 
     /// BM25 of every chunk for `query`'s terms (0 where none matches), indexed by chunk.
@@ -226,24 +237,10 @@ impl KeywordIndex {
         if self.live_chunks == 0 {
             return scores;
         }
-        let average_length = (self.live_length as f32 / self.live_chunks as f32).max(1e-6);
-        let chunks = self.live_chunks as f32;
         for (term, weight) in self.weighted_query_terms(query) {
             let Some(&id) = self.term_ids.get(term.as_str()) else { continue };
-            let frequency_in_corpus = self.document_frequency[id as usize] as f32;
-            if frequency_in_corpus == 0.0 {
-                continue;
-            }
-            // Lucene's idf: never negative, even for a term in every chunk.
-            let idf = (1.0 + (chunks - frequency_in_corpus + 0.5) / (frequency_in_corpus + 0.5)).ln();
-            for posting in &self.postings[id as usize] {
-                let chunk = posting.chunk as usize;
-                if self.chunk_slot[chunk] == DEAD {
-                    continue;
-                }
-                let tf = posting.frequency as f32;
-                let norm = self.k1 * (1.0 - self.b + self.b * self.chunk_length[chunk] as f32 / average_length);
-                scores[chunk] += weight * idf * tf * (self.k1 + 1.0) / (tf + norm);
+            for (chunk, impact) in self.impacts_of(id) {
+                scores[chunk] += weight * impact;
             }
         }
         scores
@@ -419,14 +416,14 @@ mod tests {
         let mut index = index(&[&["the cat sat down", "os.path.realpath here"], &["cat cat"], &["a dog barked"], &["gone cat"]]);
         index.remove(3).unwrap();
         let impacts = index.impacts();
-        assert!(impacts.windows(2).all(|w| w[0].0 < w[1].0), "terms in byte order");
-        assert!(impacts.iter().all(|(term, _)| *term != "gone"), "a removed document's only term is left out");
+        assert!(impacts.windows(2).all(|w| w[0].term < w[1].term), "terms in byte order");
+        assert!(impacts.iter().all(|t| t.term != "gone"), "a removed document's only term is left out");
         for query in ["cat", "cat dog zebra", "os.path.realpath", "path"] {
             let mut summed: HashMap<(u32, u32), f32> = HashMap::new();
             for (term, weight) in index.weighted_query_terms(query) {
-                let Some((_, list)) = impacts.iter().find(|(t, _)| *t == term) else { continue };
-                for &(slot, chunk, impact) in list {
-                    *summed.entry((slot, chunk)).or_insert(0.0) += weight * impact;
+                let Some(found) = impacts.iter().find(|t| t.term == term) else { continue };
+                for posting in &found.postings {
+                    *summed.entry((posting.slot, posting.chunk)).or_insert(0.0) += weight * posting.score;
                 }
             }
             for hit in index.search(query, 10, None).unwrap() {
