@@ -66,10 +66,11 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   }
 
   const fragmentTable = [];
+  const sizes = order.map((d) => fragmentSize(documents[d]));
   for (let start = 0; start < order.length;) {
     let end = start;
     let size = 0;
-    while (end < order.length && (end === start || size + fragmentSize(documents[order[end]]) <= FRAGMENT_BYTES)) size += fragmentSize(documents[order[end++]]);
+    while (end < order.length && (end === start || size + sizes[end] <= FRAGMENT_BYTES)) size += sizes[end++];
     const docs = order.slice(start, end).map((d) => {
       const { id, text, spans, metadata, url } = documents[d];
       return { id, text, spans: Array.from(spans), metadata: metadata ?? null, url: url ?? null };

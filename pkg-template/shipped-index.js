@@ -14,6 +14,7 @@ import {
   MANIFEST_NAME, shardOf,
 } from './shipped-format.js';
 import { spansFromFlat } from './input.js';
+import { similarity } from './similarity.js';
 
 /** Bytes a search reads partitions for when `probes` is not given (the bar: ≤ 300 KB a query). */
 const PROBE_BYTES = 240 * 1024;
@@ -75,20 +76,10 @@ async function checkProbe(manifest, model) {
   const probe = manifest.model.probe;
   if (typeof probe?.text !== 'string' || !Array.isArray(probe.vector) || probe.vector.length !== model.dimension) return;
   const [vector] = await model.encode([probe.text]);
-  const cosine = cosineOf(vector, probe.vector);
+  const cosine = similarity([vector], [Float32Array.from(probe.vector)])[0][0];
   if (!(cosine >= SAME_MODEL_COSINE)) {
     throw new WebembedError('E_INDEX', `this index was built by another model (${JSON.stringify(manifest.model.name)}): the probe sentence's cosine to its vector is ${cosine.toFixed(4)}, below ${SAME_MODEL_COSINE}. Load ${JSON.stringify(manifest.model.name)} to search it`);
   }
-}
-
-function cosineOf(a, b) {
-  let [ab, aa, bb] = [0, 0, 0];
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb || 1);
 }
 
 /** Fetches, verifies, decodes and keeps the index's files. */
@@ -119,25 +110,33 @@ class FileReader {
   /** The manifest: from the host when it answers (it is the one file that changes), else the cache. */
   async manifest() {
     const url = `${this.#base}${MANIFEST_NAME}`;
-    let response;
+    let answer;
     try {
-      response = await fetchAny(url, { signal: this.#signal, cache: 'no-cache' }, this.#fetch ?? globalThis.fetch);
+      answer = await this.#download(url, { signal: this.#signal, cache: 'no-cache' });
     } catch (error) {
       if (error?.name === 'AbortError') throw error;
       const cached = await cachedBytes(this.#cache, url);
       if (cached) return parseJson(cached, url);
       throw new WebembedError('E_FETCH', `could not fetch ${url} (${error?.message ?? error}), and it is not cached`, { cause: error });
     }
+    if (!answer.bytes) throw new WebembedError('E_INDEX', `${url} answered HTTP ${answer.status}: is this the folder the CLI wrote (npx webembed index … --out <folder>)?`);
+    const bytes = answer.bytes;
+    const manifest = checkManifest(parseJson(bytes, url), url);
+    await storeBytes(this.#cache, url, bytes, 'application/json');
+    return manifest;
+  }
+
+  /** `url`'s body when it answers 200 (counted as fetched), else its status; a network failure throws as it came. */
+  async #download(url, init) {
+    const response = await fetchAny(url, init, this.#fetch ?? globalThis.fetch);
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => {});
-      throw new WebembedError('E_INDEX', `${url} answered HTTP ${response.status}: is this the folder the CLI wrote (npx webembed index … --out <folder>)?`);
+      return { status: response.status, bytes: null };
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
     this.fetchedBytes += bytes.byteLength;
     this.fetchedFiles++;
-    const manifest = checkManifest(parseJson(bytes, url), url);
-    await storeBytes(this.#cache, url, bytes, 'application/json');
-    return manifest;
+    return { status: 200, bytes };
   }
 
   /** File `name` (declared `size` bytes) decoded by `decode`; `stillAnswers` says what works without it. */
@@ -161,20 +160,15 @@ class FileReader {
     let bytes = await cachedBytes(this.#cache, url);
     const fromCache = Boolean(bytes);
     if (!bytes) {
-      let response;
+      let answer;
       try {
-        response = await fetchAny(url, { signal: signal ?? this.#signal }, this.#fetch ?? globalThis.fetch);
+        answer = await this.#download(url, { signal: signal ?? this.#signal });
       } catch (error) {
         if (error?.name === 'AbortError') throw error;
         throw new WebembedError('E_FETCH', `could not fetch ${url} (${error?.message ?? error}); ${stillAnswers}`, { cause: error });
       }
-      if (response.status !== 200) {
-        await response.body?.cancel().catch(() => {});
-        throw damaged(`HTTP ${response.status} (${response.status === 404 ? 'missing: a half-uploaded folder?' : 'not served'})`);
-      }
-      bytes = new Uint8Array(await response.arrayBuffer());
-      this.fetchedBytes += bytes.byteLength;
-      this.fetchedFiles++;
+      if (!answer.bytes) throw damaged(`HTTP ${answer.status} (${answer.status === 404 ? 'missing: a half-uploaded folder?' : 'not served'})`);
+      bytes = answer.bytes;
     }
     let value;
     try {
