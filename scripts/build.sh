@@ -49,11 +49,38 @@ if [ -d pkg ]; then
   if ! wants simd128 && ! wants relaxed && [ -f pkg/webembed_glue.js ]; then cp pkg/webembed_glue.js pkg.partial/; fi
 fi
 
+# A binary is relinked only when what it is made from changed: a fresh clone has new file times,
+# so cargo would relink all three (fat LTO: ~150 s) although nothing in them changed. The
+# wasm-bindgen output is kept per hash of the crate's sources, the manifests, the lock file, this
+# script (the flags) and the toolchains' versions, and reused when the hash matches.
+wasm_cache="$(dirname "$CARGO_TARGET_DIR")/wasm-cache"
+inputs_hash() {
+  {
+    echo "$1 ${RUSTFLAGS:-}"
+    rustc -V
+    [ "$1" != threads ] || cargo "+$WEBEMBED_NIGHTLY" -V
+    wasm-bindgen --version
+    cat scripts/build.sh Cargo.toml Cargo.lock .cargo/config.toml crate/Cargo.toml
+    find crate/src -type f -print0 | sort -z | xargs -0 sha256sum
+  } | sha256sum | cut -c1-32
+}
 for flavour in simd128 relaxed threads; do
   wants "$flavour" || continue
-  wasm=$("build_$flavour" | tail -n 1)
-  wasm-bindgen --target web --out-dir "pkg.bindgen/$flavour" --out-name webembed "$wasm"
-  mv "pkg.bindgen/$flavour/webembed_bg.wasm" "pkg.partial/${out_name[$flavour]}"
+  cached="$wasm_cache/$flavour-$(inputs_hash "$flavour")"
+  if [ -f "$cached/webembed_bg.wasm" ] && [ -f "$cached/webembed.js" ]; then
+    echo "$flavour: its sources are unchanged since the build in $cached: reused"
+  else
+    wasm=$("build_$flavour" | tail -n 1)
+    rm -rf "$cached.partial"
+    wasm-bindgen --target web --out-dir "$cached.partial" --out-name webembed "$wasm"
+    # Whole or not at all: a killed build leaves only the .partial folder, never a half entry.
+    rm -rf "$cached" && mv "$cached.partial" "$cached"
+    # The newest few entries per binary are kept.
+    ls -dt "$wasm_cache/$flavour-"* 2>/dev/null | grep -v '\.partial$' | tail -n +4 | xargs -r rm -rf
+  fi
+  mkdir -p "pkg.bindgen/$flavour"
+  cp "$cached/webembed.js" "pkg.bindgen/$flavour/webembed.js"
+  cp "$cached/webembed_bg.wasm" "pkg.partial/${out_name[$flavour]}"
 done
 # One glue file serves both plain binaries only if wasm-bindgen wrote the same glue for each.
 if wants simd128 && wants relaxed; then

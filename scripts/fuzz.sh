@@ -15,7 +15,9 @@ targets=("$@")
 
 fuzz_target_dir="$(dirname "$CARGO_TARGET_DIR")/fuzz-target"
 corpus_root="$(dirname "$CARGO_TARGET_DIR")/fuzz-corpus"
-fuzz() { cargo "+$WEBEMBED_NIGHTLY" fuzz "$@"; }
+# Incremental: a fresh clone's new file times make cargo rebuild the engine for the fuzz targets
+# (instrumented, without LTO: 84 s); incremental compilation reuses what did not change.
+fuzz() { CARGO_INCREMENTAL=1 cargo "+$WEBEMBED_NIGHTLY" fuzz "$@"; }
 
 start=$SECONDS
 fuzz build --fuzz-dir crate/fuzz --target-dir "$fuzz_target_dir"

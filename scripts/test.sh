@@ -8,17 +8,24 @@ cd "$(dirname "$0")/.."
 timings=()
 stage_start=$SECONDS
 stage_name=""
+# CPU seconds of every finished child process so far (utime + stime of the children waited for,
+# /proc/<pid>/stat fields 16-17): beside the wall time, it says whether a part keeps both cores busy.
+cpu_seconds() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($16 + $17) / tick }' "/proc/$$/stat"; }
+stage_cpu=$(cpu_seconds)
 stage() {
-  [ -z "$stage_name" ] || timings+=("$(printf '%5d s  %s' $((SECONDS - stage_start)) "$stage_name")")
+  local cpu
+  cpu=$(cpu_seconds)
+  [ -z "$stage_name" ] || timings+=("$(printf '%5d s  %5d s CPU  %s' $((SECONDS - stage_start)) $((cpu - stage_cpu)) "$stage_name")")
   stage_name=$1
   stage_start=$SECONDS
+  stage_cpu=$cpu
   [ "$1" = "end" ] || printf '\n== %s\n' "$1"
 }
 report() {
   stage end
-  printf '\n== Time per part\n'
+  printf '\n== Time per part (wall, and CPU time of its processes: %d cores)\n' "$(nproc)"
   printf '%s\n' "${timings[@]}"
-  printf '%5d s  in all\n' "$SECONDS"
+  printf '%5d s  %5d s CPU  in all\n' "$SECONDS" "$(cpu_seconds)"
 }
 trap report EXIT
 
