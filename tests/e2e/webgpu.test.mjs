@@ -50,26 +50,35 @@ async function encodeAll(page, batchSize) {
   );
 }
 
-let batch16;
+// Batches of 16 are checked on the 36 plain texts of up to 24 tokens (three batches, padded rows
+// and several lengths in each): SwiftShader runs MiniLM at ~50 ms a token, and longer rows meet
+// the same masking (their batch-1 vectors are checked against sentence-transformers above).
+const BATCH_CHECK_TOKENS = 24;
+let batch1;
 
 test('backend "webgpu": every fixture text reaches cosine >= 0.9999 with equal token ids', async () => {
-  batch16 = await encodeAll(harness.page, 16);
-  assert.equal(batch16.backend, 'webgpu');
+  batch1 = await encodeAll(harness.page, 1);
+  assert.equal(batch1.backend, 'webgpu');
   let worst = 1;
   for (const [i, c] of reference.cases.entries()) {
-    assert.deepEqual(batch16.out[i].ids, c.ids, `ids for ${JSON.stringify(c.text)}`);
-    const cos = cosine(batch16.out[i].vector, c.embedding);
+    assert.deepEqual(batch1.out[i].ids, c.ids, `ids for ${JSON.stringify(c.text)}`);
+    const cos = cosine(batch1.out[i].vector, c.embedding);
     worst = Math.min(worst, cos);
     assert.ok(cos >= 0.9999, `cosine ${cos} for ${JSON.stringify(c.text)} (prompt ${c.prompt})`);
   }
-  console.log(`# WebGPU (${JSON.stringify(batch16.gpuInfo)}): worst cosine over ${reference.cases.length} texts ${worst.toFixed(9)}`);
+  console.log(`# WebGPU (${JSON.stringify(batch1.gpuInfo)}): worst cosine over ${reference.cases.length} texts ${worst.toFixed(9)}`);
 });
 
 test('batch 1 and batch 16 agree on WebGPU', async () => {
-  const batch1 = await encodeAll(harness.page, 1);
+  const plain = reference.cases.map((c, i) => ({ ...c, i })).filter((c) => c.prompt === null && c.ids.length <= BATCH_CHECK_TOKENS);
+  assert.ok(plain.length > 32, `${plain.length} texts: at least three batches of 16`);
+  const vectors = await harness.page.evaluate(async ({ texts }) => {
+    const batch = await globalThis.gpuModel.encode(texts, { batchSize: 16 });
+    return batch.map((v) => Array.from(v));
+  }, { texts: plain.map((c) => c.text) });
   let maxDiff = 0;
-  for (const [i] of reference.cases.entries()) {
-    for (let d = 0; d < 384; d++) maxDiff = Math.max(maxDiff, Math.abs(batch1.out[i].vector[d] - batch16.out[i].vector[d]));
+  for (const [row, c] of plain.entries()) {
+    for (let d = 0; d < 384; d++) maxDiff = Math.max(maxDiff, Math.abs(batch1.out[c.i].vector[d] - vectors[row][d]));
   }
   assert.ok(maxDiff < 1e-5, `max difference ${maxDiff}`);
 });

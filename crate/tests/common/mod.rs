@@ -49,13 +49,22 @@ pub struct Case {
 /// The cosine of the engine's vector to one reference case, one text at a time, after checking
 /// the token ids (an explicit prompt, else the named one).
 pub fn case_cosine(engine: &mut webembed::Engine, reference: &Reference, case: &Case) -> f64 {
-    let prompt = match &case.prompt {
+    cosine(&case_vector(engine, reference, case), &case.embedding)
+}
+
+/// A case's prompt string: its explicit one, else the one its name resolves to.
+fn case_prompt(engine: &webembed::Engine, case: &Case) -> Option<String> {
+    match &case.prompt {
         Some(prompt) => Some(prompt.clone()),
         None => engine.resolve_prompt(case.prompt_name.as_deref(), None).unwrap(),
-    };
+    }
+}
+
+/// The engine's vector for one reference case, one text at a time, after checking its ids.
+pub fn case_vector(engine: &mut webembed::Engine, reference: &Reference, case: &Case) -> Vec<f32> {
+    let prompt = case_prompt(engine, case);
     assert_eq!(engine.tokenize(&case.text, prompt.as_deref()).unwrap().ids, case.ids, "{}: ids of {:?}", reference.model, case.text);
-    let got = engine.encode(&[case.text.as_str()], prompt.as_deref(), 1).unwrap();
-    cosine(&got, &case.embedding)
+    engine.encode(&[case.text.as_str()], prompt.as_deref(), 1).unwrap()
 }
 
 /// The tiny models' folder (tools/make_tiny_models.py).
@@ -82,4 +91,25 @@ pub fn tiny_model_references() -> Vec<PathBuf> {
 
 pub fn read_reference(path: &std::path::Path) -> Reference {
     serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("fixture JSON")
+}
+
+/// Tokens past which a text's vector on a software GPU adapter (lavapipe) is checked under one
+/// prompt only, not under each: the prompts change only a text's first ids (checked for every
+/// case on the way), and a 512-token case costs as much as ~60 typical ones there.
+pub const LONG_CASE_TOKENS: usize = 128;
+
+/// The cases whose vectors a software GPU adapter checks: every case of up to
+/// `LONG_CASE_TOKENS` ids, and each longer text under the first prompt it comes with.
+pub fn cases_for_software_gpu(reference: &Reference) -> Vec<&Case> {
+    let mut long_texts_seen = std::collections::HashSet::new();
+    reference.cases.iter().filter(|case| case.ids.len() <= LONG_CASE_TOKENS || long_texts_seen.insert(case.text.as_str())).collect()
+}
+
+/// The token ids of every case, against the reference's (the tokenizer runs on the CPU whatever
+/// the backend).
+pub fn assert_ids(engine: &mut webembed::Engine, reference: &Reference) {
+    for case in &reference.cases {
+        let prompt = case_prompt(engine, case);
+        assert_eq!(engine.tokenize(&case.text, prompt.as_deref()).unwrap().ids, case.ids, "{}: ids of {:?}", reference.model, case.text);
+    }
 }
