@@ -38,7 +38,7 @@ build_threads() {
 }
 declare -A out_name=([simd128]=webembed_bg.wasm [relaxed]=webembed_relaxed_bg.wasm [threads]=webembed_threads_bg.wasm)
 
-rm -rf pkg.partial pkg.bindgen
+rm -rf pkg.partial
 mkdir -p pkg.partial
 # What pkg/ already holds of the binaries not rebuilt now stays (with its glue).
 if [ -d pkg ]; then
@@ -64,6 +64,7 @@ inputs_hash() {
     find crate/src -type f -print0 | sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-32
 }
+declare -A glue=()
 for flavour in simd128 relaxed threads; do
   wants "$flavour" || continue
   cached="$wasm_cache/$flavour-$(inputs_hash "$flavour")"
@@ -78,22 +79,20 @@ for flavour in simd128 relaxed threads; do
     # The newest few entries per binary are kept.
     ls -dt "$wasm_cache/$flavour-"* 2>/dev/null | grep -v '\.partial$' | tail -n +4 | xargs -r rm -rf
   fi
-  mkdir -p "pkg.bindgen/$flavour"
-  cp "$cached/webembed.js" "pkg.bindgen/$flavour/webembed.js"
+  glue[$flavour]="$cached/webembed.js"
   cp "$cached/webembed_bg.wasm" "pkg.partial/${out_name[$flavour]}"
 done
 # One glue file serves both plain binaries only if wasm-bindgen wrote the same glue for each.
 if wants simd128 && wants relaxed; then
-  cmp -s pkg.bindgen/simd128/webembed.js pkg.bindgen/relaxed/webembed.js || { echo "glue differs between the two builds" >&2; exit 1; }
+  cmp -s "${glue[simd128]}" "${glue[relaxed]}" || { echo "glue differs between the two builds" >&2; exit 1; }
 fi
 for flavour in simd128 relaxed; do
   if wants "$flavour"; then
-    node scripts/glue-factory.mjs "pkg.bindgen/$flavour/webembed.js" pkg.partial/webembed_glue.js
+    node scripts/glue-factory.mjs "${glue[$flavour]}" pkg.partial/webembed_glue.js
     break
   fi
 done
-if wants threads; then node scripts/glue-factory.mjs pkg.bindgen/threads/webembed.js pkg.partial/webembed_threads_glue.js; fi
-rm -rf pkg.bindgen
+if wants threads; then node scripts/glue-factory.mjs "${glue[threads]}" pkg.partial/webembed_threads_glue.js; fi
 if [ ! -f pkg.partial/webembed_threads_glue.js ]; then
   # Not built yet (scripts/demo.sh builds it after serving): instance.js imports it statically, so
   # a stand-in says why a shared-memory engine cannot start; every other engine runs as usual.

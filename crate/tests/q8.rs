@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{
-    assert_ids, case_cosine, cases_for_software_gpu, read_reference, repo_root, tiny_dir, tiny_model_references, Case, Reference,
+    assert_ids, case_vector, cases_for_software_gpu, cosine, read_reference, repo_root, tiny_dir, tiny_model_references, Case, Reference,
 };
 use webembed::folder::Dtype;
 use webembed::{Engine, ModelFiles};
@@ -17,16 +17,17 @@ fn minilm() -> PathBuf {
     repo_root().join("models/all-MiniLM-L6-v2")
 }
 
-/// (worst, mean) cosine of the engine's vectors to the reference's, ids checked on the way.
+/// (worst, mean) cosine of the engine's vectors to the reference's, ids checked first.
 fn fidelity(engine: &mut Engine, reference: &Reference) -> (f64, f64) {
-    fidelity_of(engine, reference, &reference.cases.iter().collect::<Vec<_>>())
+    assert_ids(engine, reference);
+    fidelity_of(engine, &reference.cases.iter().collect::<Vec<_>>())
 }
 
-/// `fidelity` over some of the reference's cases.
-fn fidelity_of(engine: &mut Engine, reference: &Reference, cases: &[&Case]) -> (f64, f64) {
+/// (worst, mean) cosine over some of the reference's cases (ids: `assert_ids`).
+fn fidelity_of(engine: &mut Engine, cases: &[&Case]) -> (f64, f64) {
     let (mut worst, mut sum) = (1f64, 0f64);
     for case in cases {
-        let cos = case_cosine(engine, reference, case);
+        let cos = cosine(&case_vector(engine, case), &case.embedding);
         worst = worst.min(cos);
         sum += cos;
     }
@@ -134,7 +135,7 @@ fn q8_on_webgpu_meets_the_fidelity_bars() {
         pollster::block_on(engine.enable_webgpu(DeviceOptions { allow_f16: false })).expect("WebGPU starts and passes its self-test");
         let name = format!("{} on WebGPU", folder.file_name().unwrap().to_string_lossy());
         assert_ids(&mut engine, &reference);
-        assert_bars(&name, fidelity_of(&mut engine, &reference, &cases_for_software_gpu(&reference)));
+        assert_bars(&name, fidelity_of(&mut engine, &cases_for_software_gpu(&reference)));
         assert_eq!(engine.backend_name(), "webgpu", "{name}: fell back: {:?}", engine.fallback_reason());
         assert_eq!(engine.dtype(), "q8", "{name}: the GPU runs the int8 weights");
         eprintln!("{name}: {:.1} s", start.elapsed().as_secs_f64());

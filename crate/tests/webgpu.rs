@@ -66,13 +66,13 @@ fn tiny_bert() -> PathBuf {
     tiny_dir().join("models/e5-small-v2-like")
 }
 
-/// Checks `cases` on the GPU one text at a time (ids equal, cosine ≥ 0.9999); returns the worst
-/// cosine and each case's vector.
+/// Checks `cases` on the GPU one text at a time (cosine ≥ 0.9999; ids: `assert_ids`); returns the
+/// worst cosine and each case's vector.
 fn check_cases(embedder: &mut Engine, reference: &Reference, cases: &[&Case]) -> (f64, Vec<Vec<f32>>) {
     let mut worst = 1f64;
     let mut vectors = Vec::new();
     for case in cases {
-        let vector = case_vector(embedder, reference, case);
+        let vector = case_vector(embedder, case);
         let cos = cosine(&vector, &case.embedding);
         assert!(cos >= 0.9999, "{}: cosine {cos} for {:?}", reference.model, case.text);
         worst = worst.min(cos);
@@ -92,6 +92,7 @@ fn minilm_on_webgpu_matches_sentence_transformers() {
     let start = std::time::Instant::now();
     let mut embedder = on_webgpu(&minilm());
     let reference = read_reference(&repo_root().join("tests/fixtures/all-MiniLM-L6-v2.json"));
+    assert_ids(&mut embedder, &reference);
     let cases: Vec<&Case> = reference.cases.iter().collect();
     let (worst, one_by_one) = check_cases(&mut embedder, &reference, &cases);
     let seconds = start.elapsed().as_secs_f64();
