@@ -5,8 +5,11 @@
 
 use std::path::PathBuf;
 
+/// The checkout under test: read when the test runs (cargo test sets CARGO_MANIFEST_DIR), not
+/// baked in at compile time, because cargo reuses a test binary built in another clone of the same
+/// sources (the shared target folder) and that binary would read the other clone's fixtures.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR (run under cargo test)")).join("..")
 }
 
 /// Cosine similarity in f64, so the comparison itself adds no rounding worth mentioning.
