@@ -43,7 +43,7 @@ const result = await harness.page.evaluate(
     const glue = createGlue();
     await glue.default({ module_or_path: '/pkg/webembed_bg.wasm' });
 
-    log('matmul (webembed WGSL kernel, 32×32 tiles, 4×4 per thread):');
+    log('matmul (webembed WGSL kernel, 16×128 tiles, 4×8 per thread):');
     for (const [m, n, k] of [[4096, 1152, 384], [4096, 384, 384], [4096, 1536, 384], [4096, 384, 1536], [1024, 1024, 1024]]) {
       const repeats = 3;
       const { seconds, f16Weights } = JSON.parse(await glue.benchMatmul(m, n, k, repeats));

@@ -2,7 +2,7 @@
 //! scripts/setup.sh): every kernel against the CPU result, then whole models against
 //! sentence-transformers' fixtures, device loss, and buffer pooling.
 //!
-//! lavapipe runs shaders on the CPU (~1 GFLOP/s here: ~1 s for one short MiniLM text), so each
+//! lavapipe runs shaders on the CPU (~0.8 GFLOP/s here: ~0.45 s for one short MiniLM text), so each
 //! check runs on the smallest model and inputs that prove its point: fidelity on the real model
 //! and on every distinct tiny shape (long texts under one prompt), batching on texts of up to 64
 //! tokens; routing, timing, device loss and pooling on a one-layer tiny model.
@@ -83,7 +83,7 @@ fn check_cases(embedder: &mut Engine, reference: &Reference, cases: &[&Case]) ->
 }
 
 /// Batches of 16 are checked on the 36 plain texts of up to 24 ids (three batches, padded rows and
-/// several lengths in each): lavapipe runs MiniLM at ~55 ms a token, and longer rows meet the same
+/// several lengths in each): lavapipe runs MiniLM at ~30 ms a token, and longer rows meet the same
 /// masking (their batch-1 vectors are checked against sentence-transformers first).
 const BATCH_CHECK_TOKENS: usize = 24;
 

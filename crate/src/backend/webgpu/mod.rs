@@ -18,6 +18,7 @@ use self::workspace::{slot, Capacity, Dimensions, Workspace};
 use crate::backend::{Backend, Embeddings, Head, TokenBatch};
 use crate::error::{EmbedError, Result};
 use crate::model::{self, ModelParameters, WordTable};
+use crate::spec::HiddenAct;
 
 /// Tokens one pass may hold at most, whatever the adapter allows: batch 32 × 512 tokens, so the
 /// activations of a small model stay near 200 MB.
@@ -40,6 +41,8 @@ pub struct WebGpuBackend {
     lose_device_countdown: Option<usize>,
     /// The linear layers hold q8 weights (`kernels::matmul::pack_q8`).
     q8: bool,
+    /// The FFN's activation, applied in its first matmul's store.
+    activation: HiddenAct,
 }
 
 impl WebGpuBackend {
@@ -96,6 +99,7 @@ impl WebGpuBackend {
             workspace: None,
             lose_device_countdown: None,
             q8,
+            activation: spec.hidden_act,
         })
     }
 
@@ -168,7 +172,7 @@ impl WebGpuBackend {
         self.write_slot(workspace, slot::ROWS, &RowShape { tokens: tokens as u32, ..Default::default() });
         self.write_slot(workspace, slot::QKV, &MatmulShape::new(tokens, 3 * hidden, hidden));
         self.write_slot(workspace, slot::ATTENTION_OUT, &MatmulShape::new(tokens, hidden, hidden));
-        self.write_slot(workspace, slot::INTERMEDIATE, &MatmulShape::new(tokens, intermediate, hidden));
+        self.write_slot(workspace, slot::INTERMEDIATE, &MatmulShape::new(tokens, intermediate, hidden).activated(self.activation));
         self.write_slot(workspace, slot::OUTPUT, &MatmulShape::new(tokens, hidden, intermediate));
         self.write_slot(workspace, slot::ATTENTION, &AttentionShape::new(row_count, seq_len));
         for (index, &mode) in self.head.pooling.modes.iter().enumerate() {
@@ -209,7 +213,7 @@ impl WebGpuBackend {
                 pass.set_pipeline(&k.add_layernorm);
                 pass.set_bind_group(0, &layer.attention_norm, &[]);
                 pass.dispatch_workgroups(rows_dispatch.0, rows_dispatch.1, 1);
-                matmul(&mut pass, &k.matmul_activation, &layer.intermediate, self.dims.intermediate);
+                matmul(&mut pass, &k.matmul, &layer.intermediate, self.dims.intermediate);
                 matmul(&mut pass, &k.matmul, &layer.output, self.dims.hidden);
                 pass.set_pipeline(&k.add_layernorm);
                 pass.set_bind_group(0, &layer.output_norm, &[]);

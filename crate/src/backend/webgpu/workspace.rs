@@ -169,7 +169,7 @@ impl Workspace {
                     &[&b.projected, &b.hidden, &l.attention_norm.weight, &l.attention_norm.bias, &b.attended],
                 ),
                 intermediate: binder.group(
-                    &kernels.matmul_activation,
+                    &kernels.matmul,
                     slot::INTERMEDIATE,
                     &[&b.attended, &l.intermediate.weight, &l.intermediate.bias, &b.inner],
                 ),

@@ -1,4 +1,4 @@
-// Activation functions shared by matmul.wgsl (prepended by mod.rs).
+// Activation functions of matmul.wgsl (prepended by mod.rs): `shape.activation` picks one.
 
 // erf by Abramowitz & Stegun 7.1.26 (absolute error ≤ 1.5e-7), the formula the CPU path and
 // PyTorch's vectorized CPU erf use.
@@ -11,15 +11,16 @@ fn erf_approx(x: f32) -> f32 {
 }
 
 fn activate(x: f32) -> f32 {
-    if (ACTIVATION == ACT_GELU_ERF) {
+    let activation = shape.activation;
+    if (activation == ACT_GELU_ERF) {
         return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752));
     }
-    if (ACTIVATION == ACT_GELU_TANH) {
+    if (activation == ACT_GELU_TANH) {
         // Clamped: some drivers compute tanh through exp and overflow to NaN for large inputs.
         let inner = clamp(0.7978845608028654 * (x + 0.044715 * x * x * x), -15.0, 15.0);
         return 0.5 * x * (1.0 + tanh(inner));
     }
-    if (ACTIVATION == ACT_RELU) {
+    if (activation == ACT_RELU) {
         return max(x, 0.0);
     }
     return x;

@@ -1,8 +1,9 @@
 //! The WGSL kernels, one folder per op: `<op>/<op>.wgsl`, its Rust side (`<op>/mod.rs`: the
 //! uniform it reads and how its source is put together) and its check against the CPU path
 //! (`<op>/check.rs`). Each is compiled once per model: what changes a kernel's code (hidden size,
-//! head size, LayerNorm epsilon, activation, weight precision) is written into its source as
-//! constants, so loops have fixed trip counts and arrays fixed sizes.
+//! head size, LayerNorm epsilon, weight precision) is written into its source as constants, so
+//! loops have fixed trip counts and arrays fixed sizes; the FFN's activation is a uniform, so one
+//! matmul pipeline serves every linear layer.
 //!
 //! Two facts the Rust and WGSL sides share are defined here once and written into every shader:
 //! each kernel's `struct Shape` (generated from the Rust uniform, see `uniform!`) and the integer
@@ -96,7 +97,6 @@ pub struct KernelShape {
     pub hidden: usize,
     pub head_dim: usize,
     pub layer_norm_eps: f64,
-    pub activation: HiddenAct,
     /// Matrices stored as f16 (the adapter has `shader-f16`).
     pub f16_weights: bool,
     /// Matrices stored as q8 (`matmul::pack_q8`); overrides `f16_weights` for them.
@@ -105,14 +105,7 @@ pub struct KernelShape {
 
 impl KernelShape {
     pub fn for_encoder(spec: &EncoderSpec, f16_weights: bool, q8_weights: bool) -> Self {
-        KernelShape {
-            hidden: spec.hidden_size,
-            head_dim: spec.head_dim(),
-            layer_norm_eps: spec.layer_norm_eps,
-            activation: spec.hidden_act,
-            f16_weights,
-            q8_weights,
-        }
+        KernelShape { hidden: spec.hidden_size, head_dim: spec.head_dim(), layer_norm_eps: spec.layer_norm_eps, f16_weights, q8_weights }
     }
 }
 
@@ -132,7 +125,6 @@ fn row_source(shape: &KernelShape, body: &str) -> String {
 #[derive(Clone, Copy, Debug)]
 pub enum Kernel {
     Matmul,
-    MatmulActivation,
     Embeddings,
     AddLayerNorm,
     Attention,
@@ -144,8 +136,7 @@ pub enum Kernel {
 /// (validation errors are reported asynchronously).
 pub fn build(gpu: &GpuDevice, kernel: Kernel, shape: &KernelShape) -> wgpu::ComputePipeline {
     let source = match kernel {
-        Kernel::Matmul => matmul::source(shape, None),
-        Kernel::MatmulActivation => matmul::source(shape, Some(shape.activation)),
+        Kernel::Matmul => matmul::source(shape),
         Kernel::Embeddings => embeddings::source(shape),
         Kernel::AddLayerNorm => add_layernorm::source(shape),
         Kernel::Attention => attention::source(shape),
@@ -167,9 +158,8 @@ pub fn build(gpu: &GpuDevice, kernel: Kernel, shape: &KernelShape) -> wgpu::Comp
 }
 
 pub struct Kernels {
+    /// Every linear layer; the FFN's first has the model's activation fused into its store.
     pub matmul: wgpu::ComputePipeline,
-    /// The FFN's first matmul with the model's activation fused into its store.
-    pub matmul_activation: wgpu::ComputePipeline,
     pub embeddings: wgpu::ComputePipeline,
     pub add_layernorm: wgpu::ComputePipeline,
     pub attention: wgpu::ComputePipeline,
@@ -181,7 +171,6 @@ impl Kernels {
     pub fn compile(gpu: &GpuDevice, shape: &KernelShape) -> Self {
         Kernels {
             matmul: build(gpu, Kernel::Matmul, shape),
-            matmul_activation: build(gpu, Kernel::MatmulActivation, shape),
             embeddings: build(gpu, Kernel::Embeddings, shape),
             add_layernorm: build(gpu, Kernel::AddLayerNorm, shape),
             attention: build(gpu, Kernel::Attention, shape),
@@ -217,7 +206,7 @@ mod tests {
 
     #[test]
     fn the_wgsl_struct_lists_the_rust_fields_in_order() {
-        assert_eq!(matmul::MatmulShape::WGSL, "struct Shape {\n    rows: u32,\n    cols: u32,\n    depth: u32,\n    padding: u32,\n}\n");
+        assert_eq!(matmul::MatmulShape::WGSL, "struct Shape {\n    rows: u32,\n    cols: u32,\n    depth: u32,\n    activation: u32,\n}\n");
     }
 
     #[test]

@@ -12,12 +12,22 @@ use crate::error::Result;
 const PAIRED_SIDE_LIMIT: usize = 384;
 
 /// Every (M, N, K) over `sizes` except those with two or more sides past 384: each side still
-/// takes every size, 1536 (48 whole tiles) against every other size on the other sides. The 16
+/// takes every size, 1536 (whole tiles on every side) against every other size on the other sides. The 16
 /// shapes left out of the 216 are 83% of the sweep's arithmetic (7.5 of 9.1 GMAC, minutes on a
 /// software adapter) and reach no tile edge or size the others miss.
 pub fn sweep(sizes: &[usize]) -> Vec<(usize, usize, usize)> {
     let all = sizes.iter().flat_map(|&m| sizes.iter().flat_map(move |&n| sizes.iter().map(move |&k| (m, n, k))));
     all.filter(|&(m, n, k)| [m, n, k].iter().filter(|&&side| side > PAIRED_SIDE_LIMIT).count() <= 1).collect()
+}
+
+/// The uniform of an (M, N, K) product, GELU (erf) applied to its outputs or not.
+fn uniform(m: usize, n: usize, k: usize, gelu: bool) -> MatmulShape {
+    let shape = MatmulShape::new(m, n, k);
+    if gelu {
+        shape.activated(crate::spec::HiddenAct::GeluErf)
+    } else {
+        shape
+    }
 }
 
 /// matmul (with and without the fused GELU) on the `sweep` of `sizes`.
@@ -29,7 +39,7 @@ pub async fn check_matmul(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<Kernel
 pub async fn check_matmul_shapes(gpu: &GpuDevice, shapes: &[(usize, usize, usize)]) -> Result<Vec<KernelReport>> {
     let f16 = gpu.shader_f16;
     let kernel_shape = shape(64, 32, f16);
-    let (plain, fused) = (build(gpu, Kernel::Matmul, &kernel_shape), build(gpu, Kernel::MatmulActivation, &kernel_shape));
+    let pipeline = build(gpu, Kernel::Matmul, &kernel_shape);
     // f16 weights round each weight to 11 significant bits; f32 leaves only summation order.
     let tolerance = if f16 { 2e-3 } else { 1e-5 };
     let mut numbers = Numbers(1);
@@ -44,10 +54,9 @@ pub async fn check_matmul_shapes(gpu: &GpuDevice, shapes: &[(usize, usize, usize
             gelu_erf_in_place(&mut expected);
         }
         let weight_bytes = if f16 { bytes(&weight.iter().map(|&w| half::f16::from_f32(w)).collect::<Vec<_>>()) } else { bytes(&weight) };
-        let pipeline = if gelu { &fused } else { &plain };
         let (x, y) = groups(m, n);
         let inputs = [bytes(&input), weight_bytes, bytes(&bias), vec![0u8; m * n * 4]];
-        let got = run(gpu, pipeline, &MatmulShape::new(m, n, k), &inputs, (x, y, 1)).await?;
+        let got = run(gpu, &pipeline, &uniform(m, n, k, gelu), &inputs, (x, y, 1)).await?;
         let name = if gelu { "matmul+gelu" } else { "matmul" };
         reports.push(compare(name, format!("M={m} N={n} K={k}"), &got, &expected, tolerance, |_| true));
     }
@@ -58,7 +67,7 @@ pub async fn check_matmul_shapes(gpu: &GpuDevice, shapes: &[(usize, usize, usize
 /// reference on the dequantized weights; GELU fused on every other shape.
 pub async fn check_matmul_q8(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<KernelReport>> {
     let kernel_shape = crate::backend::webgpu::kernels::KernelShape { q8_weights: true, ..shape(64, 32, false) };
-    let (plain, fused) = (build(gpu, Kernel::Matmul, &kernel_shape), build(gpu, Kernel::MatmulActivation, &kernel_shape));
+    let pipeline = build(gpu, Kernel::Matmul, &kernel_shape);
     let mut numbers = Numbers(7);
     let mut reports = Vec::new();
     for (m, n, k) in sweep(sizes) {
@@ -75,7 +84,7 @@ pub async fn check_matmul_q8(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<Ker
         }
         let (x, y) = groups(m, n);
         let inputs = [bytes(&input), pack_q8(&values, &scales, n, k), bytes(&bias), vec![0u8; m * n * 4]];
-        let got = run(gpu, if gelu { &fused } else { &plain }, &MatmulShape::new(m, n, k), &inputs, (x, y, 1)).await?;
+        let got = run(gpu, &pipeline, &uniform(m, n, k, gelu), &inputs, (x, y, 1)).await?;
         let name = if gelu { "matmul-q8+gelu" } else { "matmul-q8" };
         reports.push(compare(name, format!("M={m} N={n} K={k}"), &got, &expected, 1e-5, |_| true));
     }

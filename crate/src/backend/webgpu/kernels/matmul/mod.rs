@@ -9,49 +9,88 @@ use crate::quantize::{quantize_row, WEIGHT_LEVELS};
 use crate::spec::HiddenAct;
 
 uniform!(
-    /// `input` rows × depth, `weight` cols × depth (PyTorch's layout), `output` rows × cols.
-    MatmulShape { rows, cols, depth, padding }
+    /// `input` rows × depth, `weight` cols × depth (PyTorch's layout), `output` rows × cols;
+    /// `activation`: the code (`activation_code`) of the function applied to each output.
+    MatmulShape { rows, cols, depth, activation }
 );
 
 impl MatmulShape {
     pub fn new(rows: usize, cols: usize, depth: usize) -> Self {
-        MatmulShape { rows: rows as u32, cols: cols as u32, depth: depth as u32, padding: 0 }
+        MatmulShape { rows: rows as u32, cols: cols as u32, depth: depth as u32, activation: activation_code(None) }
+    }
+
+    /// The same product with `activation` applied to each output (the FFN's first layer).
+    pub fn activated(self, activation: HiddenAct) -> Self {
+        MatmulShape { activation: activation_code(Some(activation)), ..self }
     }
 }
 
-pub fn source(shape: &KernelShape, activation: Option<HiddenAct>) -> String {
-    let q8_access = format!("const Q8_GROUP: u32 = {Q8_GROUP}u;\n{Q8_ACCESS}");
+/// Output rows, output columns and depth of one workgroup's step (matmul.wgsl's thread layout
+/// fixes them: 4 × 16 threads of 4 × 8 outputs, and 64 threads stage each slice).
+pub const TILE_ROWS: usize = 16;
+pub const TILE_COLS: usize = 128;
+pub const TILE_DEPTH: usize = 16;
+// q8 staging reads one scale per column per depth slice.
+const _: () = assert!(Q8_GROUP.is_multiple_of(TILE_DEPTH) && TILE_DEPTH.is_multiple_of(4));
+
+/// One pipeline for every linear layer: the activation is read from the uniform, not compiled in,
+/// because each pipeline costs seconds to compile on a software adapter (SwiftShader) at every load.
+pub fn source(shape: &KernelShape) -> String {
+    let q8_access = format!("const Q8_GROUP: u32 = {Q8_GROUP}u;\n{Q8_STAGING}");
     let (enable, weight, access) = match (shape.q8_weights, shape.f16_weights) {
         (true, _) => ("", "u32", q8_access.as_str()),
-        (false, true) => ("enable f16;\n", "f16", FLOAT_ACCESS),
-        (false, false) => ("", "f32", FLOAT_ACCESS),
+        (false, true) => ("enable f16;\n", "f16", FLOAT_STAGING),
+        (false, false) => ("", "f32", FLOAT_STAGING),
     };
     format!(
-        "{enable}{}alias Weight = {weight};\nconst ACTIVATION: u32 = {}u;\n{}\n{}\n{access}",
+        "{enable}{}alias Weight = {weight};\n\
+         const TILE_ROWS: u32 = {TILE_ROWS}u;\nconst TILE_COLS: u32 = {TILE_COLS}u;\nconst TILE_DEPTH: u32 = {TILE_DEPTH}u;\n{}\n{}\n{access}",
         prelude::<MatmulShape>(),
-        activation_code(activation),
         include_str!("../activations.wgsl"),
         include_str!("matmul.wgsl"),
     )
 }
 
-/// How the kernel reads float weights: one value each, no scale.
-const FLOAT_ACCESS: &str = "fn weight_at(col: u32, k: u32) -> f32 { return f32(weight[col * shape.depth + k]); }
-fn weight_scale(col: u32) -> f32 { return 1.0; }";
+/// How the kernel stages a depth slice of float weights: one value per load, 32 per thread.
+const FLOAT_STAGING: &str = "fn stage_weights(lane: u32, col0: u32, k0: u32) {
+    for (var i = 0u; i < TILE_COLS * TILE_DEPTH / 64u; i++) {
+        let index = lane + i * 64u;
+        let c = index / TILE_DEPTH;
+        let k = index % TILE_DEPTH;
+        var w = 0.0;
+        if (col0 + c < shape.cols && k0 + k < shape.depth) {
+            w = f32(weight[(col0 + c) * shape.depth + k0 + k]);
+        }
+        weight_tile[k * (TILE_COLS / 4u) + c / 4u][c % 4u] = w;
+    }
+}";
 
 /// Inputs per q8 scale along a row: re-quantizing the CPU's rotated rows unrotated with one
 /// scale per row left all-MiniLM-L6-v2 at mean cosine 0.99893 on WebGPU (bar 0.999).
 pub const Q8_GROUP: usize = 32;
 
-/// How it reads q8 weights (`pack_q8`): a row's int8 values four to a word, sign-extended, times
-/// the scale of their group; the scales follow all rows.
-const Q8_ACCESS: &str = "fn weight_at(col: u32, k: u32) -> f32 {
+/// How it stages q8 weights (`pack_q8`): a word of four int8 values per load, sign-extended, times
+/// the scale of their group (one per column in a slice); the scales follow all rows. Words past a
+/// row's depth are zero-padded by `pack_q8`, and the inputs there are zero too.
+const Q8_STAGING: &str = "fn stage_weights(lane: u32, col0: u32, k0: u32) {
     let words = (shape.depth + 3u) / 4u;
-    let q = extractBits(bitcast<i32>(weight[col * words + k / 4u]), (k % 4u) * 8u, 8u);
     let groups = (shape.depth + Q8_GROUP - 1u) / Q8_GROUP;
-    return f32(q) * bitcast<f32>(weight[shape.cols * words + col * groups + k / Q8_GROUP]);
-}
-fn weight_scale(col: u32) -> f32 { return 1.0; }";
+    for (var i = 0u; i < TILE_COLS * TILE_DEPTH / 256u; i++) {
+        let index = lane + i * 64u;
+        let c = index / (TILE_DEPTH / 4u);
+        let w = index % (TILE_DEPTH / 4u);
+        let word = k0 / 4u + w;
+        var packed = 0;
+        var scale = 0.0;
+        if (col0 + c < shape.cols && word < words) {
+            packed = bitcast<i32>(weight[(col0 + c) * words + word]);
+            scale = bitcast<f32>(weight[shape.cols * words + (col0 + c) * groups + k0 / Q8_GROUP]);
+        }
+        for (var b = 0u; b < 4u; b++) {
+            weight_tile[(w * 4u + b) * (TILE_COLS / 4u) + c / 4u][c % 4u] = f32(extractBits(packed, b * 8u, 8u)) * scale;
+        }
+    }
+}";
 
 /// A row-major `rows × depth` f32 matrix quantized to int8 with one scale per `Q8_GROUP`
 /// inputs of a row: the values (row-major) and the scales (`rows × ceil(depth / Q8_GROUP)`).
@@ -84,7 +123,7 @@ pub fn pack_q8(values: &[i8], scales: &[f32], rows: usize, depth: usize) -> Vec<
     out
 }
 
-/// Workgroup counts for a `rows × cols` output (32×32 tiles).
+/// Workgroup counts for a `rows × cols` output.
 pub fn groups(rows: usize, cols: usize) -> (u32, u32) {
-    (cols.div_ceil(32) as u32, rows.div_ceil(32) as u32)
+    (cols.div_ceil(TILE_COLS) as u32, rows.div_ceil(TILE_ROWS) as u32)
 }
