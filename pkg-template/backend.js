@@ -54,8 +54,9 @@ export async function startWebGpu(engine, backend, dtype, { allowSoftwareAdapter
     reason = softwareReason(adapter);
   } else if (!reason) {
     try {
-      // f16 storage unless the caller asked for f32 weights outright.
-      await engine.enableWebGpu(dtype !== 'f32');
+      // f16 storage unless the caller asked for f32 weights outright; a software adapter gets
+      // the kernels' shapes for CPUs.
+      await engine.enableWebGpu(dtype !== 'f32', Boolean(software));
       if (backend === 'webgpu') return { adapter, choice: { chosen: 'webgpu', adapter, reason: 'backend "webgpu" was asked for' } };
       const timing = JSON.parse(await engine.chooseBackendByTiming(TIMING_BUDGET_MS));
       const choice = { ...timing, adapter, reason: describeTiming(timing, adapter) };

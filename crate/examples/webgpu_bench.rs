@@ -17,7 +17,7 @@ fn main() {
     let clock = Instant::now();
     let now = || clock.elapsed().as_secs_f64();
     for allow_f16 in [false, true] {
-        let gpu = pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16 })).expect("a Vulkan adapter");
+        let gpu = pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16, ..Default::default() })).expect("a Vulkan adapter");
         if allow_f16 && !gpu.shader_f16 {
             println!("{}: no shader-f16, f16-weight figures skipped", gpu.adapter_name);
             continue;
@@ -36,7 +36,7 @@ fn main() {
         (0..32).map(|i| format!("passage {i}: {}", "the quick brown fox jumps over the lazy dog. ".repeat(12))).collect();
     let mut cpu = Engine::from_files(ModelFiles::read_dir(std::path::Path::new(&folder)).expect("model folder")).expect("load");
     let mut gpu = Engine::from_files(ModelFiles::read_dir(std::path::Path::new(&folder)).expect("model folder")).expect("load");
-    pollster::block_on(gpu.enable_webgpu(DeviceOptions { allow_f16: true })).expect("WebGPU backend");
+    pollster::block_on(gpu.enable_webgpu(DeviceOptions { allow_f16: true, ..Default::default() })).expect("WebGPU backend");
     println!("encoder ({folder}, texts of {} tokens):", cpu.tokenize(&texts[0], None).expect("tokenize").ids.len());
     for batch in [1usize, 8, 32] {
         let rate = |embedder: &mut Engine| {

@@ -245,7 +245,7 @@ pub fn gpu_buffer_count() -> usize {
 #[wasm_bindgen(js_name = checkKernels)]
 pub fn check_kernels(quick: bool) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
-        let gpu = GpuDevice::open(DeviceOptions { allow_f16: true }).await.map_err(js_error)?;
+        let gpu = GpuDevice::open(DeviceOptions { allow_f16: true, ..Default::default() }).await.map_err(js_error)?;
         let reports = run_kernel_checks(&gpu, quick).await.map_err(js_error)?;
         let adapter = serde_json::json!({ "adapter": gpu.adapter_name, "f16Weights": gpu.shader_f16, "reports": reports });
         Ok(JsValue::from_str(&adapter.to_string()))
@@ -268,7 +268,7 @@ fn performance_now() -> f64 {
 #[wasm_bindgen(js_name = benchMatmul)]
 pub fn bench_matmul(rows: usize, cols: usize, depth: usize, repeats: usize) -> js_sys::Promise {
     wasm_bindgen_futures::future_to_promise(async move {
-        let gpu = GpuDevice::open(DeviceOptions { allow_f16: true }).await.map_err(js_error)?;
+        let gpu = GpuDevice::open(DeviceOptions { allow_f16: true, ..Default::default() }).await.map_err(js_error)?;
         let seconds = time_matmul(&gpu, rows, cols, depth, repeats, performance_now).await.map_err(js_error)?;
         let result = serde_json::json!({ "seconds": seconds, "adapter": gpu.adapter_name, "f16Weights": gpu.shader_f16 });
         Ok(JsValue::from_str(&result.to_string()))
@@ -416,11 +416,11 @@ impl JsEngine {
     // call until this one ends (see `busy`).
     #[allow(clippy::await_holding_refcell_ref)]
     #[wasm_bindgen(js_name = enableWebGpu)]
-    pub fn enable_webgpu(&self, allow_f16: bool) -> js_sys::Promise {
+    pub fn enable_webgpu(&self, allow_f16: bool, software_adapter: bool) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let mut engine = inner.try_borrow_mut().map_err(|_| busy())?;
-            engine.enable_webgpu(DeviceOptions { allow_f16 }).await.map_err(js_error)?;
+            engine.enable_webgpu(DeviceOptions { allow_f16, software_adapter }).await.map_err(js_error)?;
             Ok(JsValue::UNDEFINED)
         })
     }

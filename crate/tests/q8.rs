@@ -132,7 +132,8 @@ fn q8_on_webgpu_meets_the_fidelity_bars() {
         let start = std::time::Instant::now();
         let reference = read_reference(&reference);
         let mut engine = Engine::from_files_as(ModelFiles::read_dir(&folder).unwrap(), Dtype::Q8).unwrap();
-        pollster::block_on(engine.enable_webgpu(DeviceOptions { allow_f16: false })).expect("WebGPU starts and passes its self-test");
+        pollster::block_on(engine.enable_webgpu(DeviceOptions { allow_f16: false, ..Default::default() }))
+            .expect("WebGPU starts and passes its self-test");
         let name = format!("{} on WebGPU", folder.file_name().unwrap().to_string_lossy());
         assert_ids(&mut engine, &reference);
         assert_bars(&name, fidelity_of(&mut engine, &cases_for_software_gpu(&reference)));

@@ -21,9 +21,9 @@ use webembed::{Engine, ModelFiles};
 
 /// The precisions this adapter can run: f32 always, f16 weights when it has `shader-f16`.
 fn devices() -> Vec<GpuDevice> {
-    let mut devices = vec![pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16: false }))
+    let mut devices = vec![pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16: false, ..Default::default() }))
         .expect("a Vulkan adapter (lavapipe: apt-get install mesa-vulkan-drivers)")];
-    let f16 = pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16: true })).expect("adapter");
+    let f16 = pollster::block_on(GpuDevice::open(DeviceOptions { allow_f16: true, ..Default::default() })).expect("adapter");
     if f16.shader_f16 {
         devices.push(f16);
     }
@@ -51,7 +51,8 @@ fn every_kernel_matches_the_cpu_on_awkward_shapes() {
 
 fn on_webgpu(folder: &Path) -> Engine {
     let mut embedder = Engine::from_files(ModelFiles::read_dir(folder).expect("model folder")).expect("load");
-    pollster::block_on(embedder.enable_webgpu(DeviceOptions { allow_f16: true })).expect("WebGPU backend starts and passes its self-test");
+    pollster::block_on(embedder.enable_webgpu(DeviceOptions { allow_f16: true, ..Default::default() }))
+        .expect("WebGPU backend starts and passes its self-test");
     assert_eq!(embedder.backend_name(), "webgpu");
     embedder
 }
@@ -231,7 +232,7 @@ fn rerankers_on_webgpu_score_like_cross_encoder() {
         let reference: serde_json::Value =
             serde_json::from_slice(&std::fs::read(tiny_dir().join("rerank-references").join(format!("{name}.json"))).unwrap()).unwrap();
         let mut engine = Engine::reranker_from_files_as(ModelFiles::read_dir(&folder).unwrap(), webembed::folder::Dtype::F32).unwrap();
-        pollster::block_on(engine.enable_webgpu(DeviceOptions { allow_f16: true })).expect("WebGPU starts");
+        pollster::block_on(engine.enable_webgpu(DeviceOptions { allow_f16: true, ..Default::default() })).expect("WebGPU starts");
         let cases = reference["cases"].as_array().unwrap();
         let pairs: Vec<(&str, &str)> = cases.iter().map(|c| (c["pair"][0].as_str().unwrap(), c["pair"][1].as_str().unwrap())).collect();
         let got = pollster::block_on(engine.score_pairs_async(&pairs, 64)).unwrap();

@@ -42,6 +42,9 @@ pub struct GpuDevice {
     pub limits: wgpu::Limits,
     pub shader_f16: bool,
     pub adapter_name: String,
+    /// Shaders run on the CPU (lavapipe, SwiftShader, WARP): a few threads per SIMD instruction,
+    /// not a warp of 32, so the matmul splits its tiles differently (`MatmulTiling`).
+    pub software: bool,
     health: Arc<Health>,
     live_buffers: Arc<AtomicUsize>,
 }
@@ -51,6 +54,9 @@ pub struct GpuDevice {
 pub struct DeviceOptions {
     /// Store matrices as f16 when the adapter has `shader-f16` (half the memory and bandwidth).
     pub allow_f16: bool,
+    /// The caller knows the adapter runs shaders on the CPU (the page matched its name: browsers
+    /// do not always flag SwiftShader as a fallback adapter), so kernels take their software shapes.
+    pub software_adapter: bool,
 }
 
 fn webgpu_error(message: impl Into<String>) -> EmbedError {
@@ -104,6 +110,7 @@ impl GpuDevice {
             device,
             queue,
             shader_f16,
+            software: options.software_adapter || info.device_type == wgpu::DeviceType::Cpu,
             adapter_name: if info.name.is_empty() { format!("{:?}", info.backend) } else { info.name },
             health,
             live_buffers: Arc::default(),

@@ -78,7 +78,7 @@ impl WebGpuBackend {
             )));
         }
         let q8 = model.is_q8();
-        let kernels = Kernels::compile(&gpu, &KernelShape::for_encoder(spec, gpu.shader_f16, q8));
+        let kernels = Kernels::compile(&gpu, &KernelShape::for_encoder(spec, &gpu, q8));
         let weights = gpu.out_of_memory_scope(|| GpuWeights::upload(&gpu, model, q8)).await?;
         gpu.check()?;
         Ok(WebGpuBackend {

@@ -126,5 +126,5 @@ pub fn layer_norm_reference(row: &[f32], weight: &[f32], bias: &[f32], eps: f64)
 
 /// A kernel shape for the checks: only what the checked kernel reads matters.
 pub fn shape(hidden: usize, head_dim: usize, f16_weights: bool) -> super::KernelShape {
-    super::KernelShape { hidden, head_dim, layer_norm_eps: 1e-12, f16_weights, q8_weights: false }
+    super::KernelShape { hidden, head_dim, layer_norm_eps: 1e-12, f16_weights, q8_weights: false, tiling: super::matmul::MatmulTiling::Gpu }
 }

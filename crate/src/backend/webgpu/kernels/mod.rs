@@ -101,11 +101,20 @@ pub struct KernelShape {
     pub f16_weights: bool,
     /// Matrices stored as q8 (`matmul::pack_q8`); overrides `f16_weights` for them.
     pub q8_weights: bool,
+    /// How the matmul splits a tile among threads (the adapter's kind).
+    pub tiling: matmul::MatmulTiling,
 }
 
 impl KernelShape {
-    pub fn for_encoder(spec: &EncoderSpec, f16_weights: bool, q8_weights: bool) -> Self {
-        KernelShape { hidden: spec.hidden_size, head_dim: spec.head_dim(), layer_norm_eps: spec.layer_norm_eps, f16_weights, q8_weights }
+    pub fn for_encoder(spec: &EncoderSpec, gpu: &GpuDevice, q8_weights: bool) -> Self {
+        KernelShape {
+            hidden: spec.hidden_size,
+            head_dim: spec.head_dim(),
+            layer_norm_eps: spec.layer_norm_eps,
+            f16_weights: gpu.shader_f16,
+            q8_weights,
+            tiling: matmul::MatmulTiling::for_device(gpu),
+        }
     }
 }
 

@@ -2,17 +2,18 @@
 //! browser on WebGPU). `repeats` dispatches go in one submission, waited for by one readback, so
 //! per-submit overhead is spread out as it is inside a real encoder pass.
 
-use super::{groups, MatmulShape};
+use super::{groups, MatmulShape, MatmulTiling};
 use crate::backend::webgpu::device::GpuDevice;
 use crate::backend::webgpu::kernels::check::shape;
-use crate::backend::webgpu::kernels::{build, Kernel, SLOT_BYTES};
+use crate::backend::webgpu::kernels::{build, Kernel, KernelShape, SLOT_BYTES};
 use crate::error::Result;
 
 /// Seconds for `repeats` matmuls of `rows × cols × depth` (f16 weights when the device has them),
 /// after one untimed warm-up run. `now` reads a clock in seconds (the browser's or the OS's).
 pub async fn time_matmul(gpu: &GpuDevice, rows: usize, cols: usize, depth: usize, repeats: usize, now: impl Fn() -> f64) -> Result<f64> {
     use wgpu::BufferUsages as U;
-    let pipeline = build(gpu, Kernel::Matmul, &shape(64, 32, gpu.shader_f16));
+    let kernel_shape = KernelShape { tiling: MatmulTiling::for_device(gpu), ..shape(64, 32, gpu.shader_f16) };
+    let pipeline = build(gpu, Kernel::Matmul, &kernel_shape);
     let weight_bytes = if gpu.shader_f16 { 2 } else { 4 };
     let storage = U::STORAGE | U::COPY_DST | U::COPY_SRC;
     let uniform = gpu.buffer("bench.shape", SLOT_BYTES, U::UNIFORM | U::COPY_DST)?;

@@ -1,11 +1,11 @@
 //! The matmul kernel against the CPU path's packed matmul (and GELU), on every M, N, K given.
 
-use super::{groups, pack_q8, quantize_groups, MatmulShape, Q8_GROUP};
+use super::{groups, pack_q8, quantize_groups, MatmulShape, MatmulTiling, Q8_GROUP};
 use crate::backend::cpu::activations::gelu_erf_in_place;
 use crate::backend::cpu::matmul::PackedWeights;
 use crate::backend::webgpu::device::GpuDevice;
 use crate::backend::webgpu::kernels::check::{bytes, compare, run, shape, KernelReport, Numbers};
-use crate::backend::webgpu::kernels::{build, Kernel};
+use crate::backend::webgpu::kernels::{build, Kernel, KernelShape};
 use crate::error::Result;
 
 /// The largest side a sweep puts on more than one of M, N, K at once.
@@ -30,15 +30,25 @@ fn uniform(m: usize, n: usize, k: usize, gelu: bool) -> MatmulShape {
     }
 }
 
-/// matmul (with and without the fused GELU) on the `sweep` of `sizes`.
+/// matmul (with and without the fused GELU) on the `sweep` of `sizes`, in both tilings: the
+/// adapter's own and the other, so a software adapter checks the GPU's kernel too.
 pub async fn check_matmul(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<KernelReport>> {
-    check_matmul_shapes(gpu, &sweep(sizes)).await
+    let mut reports = Vec::new();
+    for tiling in MatmulTiling::ALL {
+        reports.extend(check_matmul_shapes(gpu, tiling, &sweep(sizes)).await?);
+    }
+    Ok(reports)
+}
+
+/// The name a report gives the kernel: which matmul, in which tiling.
+fn kernel_name(name: &str, tiling: MatmulTiling) -> String {
+    format!("{name} ({tiling:?} tiling)")
 }
 
 /// matmul on the given (M, N, K); GELU fused on every other one.
-pub async fn check_matmul_shapes(gpu: &GpuDevice, shapes: &[(usize, usize, usize)]) -> Result<Vec<KernelReport>> {
+pub async fn check_matmul_shapes(gpu: &GpuDevice, tiling: MatmulTiling, shapes: &[(usize, usize, usize)]) -> Result<Vec<KernelReport>> {
     let f16 = gpu.shader_f16;
-    let kernel_shape = shape(64, 32, f16);
+    let kernel_shape = KernelShape { tiling, ..shape(64, 32, f16) };
     let pipeline = build(gpu, Kernel::Matmul, &kernel_shape);
     // f16 weights round each weight to 11 significant bits; f32 leaves only summation order.
     let tolerance = if f16 { 2e-3 } else { 1e-5 };
@@ -57,16 +67,24 @@ pub async fn check_matmul_shapes(gpu: &GpuDevice, shapes: &[(usize, usize, usize
         let (x, y) = groups(m, n);
         let inputs = [bytes(&input), weight_bytes, bytes(&bias), vec![0u8; m * n * 4]];
         let got = run(gpu, &pipeline, &uniform(m, n, k, gelu), &inputs, (x, y, 1)).await?;
-        let name = if gelu { "matmul+gelu" } else { "matmul" };
-        reports.push(compare(name, format!("M={m} N={n} K={k}"), &got, &expected, tolerance, |_| true));
+        let name = kernel_name(if gelu { "matmul+gelu" } else { "matmul" }, tiling);
+        reports.push(compare(&name, format!("M={m} N={n} K={k}"), &got, &expected, tolerance, |_| true));
     }
     Ok(reports)
 }
 
-/// The q8 variant (`pack_q8` weights) on the `sweep` of `sizes`, against the f32 kernel's
-/// reference on the dequantized weights; GELU fused on every other shape.
+/// The q8 variant (`pack_q8` weights) on the `sweep` of `sizes` in both tilings, against the f32
+/// kernel's reference on the dequantized weights; GELU fused on every other shape.
 pub async fn check_matmul_q8(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<KernelReport>> {
-    let kernel_shape = crate::backend::webgpu::kernels::KernelShape { q8_weights: true, ..shape(64, 32, false) };
+    let mut reports = Vec::new();
+    for tiling in MatmulTiling::ALL {
+        reports.extend(check_matmul_q8_tiling(gpu, tiling, sizes).await?);
+    }
+    Ok(reports)
+}
+
+async fn check_matmul_q8_tiling(gpu: &GpuDevice, tiling: MatmulTiling, sizes: &[usize]) -> Result<Vec<KernelReport>> {
+    let kernel_shape = KernelShape { q8_weights: true, tiling, ..shape(64, 32, false) };
     let pipeline = build(gpu, Kernel::Matmul, &kernel_shape);
     let mut numbers = Numbers(7);
     let mut reports = Vec::new();
@@ -85,8 +103,8 @@ pub async fn check_matmul_q8(gpu: &GpuDevice, sizes: &[usize]) -> Result<Vec<Ker
         let (x, y) = groups(m, n);
         let inputs = [bytes(&input), pack_q8(&values, &scales, n, k), bytes(&bias), vec![0u8; m * n * 4]];
         let got = run(gpu, &pipeline, &uniform(m, n, k, gelu), &inputs, (x, y, 1)).await?;
-        let name = if gelu { "matmul-q8+gelu" } else { "matmul-q8" };
-        reports.push(compare(name, format!("M={m} N={n} K={k}"), &got, &expected, 1e-5, |_| true));
+        let name = kernel_name(if gelu { "matmul-q8+gelu" } else { "matmul-q8" }, tiling);
+        reports.push(compare(&name, format!("M={m} N={n} K={k}"), &got, &expected, 1e-5, |_| true));
     }
     Ok(reports)
 }

@@ -1,13 +1,15 @@
 // output = activation(input · weightᵀ + bias): input rows × depth, weight cols × depth (PyTorch's
-// Linear layout), output rows × cols. Each 16×4 workgroup owns a TILE_ROWS × TILE_COLS (16 × 128)
-// output tile and each thread a 4×8 block of it; TILE_DEPTH-deep slices of both operands are
-// staged in workgroup memory. Why this shape: a thread does 32 FMAs per three vec4 reads of
-// workgroup memory (a 4×4 block did 16 per two), and a text of a few tokens pads to 16 rows, not
-// 32: software adapters (lavapipe, SwiftShader) pay for each read of workgroup memory, and every
-// GPU test runs on one.
-// Prepended by mod.rs: `struct Shape` (from the Rust uniform, with the activation's code), the codes, `alias Weight`, the
-// tile sizes and the activation functions; appended: `stage_weights(lane, col0, k0)`, which fills `weight_tile` from f32, f16
-// or q8 weights (q8: int8 values times their group's scale).
+// Linear layout), output rows × cols. A workgroup owns a TILE_ROWS × TILE_COLS (16 × 128) output
+// tile; each of its 16 × (TILE_ROWS / THREAD_ROWS) threads owns THREAD_ROWS rows × 8 columns of
+// it, the columns 16 apart. TILE_DEPTH-deep slices of both operands are staged in workgroup memory
+// as they lie in memory, four depths to a vec4, so staging copies whole vec4s (one bounds check
+// and one store per four values) and a thread reads one vec4 per row and per column for four depths.
+// Prepended by mod.rs: `struct Shape` (from the Rust uniform, with the activation's code), the
+// codes, `alias Weight`, the tile sizes, THREAD_ROWS and the activation functions; appended:
+// `stage_weights(lane, col0, k0)`, which fills `weight_tile` from f32, f16 or q8 weights (q8: int8
+// values times their group's scale). The two marked lines are replaced by one line per row of
+// the thread's block (mod.rs), so the accumulators are indexed by constants only (a loop index
+// puts them in memory on lavapipe).
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
@@ -15,66 +17,71 @@
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
 
-// Stored k-major as vec4s along rows/cols, so a thread reads its 4 rows (8 cols) in one (two) loads.
-var<workgroup> input_tile: array<vec4<f32>, TILE_DEPTH * TILE_ROWS / 4u>;
-var<workgroup> weight_tile: array<vec4<f32>, TILE_DEPTH * TILE_COLS / 4u>;
+const SLICE: u32 = TILE_DEPTH / 4u;
+// One vec4 more per weight column: the 8 threads of a GPU's quarter-warp read 8 columns in 8 banks.
+const COLUMN_STRIDE: u32 = SLICE + 1u;
+const THREADS: u32 = 16u * (TILE_ROWS / THREAD_ROWS);
+var<workgroup> input_tile: array<vec4<f32>, TILE_ROWS * SLICE>;
+var<workgroup> weight_tile: array<vec4<f32>, TILE_COLS * COLUMN_STRIDE>;
 
-@compute @workgroup_size(16, 4, 1)
+@compute @workgroup_size(16, TILE_ROWS / THREAD_ROWS, 1)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) local: vec3<u32>,
         @builtin(local_invocation_index) lane: u32) {
     let row0 = group.y * TILE_ROWS;
     let col0 = group.x * TILE_COLS;
-    var acc: array<vec4<f32>, 8>;
+    let rows = local.y * THREAD_ROWS * SLICE;
+    let cols = local.x * COLUMN_STRIDE;
+    var acc: array<vec4<f32>, THREAD_ROWS * 2u>;
     for (var k0 = 0u; k0 < shape.depth; k0 += TILE_DEPTH) {
-        // Consecutive lanes read consecutive k: coalesced rows.
-        for (var i = 0u; i < TILE_ROWS * TILE_DEPTH / 64u; i++) {
-            let index = lane + i * 64u;
-            let r = index / TILE_DEPTH;
-            let k = index % TILE_DEPTH;
-            var a = 0.0;
-            if (row0 + r < shape.rows && k0 + k < shape.depth) {
-                a = input[(row0 + r) * shape.depth + k0 + k];
-            }
-            input_tile[k * (TILE_ROWS / 4u) + r / 4u][r % 4u] = a;
+        for (var i = 0u; i < TILE_ROWS * SLICE / THREADS; i++) {
+            let index = lane + i * THREADS;
+            input_tile[index] = input4(row0 + index / SLICE, k0 + (index % SLICE) * 4u);
         }
         stage_weights(lane, col0, k0);
         workgroupBarrier();
-        for (var k = 0u; k < TILE_DEPTH; k++) {
-            let a = input_tile[k * (TILE_ROWS / 4u) + local.y];
-            let b0 = weight_tile[k * (TILE_COLS / 4u) + local.x * 2u];
-            let b1 = weight_tile[k * (TILE_COLS / 4u) + local.x * 2u + 1u];
-            acc[0] = fma(vec4<f32>(a.x), b0, acc[0]);
-            acc[1] = fma(vec4<f32>(a.x), b1, acc[1]);
-            acc[2] = fma(vec4<f32>(a.y), b0, acc[2]);
-            acc[3] = fma(vec4<f32>(a.y), b1, acc[3]);
-            acc[4] = fma(vec4<f32>(a.z), b0, acc[4]);
-            acc[5] = fma(vec4<f32>(a.z), b1, acc[5]);
-            acc[6] = fma(vec4<f32>(a.w), b0, acc[6]);
-            acc[7] = fma(vec4<f32>(a.w), b1, acc[7]);
+        for (var q = 0u; q < SLICE; q++) {
+            let b0 = weight_tile[cols + q];
+            let b1 = weight_tile[cols + 16u * COLUMN_STRIDE + q];
+            let b2 = weight_tile[cols + 32u * COLUMN_STRIDE + q];
+            let b3 = weight_tile[cols + 48u * COLUMN_STRIDE + q];
+            let b4 = weight_tile[cols + 64u * COLUMN_STRIDE + q];
+            let b5 = weight_tile[cols + 80u * COLUMN_STRIDE + q];
+            let b6 = weight_tile[cols + 96u * COLUMN_STRIDE + q];
+            let b7 = weight_tile[cols + 112u * COLUMN_STRIDE + q];
+            // MULTIPLY EACH ROW
         }
         workgroupBarrier();
     }
-    // Constant indices into `acc`, so it stays in registers (a loop index puts it in memory on lavapipe).
-    let row = row0 + local.y * 4u;
-    let col = col0 + local.x * 8u;
-    store(row, col, acc[0]);
-    store(row, col + 4u, acc[1]);
-    store(row + 1u, col, acc[2]);
-    store(row + 1u, col + 4u, acc[3]);
-    store(row + 2u, col, acc[4]);
-    store(row + 2u, col + 4u, acc[5]);
-    store(row + 3u, col, acc[6]);
-    store(row + 3u, col + 4u, acc[7]);
+    let row = row0 + local.y * THREAD_ROWS;
+    let col = col0 + local.x;
+    // STORE EACH ROW
 }
 
-// The four outputs of `row` from column `col` on, those inside the matrix.
+// input[row][k .. k + 4], zero past the matrix.
+fn input4(row: u32, k: u32) -> vec4<f32> {
+    var v = vec4<f32>(0.0);
+    if (row < shape.rows) {
+        let at = row * shape.depth + k;
+        if (k + 3u < shape.depth) {
+            v = vec4(input[at], input[at + 1u], input[at + 2u], input[at + 3u]);
+        } else {
+            if (k < shape.depth) { v.x = input[at]; }
+            if (k + 1u < shape.depth) { v.y = input[at + 1u]; }
+            if (k + 2u < shape.depth) { v.z = input[at + 2u]; }
+        }
+    }
+    return v;
+}
+
+// Outputs of `row` in columns col, col + 16, col + 32 and col + 48, those inside the matrix.
 fn store(row: u32, col: u32, values: vec4<f32>) {
     if (row >= shape.rows) {
         return;
     }
     for (var j = 0u; j < 4u; j++) {
-        if (col + j < shape.cols) {
-            output[row * shape.cols + col + j] = activate(values[j] + bias[col + j]);
+        let c = col + j * 16u;
+        if (c < shape.cols) {
+            output[row * shape.cols + c] = activate(values[j] + bias[c]);
         }
     }
 }
