@@ -44,8 +44,9 @@ fuzz_one() {
   rm -f "$log"
 }
 
-# As many targets at once as there are cores: each still gets a core for its whole $seconds.
-parallel=$(nproc)
+# As many targets at once as there are cores (or FUZZ_JOBS): each still gets a core for its whole
+# $seconds. The test command sets FUZZ_JOBS=1 to fuzz beside the browser tests on their idle core.
+parallel=${FUZZ_JOBS:-$(nproc)}
 failed=0
 for ((i = 0; i < ${#targets[@]}; i += parallel)); do
   pids=()

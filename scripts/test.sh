@@ -46,17 +46,49 @@ stage "Native engine tests (cargo test; structure.rs checks module cycles and on
 # The native-test profile: release speed without fat LTO, so the test binaries link in seconds.
 cargo test --profile native-test --workspace
 
-stage "Fuzzing (scripts/fuzz.sh 30: each cargo fuzz target for 30 s, one per core at a time)"
-bash scripts/fuzz.sh 30
-
 stage "Build pkg/"
 bash scripts/build.sh
 
 stage "Types: tsc --noEmit on an example that uses every option"
 npx tsc -p tests/types && echo "index.d.ts: the example type-checks"
 
-stage "Node.js tests (the package in Node)"
-node --test tests/node/
+# Chromium and SwiftShader keep about 1.4 of the 2 cores busy through the browser tests; fuzzing
+# (one target at a time) and the Node.js tests need about one, so they run beside them, their
+# output held until the browser tests end. worker.test.mjs measures how long the page's main thread
+# stalls, so it runs after, alone.
+E2E_ALONE=(tests/e2e/worker.test.mjs)
+mapfile -t e2e_shared < <(ls tests/e2e/*.test.mjs | grep -vxF -f <(printf '%s\n' "${E2E_ALONE[@]}"))
+beside=$(mktemp -d)
+# Each part beside the browser tests: its output to $beside/<n>.log, then its time, CPU and status.
+run_beside() {
+  local n=$1 name=$2 start=$SECONDS cpu status=0
+  shift 2
+  cpu=$(cpu_seconds)
+  "$@" > "$beside/$n.log" 2>&1 || status=$?
+  printf '%5d s  %5d s CPU  %s (beside the browser tests)\n' $((SECONDS - start)) $(($(cpu_seconds) - cpu)) "$name" > "$beside/$n.time"
+  echo "$status" > "$beside/$n.status"
+}
+(
+  # A subshell's own /proc stat counts its children: cpu_seconds reads it through $BASHPID.
+  cpu_seconds() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($16 + $17) / tick }' "/proc/$BASHPID/stat"; }
+  run_beside 1 "Fuzzing (scripts/fuzz.sh 30: each cargo fuzz target for 30 s, one at a time)" env FUZZ_JOBS=1 bash scripts/fuzz.sh 30
+  run_beside 2 "Node.js tests (the package in Node)" node --test tests/node/
+) &
+beside_pid=$!
+trap 'kill $beside_pid 2>/dev/null || true; report' EXIT
 
-stage "Browser end-to-end tests (headless Chromium)"
-node --test --test-concurrency=1 tests/e2e/
+stage "Browser end-to-end tests (headless Chromium), with fuzzing and the Node.js tests beside them"
+e2e_status=0
+node --test --test-concurrency=1 "${e2e_shared[@]}" || e2e_status=$?
+wait "$beside_pid"
+trap report EXIT
+for n in 1 2; do
+  printf '\n== %s\n' "$(sed 's/ *[0-9]* s *[0-9]* s CPU  //' "$beside/$n.time")"
+  cat "$beside/$n.log"
+  timings+=("$(cat "$beside/$n.time")")
+done
+beside_failed=$(cat "$beside"/*.status | grep -cvx 0 || true)
+[ "$e2e_status" = 0 ] && [ "$beside_failed" = 0 ] || { echo "failed: browser tests exit $e2e_status; parts beside them failed: $beside_failed" >&2; exit 1; }
+
+stage "Browser tests that time the page's main thread, alone (${E2E_ALONE[*]})"
+node --test --test-concurrency=1 "${E2E_ALONE[@]}"
