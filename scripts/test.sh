@@ -10,7 +10,8 @@ stage_start=$SECONDS
 stage_name=""
 # CPU seconds of every finished child process so far (utime + stime of the children waited for,
 # /proc/<pid>/stat fields 16-17): beside the wall time, it says whether a part keeps both cores busy.
-cpu_seconds() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($16 + $17) / tick }' "/proc/$$/stat"; }
+cpu_pid=$$
+cpu_seconds() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($16 + $17) / tick }' "/proc/$cpu_pid/stat"; }
 stage_cpu=$(cpu_seconds)
 stage() {
   local cpu
@@ -69,8 +70,8 @@ run_beside() {
   echo "$status" > "$beside/$n.status"
 }
 (
-  # A subshell's own /proc stat counts its children: cpu_seconds reads it through $BASHPID.
-  cpu_seconds() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($16 + $17) / tick }' "/proc/$BASHPID/stat"; }
+  # This subshell's own /proc stat counts the parts it waits for ($BASHPID here, not in a $(…)).
+  cpu_pid=$BASHPID
   run_beside 1 "Fuzzing (scripts/fuzz.sh 30: each cargo fuzz target for 30 s, one at a time)" env FUZZ_JOBS=1 bash scripts/fuzz.sh 30
   run_beside 2 "Node.js tests (the package in Node)" node --test tests/node/
 ) &
