@@ -56,7 +56,7 @@ export async function startWebGpu(engine, backend, dtype, { allowSoftwareAdapter
     try {
       // f16 storage unless the caller asked for f32 weights outright; a software adapter gets
       // the kernels' shapes for CPUs.
-      await engine.enableWebGpu(dtype !== 'f32', Boolean(software));
+      await engine.enableWebGpu(dtype !== 'f32', software);
       if (backend === 'webgpu') return { adapter, choice: { chosen: 'webgpu', adapter, reason: 'backend "webgpu" was asked for' } };
       const timing = JSON.parse(await engine.chooseBackendByTiming(TIMING_BUDGET_MS));
       const choice = { ...timing, adapter, reason: describeTiming(timing, adapter) };

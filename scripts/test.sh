@@ -13,10 +13,12 @@ stage_name=""
 cpu_pid=$$
 cpu_seconds() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%d", ($16 + $17) / tick }' "/proc/$cpu_pid/stat"; }
 stage_cpu=$(cpu_seconds)
+# One line of the closing table: wall seconds, CPU seconds, what ran.
+timing_line() { printf '%5d s  %5d s CPU  %s' "$1" "$2" "$3"; }
 stage() {
   local cpu
   cpu=$(cpu_seconds)
-  [ -z "$stage_name" ] || timings+=("$(printf '%5d s  %5d s CPU  %s' $((SECONDS - stage_start)) $((cpu - stage_cpu)) "$stage_name")")
+  [ -z "$stage_name" ] || timings+=("$(timing_line $((SECONDS - stage_start)) $((cpu - stage_cpu)) "$stage_name")")
   stage_name=$1
   stage_start=$SECONDS
   stage_cpu=$cpu
@@ -57,23 +59,26 @@ npx tsc -p tests/types && echo "index.d.ts: the example type-checks"
 # (one target at a time) and the Node.js tests need about one, so they run beside them, their
 # output held until the browser tests end. worker.test.mjs measures how long the page's main thread
 # stalls, so it runs after, alone.
-E2E_ALONE=(tests/e2e/worker.test.mjs)
-mapfile -t e2e_shared < <(ls tests/e2e/*.test.mjs | grep -vxF -f <(printf '%s\n' "${E2E_ALONE[@]}"))
+E2E_ALONE=tests/e2e/worker.test.mjs
+e2e_shared=()
+for file in tests/e2e/*.test.mjs; do [ "$file" = "$E2E_ALONE" ] || e2e_shared+=("$file"); done
+BESIDE=("Fuzzing (scripts/fuzz.sh 30: each cargo fuzz target for 30 s, one at a time)" "Node.js tests (the package in Node)")
 beside=$(mktemp -d)
-# Each part beside the browser tests: its output to $beside/<n>.log, then its time, CPU and status.
+# Part n beside the browser tests: its output to $beside/n.log, its table line to n.time, its exit
+# status to n.status.
 run_beside() {
-  local n=$1 name=$2 start=$SECONDS cpu status=0
-  shift 2
+  local n=$1 start=$SECONDS cpu status=0
+  shift
   cpu=$(cpu_seconds)
   "$@" > "$beside/$n.log" 2>&1 || status=$?
-  printf '%5d s  %5d s CPU  %s (beside the browser tests)\n' $((SECONDS - start)) $(($(cpu_seconds) - cpu)) "$name" > "$beside/$n.time"
+  timing_line $((SECONDS - start)) $(($(cpu_seconds) - cpu)) "${BESIDE[n]} (beside the browser tests)" > "$beside/$n.time"
   echo "$status" > "$beside/$n.status"
 }
 (
   # This subshell's own /proc stat counts the parts it waits for ($BASHPID here, not in a $(…)).
   cpu_pid=$BASHPID
-  run_beside 1 "Fuzzing (scripts/fuzz.sh 30: each cargo fuzz target for 30 s, one at a time)" env FUZZ_JOBS=1 bash scripts/fuzz.sh 30
-  run_beside 2 "Node.js tests (the package in Node)" node --test tests/node/
+  run_beside 0 env FUZZ_JOBS=1 bash scripts/fuzz.sh 30
+  run_beside 1 node --test tests/node/
 ) &
 beside_pid=$!
 trap 'kill $beside_pid 2>/dev/null || true; report' EXIT
@@ -83,13 +88,14 @@ e2e_status=0
 node --test --test-concurrency=1 "${e2e_shared[@]}" || e2e_status=$?
 wait "$beside_pid"
 trap report EXIT
-for n in 1 2; do
-  printf '\n== %s\n' "$(sed 's/ *[0-9]* s *[0-9]* s CPU  //' "$beside/$n.time")"
+beside_failed=0
+for n in "${!BESIDE[@]}"; do
+  printf '\n== %s\n' "${BESIDE[n]}"
   cat "$beside/$n.log"
   timings+=("$(cat "$beside/$n.time")")
+  [ "$(cat "$beside/$n.status")" = 0 ] || beside_failed=$((beside_failed + 1))
 done
-beside_failed=$(cat "$beside"/*.status | grep -cvx 0 || true)
 [ "$e2e_status" = 0 ] && [ "$beside_failed" = 0 ] || { echo "failed: browser tests exit $e2e_status; parts beside them failed: $beside_failed" >&2; exit 1; }
 
-stage "Browser tests that time the page's main thread, alone (${E2E_ALONE[*]})"
-node --test --test-concurrency=1 "${E2E_ALONE[@]}"
+stage "Browser tests that time the page's main thread, alone ($E2E_ALONE)"
+node --test --test-concurrency=1 "$E2E_ALONE"

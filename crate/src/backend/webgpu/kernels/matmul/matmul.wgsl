@@ -57,20 +57,20 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
     // STORE EACH ROW
 }
 
+// `v`, read at depths k .. k + 4 of a row, with the depths past the row's end zeroed. Those lanes
+// were read from the next row or, at the buffer's end, past it: WGSL bounds every storage read, so
+// such a read is safe and its value is never used.
+fn within_depth(v: vec4<f32>, k: u32) -> vec4<f32> {
+    return select(vec4<f32>(0.0), v, vec4(k, k + 1u, k + 2u, k + 3u) < vec4(shape.depth));
+}
+
 // input[row][k .. k + 4], zero past the matrix.
 fn input4(row: u32, k: u32) -> vec4<f32> {
-    var v = vec4<f32>(0.0);
-    if (row < shape.rows) {
-        let at = row * shape.depth + k;
-        if (k + 3u < shape.depth) {
-            v = vec4(input[at], input[at + 1u], input[at + 2u], input[at + 3u]);
-        } else {
-            if (k < shape.depth) { v.x = input[at]; }
-            if (k + 1u < shape.depth) { v.y = input[at + 1u]; }
-            if (k + 2u < shape.depth) { v.z = input[at + 2u]; }
-        }
+    if (row >= shape.rows) {
+        return vec4<f32>(0.0);
     }
-    return v;
+    let at = row * shape.depth + k;
+    return within_depth(vec4(input[at], input[at + 1u], input[at + 2u], input[at + 3u]), k);
 }
 
 // Outputs of `row` in columns col, col + 16, col + 32 and col + 48, those inside the matrix.

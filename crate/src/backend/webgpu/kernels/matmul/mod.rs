@@ -33,6 +33,13 @@ pub const TILE_COLS: usize = 128;
 pub const TILE_DEPTH: usize = 16;
 // q8 staging reads one scale per column per depth slice, and a word of four int8 per vec4.
 const _: () = assert!(Q8_GROUP.is_multiple_of(TILE_DEPTH) && TILE_DEPTH.is_multiple_of(4));
+// matmul.wgsl's column layout (16 threads, 8 columns 16 apart) is written for 128 columns, and
+// every tiling's threads cover the tile's rows.
+const _: () = assert!(
+    TILE_COLS == 128
+        && TILE_ROWS.is_multiple_of(MatmulTiling::Gpu.thread_rows())
+        && TILE_ROWS.is_multiple_of(MatmulTiling::Software.thread_rows())
+);
 
 /// How a workgroup's tile is split among its threads. A GPU runs 32 threads per instruction and
 /// wants many of them: 64 threads of 4 rows each. A software adapter (lavapipe, SwiftShader) runs
@@ -57,14 +64,13 @@ impl MatmulTiling {
     }
 
     /// Output rows per thread (each thread has 8 columns).
-    pub fn thread_rows(self) -> usize {
+    pub const fn thread_rows(self) -> usize {
         match self {
             MatmulTiling::Gpu => 4,
             MatmulTiling::Software => 16,
         }
     }
 }
-const _: () = assert!(TILE_ROWS.is_multiple_of(16) && TILE_COLS == 128);
 
 /// One pipeline for every linear layer: the activation is read from the uniform, not compiled in,
 /// because each pipeline costs seconds to compile on a software adapter (SwiftShader) at every load.
@@ -109,13 +115,7 @@ const FLOAT_STAGING: &str = "fn stage_weights(lane: u32, col0: u32, k0: u32) {
         var v = vec4<f32>(0.0);
         if (col0 + c < shape.cols) {
             let at = (col0 + c) * shape.depth + k;
-            if (k + 3u < shape.depth) {
-                v = vec4(f32(weight[at]), f32(weight[at + 1u]), f32(weight[at + 2u]), f32(weight[at + 3u]));
-            } else {
-                if (k < shape.depth) { v.x = f32(weight[at]); }
-                if (k + 1u < shape.depth) { v.y = f32(weight[at + 1u]); }
-                if (k + 2u < shape.depth) { v.z = f32(weight[at + 2u]); }
-            }
+            v = within_depth(vec4(f32(weight[at]), f32(weight[at + 1u]), f32(weight[at + 2u]), f32(weight[at + 3u])), k);
         }
         weight_tile[c * COLUMN_STRIDE + index % SLICE] = v;
     }
