@@ -10,7 +10,7 @@ import { openBrowser } from '../tests/e2e/harness.mjs';
 const harness = await openBrowser();
 harness.page.setDefaultTimeout(0);
 const lines = await harness.page.evaluate(async () => {
-  const { newInstance } = await import('/pkg/instance.js');
+  const { newInstance } = await import('/pkg/engine/instance.js');
   const out = [];
   for (const simd of ['relaxed-simd', 'simd128']) {
     const glue = await newInstance(simd, null);

@@ -164,7 +164,7 @@ const addCost = passages && (await harness.page.evaluate(async (passages) => {
   const addMs = performance.now() - start;
   const texts = [];
   for (const doc of docs) for (const { start: s, end } of index.get(doc.id).chunks) texts.push(doc.text.slice(s, end));
-  const { newInstance } = await import('/pkg/instance.js');
+  const { newInstance } = await import('/pkg/engine/instance.js');
   const glue = await newInstance('relaxed-simd', null);
   const store = new glue.SearchStore(384, 'int8', undefined, 1.2, 0.75);
   const zero = new Float32Array(384);

@@ -18,7 +18,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { Embedder } from '../pkg/index.js';
-import { listInputs, readDocuments } from '../pkg/cli-inputs.mjs';
+import { listInputs, readDocuments } from '../pkg/cli/inputs.mjs';
 
 const DOCS = '/usr/share/doc/python3.11/html';
 const { values } = parseArgs({ options: { all: { type: 'boolean', default: false }, set: { type: 'string', default: 'build/docs-set.json' }, threads: { type: 'string', default: '2' }, warm: { type: 'boolean', default: false } } });
@@ -40,7 +40,7 @@ const out = join(root, values.all ? 'index-all' : 'index');
 rmSync(out, { recursive: true, force: true });
 if (!values.warm) rmSync(join(root, 'cache'), { recursive: true, force: true });
 const started = performance.now();
-execFileSync('node', ['pkg/cli.mjs', 'index', pages, '--model', 'models/all-MiniLM-L6-v2', '--out', out, '--threads', values.threads, '--cache', join(root, 'cache')], { stdio: 'inherit' });
+execFileSync('node', ['pkg/cli/main.mjs', 'index', pages, '--model', 'models/all-MiniLM-L6-v2', '--out', out, '--threads', values.threads, '--cache', join(root, 'cache')], { stdio: 'inherit' });
 const buildSeconds = (performance.now() - started) / 1000;
 const folderBytes = Number(execFileSync('du', ['-sb', out]).toString().split('\t')[0]);
 

@@ -103,7 +103,7 @@ for (let q = 0; q < queries; q++) {
 
 const out = join(folder, 'index');
 const buildStart = performance.now();
-execFileSync('node', ['pkg/cli.mjs', 'index', '--vectors', vectorsPath, '--documents', documentsPath, '--model', 'models/all-MiniLM-L6-v2', '--out', out, '--cache', join(folder, 'cache')], { stdio: 'inherit' });
+execFileSync('node', ['pkg/cli/main.mjs', 'index', '--vectors', vectorsPath, '--documents', documentsPath, '--model', 'models/all-MiniLM-L6-v2', '--out', out, '--cache', join(folder, 'cache')], { stdio: 'inherit' });
 const buildSeconds = (performance.now() - buildStart) / 1000;
 const folderBytes = execFileSync('du', ['-sb', out]).toString().split('\t')[0];
 

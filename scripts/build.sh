@@ -28,7 +28,7 @@ build_relaxed() {
   echo "$CARGO_TARGET_DIR/relaxed/wasm32-unknown-unknown/release/webembed.wasm"
 }
 # A third build, with wasm atomics and shared memory, runs rayon threads on cross-origin isolated
-# pages and in Node (pkg-template/thread-pool.js). std itself must be rebuilt with atomics, which
+# pages and in Node (pkg-template/engine/thread-pool.js). std itself must be rebuilt with atomics, which
 # only a nightly can do (-Z build-std): the pinned $WEBEMBED_NIGHTLY. The linker flags give the
 # shared memory its 4 GiB maximum and export the thread-local storage symbols wasm-bindgen needs.
 build_threads() {
@@ -108,7 +108,7 @@ fi
 if [ -f pkg.partial/webembed_glue.js ] && [ -f pkg.partial/webembed_threads_bg.wasm ]; then
   node scripts/check-threads-glue.mjs pkg.partial/webembed_glue.js pkg.partial/webembed_threads_glue.js
 fi
-cp pkg-template/* pkg.partial/
+cp -r pkg-template/. pkg.partial/
 # Swapped in whole, so a server never hands out half of one build and half of another.
 rm -rf pkg.old
 [ ! -d pkg ] || mv pkg pkg.old

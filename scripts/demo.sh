@@ -42,7 +42,7 @@ if [ ${#pending[@]} -gt 0 ]; then
   make_the_rest() {
     bash scripts/setup.sh demo-rest && bash scripts/build.sh simd128 relaxed threads || return 1
     for folder in models/*/; do
-      [ -f "$folder/model.q8.safetensors" ] || node pkg/cli.mjs quantize "$folder" || return 1
+      [ -f "$folder/model.q8.safetensors" ] || node pkg/cli/main.mjs quantize "$folder" || return 1
     done
   }
   (

@@ -9,5 +9,5 @@ cd "$(dirname "$0")/../.."
 DOCS=/usr/share/doc/python3.11/html
 [ -d "$DOCS" ] || { echo "build.sh: $DOCS is absent: sudo apt-get install python3.11-doc" >&2; exit 1; }
 # Only the pages: the _sources/ texts and static files are not documents.
-node pkg/cli.mjs index "$DOCS/**/*.html" --model models/all-MiniLM-L6-v2 --out examples/python-docs/index
+node pkg/cli/main.mjs index "$DOCS/**/*.html" --model models/all-MiniLM-L6-v2 --out examples/python-docs/index
 node scripts/serve.mjs --path /examples/python-docs/

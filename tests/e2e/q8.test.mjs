@@ -27,7 +27,7 @@ function fidelity(vectors, cases) {
 
 test('the q8 integer kernel of both wasm binaries equals the scalar reference on awkward shapes', async () => {
   const result = await harness.page.evaluate(async () => {
-    const { newInstance } = await import('/pkg/instance.js');
+    const { newInstance } = await import('/pkg/engine/instance.js');
     const out = {};
     for (const simd of ['relaxed-simd', 'simd128']) {
       const glue = await newInstance(simd, null);
@@ -155,8 +155,8 @@ test('a q8 file of another scheme version, or with a damaged tensor, is E_WEIGHT
   }
   // A q8 file made by the engine in this page, then altered.
   const bytes = new Uint8Array(await harness.page.evaluate(async (path) => {
-    const { newInstance } = await import('/pkg/instance.js');
-    const { streamInto } = await import('/pkg/safetensors.js');
+    const { newInstance } = await import('/pkg/engine/instance.js');
+    const { streamInto } = await import('/pkg/loading/safetensors.js');
     const glue = await newInstance('simd128', null);
     const loader = new glue.ModelLoader('q8');
     for (const name of ['config.json', 'tokenizer.json', 'modules.json', '1_Pooling/config.json']) {

@@ -52,7 +52,7 @@ const DOCS = [
 
 test("the scan's nibble kernel of both wasm binaries equals the scalar reference", async () => {
   const result = await harness.page.evaluate(async () => {
-    const { newInstance } = await import('/pkg/instance.js');
+    const { newInstance } = await import('/pkg/engine/instance.js');
     const out = {};
     for (const simd of ['relaxed-simd', 'simd128']) out[simd] = (await newInstance(simd, null)).checkScanKernel();
     return out;

@@ -19,7 +19,7 @@ let harness;
 
 before(async () => {
   await rm(`${ROOT}${BUILD}`, { recursive: true, force: true });
-  await promisify(execFile)('node', ['pkg/cli.mjs', 'index', 'tests/fixtures/shipped/site', '--model', `${ROOT}tests/fixtures/tiny/models/bge-cls-like`, '--out', `${BUILD}/site`, '--cache', `${BUILD}/cache`, '--threads', '1'], { cwd: ROOT });
+  await promisify(execFile)('node', ['pkg/cli/main.mjs', 'index', 'tests/fixtures/shipped/site', '--model', `${ROOT}tests/fixtures/tiny/models/bge-cls-like`, '--out', `${BUILD}/site`, '--cache', `${BUILD}/cache`, '--threads', '1'], { cwd: ROOT });
   await cp(`${ROOT}${BUILD}/site`, `${ROOT}${BUILD}/damaged`, { recursive: true });
   harness = await openBrowser();
 });

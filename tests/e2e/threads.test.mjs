@@ -24,7 +24,7 @@ before(async () => {
 });
 after(async () => harness?.close());
 
-const webembedWorkers = () => harness.page.workers().filter((w) => w.url().endsWith('/pkg/worker.js'));
+const webembedWorkers = () => harness.page.workers().filter((w) => w.url().endsWith('/pkg/model/worker-host.js'));
 
 test('threads: 2 runs two worker engines, built from one download, with the vectors of one thread (f32 and q8)', async () => {
   for (const dtype of ['f32', 'q8']) {

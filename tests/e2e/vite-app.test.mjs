@@ -1,5 +1,6 @@
-// The package imported through Vite: a tiny app (tests/vite-app) is built with the package
-// aliased as `webembed`, served, and run in Chromium, in the page and in worker mode.
+// The package imported through Vite: a tiny app (tests/vite-app) is built against the package as
+// npm installs it from `npm pack`'s tarball (tests/packed.mjs), served, and run in Chromium, in the
+// page and in worker mode: a file missing from the tarball fails the build or the run.
 
 import assert from 'node:assert/strict';
 import { readFile, rm } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { build } from 'vite';
 
+import { installPacked } from '../packed.mjs';
 import { cosine, openBrowser } from './harness.mjs';
 
 const ROOT = new URL('../../', import.meta.url);
@@ -18,11 +20,13 @@ let harness;
 
 before(async () => {
   await rm(OUT, { recursive: true, force: true });
+  const { packageDir } = await installPacked();
   await build({
     root: fileURLToPath(new URL('tests/vite-app/', ROOT)),
     base: '/test-results/vite-dist/',
     logLevel: 'warn',
-    resolve: { alias: { webembed: fileURLToPath(new URL('pkg/index.js', ROOT)) } },
+    // The installed folder: Vite reads its package.json (exports) as it would in a user's app.
+    resolve: { alias: { webembed: packageDir } },
     build: { outDir: fileURLToPath(OUT), emptyOutDir: true },
     worker: { format: 'es' },
   });

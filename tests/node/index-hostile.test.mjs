@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { Embedder } from '../../pkg/index.js';
-import { decodeRecord, encodeRecord } from '../../pkg/index-storage.js';
+import { decodeRecord, encodeRecord } from '../../pkg/search/storage.js';
 
 const TINY = fileURLToPath(new URL('../../tests/fixtures/tiny/models/e5-small-v2-like/', import.meta.url));
 const MAGIC = new TextEncoder().encode('WEBEMBEDINDEX');

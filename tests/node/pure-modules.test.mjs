@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { resolveModelUrl } from '../../pkg-template/hub.js';
-import { checkBatchSize, checkPromptOptions, checkText, normalizeTexts } from '../../pkg-template/input.js';
-import { checkSafetensors, streamInto, tensors } from '../../pkg-template/safetensors.js';
-import { similarity } from '../../pkg-template/similarity.js';
+import { resolveModelUrl } from '../../pkg-template/loading/hub.js';
+import { checkBatchSize, checkPromptOptions, checkText, normalizeTexts } from '../../pkg-template/core/input.js';
+import { checkSafetensors, streamInto, tensors } from '../../pkg-template/loading/safetensors.js';
+import { similarity } from '../../pkg-template/core/similarity.js';
 
 /** A safetensors file from { name: { dtype, shape, values: TypedArray } }, data 8-byte aligned. */
 function safetensors(entries, { headerPad = 0, tail = 0 } = {}) {

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { Embedder } from '../../pkg/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'pkg/cli.mjs');
+const CLI = join(ROOT, 'pkg/cli/main.mjs');
 const run = promisify(execFile);
 const TEXTS = ['query: how do I reset it?', 'passage: Hold the button for ten seconds to reset the device.', 'ein kurzer deutscher Satz', '東京'];
 

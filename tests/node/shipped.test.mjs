@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { Embedder } from '../../pkg/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'pkg/cli.mjs');
+const CLI = join(ROOT, 'pkg/cli/main.mjs');
 const MODEL = join(ROOT, 'tests/fixtures/tiny/models/bge-cls-like');
 const OTHER_MODEL = join(ROOT, 'tests/fixtures/tiny/models/multilingual-e5-small-like');
 const WIDE_MODEL = join(ROOT, 'tests/fixtures/tiny/models/multilingual-e5-large-like');
@@ -115,7 +115,7 @@ test('a shipped index gives the scores of a browser index holding the same docum
   const index = await model.loadIndex(siteIndex.out);
   const memory = await model.openIndex('same-docs', { storage: 'memory' });
   // The same documents, from the same readers the CLI used.
-  const { listInputs, readDocuments } = await import('../../pkg/cli-inputs.mjs');
+  const { listInputs, readDocuments } = await import('../../pkg/cli/inputs.mjs');
   const docs = [];
   for (const input of await listInputs([SITE])) docs.push(...(await readDocuments(input)));
   await memory.add(docs.map(({ id, text, metadata }) => ({ id, text, metadata })));

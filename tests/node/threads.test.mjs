@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { Embedder } from '../../pkg/index.js';
-import { pickSimd } from '../../pkg/instance.js';
+import { pickSimd } from '../../pkg/engine/instance.js';
 import { cosine } from '../e2e/harness.mjs';
 import { countWorkers, differing } from './worker-census.mjs';
 

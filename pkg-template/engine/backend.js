@@ -1,7 +1,7 @@
 // Which backend a model runs on: the `backend` option, probing navigator.gpu for an adapter,
 // moving a fresh engine onto WebGPU, and telling the app when a GPU failure moves it to the CPU.
 
-import { WebembedError } from './errors.js';
+import { WebembedError } from '../core/errors.js';
 
 const BACKENDS = ['auto', 'cpu', 'webgpu'];
 

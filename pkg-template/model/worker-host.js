@@ -3,9 +3,9 @@
 // carries the model's state (backend, GPU info, memory) so the main-thread model can report it
 // synchronously, as the in-page model does.
 
-import { Embedder } from './index.js';
-import { primeModule } from './instance.js';
-import { holdLifeLock, workerPort } from './platform.js';
+import { Embedder } from './embedder.js';
+import { primeModule } from '../engine/instance.js';
+import { holdLifeLock, workerPort } from '../core/platform.js';
 
 const port = workerPort();
 

@@ -1,8 +1,8 @@
 // How many engines may run at once: the `threads` and `memoryBudget` options and the rule behind
 // threads: 'auto'.
 
-import { WebembedError } from './errors.js';
-import { cores } from './platform.js';
+import { WebembedError } from '../core/errors.js';
+import { cores } from '../core/platform.js';
 
 /** 'auto' never starts more engines than this: past four, memory grows faster than speed. */
 export const AUTO_THREADS_MAX = 4;

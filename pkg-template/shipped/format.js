@@ -13,9 +13,9 @@
 // <hash> is the first 16 hex digits of the file's SHA-256: a host and a browser may cache every
 // file but the manifest forever, and a reader checks each file's bytes against its name.
 
-import { WebembedError } from './errors.js';
+import { WebembedError } from '../core/errors.js';
 
-export { dequantize, quantizeRows } from './rows.js';
+export { dequantize, quantizeRows } from '../search/rows.js';
 
 export const MANIFEST_NAME = 'webembed-index.json';
 export const FORMAT_NAME = 'webembed-shipped-index';

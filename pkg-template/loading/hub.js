@@ -3,8 +3,8 @@
 // engine sees it or the cache keeps it.
 
 import { cachedBytes, forgetBytes, storeBytes } from './cache.js';
-import { WebembedError } from './errors.js';
-import { baseForPaths, fetchAny } from './platform.js';
+import { WebembedError } from '../core/errors.js';
+import { baseForPaths, fetchAny } from '../core/platform.js';
 import { checkSafetensors } from './safetensors.js';
 
 const DEFAULT_HUB = 'https://huggingface.co';

@@ -2,18 +2,18 @@
 // createGlue()): dispose() then returns all of its memory, and an instance killed by a trap is
 // replaced without touching the others. The compiled module is shared.
 
-import { WebembedError } from './errors.js';
-import { fetchWasm } from './hub.js';
-import { createGlue } from './webembed_glue.js';
-import { createGlue as createThreadsGlue } from './webembed_threads_glue.js';
+import { WebembedError } from '../core/errors.js';
+import { fetchWasm } from '../loading/hub.js';
+import { createGlue } from '../webembed_glue.js';
+import { createGlue as createThreadsGlue } from '../webembed_threads_glue.js';
 import { startThreadPool } from './thread-pool.js';
 
 const BINARIES = {
   // Fused multiply-add through relaxed SIMD (Chromium 114+): ~12% faster encodes.
-  'relaxed-simd': new URL('./webembed_relaxed_bg.wasm', import.meta.url),
-  simd128: new URL('./webembed_bg.wasm', import.meta.url),
+  'relaxed-simd': new URL('../webembed_relaxed_bg.wasm', import.meta.url),
+  simd128: new URL('../webembed_bg.wasm', import.meta.url),
   // Relaxed SIMD with wasm atomics and shared memory: rayon threads split each matmul.
-  threads: new URL('./webembed_threads_bg.wasm', import.meta.url),
+  threads: new URL('../webembed_threads_bg.wasm', import.meta.url),
 };
 const compiled = new Map();
 

@@ -5,7 +5,7 @@
 import {
   contentName, encodeCentroids, encodeFragment, encodeFragmentTable, encodePartition, encodeShard, encodeShardTable,
   dequantize, FORMAT_NAME, FORMAT_VERSION, quantizeRows, shardOf,
-} from './shipped-format.js';
+} from './format.js';
 
 /** Chunk vectors per partition the coarse quantizer aims at: ~80 KB of int8 codes at 384 dimensions. */
 const ROWS_PER_PARTITION = 50;

@@ -2,7 +2,7 @@
 // (shipped-index.js): the options' checks, hybrid's default fusion, the caller's filter, and
 // reranking of the fused candidates.
 
-import { WebembedError } from './errors.js';
+import { WebembedError } from '../core/errors.js';
 
 const MODES = ['hybrid', 'semantic', 'keyword'];
 

@@ -3,8 +3,8 @@
 // ranked by cosine for each query, then accuracy, precision, recall, MRR, nDCG and MAP at each
 // cutoff (the arithmetic lives in crate/src/search/metrics.rs).
 
-import { asWebembedError, WebembedError } from './errors.js';
-import { newInstance, pickSimd } from './instance.js';
+import { asWebembedError, WebembedError } from '../core/errors.js';
+import { newInstance, pickSimd } from '../engine/instance.js';
 
 /**
  * `data`: { queries: { qid: text }, corpus: { cid: text }, relevant: { qid: [cid, …] } } (the

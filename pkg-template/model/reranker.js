@@ -2,8 +2,9 @@
 // CrossEncoder scores them. Loaded with the Embedder's machinery (page, worker, pool, Node; cache,
 // dtype, backend, integrity, progress), so every option and recovery path is the same.
 
-import { WebembedError } from './errors.js';
-import { checkBatchSize, maxTextUnits, normalizeTexts } from './input.js';
+import { WebembedError } from '../core/errors.js';
+import { checkBatchSize, maxTextUnits, normalizeTexts } from '../core/input.js';
+import { Embedder } from './embedder.js';
 
 const CONSTRUCT = Symbol('construct');
 
@@ -16,8 +17,6 @@ export class Reranker {
    * sentence-transformers 6's modular one. Options: those of Embedder.load.
    */
   static async load(source, options = {}) {
-    // Imported here: index.js exports this class, so a static import would be a cycle.
-    const { Embedder } = await import('./index.js');
     const model = await Embedder.load(source, { ...(options ?? {}), _reranker: true });
     return new Reranker(CONSTRUCT, model);
   }

@@ -3,7 +3,7 @@
 // tensors made from it, and a q8 load never holds a whole f32 matrix. The header is checked
 // against the byte count first: a truncated or padded file is refused here.
 
-import { WebembedError } from './errors.js';
+import { WebembedError } from '../core/errors.js';
 
 const WIDTH = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, U8: 1, I8: 1 };
 const HALF = { F16: false, BF16: true };

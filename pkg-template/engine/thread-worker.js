@@ -2,8 +2,8 @@
 // engine's shared memory, says it is ready, then runs the thread it is handed until the engine
 // stops its pool (stopThreads), and closes.
 
-import { holdLifeLock, workerPort } from './platform.js';
-import { createGlue } from './webembed_threads_glue.js';
+import { holdLifeLock, workerPort } from '../core/platform.js';
+import { createGlue } from '../webembed_threads_glue.js';
 
 const port = workerPort();
 port.listen(async ({ module, memory, receiver, lockName }) => {

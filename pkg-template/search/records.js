@@ -3,7 +3,7 @@
 // (a file a user picked, storage another version or a damaged disk wrote), so each field is
 // checked as the engine checks a model file, and a bad one is E_INDEX naming the document and field.
 
-import { WebembedError } from './errors.js';
+import { WebembedError } from '../core/errors.js';
 
 const MAX_DIMENSION = 65_536;
 

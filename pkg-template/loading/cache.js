@@ -2,7 +2,7 @@
 // passed every check reach `put`; a failed or partial download is never stored, and a load that
 // fails afterwards removes what it stored (hub.js, session.forget).
 
-import { WebembedError } from './errors.js';
+import { WebembedError } from '../core/errors.js';
 
 /** Versioned so a future change of what is stored never reads an old layout. */
 export const CACHE_NAME = 'webembed-v1';

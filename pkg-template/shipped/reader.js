@@ -4,17 +4,17 @@
 // verified files stay in memory (up to MEMORY_BYTES) and in the model cache, so repeated
 // searches, and searches offline after the first ones, fetch nothing.
 
-import { cachedBytes, openCache, storeBytes } from './cache.js';
-import { asWebembedError, WebembedError } from './errors.js';
-import { newInstance, pickSimd } from './instance.js';
-import { fetchAny } from './platform.js';
-import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from './search-options.js';
+import { cachedBytes, openCache, storeBytes } from '../loading/cache.js';
+import { asWebembedError, WebembedError } from '../core/errors.js';
+import { newInstance, pickSimd } from '../engine/instance.js';
+import { fetchAny } from '../core/platform.js';
+import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from '../search/options.js';
 import {
   checkContent, checkManifest, decodeCentroids, dequantize, decodeFragment, decodeFragmentTable, decodePartition, decodeShard, decodeShardTable,
   MANIFEST_NAME, shardOf,
-} from './shipped-format.js';
-import { spansFromFlat } from './input.js';
-import { similarity } from './similarity.js';
+} from './format.js';
+import { spansFromFlat } from '../core/input.js';
+import { similarity } from '../core/similarity.js';
 
 /** Bytes a search reads partitions for when `probes` is not given (the bar: ≤ 300 KB a query). */
 const PROBE_BYTES = 240 * 1024;

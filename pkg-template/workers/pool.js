@@ -5,15 +5,14 @@
 //   split over a pool of threads on shared memory (isolated pages with relaxed SIMD).
 // A worker that dies is replaced and its batch runs again.
 
-import { openCache } from './cache.js';
-import { asWebembedError, WebembedError } from './errors.js';
-import { beginLoad, collectFiles, createSession } from './hub.js';
-import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs, longestFirst } from './input.js';
-import { compiledModule, newInstance } from './instance.js';
-import { addSearchMethods } from './search-index.js';
-import { similarity } from './similarity.js';
-import { poolSize } from './threads.js';
-import { WorkerChannel } from './worker-channel.js';
+import { openCache } from '../loading/cache.js';
+import { asWebembedError, WebembedError } from '../core/errors.js';
+import { beginLoad, collectFiles, createSession } from '../loading/hub.js';
+import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs, longestFirst } from '../core/input.js';
+import { compiledModule, newInstance } from '../engine/instance.js';
+import { similarity } from '../core/similarity.js';
+import { poolSize } from '../engine/threads.js';
+import { WorkerChannel } from './channel.js';
 
 const CONSTRUCT = Symbol('construct');
 
@@ -291,7 +290,6 @@ export class PoolEmbedder {
   }
 }
 
-addSearchMethods(PoolEmbedder);
 
 // Rejects with E_ABORTED when `signal` aborts first; members that still load are ended then.
 function abortable(promise, signal, pending = []) {

@@ -2,13 +2,12 @@
 // engine in a dedicated module worker that the package starts itself, so encoding never blocks
 // the page.
 
-import { announceBackendChange, checkBackend } from './backend.js';
-import { WebembedError } from './errors.js';
-import { resolveModelUrl } from './hub.js';
-import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs } from './input.js';
-import { addSearchMethods } from './search-index.js';
-import { similarity } from './similarity.js';
-import { WorkerChannel } from './worker-channel.js';
+import { announceBackendChange, checkBackend } from '../engine/backend.js';
+import { WebembedError } from '../core/errors.js';
+import { resolveModelUrl } from '../loading/hub.js';
+import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs } from '../core/input.js';
+import { similarity } from '../core/similarity.js';
+import { WorkerChannel } from './channel.js';
 
 const NOT_CLONEABLE = ['fetch', 'cache'];
 const CONSTRUCT = Symbol('construct');
@@ -124,4 +123,3 @@ export class WorkerEmbedder {
   }
 }
 
-addSearchMethods(WorkerEmbedder);

@@ -11,14 +11,12 @@
 // against exact f32 search 0.98 on 100 000 clustered vectors; rescored, 1.0), and keeping 16-bit
 // vectors in memory would cost 3× the int8 ones.
 
-import { asWebembedError, WebembedError } from './errors.js';
-import { decodeRecord, encodeRecord, openStorage, takeSegment } from './index-storage.js';
-import { newInstance, pickSimd } from './instance.js';
-import { evaluate } from './evaluate.js';
-import { checkRecords } from './index-records.js';
-import { DEFAULT_OVERLAP_TOKENS, spansFromFlat } from './input.js';
-import { loadIndex } from './shipped-index.js';
-import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from './search-options.js';
+import { asWebembedError, WebembedError } from '../core/errors.js';
+import { decodeRecord, encodeRecord, openStorage, takeSegment } from './storage.js';
+import { newInstance, pickSimd } from '../engine/instance.js';
+import { checkRecords } from './records.js';
+import { DEFAULT_OVERLAP_TOKENS, spansFromFlat } from '../core/input.js';
+import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from './options.js';
 import { concat, quantizeRows } from './rows.js';
 
 /** Version of what an index stores (meta and segments) and exports. */
@@ -163,35 +161,6 @@ async function newStore(settings) {
   const glue = await newInstance(pickSimd('auto'), null);
   const { language, k1, b } = settings.keywords;
   return { glue, vectors: new glue.SearchStore(settings.model.dimension, settings.vectors, language ?? undefined, k1, b), settings };
-}
-
-/**
- * Gives a model class (the page, worker and pool models alike) openIndex, importIndex and
- * evaluate: each only needs the model's public encode/chunks and its facts.
- */
-export function addSearchMethods(ModelClass) {
-  const methods = {
-    /** Opens (or creates) the persistent search index `name` for this model. */
-    openIndex(name, options) {
-      return openIndex(this, name, options);
-    },
-    /** Stores an index made by `index.export()` as `options.name` (default: its own name) and opens it. */
-    importIndex(buffer, options) {
-      return importIndex(this, buffer, options);
-    },
-    /** Opens a shipped index (a folder `npx webembed index` wrote, on any static host), read-only. */
-    loadIndex(url, options) {
-      return loadIndex(this, url, options);
-    },
-    /** sentence-transformers' InformationRetrievalEvaluator metrics for this model (see evaluate.js). */
-    evaluate(data, options) {
-      return evaluate(this, data, options);
-    },
-  };
-  // Non-enumerable, as a class's own methods are.
-  for (const [name, method] of Object.entries(methods)) {
-    Object.defineProperty(ModelClass.prototype, name, { value: method, writable: true, configurable: true });
-  }
 }
 
 export class SearchIndex {

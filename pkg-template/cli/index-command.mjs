@@ -17,15 +17,15 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { Embedder } from './index.js';
-import { newInstance, pickSimd } from './instance.js';
-import { cores } from './platform.js';
-import { InputError, listInputs, parseJsonl, readDocuments, readVectors } from './cli-inputs.mjs';
-import { parseExport } from './search-index.js';
-import { buildShippedIndex } from './shipped-build.js';
-import { MANIFEST_NAME } from './shipped-format.js';
-import { concat, dequantize } from './rows.js';
-import { DEFAULT_OVERLAP_TOKENS } from './input.js';
+import { Embedder } from '../model/embedder.js';
+import { newInstance, pickSimd } from '../engine/instance.js';
+import { cores } from '../core/platform.js';
+import { InputError, listInputs, parseJsonl, readDocuments, readVectors } from './inputs.mjs';
+import { parseExport } from '../search/browser-index.js';
+import { buildShippedIndex } from '../shipped/build.js';
+import { MANIFEST_NAME } from '../shipped/format.js';
+import { concat, dequantize } from '../search/rows.js';
+import { DEFAULT_OVERLAP_TOKENS } from '../core/input.js';
 
 const USAGE = `usage: webembed index <inputs…> --model <folder | hub id> --out <folder>
          inputs: folders, files or globs of .md, .txt, .html and .jsonl ({ id, text, metadata?, url? } per line)

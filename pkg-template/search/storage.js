@@ -5,8 +5,8 @@
 // change is one transaction, so a write cut short by a reload or a crash loses that change and
 // nothing stored before it.
 
-import { keyOf, writeFile } from './cache.js';
-import { WebembedError } from './errors.js';
+import { keyOf, writeFile } from '../loading/cache.js';
+import { WebembedError } from '../core/errors.js';
 
 /** Versioned so a future change of what is stored never reads an old layout. */
 const DATABASE = 'webembed-index-v1';

@@ -2,9 +2,9 @@
 // and the worker's death noticed however it happens (an uncaught error, self.close(), a crash).
 // Worker mode and the worker pool both talk to their workers through it.
 
-import { WebembedError } from './errors.js';
-import { lifeLockName, startWorker } from './platform.js';
-import { spawnThreadWorkers } from './thread-pool.js';
+import { WebembedError } from '../core/errors.js';
+import { lifeLockName, startWorker } from '../core/platform.js';
+import { spawnThreadWorkers } from '../engine/thread-pool.js';
 
 export class WorkerChannel {
   #worker;
@@ -22,8 +22,8 @@ export class WorkerChannel {
     this.#onDeath = onDeath;
     // A name only this worker holds while it lives (see watchLock).
     this.lockName = lifeLockName('worker');
-    const script = new URL('./worker.js', import.meta.url);
-    this.#worker = startWorker(script, () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }), {
+    const script = new URL('../model/worker-host.js', import.meta.url);
+    this.#worker = startWorker(script, () => new Worker(new URL('../model/worker-host.js', import.meta.url), { type: 'module' }), {
       onMessage: (data) => this.#answer(data),
       onError: (message) => this.#die(`the worker failed: ${message}`),
       onExit: (message) => this.#die(message),

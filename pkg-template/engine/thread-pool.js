@@ -2,8 +2,8 @@
 // of rayon's threads on the instance's shared memory. It must run before anything uses rayon, and
 // in a context that may block (a worker), since rayon's caller waits with Atomics.wait.
 
-import { WebembedError } from './errors.js';
-import { lifeLockName, startWorker } from './platform.js';
+import { WebembedError } from '../core/errors.js';
+import { lifeLockName, startWorker } from '../core/platform.js';
 
 /**
  * `spawn(count, init)` starts the thread workers and resolves once each said it is ready; an

@@ -15,13 +15,13 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { openCache } from './cache.js';
-import { asWebembedError } from './errors.js';
-import { createSession, fetchConfigFiles, fetchWeights } from './hub.js';
-import { Embedder } from './index.js';
-import { newInstance, pickSimd } from './instance.js';
-import { streamInto } from './safetensors.js';
-import { similarity } from './similarity.js';
+import { openCache } from '../loading/cache.js';
+import { asWebembedError } from '../core/errors.js';
+import { createSession, fetchConfigFiles, fetchWeights } from '../loading/hub.js';
+import { Embedder } from '../model/embedder.js';
+import { newInstance, pickSimd } from '../engine/instance.js';
+import { streamInto } from '../loading/safetensors.js';
+import { similarity } from '../core/similarity.js';
 
 /** Sentences the check embeds with both models: short and long, several scripts. */
 const CHECK_SENTENCES = [
@@ -36,7 +36,6 @@ const CHECK_SENTENCES = [
 ];
 /** The cosine every check sentence must keep to the f32 model. */
 const MIN_COSINE = 0.995;
-const Q8_FILE = 'model.q8.safetensors';
 
 function usage(message) {
   if (message) console.error(`webembed: ${message}`);
@@ -77,7 +76,7 @@ async function quantize(folder) {
       floatBytes += bytes.byteLength;
       return kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes);
     }, 'f32');
-    return { bytes: loader.exportQ8(), configs: copied, weightFiles, floatBytes };
+    return { bytes: loader.exportQ8(), q8File: glue.q8WeightFile(), configs: copied, weightFiles, floatBytes };
   } catch (error) {
     throw asWebembedError(error);
   } finally {
@@ -102,8 +101,8 @@ async function check(folder, out) {
 
 async function main() {
   const { folder, out } = parseArgs(process.argv.slice(2));
-  const { bytes, configs, weightFiles, floatBytes } = await quantize(folder);
-  const target = join(out, Q8_FILE);
+  const { bytes, q8File, configs, weightFiles, floatBytes } = await quantize(folder);
+  const target = join(out, q8File);
   if (out !== folder) {
     for (const name of configs) {
       await mkdir(dirname(join(out, name)), { recursive: true });
@@ -133,7 +132,7 @@ async function main() {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-const run = command === 'index' ? import('./cli-index.mjs').then(({ indexCommand }) => indexCommand(rest)) : main();
+const run = command === 'index' ? import('./index-command.mjs').then(({ indexCommand }) => indexCommand(rest)) : main();
 run.catch((error) => {
   console.error(`webembed: ${error?.code ? `${error.code}: ` : ''}${error?.message ?? error}`);
   process.exit(1);
