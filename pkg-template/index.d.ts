@@ -86,6 +86,13 @@ export interface LoadOptions {
   memoryBudget?: number;
   /** Which wasm binary runs the CPU path. Default 'auto': relaxed SIMD where the browser has it. */
   simd?: 'auto' | 'relaxed-simd' | 'simd128';
+  /**
+   * Matryoshka truncation: every vector is cut to its first `truncateDim` values, after all of the
+   * model's modules (Normalize included), as sentence-transformers' `truncate_dim` cuts them: a
+   * normalizing model's cut vectors have norms below 1 (`similarity` is cosine either way).
+   * `dimension`, indexes and shipped indexes then use that width.
+   */
+  truncateDim?: number;
 }
 
 export interface PromptOptions {
@@ -98,6 +105,8 @@ export interface PromptOptions {
 export interface EncodeOptions extends PromptOptions {
   /** Texts per forward pass. Default 32. */
   batchSize?: number;
+  /** This call's vectors cut to their first `truncateDim` values (1 to `dimension`), as LoadOptions.truncateDim cuts them. */
+  truncateDim?: number;
 }
 
 /** One batch timed at load: its padded token count (rows × longest row) and milliseconds. */

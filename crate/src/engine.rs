@@ -2,19 +2,23 @@
 //! runs and is tested natively; `wasm.rs` only converts types around it.
 
 use crate::backend::choice::{self, Calibration, CostLine, Route, Sample};
-use crate::backend::cpu::encoder::Encoder;
-use crate::backend::cpu::CpuBackend;
+use crate::backend::cpu::dense::PackedDense;
+use crate::backend::cpu::{CpuBackend, Network};
 use crate::backend::webgpu::device::DeviceOptions;
 use crate::backend::webgpu::WebGpuBackend;
 use crate::backend::{Backend, Head, TokenBatch};
 use crate::error::{EmbedError, Result};
 use crate::files::ModelFiles;
 use crate::folder::{self, Dtype};
-use crate::model;
+use crate::model::{self, ModelParameters};
 use crate::rerank::{self, Classifier};
 use crate::spec::ModelSpec;
-use crate::tokenize::{TextTokenizer, Tokens};
+use crate::spec::StaticRules;
+use crate::tokenize::{TextTokenizer, TokenRules, Tokens};
 use crate::weights::Weights;
+
+/// Tokens a static model's chunks hold by default (it has no window of its own to fill).
+pub const STATIC_CHUNK_TOKENS: usize = 256;
 
 /// sentence-transformers' default batch size.
 pub const DEFAULT_BATCH_SIZE: usize = 32;
@@ -35,6 +39,11 @@ fn check_tokenizer_fits(tokenizer: &TextTokenizer, spec: &ModelSpec) -> Result<(
     if ids.is_empty() {
         return Err(EmbedError::Tokenizer { file: folder::TOKENIZER.into(), reason: "gives no tokens for a plain probe text".into() });
     }
+    // A static model's table size is known once its weights are read; it must then equal the
+    // tokenizer's vocabulary (see `Engine::build`).
+    if spec.is_static() {
+        return Ok(());
+    }
     ids_within_vocab(ids, spec).map(drop)
 }
 
@@ -53,7 +62,7 @@ fn ids_within_vocab(ids: Vec<u32>, spec: &ModelSpec) -> Result<Vec<u32>> {
 }
 
 pub fn check_fits(spec: &ModelSpec, budget: u64) -> Result<()> {
-    let needed = spec.encoder.weight_bytes();
+    let needed = spec.weight_bytes();
     if needed > budget {
         return Err(EmbedError::TooLarge(format!(
             "this model needs {:.1} GB for its weights as f32, more than the {:.1} GB a WebAssembly (wasm32) instance can hold",
@@ -68,8 +77,20 @@ pub fn check_fits(spec: &ModelSpec, budget: u64) -> Result<()> {
 /// matrices quantized exactly as a q8 load quantizes them. The configs are read first, so a
 /// folder the engine cannot run is refused rather than converted.
 pub fn quantize_folder(mut files: ModelFiles) -> Result<Vec<u8>> {
-    ModelSpec::from_files(&files)?;
-    Weights::quantized_from_float_files(&mut files, model::quantized_in_q8)?.to_q8_safetensors()
+    let spec = ModelSpec::from_files(&files)?;
+    let mut weights = Weights::quantized_from_float_files(&mut files, model::quantized_in_q8)?;
+    model::dense::read_files(&spec.dense, &mut files, &mut weights)?;
+    weights.to_q8_safetensors()
+}
+
+/// How a model's tokenizer is used: a static model averages the text's own tokens (model2vec
+/// with its own cuts and the unknown token dropped).
+fn token_rules(spec: &ModelSpec) -> TokenRules {
+    match &spec.static_rules {
+        None => TokenRules::default(),
+        Some(StaticRules::SentenceTransformers) => TokenRules { without_special_tokens: true, model2vec: None },
+        Some(StaticRules::Model2Vec { max_length }) => TokenRules { without_special_tokens: true, model2vec: Some(*max_length) },
+    }
 }
 
 /// Texts the WebGPU self-test embeds on both backends: two lengths, so padding is exercised.
@@ -101,6 +122,9 @@ pub struct Engine {
     self_test_timing: Option<(Sample, Sample)>,
     /// A reranker's classification head (see `crate::rerank`); None for an embedding model.
     classifier: Option<Classifier>,
+    /// Dense modules after pooling, run on the CPU whichever backend pooled (then Normalize, when
+    /// the model has it: the backends normalize only a model without Dense modules).
+    dense: Vec<PackedDense>,
 }
 
 /// Milliseconds since the first call: the native clock. wasm32 has no `Instant`; there the
@@ -141,10 +165,10 @@ impl Engine {
     /// loader that does this before the weights arrive keeps the file and its parse (~40 MB for a
     /// multilingual vocabulary) out of the load's peak.
     pub fn read_tokenizer(files: &mut ModelFiles, spec: &ModelSpec) -> Result<TextTokenizer> {
-        let tokenizer_bytes = files
-            .take(folder::TOKENIZER)
-            .ok_or_else(|| EmbedError::config(folder::TOKENIZER, "missing: webembed needs the fast-tokenizer file tokenizer.json"))?;
-        let tokenizer = TextTokenizer::from_bytes(&tokenizer_bytes, spec.max_seq_length)?;
+        let tokenizer_bytes = files.take(&spec.tokenizer_file).ok_or_else(|| {
+            EmbedError::config(&spec.tokenizer_file, format!("missing: webembed needs the fast-tokenizer file {}", folder::TOKENIZER))
+        })?;
+        let tokenizer = TextTokenizer::from_bytes_with(&tokenizer_bytes, spec.max_seq_length, token_rules(spec))?;
         check_tokenizer_fits(&tokenizer, spec)?;
         Ok(tokenizer)
     }
@@ -168,7 +192,7 @@ impl Engine {
     }
 
     fn build(
-        spec: ModelSpec,
+        mut spec: ModelSpec,
         rerank: Option<rerank::RerankSpec>,
         mut files: ModelFiles,
         weights: Weights,
@@ -183,13 +207,23 @@ impl Engine {
         };
         // Weights handed over as files (a pytorch_model.bin) are read now, quantized if `weights` quantizes.
         let mut weights = if weights.is_empty() { weights.read_files(&mut files)? } else { weights };
-        let encoder = Encoder::load(&spec.encoder, &mut weights)?;
+        model::dense::read_files(&spec.dense, &mut files, &mut weights)?;
+        if spec.is_static() {
+            // The table has a row per token of the tokenizer (model2vec's mapping folded in).
+            spec.encoder = crate::spec::static_spec(tokenizer.vocab_size(), 0, 0);
+        }
+        let network = Network::load(&spec.encoder, &mut weights)?;
+        if spec.is_static() {
+            spec = spec.with_static_table(tokenizer.vocab_size(), network.word_table().width())?;
+        }
         let classifier = rerank.map(|r| Classifier::load(&spec.encoder, &r, &mut weights)).transpose()?;
-        let head = Head { pooling: spec.pooling.clone(), normalize: spec.normalize };
+        let dense = spec.dense.iter().map(|d| model::dense::load(d, &mut weights).map(PackedDense::pack)).collect::<Result<Vec<_>>>()?;
+        // With Dense modules the backends pool only; Normalize follows the last Dense here.
+        let head = Head { pooling: spec.pooling.clone(), normalize: spec.normalize && dense.is_empty() };
         Ok(Engine {
             spec,
             tokenizer,
-            cpu: CpuBackend::new(encoder, head),
+            cpu: CpuBackend::new(network, head),
             webgpu: None,
             fallback_reason: None,
             route: Route::Gpu,
@@ -197,7 +231,34 @@ impl Engine {
             clock: native_clock,
             self_test_timing: None,
             classifier,
+            dense,
         })
+    }
+
+    /// Cuts every vector to its first `dim` values from now on (sentence-transformers'
+    /// `truncate_dim`: after Normalize, so a cut vector's norm is below 1); None: whole vectors.
+    pub fn set_truncate_dim(&mut self, dim: Option<usize>) -> Result<()> {
+        self.spec = self.spec.clone().truncated(dim)?;
+        Ok(())
+    }
+
+    /// The backend's pooled vectors (`rows × pooled width`) through the Dense modules, Normalize
+    /// and truncation: the vectors as returned (`rows × dimension`).
+    fn finish_vectors(&self, mut vectors: Vec<f32>, rows: usize) -> Vec<f32> {
+        if self.dense.is_empty() && self.spec.truncate_dim.is_none() {
+            return vectors;
+        }
+        for layer in &self.dense {
+            vectors = layer.apply(&vectors, rows);
+        }
+        let width = self.spec.full_dimension();
+        if !self.dense.is_empty() && self.spec.normalize {
+            vectors.chunks_exact_mut(width.max(1)).for_each(crate::pooling::normalize);
+        }
+        match self.spec.truncate_dim {
+            Some(dim) if dim < width => vectors.chunks_exact(width).flat_map(|row| row[..dim].iter().copied()).collect(),
+            _ => vectors,
+        }
     }
 
     /// A reranker's labels per pair; 0 for an embedding model.
@@ -213,13 +274,26 @@ impl Engine {
         self.spec.dimension()
     }
 
+    /// The model's family, as the JS layer names it.
+    pub fn architecture_name(&self) -> &'static str {
+        use crate::spec::Architecture;
+        match self.spec.encoder.architecture {
+            Architecture::Bert => "bert",
+            Architecture::XlmRoberta => "xlm-roberta",
+            Architecture::ModernBert => "modernbert",
+            Architecture::Gemma3 => "gemma3",
+            Architecture::Qwen3 => "qwen3",
+            Architecture::Static => "static",
+        }
+    }
+
     /// The weight precision running now: 'q8' (int8 kernels), 'f16' (f16 weights on WebGPU) or 'f32'.
     pub fn dtype(&self) -> &'static str {
         match &self.webgpu {
             Some(gpu) if gpu.uses_q8() => "q8",
             Some(gpu) if gpu.uses_f16() => "f16",
             Some(_) => "f32",
-            None if self.cpu.encoder().is_q8() => "q8",
+            None if self.cpu.network().is_q8() => "q8",
             None => "f32",
         }
     }
@@ -244,7 +318,7 @@ impl Engine {
     /// (cosine ≥ `WEBGPU_MIN_COSINE` on a short and a padded text). On failure the engine
     /// stays on the CPU and the error (`E_WEBGPU`) says why.
     pub async fn enable_webgpu(&mut self, options: DeviceOptions) -> Result<()> {
-        let backend = WebGpuBackend::new(self.cpu.encoder(), self.cpu.head().clone(), options).await?;
+        let backend = WebGpuBackend::new(self.cpu.network(), self.cpu.head().clone(), options).await?;
         self.start_webgpu(backend).await
     }
 
@@ -257,11 +331,12 @@ impl Engine {
         let got = time_batch(&mut backend, &batch, self.clock).await;
         let ((expected, cpu_sample), (got, gpu_sample)) = (expected?, got?);
         self.self_test_timing = Some((cpu_sample, gpu_sample));
-        let dimension = self.dimension();
+        // The backends' own output: pooled (and normalized), before any Dense module.
+        let dimension = self.spec.pooling.output_dimension();
         for (row, text) in SELF_TEST_TEXTS.iter().enumerate() {
             let range = row * dimension..(row + 1) * dimension;
             let cosine = crate::pooling::cosine(&expected[range.clone()], &got[range]);
-            let minimum = if self.cpu.encoder().is_q8() { WEBGPU_MIN_COSINE_Q8 } else { WEBGPU_MIN_COSINE };
+            let minimum = if self.cpu.network().is_q8() { WEBGPU_MIN_COSINE_Q8 } else { WEBGPU_MIN_COSINE };
             if cosine.is_nan() || cosine < minimum {
                 return Err(EmbedError::WebGpu(format!(
                     "self-test failed on {} ({}): cosine {cosine} to the CPU result for {text:?}, below {minimum}",
@@ -413,7 +488,8 @@ impl Engine {
         overlap_tokens: usize,
     ) -> Result<Vec<(usize, usize)>> {
         let limit = self.spec.max_seq_length;
-        let max_tokens = max_tokens.unwrap_or(limit);
+        // A static model reads whole texts; a search index still wants passages of a few hundred tokens.
+        let max_tokens = max_tokens.unwrap_or(if self.spec.is_static() { limit.min(STATIC_CHUNK_TOKENS) } else { limit });
         if max_tokens > limit {
             return Err(EmbedError::Input(format!("chunks of {max_tokens} tokens would be truncated: this model reads at most {limit}")));
         }
@@ -468,6 +544,7 @@ impl Engine {
             let rows: Vec<&[u32]> = tokenized.iter().map(Vec::as_slice).collect();
             let batch = self.make_batch(&rows, pool_skip);
             let pooled = self.embed_batch(&batch).await?;
+            let pooled = self.finish_vectors(pooled, chunk.len());
             if let Some(bad) = pooled.iter().position(|v| !v.is_finite()) {
                 return Err(EmbedError::Inference(format!(
                     "the model produced a non-finite value for texts[{}]; its weights hold NaN or infinity, or overflow f32",

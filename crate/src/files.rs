@@ -26,6 +26,11 @@ impl ModelFiles {
         self.files.get(path).map(Vec::as_slice)
     }
 
+    /// Every file, by path.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.files.iter().map(|(path, bytes)| (path.as_str(), bytes.as_slice()))
+    }
+
     /// Removes and returns a file, so large weight buffers can be dropped as soon as they are
     /// turned into tensors.
     pub fn take(&mut self, path: &str) -> Option<Vec<u8>> {
@@ -37,13 +42,17 @@ impl ModelFiles {
     pub fn read_dir(dir: &Path) -> Result<Self> {
         let mut files = ModelFiles::new();
         let modules = std::fs::read(dir.join(folder::MODULES)).ok();
-        let configs = folder::REQUIRED_CONFIGS.iter().chain(folder::OPTIONAL_CONFIGS);
-        let mut wanted: Vec<String> = configs.map(|s| s.to_string()).collect();
-        wanted.extend(folder::module_config_files(modules.as_deref())?);
-        wanted.extend(folder::weight_files(Dtype::F32).iter().map(|f| f.name.to_string()));
-        if let Ok(index) = std::fs::read(dir.join(folder::SHARD_INDEX)) {
-            wanted.extend(folder::shard_files(&index)?);
+        let plan = folder::folder_plan(modules.as_deref())?;
+        let mut wanted: Vec<String> = folder::OPTIONAL_CONFIGS.iter().map(|s| s.to_string()).collect();
+        wanted.push(folder::CONFIG.to_string());
+        wanted.extend(plan.required);
+        wanted.extend(folder::weight_files_in(&plan.weights_dir, Dtype::F32).into_iter().map(|(name, _)| name));
+        wanted.extend(plan.module_weights.into_iter().flatten());
+        if let Ok(index) = std::fs::read(dir.join(format!("{}{}", plan.weights_dir, folder::SHARD_INDEX))) {
+            wanted.extend(folder::shard_files(&index)?.into_iter().map(|shard| format!("{}{shard}", plan.weights_dir)));
         }
+        wanted.sort();
+        wanted.dedup();
         for name in wanted {
             let path = dir.join(&name);
             if path.is_file() {

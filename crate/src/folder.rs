@@ -184,9 +184,23 @@ pub fn check_inside(file: &str, entry: &str, path: &str) -> Result<()> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ModuleKind {
     Transformer,
+    /// A token → vector table averaged over a text (sentence-transformers' `StaticEmbedding`, and
+    /// the module list model2vec writes beside its own files).
+    StaticEmbedding,
     Pooling,
+    /// A linear layer with an activation on the pooled vector.
+    Dense,
     Normalize,
 }
+
+/// The class names `modules.json` may give, and what each is.
+const MODULE_CLASSES: [(&str, ModuleKind); 5] = [
+    ("Transformer", ModuleKind::Transformer),
+    ("StaticEmbedding", ModuleKind::StaticEmbedding),
+    ("Pooling", ModuleKind::Pooling),
+    ("Dense", ModuleKind::Dense),
+    ("Normalize", ModuleKind::Normalize),
+];
 
 /// One entry of `modules.json`: what it is and the folder its files live in.
 pub struct Module {
@@ -195,14 +209,24 @@ pub struct Module {
 }
 
 impl Module {
+    /// The module's folder as a prefix of its files' paths: "" for the model folder itself.
+    pub fn dir(&self) -> String {
+        let dir = self.path.trim_end_matches('/');
+        if dir.is_empty() || dir == "." {
+            String::new()
+        } else {
+            format!("{dir}/")
+        }
+    }
+
     /// The module's own config file (`1_Pooling/config.json`).
     pub fn config_file(&self) -> String {
-        let dir = self.path.trim_end_matches('/');
-        if dir.is_empty() {
-            CONFIG.to_string()
-        } else {
-            format!("{dir}/{CONFIG}")
-        }
+        format!("{}{CONFIG}", self.dir())
+    }
+
+    /// The module's weight files, in order of preference (a Dense module has one of them).
+    pub fn weight_files(&self) -> Vec<String> {
+        [SAFETENSORS, PYTORCH_BIN].iter().map(|name| format!("{}{name}", self.dir())).collect()
     }
 }
 
@@ -215,34 +239,90 @@ pub fn modules(modules_json: &Value) -> Result<Vec<Module>> {
         // 5.x writes `sentence_transformers.models.Pooling`; 6.x moved the classes into
         // submodules, so only the final class name is stable across versions.
         let class = type_name.rsplit('.').next().unwrap_or("");
-        let kind = match class {
-            "Transformer" => ModuleKind::Transformer,
-            "Pooling" => ModuleKind::Pooling,
-            "Normalize" => ModuleKind::Normalize,
-            _ => {
-                return Err(EmbedError::config(
-                    MODULES,
-                    format!("module type {type_name:?} is not supported (webembed runs Transformer, Pooling and Normalize modules)"),
-                ))
-            }
+        let Some(&(_, kind)) = MODULE_CLASSES.iter().find(|(name, _)| *name == class) else {
+            let known: Vec<&str> = MODULE_CLASSES.iter().map(|(name, _)| *name).collect();
+            return Err(EmbedError::config(
+                MODULES,
+                format!("module type {type_name:?} is not supported (webembed runs {} modules)", known.join(", ")),
+            ));
         };
         let path = match entry.get("path") {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(path)) => path.clone(),
             Some(other) => return Err(EmbedError::config(MODULES, format!("module path must be a string; got {other}"))),
         };
-        check_inside(MODULES, "path", &path)?;
+        // "." is how model2vec names the folder itself.
+        if path != "." {
+            check_inside(MODULES, "path", &path)?;
+        }
         out.push(Module { kind, path });
     }
     Ok(out)
 }
 
-/// The module config files (`1_Pooling/config.json`) a folder must also provide, given its
-/// `modules.json` (none without one).
-pub fn module_config_files(modules_json: Option<&[u8]>) -> Result<Vec<String>> {
-    let Some(bytes) = modules_json else { return Ok(Vec::new()) };
-    let parsed = parse_json(MODULES, bytes)?;
-    Ok(modules(&parsed)?.iter().filter(|m| m.kind == ModuleKind::Pooling).map(Module::config_file).collect())
+/// The modules of a folder: its `modules.json` (parsed), or, without one, a plain transformers
+/// folder (sentence-transformers wraps it in a Transformer and mean pooling).
+pub fn modules_of(modules_json: Option<&[u8]>) -> Result<Option<Vec<Module>>> {
+    modules_json.map(|bytes| modules(&parse_json(MODULES, bytes)?)).transpose()
+}
+
+/// Where a folder's files are, as its `modules.json` lays them out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderPlan {
+    /// JSON files the folder must have beyond the optional ones: the input module's config and
+    /// tokenizer, and each module's config.
+    pub required: Vec<String>,
+    /// The input module's folder, as a prefix of its weight files' paths ("" for the folder itself).
+    pub weights_dir: String,
+    /// The tokenizer the model reads.
+    pub tokenizer: String,
+    /// Per module with weights of its own (Dense): its weight files, in order of preference.
+    pub module_weights: Vec<Vec<String>>,
+}
+
+/// The plan of a folder with this `modules.json` (None: a plain transformers folder).
+pub fn folder_plan(modules_json: Option<&[u8]>) -> Result<FolderPlan> {
+    let modules = modules_of(modules_json)?;
+    let mut plan =
+        FolderPlan { required: Vec::new(), weights_dir: String::new(), tokenizer: TOKENIZER.to_string(), module_weights: Vec::new() };
+    let input = modules.as_ref().and_then(|m| m.first()).filter(|m| m.kind == ModuleKind::StaticEmbedding);
+    match input {
+        // A static model's table and tokenizer sit in its module's folder; config.json, if any, is model2vec's.
+        Some(module) => {
+            plan.weights_dir = module.dir();
+            plan.tokenizer = format!("{}{TOKENIZER}", module.dir());
+            plan.required.push(plan.tokenizer.clone());
+        }
+        None => plan.required.extend(REQUIRED_CONFIGS.iter().map(|s| s.to_string())),
+    }
+    for module in modules.iter().flatten() {
+        match module.kind {
+            ModuleKind::Pooling => plan.required.push(module.config_file()),
+            ModuleKind::Dense => {
+                plan.required.push(module.config_file());
+                plan.module_weights.push(module.weight_files());
+            }
+            ModuleKind::Transformer | ModuleKind::StaticEmbedding | ModuleKind::Normalize => {}
+        }
+    }
+    Ok(plan)
+}
+
+/// `weight_files` for a folder whose input module keeps its weights in `dir` (see `FolderPlan`):
+/// the float files there; the q8 file, which `webembed quantize` writes, stays in the folder itself.
+pub fn weight_files_in(dir: &str, dtype: Dtype) -> Vec<(String, WeightFile)> {
+    weight_files(dtype)
+        .into_iter()
+        .map(|f| (if f.name == SAFETENSORS_Q8 { f.name.to_string() } else { format!("{dir}{}", f.name) }, f))
+        .collect()
+}
+
+/// `unasked_weight_files` in `dir`, as `weight_files_in` places them.
+pub fn unasked_weight_files_in(dir: &str) -> Vec<(String, WeightFile, Dtype)> {
+    unasked_weight_files()
+        .into_iter()
+        .map(|(f, dtype)| (if f.name == SAFETENSORS_Q8 { f.name.to_string() } else { format!("{dir}{}", f.name) }, f, dtype))
+        .collect()
 }
 
 #[cfg(test)]
@@ -259,12 +339,28 @@ mod tests {
     }
 
     #[test]
-    fn module_configs_follow_modules_json() {
+    fn the_plan_follows_modules_json() {
         let json = br#"[{"path":"","type":"sentence_transformers.models.Transformer"},
             {"path":"1_Pooling/","type":"sentence_transformers.models.Pooling"},
-            {"path":"2_Normalize","type":"sentence_transformers.models.Normalize"}]"#;
-        assert_eq!(module_config_files(Some(json)).unwrap(), ["1_Pooling/config.json"]);
-        assert!(module_config_files(None).unwrap().is_empty());
+            {"path":"2_Dense","type":"sentence_transformers.models.Dense"},
+            {"path":"3_Normalize","type":"sentence_transformers.models.Normalize"}]"#;
+        let plan = folder_plan(Some(json)).unwrap();
+        assert_eq!(plan.required, [CONFIG, TOKENIZER, "1_Pooling/config.json", "2_Dense/config.json"]);
+        assert_eq!(plan.module_weights, [["2_Dense/model.safetensors", "2_Dense/pytorch_model.bin"]]);
+        assert_eq!(plan.weights_dir, "");
+        let plain = folder_plan(None).unwrap();
+        assert_eq!(plain.required, [CONFIG, TOKENIZER]);
+        // sentence-transformers 3-5 keep a static model in a module folder; model2vec names the folder ".".
+        let json = br#"[{"path":"0_StaticEmbedding","type":"sentence_transformers.models.StaticEmbedding"}]"#;
+        let plan = folder_plan(Some(json)).unwrap();
+        assert_eq!(
+            (plan.required.as_slice(), plan.weights_dir.as_str()),
+            (&["0_StaticEmbedding/tokenizer.json".to_string()][..], "0_StaticEmbedding/")
+        );
+        let names: Vec<String> = weight_files_in(&plan.weights_dir, Dtype::Q8).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names[..2], [SAFETENSORS_Q8.to_string(), "0_StaticEmbedding/model.safetensors".to_string()]);
+        let json = br#"[{"path":".","type":"sentence_transformers.models.StaticEmbedding"},{"path":"1_Normalize","type":"sentence_transformers.models.Normalize"}]"#;
+        assert_eq!(folder_plan(Some(json)).unwrap().tokenizer, TOKENIZER);
     }
 
     #[test]
@@ -285,12 +381,12 @@ mod tests {
     fn module_paths_outside_the_folder_are_refused() {
         for escape in ["../x", "/etc/ssl", "http://127.0.0.1:9/x", "%2e%2e/x", "1_Pooling/../../x"] {
             let json = serde_json::json!([{ "path": escape, "type": "sentence_transformers.models.Pooling" }]).to_string();
-            let err = module_config_files(Some(json.as_bytes())).unwrap_err();
+            let err = folder_plan(Some(json.as_bytes())).unwrap_err();
             assert_eq!(err.code(), "E_CONFIG", "{escape}");
             assert!(err.to_string().contains(MODULES), "{err}");
         }
         let json = br#"[{"path":7,"type":"sentence_transformers.models.Pooling"}]"#;
-        assert_eq!(module_config_files(Some(json)).unwrap_err().code(), "E_CONFIG");
+        assert_eq!(folder_plan(Some(json)).unwrap_err().code(), "E_CONFIG");
     }
 
     #[test]

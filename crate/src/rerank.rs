@@ -97,6 +97,12 @@ pub fn reranker_spec(files: &ModelFiles) -> Result<(ModelSpec, RerankSpec)> {
         ));
     }
     let encoder = spec::encoder_spec(&config)?;
+    if !matches!(encoder.architecture, Architecture::Bert | Architecture::XlmRoberta) {
+        return Err(EmbedError::config(
+            folder::CONFIG,
+            format!("names architecture {architecture:?}; webembed runs BERT and XLM-RoBERTa rerankers"),
+        ));
+    }
     let num_labels = num_labels(&config)?;
     if let Some(modules) = spec::read_json(files, folder::MODULES)? {
         for module in folder::modules(&modules)? {
@@ -114,7 +120,18 @@ pub fn reranker_spec(files: &ModelFiles) -> Result<(ModelSpec, RerankSpec)> {
     let sbert_config = spec::read_json(files, folder::SENTENCE_BERT_CONFIG)?;
     let max_seq_length = spec::max_seq_length(&encoder, sbert_config.as_ref(), tokenizer_config.as_ref())?;
     let pooling = PoolingSpec { modes: vec![PoolingMode::Cls], include_prompt: true, dimension: encoder.hidden_size };
-    let model = ModelSpec { encoder, max_seq_length, pooling, normalize: false, prompts: Default::default(), default_prompt_name: None };
+    let model = ModelSpec {
+        encoder,
+        max_seq_length,
+        pooling,
+        dense: Vec::new(),
+        normalize: false,
+        prompts: Default::default(),
+        default_prompt_name: None,
+        tokenizer_file: folder::TOKENIZER.to_string(),
+        static_rules: None,
+        truncate_dim: None,
+    };
     Ok((model, RerankSpec { num_labels, activation }))
 }
 
@@ -193,8 +210,9 @@ impl Classifier {
     pub fn load(encoder: &EncoderSpec, spec: &RerankSpec, weights: &mut Weights) -> Result<Self> {
         let hidden = encoder.hidden_size;
         let (dense, out) = match encoder.architecture {
-            Architecture::Bert => ("pooler.dense", "classifier"),
             Architecture::XlmRoberta => ("classifier.dense", "classifier.out_proj"),
+            // `reranker_spec` admits BERT and XLM-R only.
+            _ => ("pooler.dense", "classifier"),
         };
         Ok(Classifier {
             dense: Linear::load(weights, dense, hidden, hidden)?,

@@ -15,6 +15,26 @@ use crate::unigram::CompactUnigram;
 pub struct TextTokenizer {
     tokenizer: AnyTokenizer,
     max_seq_length: usize,
+    /// Whether the template's special tokens are added (a static model averages the text's own).
+    special_tokens: bool,
+    /// model2vec's rules: texts cut to this many characters first, and this id dropped after.
+    model2vec: Option<Model2VecRules>,
+}
+
+/// How a tokenizer is used beyond sentence-transformers' Transformer defaults.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenRules {
+    /// Leave the template's special tokens out (static models).
+    pub without_special_tokens: bool,
+    /// model2vec's encode: the text cut to `max_length × median token length` characters before
+    /// tokenizing (when `max_length` is set) and the unknown token dropped after.
+    pub model2vec: Option<Option<usize>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Model2VecRules {
+    char_limit: Option<usize>,
+    unknown: Option<u32>,
 }
 
 /// tokenizers' own tokenizer, or the same with a Unigram model in compact form (`crate::unigram`).
@@ -93,6 +113,11 @@ pub struct Tokens {
 
 impl TextTokenizer {
     pub fn from_bytes(bytes: &[u8], max_seq_length: usize) -> Result<Self> {
+        Self::from_bytes_with(bytes, max_seq_length, TokenRules::default())
+    }
+
+    /// `from_bytes` under `rules`.
+    pub fn from_bytes_with(bytes: &[u8], max_seq_length: usize, rules: TokenRules) -> Result<Self> {
         let file = folder::TOKENIZER;
         // The JSON is checked first, every string decoded, without building anything: tokenizers
         // 0.23 panics (`expect("Helper")` in its decoder deserializer) on a syntax error or a bad
@@ -111,7 +136,54 @@ impl TextTokenizer {
             configure(&mut tokenizer, max_seq_length)?;
             AnyTokenizer::Standard(tokenizer)
         };
-        Ok(TextTokenizer { tokenizer, max_seq_length })
+        let mut text_tokenizer =
+            TextTokenizer { tokenizer, max_seq_length, special_tokens: !rules.without_special_tokens, model2vec: None };
+        if let Some(max_length) = rules.model2vec {
+            let (median, unknown) = text_tokenizer.median_token_chars_and_unknown(bytes)?;
+            text_tokenizer.model2vec = Some(Model2VecRules { char_limit: max_length.map(|m| m.saturating_mul(median)), unknown });
+        }
+        Ok(text_tokenizer)
+    }
+
+    /// model2vec's `median_token_length` (the median of every token's length in characters, as
+    /// numpy computes it, truncated to an integer) and its unknown token's id.
+    fn median_token_chars_and_unknown(&self, bytes: &[u8]) -> Result<(usize, Option<u32>)> {
+        let vocab = match &self.tokenizer {
+            AnyTokenizer::Standard(t) => t.get_vocab(true),
+            AnyTokenizer::Unigram(t) => t.get_vocab(true),
+        };
+        let mut lengths: Vec<usize> = vocab.keys().map(|token| token.chars().count()).collect();
+        lengths.sort_unstable();
+        let n = lengths.len();
+        let median = match n {
+            0 => 0,
+            _ if n % 2 == 1 => lengths[n / 2],
+            _ => (lengths[n / 2 - 1] + lengths[n / 2]) / 2,
+        };
+        #[derive(serde::Deserialize)]
+        struct UnknownOf {
+            model: Option<UnknownModel>,
+        }
+        #[derive(serde::Deserialize)]
+        struct UnknownModel {
+            unk_token: Option<String>,
+            unk_id: Option<u32>,
+        }
+        let model = serde_json::from_slice::<UnknownOf>(bytes).ok().and_then(|u| u.model);
+        let unknown = match model {
+            Some(UnknownModel { unk_token: Some(token), .. }) => vocab.get(&token).copied(),
+            Some(UnknownModel { unk_id, .. }) => unk_id,
+            None => None,
+        };
+        Ok((median, unknown))
+    }
+
+    /// Tokens the vocabulary holds, added tokens included.
+    pub fn vocab_size(&self) -> usize {
+        match &self.tokenizer {
+            AnyTokenizer::Standard(t) => t.get_vocab_size(true),
+            AnyTokenizer::Unigram(t) => t.get_vocab_size(true),
+        }
     }
 
     /// Tokenizes `prompt + text`, with the prompt's length (see `prompt_length`).
@@ -130,7 +202,16 @@ impl TextTokenizer {
     /// runs within a pre-token, so no kept token depends on the text after such a cut; a text
     /// with no space to cut at (CJK, one giant word) is read whole, up to `max_text_bytes`.
     pub fn ids(&self, text: &str, prompt: Option<&str>) -> Result<Vec<u32>> {
-        Ok(self.ids_and_bytes_read(text, prompt)?.0)
+        let Some(rules) = self.model2vec else { return Ok(self.ids_and_bytes_read(text, prompt)?.0) };
+        let text = match rules.char_limit {
+            Some(limit) => text.char_indices().nth(limit).map_or(text, |(at, _)| &text[..at]),
+            None => text,
+        };
+        let mut ids = self.ids_and_bytes_read(text, prompt)?.0;
+        if let Some(unknown) = rules.unknown {
+            ids.retain(|&id| id != unknown);
+        }
+        Ok(ids)
     }
 
     /// `ids`, and the bytes of the longest prefix it tokenized.
@@ -219,7 +300,7 @@ impl TextTokenizer {
     }
 
     fn encode(&self, text: &str) -> Result<Encoding> {
-        self.encode_with(text, true)
+        self.encode_with(text, self.special_tokens)
     }
 
     fn encode_with(&self, text: &str, special_tokens: bool) -> Result<Encoding> {

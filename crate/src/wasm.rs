@@ -51,44 +51,63 @@ pub fn wasm_memory_bytes() -> f64 {
     (core::arch::wasm32::memory_size(0) * 65536) as f64
 }
 
-/// The config files of a model folder: `{ required: [...], optional: [...], modules }` (`modules`
-/// names the file whose bytes `moduleConfigFiles` reads).
+/// The config files of a model folder that may be there: `{ optional: [...], modules }`
+/// (`modules` names the file whose bytes `requiredFiles`, `weightFiles` and `moduleWeightFiles` read).
 #[wasm_bindgen(js_name = configFiles)]
 pub fn config_files() -> Result<JsValue, JsValue> {
-    let lists =
-        serde_json::json!({ "required": folder::REQUIRED_CONFIGS, "optional": folder::OPTIONAL_CONFIGS, "modules": folder::MODULES });
+    // config.json is asked for here too: a static model's folder may not have one, and
+    // `requiredFiles` says when it must.
+    let optional: Vec<&str> = folder::OPTIONAL_CONFIGS.iter().copied().chain([folder::CONFIG]).collect();
+    let lists = serde_json::json!({ "optional": optional, "modules": folder::MODULES });
     js_sys::JSON::parse(&lists.to_string())
+}
+
+/// The JSON files a folder with this `modules.json` (undefined: none) must have: the input
+/// module's config and tokenizer, each module's config.
+#[wasm_bindgen(js_name = requiredFiles)]
+pub fn required_files(modules_json: Option<Vec<u8>>) -> Result<Vec<String>, JsValue> {
+    folder::folder_plan(modules_json.as_deref()).map(|plan| plan.required).map_err(js_error)
 }
 
 /// The weight files to try for `dtype`, in order: `[{ name, layout, variant, dtype }]` (layout:
 /// 'safetensors' | 'shard-index' | 'pytorch-bin'; variant: a lighter copy of the f32 weights;
-/// dtype: what the file loads as). With no dtype, whatever weights the folder has.
+/// dtype: what the file loads as). With no dtype, whatever weights the folder has. Names are
+/// paths in the folder (a static model's table may sit in its module's folder).
 #[wasm_bindgen(js_name = weightFiles)]
-pub fn weight_files(dtype: Option<String>) -> Result<JsValue, JsValue> {
-    let candidates = match dtype {
-        None => folder::unasked_weight_files(),
+pub fn weight_files(dtype: Option<String>, modules_json: Option<Vec<u8>>) -> Result<JsValue, JsValue> {
+    let dir = folder::folder_plan(modules_json.as_deref()).map_err(js_error)?.weights_dir;
+    let candidates: Vec<(String, folder::WeightFile, Dtype)> = match dtype {
+        None => folder::unasked_weight_files_in(&dir),
         Some(name) => {
             let dtype = Dtype::parse(&name).map_err(js_error)?;
-            folder::weight_files(dtype).into_iter().map(|f| (f, dtype)).collect()
+            folder::weight_files_in(&dir, dtype).into_iter().map(|(name, f)| (name, f, dtype)).collect()
         }
     };
     let files: Vec<serde_json::Value> = candidates
         .iter()
-        .map(|(f, dtype)| serde_json::json!({ "name": f.name, "layout": f.layout.name(), "variant": f.variant, "dtype": dtype.name() }))
+        .map(|(name, f, dtype)| serde_json::json!({ "name": name, "layout": f.layout.name(), "variant": f.variant, "dtype": dtype.name() }))
         .collect();
     js_sys::JSON::parse(&serde_json::Value::from(files).to_string())
+}
+
+/// The weight files of modules with weights of their own (Dense), per module in order of
+/// preference: `[[name, …], …]`. A q8 file holds them too, so a folder without them is not refused here.
+#[wasm_bindgen(js_name = moduleWeightFiles)]
+pub fn module_weight_files(modules_json: Option<Vec<u8>>) -> Result<JsValue, JsValue> {
+    let plan = folder::folder_plan(modules_json.as_deref()).map_err(js_error)?;
+    js_sys::JSON::parse(&serde_json::Value::from(plan.module_weights).to_string())
+}
+
+/// Where a shard index's files are (a static model's module folder, or the folder itself).
+#[wasm_bindgen(js_name = weightsDir)]
+pub fn weights_dir(modules_json: Option<Vec<u8>>) -> Result<String, JsValue> {
+    folder::folder_plan(modules_json.as_deref()).map(|plan| plan.weights_dir).map_err(js_error)
 }
 
 /// The q8 file's name, for the error that tells a float load of a q8-only folder what to ask for.
 #[wasm_bindgen(js_name = q8WeightFile)]
 pub fn q8_weight_file() -> String {
     folder::SAFETENSORS_Q8.to_string()
-}
-
-/// The module config files (e.g. `1_Pooling/config.json`) a folder's `modules.json` asks for.
-#[wasm_bindgen(js_name = moduleConfigFiles)]
-pub fn module_config_files(modules_json: Option<Vec<u8>>) -> Result<Vec<String>, JsValue> {
-    folder::module_config_files(modules_json.as_deref()).map_err(js_error)
 }
 
 /// The shard files a `model.safetensors.index.json` lists.
@@ -192,6 +211,12 @@ impl ModelLoader {
         self.weights.accept_q8_file(file, metadata.as_ref()).map_err(js_error)
     }
 
+    /// An integer tensor (a model2vec token mapping), its values as i32.
+    #[wasm_bindgen(js_name = addTensorIndices)]
+    pub fn add_tensor_indices(&mut self, name: &str, shape: Vec<usize>, values: Vec<i32>) -> Result<(), JsValue> {
+        self.weights.add_indices(name, &shape, values.into_iter().map(i64::from).collect()).map_err(js_error)
+    }
+
     /// An I8 tensor of a q8 file.
     #[wasm_bindgen(js_name = addTensorI8)]
     pub fn add_tensor_i8(&mut self, name: &str, shape: Vec<usize>, values: Vec<i8>) -> Result<(), JsValue> {
@@ -202,10 +227,12 @@ impl ModelLoader {
     /// quantized now) as a `model.q8.safetensors` file.
     #[wasm_bindgen(js_name = exportQ8)]
     pub fn export_q8(&mut self) -> Result<Vec<u8>, JsValue> {
-        ModelSpec::from_files(&self.files).map_err(js_error)?;
+        let spec = ModelSpec::from_files(&self.files).map_err(js_error)?;
         if self.weights.is_empty() {
             self.weights = Weights::quantized_from_float_files(&mut self.files, model::quantized_in_q8).map_err(js_error)?;
         }
+        // Dense modules' weights go into the q8 file too, quantized like every linear layer.
+        model::dense::read_files(&spec.dense, &mut self.files, &mut self.weights).map_err(js_error)?;
         self.weights.to_q8_safetensors().map_err(js_error)
     }
 
@@ -326,6 +353,25 @@ impl JsEngine {
     #[wasm_bindgen(getter)]
     pub fn dimension(&self) -> Result<usize, JsValue> {
         self.with(|e| Ok(e.dimension()))
+    }
+
+    /// Cuts every vector to its first `dim` values from now on (undefined: whole vectors), as
+    /// sentence-transformers' `truncate_dim` does; E_INPUT outside 1..=the model's dimension.
+    #[wasm_bindgen(js_name = setTruncateDim)]
+    pub fn set_truncate_dim(&self, dim: Option<usize>) -> Result<(), JsValue> {
+        self.with(|e| e.set_truncate_dim(dim).map_err(js_error))
+    }
+
+    /// The model's whole width (before truncation).
+    #[wasm_bindgen(getter, js_name = fullDimension)]
+    pub fn full_dimension(&self) -> Result<usize, JsValue> {
+        self.with(|e| Ok(e.spec().full_dimension()))
+    }
+
+    /// The model's family: 'bert', 'xlm-roberta', 'modernbert', 'gemma3', 'qwen3' or 'static'.
+    #[wasm_bindgen(getter)]
+    pub fn architecture(&self) -> Result<String, JsValue> {
+        self.with(|e| Ok(e.architecture_name().to_string()))
     }
 
     #[wasm_bindgen(getter, js_name = maxSeqLength)]

@@ -43,6 +43,9 @@ pub struct Weights {
     q8_file_checked: bool,
     /// The int8 tensors a q8 file stores rotated (its metadata lists them).
     rotated_in_file: HashSet<String>,
+    /// Integer tensors (a model2vec token mapping; BERT's `position_ids` buffer, unused), as
+    /// non-negative indices.
+    indices: HashMap<String, (Vec<usize>, Vec<u32>)>,
 }
 
 /// Little-endian float data as f32; `None` for storages that hold no weights (integers).
@@ -55,6 +58,11 @@ fn float_values(dtype: StorageType, data: &[u8]) -> Option<Vec<f32>> {
         StorageType::F64 => convert(8, &|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32),
         StorageType::Other(_) => return None,
     })
+}
+
+/// The folder (a path prefix) the input module's weights are in (see `folder::FolderPlan`).
+fn weights_dir(files: &ModelFiles) -> Result<String> {
+    Ok(folder::folder_plan(files.get(folder::MODULES))?.weights_dir)
 }
 
 /// (rows, values per row) of a tensor: its first dimension, and the product of the others.
@@ -79,6 +87,7 @@ impl Weights {
             quantize: None,
             q8_file_checked: false,
             rotated_in_file: HashSet::new(),
+            indices: HashMap::new(),
         }
     }
 
@@ -91,40 +100,68 @@ impl Weights {
     /// each file's bytes out as it is read so they are dropped once they are tensors. A q8 load
     /// quantizes the float tensors `rule` picks.
     pub fn from_files(files: &mut ModelFiles, dtype: Dtype, rule: QuantizeRule) -> Result<Self> {
-        Self::read_first(files, &folder::weight_files(dtype), (dtype == Dtype::Q8).then_some(rule))
+        let dir = weights_dir(files)?;
+        Self::read_first(files, &folder::weight_files_in(&dir, dtype), &dir, (dtype == Dtype::Q8).then_some(rule))
     }
 
     /// `from_files` for empty weights made with `new` (f32) or `quantizing` (q8).
     pub fn read_files(self, files: &mut ModelFiles) -> Result<Self> {
         let dtype = if self.quantize.is_some() { Dtype::Q8 } else { Dtype::F32 };
-        Self::read_first(files, &folder::weight_files(dtype), self.quantize)
+        let dir = weights_dir(files)?;
+        Self::read_first(files, &folder::weight_files_in(&dir, dtype), &dir, self.quantize)
     }
 
     /// The float weights of a folder, quantized by `rule` as they are read (what a q8 file holds).
     pub fn quantized_from_float_files(files: &mut ModelFiles, rule: QuantizeRule) -> Result<Self> {
-        Self::read_first(files, &folder::weight_files(Dtype::F32), Some(rule))
+        let dir = weights_dir(files)?;
+        Self::read_first(files, &folder::weight_files_in(&dir, Dtype::F32), &dir, Some(rule))
     }
 
-    fn read_first(files: &mut ModelFiles, candidates: &[folder::WeightFile], quantize: Option<QuantizeRule>) -> Result<Self> {
-        for candidate in candidates {
-            let Some(bytes) = files.take(candidate.name) else { continue };
-            let mut loaded = Weights { quantize, ..Weights::new(candidate.name) };
+    fn read_first(
+        files: &mut ModelFiles,
+        candidates: &[(String, folder::WeightFile)],
+        dir: &str,
+        quantize: Option<QuantizeRule>,
+    ) -> Result<Self> {
+        for (name, candidate) in candidates {
+            let Some(bytes) = files.take(name) else { continue };
+            let mut loaded = Weights { quantize, ..Weights::new(name) };
             match candidate.layout {
-                WeightLayout::Safetensors => loaded.add_safetensors(candidate.name, &bytes)?,
+                WeightLayout::Safetensors => loaded.add_safetensors(name, &bytes)?,
                 WeightLayout::ShardIndex => {
                     for shard in folder::shard_files(&bytes)? {
-                        let shard_bytes = files
-                            .take(&shard)
-                            .ok_or_else(|| EmbedError::weights(&shard, format!("missing: {} lists it", candidate.name)))?;
-                        loaded.add_safetensors(&shard, &shard_bytes)?;
+                        let path = format!("{dir}{shard}");
+                        let shard_bytes =
+                            files.take(&path).ok_or_else(|| EmbedError::weights(&path, format!("missing: {name} lists it")))?;
+                        loaded.add_safetensors(&path, &shard_bytes)?;
                     }
                 }
-                WeightLayout::PytorchBin => loaded.add_pytorch_bin(candidate.name, &bytes)?,
+                WeightLayout::PytorchBin => loaded.add_pytorch_bin(name, &bytes)?,
             }
             return Ok(loaded);
         }
-        let names: Vec<&str> = candidates.iter().map(|c| c.name).collect();
+        let names: Vec<&str> = candidates.iter().map(|(name, _)| name.as_str()).collect();
         Err(EmbedError::weights(folder::SAFETENSORS, format!("missing: the model folder has none of {}", names.join(", "))))
+    }
+
+    /// The tensors of one small weight file of a module (a Dense layer's), each name prefixed by
+    /// `prefix` so that two modules' `linear.weight` stay apart; f32 (a q8 load quantizes them
+    /// too, by `rule`).
+    pub fn add_module_file(&mut self, file: &str, bytes: &[u8], prefix: &str) -> Result<()> {
+        let mut module = Weights { quantize: None, ..Weights::new(file) };
+        if file.ends_with(folder::PYTORCH_BIN) {
+            module.add_pytorch_bin(file, bytes)?;
+        } else {
+            module.add_safetensors(file, bytes)?;
+        }
+        for (name, tensor) in module.tensors {
+            let values = tensor.flatten_all()?.to_vec1::<f32>()?;
+            self.add_float_blocks(&format!("{prefix}{name}"), tensor.dims(), &values)?;
+        }
+        for (name, (shape, indices)) in module.indices {
+            self.indices.insert(format!("{prefix}{name}"), (shape, indices));
+        }
+        Ok(())
     }
 
     /// Adds the tensors of one safetensors file (or shard).
@@ -151,7 +188,20 @@ impl Weights {
                     self.add_i8(name, &shape, data.iter().map(|&b| b as i8).collect())?;
                     continue;
                 }
-                // Integer buffers such as BERT's `position_ids` are not weights.
+                safetensors::Dtype::I64 => {
+                    self.add_indices(
+                        name,
+                        &shape,
+                        data.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().unwrap_or([0; 8]))).collect(),
+                    )?;
+                    continue;
+                }
+                safetensors::Dtype::I32 => {
+                    let values = data.chunks_exact(4).map(|b| i32::from_le_bytes(b.try_into().unwrap_or([0; 4])) as i64).collect();
+                    self.add_indices(name, &shape, values)?;
+                    continue;
+                }
+                // Other integer buffers are not weights.
                 _ => continue,
             };
             if let Some(values) = float_values(dtype, data) {
@@ -299,6 +349,37 @@ impl Weights {
         Ok(())
     }
 
+    /// Adds an integer tensor (a token mapping) as indices; a negative or huge value is refused.
+    pub fn add_indices(&mut self, name: &str, shape: &[usize], values: Vec<i64>) -> Result<()> {
+        let (rows, width) = rows_and_width(name, shape)?;
+        check_len(name, shape, rows * width, values.len())?;
+        let indices = values
+            .iter()
+            .map(|&v| {
+                u32::try_from(v).map_err(|_| EmbedError::weights(&self.file, format!("integer tensor `{name}` holds {v}, not an index")))
+            })
+            .collect::<Result<Vec<u32>>>()?;
+        self.indices.insert(strip_prefix(name).to_string(), (shape.to_vec(), indices));
+        Ok(())
+    }
+
+    /// Takes an integer tensor of `len` values out, if there is one.
+    pub fn take_indices(&mut self, name: &str, len: usize) -> Result<Option<Vec<u32>>> {
+        match self.indices.remove(name) {
+            None => Ok(None),
+            Some((shape, values)) if values.len() == len && shape.len() == 1 => Ok(Some(values)),
+            Some((shape, _)) => Err(self.wrong_shape(name, &shape, &[len])),
+        }
+    }
+
+    /// Takes a float vector of `len` values out, if there is one.
+    pub fn take_optional(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor>> {
+        if self.tensors.contains_key(name) || self.partial.contains_key(name) {
+            return self.take(name, shape).map(Some);
+        }
+        Ok(None)
+    }
+
     /// Adds one whole float tensor handed over on its own.
     pub fn add_f32(&mut self, name: &str, shape: &[usize], values: Vec<f32>) -> Result<()> {
         let (rows, width) = rows_and_width(name, shape)?;
@@ -317,7 +398,7 @@ impl Weights {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tensors.is_empty() && self.quantized.is_empty() && self.int8.is_empty() && self.partial.is_empty()
+        self.tensors.is_empty() && self.quantized.is_empty() && self.int8.is_empty() && self.partial.is_empty() && self.indices.is_empty()
     }
 
     fn missing(&self, name: &str) -> EmbedError {
@@ -365,6 +446,22 @@ impl Weights {
         Ok(Matrix::F32(tensor.flatten_all()?.to_vec1::<f32>()?))
     }
 
+    /// The file (or files) the tensors came from.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The shape of tensor `name`, however it is held.
+    pub fn shape_of(&self, name: &str) -> Option<Vec<usize>> {
+        if let Some(tensor) = self.tensors.get(name) {
+            return Some(tensor.dims().to_vec());
+        }
+        if let Some(matrix) = self.quantized.get(name) {
+            return Some(vec![matrix.rows, matrix.cols]);
+        }
+        self.int8.get(name).map(|(shape, _)| shape.clone()).or_else(|| self.partial.get(name).map(|p| p.shape.clone()))
+    }
+
     /// Whether `name` is held as a float tensor.
     pub fn has_float(&self, name: &str) -> bool {
         self.tensors.contains_key(name)
@@ -389,6 +486,13 @@ impl Weights {
             entries.push((name.clone(), "I8", vec![matrix.rows, matrix.cols], bytemuck::cast_slice(&matrix.values).to_vec()));
             let scale = format!("{name}{}", quantize::SCALE_SUFFIX);
             entries.push((scale, "F32", vec![matrix.rows], bytemuck::cast_slice(&matrix.scales).to_vec()));
+        }
+        for (name, (shape, indices)) in &self.indices {
+            // Only a token mapping is kept; buffers such as `position_ids` are not part of a model.
+            if name == "mapping" {
+                let values: Vec<i32> = indices.iter().map(|&i| i as i32).collect();
+                entries.push((name.clone(), "I32", shape.clone(), bytemuck::cast_slice(&values).to_vec()));
+            }
         }
         if !self.int8.is_empty() {
             return Err(EmbedError::weights(&self.file, "is already a q8 file".to_string()));

@@ -64,7 +64,8 @@ async function quantize(folder) {
   const loader = new glue.ModelLoader('q8');
   const copied = [];
   try {
-    for (const [name, bytes] of await fetchConfigFiles(session, glue)) {
+    const config = await fetchConfigFiles(session, glue);
+    for (const [name, bytes] of config) {
       loader.addFile(name, bytes);
       copied.push(name);
     }
@@ -75,7 +76,7 @@ async function quantize(folder) {
       weightFiles.push(name);
       floatBytes += bytes.byteLength;
       return kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes);
-    }, 'f32');
+    }, 'f32', config);
     return { bytes: loader.exportQ8(), q8File: glue.q8WeightFile(), configs: copied, weightFiles, floatBytes };
   } catch (error) {
     throw asWebembedError(error);

@@ -88,12 +88,31 @@ export function checkText(text, maxUnits = Infinity) {
   return prepareText(text, maxUnits);
 }
 
-/** encode()'s arguments, checked and cut for a model of `maxSeqLength`: { list, promptName, prompt, batchSize }. */
-export function checkEncodeArgs(texts, options, maxSeqLength) {
+/** encode()'s arguments, checked and cut for a model of `maxSeqLength` and `dimension`: { list, promptName, prompt, batchSize, truncateDim }. */
+export function checkEncodeArgs(texts, options, maxSeqLength, dimension = Infinity) {
   const maxUnits = maxTextUnits(maxSeqLength);
   const list = normalizeTexts(texts, maxUnits);
   const [promptName, prompt] = checkPromptOptions(options ?? {}, maxUnits);
-  return { list, promptName, prompt, batchSize: checkBatchSize(options?.batchSize) };
+  return { list, promptName, prompt, batchSize: checkBatchSize(options?.batchSize), truncateDim: checkTruncateDim(options?.truncateDim, dimension) };
+}
+
+/**
+ * `truncateDim` (Matryoshka): undefined, or an integer from 1 to the model's `dimension`. Vectors
+ * are cut to it after every module of the model, Normalize included, as sentence-transformers'
+ * `truncate_dim` cuts them (a cut vector of a normalizing model has a norm below 1).
+ */
+export function checkTruncateDim(truncateDim, dimension = Infinity) {
+  if (truncateDim === undefined || truncateDim === null) return undefined;
+  if (!Number.isInteger(truncateDim) || truncateDim < 1 || truncateDim > dimension) {
+    const most = Number.isFinite(dimension) ? `this model's dimension ${dimension}` : 'the model\'s dimension';
+    throw new WebembedError('E_INPUT', `truncateDim must be an integer from 1 to ${most}; got ${describe(truncateDim)}`);
+  }
+  return truncateDim;
+}
+
+/** `vectors` cut to their first `truncateDim` values (all of them when undefined). */
+export function truncateVectors(vectors, truncateDim) {
+  return truncateDim === undefined ? vectors : vectors.map((vector) => vector.slice(0, truncateDim));
 }
 
 /** tokenize()'s arguments, checked and cut for a model of `maxSeqLength`: { text, promptName, prompt }. */

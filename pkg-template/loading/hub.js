@@ -109,17 +109,23 @@ export function beginLoad(baseUrl) {
 }
 
 /**
- * Downloads a model folder's config files. The engine names them: `engine.configFiles()` the
- * folder's own, `engine.moduleConfigFiles(modulesJsonBytes)` those modules.json asks for.
+ * Downloads a model folder's config files. The engine names them: `engine.configFiles()` those
+ * a folder may have, `engine.requiredFiles(modulesJsonBytes)` those it must have as its
+ * modules.json lays it out (a module's config, a static model's tokenizer in its module folder).
  * Returns a Map of path → Uint8Array.
  */
 export async function fetchConfigFiles(session, engine) {
-  const { required, optional, modules } = engine.configFiles();
+  const { optional, modules } = engine.configFiles();
   const files = new Map();
   const found = await Promise.all(optional.map((name) => session.get(name, 'optional-json')));
   optional.forEach((name, i) => found[i] && files.set(name, found[i]));
-  for (const name of required) files.set(name, await session.get(name, 'json'));
-  for (const name of engine.moduleConfigFiles(files.get(modules))) {
+  const listed = files.get(modules);
+  for (const name of engine.requiredFiles(listed)) {
+    if (files.has(name)) continue;
+    if (!listed || name.indexOf('/') < 0) {
+      files.set(name, await session.get(name, 'json'));
+      continue;
+    }
     const bytes = await session.get(name, 'optional-json');
     if (!bytes) throw new WebembedError('E_CONFIG', `${modules}: lists a module whose ${name} the folder does not have (HTTP 404 at ${session.baseUrl}${name})`);
     files.set(name, bytes);
@@ -133,8 +139,9 @@ export async function fetchConfigFiles(session, engine) {
  * to `take(name, bytes, kind, fileDtype)` as it arrives (kind: 'safetensors' or 'file'; fileDtype:
  * what it loads as), so the caller can let go of one before the next downloads.
  */
-export async function fetchWeights(session, engine, take, dtype) {
-  const candidates = engine.weightFiles(dtype);
+export async function fetchWeights(session, engine, take, dtype, config) {
+  const modulesJson = config?.get(engine.configFiles().modules);
+  const candidates = engine.weightFiles(dtype, modulesJson);
   let missingVariant = null;
   for (const [at, { name, layout, variant, dtype: fileDtype }] of candidates.entries()) {
     let bytes;
@@ -159,10 +166,12 @@ export async function fetchWeights(session, engine, take, dtype) {
       console.warn(`webembed: ${session.baseUrl} offers no ${missingVariant}; ${instead}`);
     }
     if (layout === 'shard-index') {
-      for (const shard of engine.shardFiles(bytes)) await take(shard, await session.get(shard, 'binary'), 'safetensors', fileDtype);
-      return fileDtype;
+      const dir = engine.weightsDir(modulesJson);
+      for (const shard of engine.shardFiles(bytes)) await take(`${dir}${shard}`, await session.get(`${dir}${shard}`, 'binary'), 'safetensors', fileDtype);
+    } else {
+      await take(name, bytes, layout === 'pytorch-bin' ? 'file' : 'safetensors', fileDtype);
     }
-    await take(name, bytes, layout === 'pytorch-bin' ? 'file' : 'safetensors', fileDtype);
+    await fetchModuleWeights(session, engine, take, fileDtype, modulesJson);
     return fileDtype;
   }
   const q8 = engine.q8WeightFile();
@@ -172,6 +181,23 @@ export async function fetchWeights(session, engine, take, dtype) {
   }
   const tried = candidates.map((c) => c.name);
   throw new WebembedError('E_FETCH', `${session.baseUrl} has no weights: tried ${tried.slice(0, -1).join(', ')} and ${tried.at(-1)}`);
+}
+
+/**
+ * The weights of modules that have their own (Dense): the first file of each module's list that
+ * the folder has, handed over whole (they are small). A folder with none may still hold them in
+ * its q8 file; the engine says which tensor is missing if neither has it.
+ */
+async function fetchModuleWeights(session, engine, take, fileDtype, modulesJson) {
+  for (const choices of engine.moduleWeightFiles(modulesJson)) {
+    for (const name of choices) {
+      const bytes = await session.get(name, 'optional-binary');
+      if (bytes) {
+        await take(name, bytes, 'file', fileDtype);
+        break;
+      }
+    }
+  }
 }
 
 /**
@@ -198,7 +224,7 @@ export async function collectFiles(session, glue, dtype, { reranker = false } = 
   } finally {
     loader.free();
   }
-  await fetchWeights(recording, glue, () => {}, dtype);
+  await fetchWeights(recording, glue, () => {}, dtype, config);
   return files;
 }
 

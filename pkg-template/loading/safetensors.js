@@ -89,12 +89,27 @@ export function streamInto(loader, bytes, file) {
       inRowBlocks(shape, data, 2, (first, block) => loader.addTensorHalfRows(name, shape, first, typedView(Uint16Array, block), HALF[dtype]));
     } else if (dtype === 'I8') {
       loader.addTensorI8(name, shape, new Int8Array(data.buffer, data.byteOffset, data.byteLength));
+    } else if (dtype === 'I64' || dtype === 'I32') {
+      // A model2vec token mapping (other integer tensors, such as BERT's `position_ids`, go unused).
+      loader.addTensorIndices(name, shape, indices(dtype, data, name, file));
     } else if (/^[IU]\d+$/.test(dtype)) {
-      // Other integer tensors are buffers such as BERT's `position_ids`, never weights: not needed.
+      // Other integer tensors are buffers, never weights: not needed.
     } else {
       throw new WebembedError('E_WEIGHTS', `${file}: tensor ${name} is ${dtype}; webembed reads F32, F16 and BF16 weights (and I8 in q8 files)`);
     }
   }
+}
+
+// An integer tensor's values as an Int32Array; a value beyond 32 bits is refused by name.
+function indices(dtype, data, name, file) {
+  if (dtype === 'I32') return typedView(Int32Array, data);
+  const wide = typedView(BigInt64Array, data);
+  const out = new Int32Array(wide.length);
+  for (let i = 0; i < wide.length; i++) {
+    if (wide[i] < -2147483648n || wide[i] > 2147483647n) throw new WebembedError('E_WEIGHTS', `${file}: integer tensor ${name} holds ${wide[i]}, beyond 32 bits`);
+    out[i] = Number(wide[i]);
+  }
+  return out;
 }
 
 // Hands `data` over in blocks of whole rows (the first dimension) of at most ROW_BLOCK_BYTES.

@@ -4,7 +4,7 @@ import { announceBackendChange, checkBackend, cpuOnlyReason, startWebGpu } from 
 import { clearCache, openCache } from '../loading/cache.js';
 import { asWebembedError, WebembedError } from '../core/errors.js';
 import { beginLoad, createSession, fetchConfigFiles, fetchWeights, resolveModelUrl } from '../loading/hub.js';
-import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs, longestFirst, spansFromFlat } from '../core/input.js';
+import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs, checkTruncateDim, longestFirst, spansFromFlat, truncateVectors } from '../core/input.js';
 import { newInstance, pickSimd, sharedMemoryAvailable } from '../engine/instance.js';
 import { canStartWorkers, pauser } from '../core/platform.js';
 import { streamInto } from '../loading/safetensors.js';
@@ -36,7 +36,8 @@ async function buildFrom(glue, session, options) {
   const loader = new glue.ModelLoader(dtype);
   if (options.reranker) loader.asReranker();
   try {
-    for (const [name, bytes] of await fetchConfigFiles(session, glue)) loader.addFile(name, bytes);
+    const config = await fetchConfigFiles(session, glue);
+    for (const [name, bytes] of config) loader.addFile(name, bytes);
     // Refuses unsupported or too-large models before their weights download.
     loader.checkSpec();
     // With no dtype asked, the folder's own weights decide (q8 when that is all it has).
@@ -48,6 +49,7 @@ async function buildFrom(glue, session, options) {
         return kind === 'safetensors' ? streamInto(loader, bytes, name) : loader.addFile(name, bytes);
       },
       options.dtype,
+      config,
     );
   } catch (error) {
     loader.free();
@@ -55,6 +57,7 @@ async function buildFrom(glue, session, options) {
   }
   const engine = loader.build(); // consumes the loader, whether it succeeds or not
   try {
+    if (options.truncateDim !== undefined) engine.setTruncateDim(options.truncateDim);
     // An unasked dtype lets the GPU keep f16 weights where it can, as before q8-only folders loaded.
     const gpuDtype = options.dtype ?? (dtype === 'q8' ? 'q8' : undefined);
     const webgpu = await startWebGpu(engine, options.backend ?? 'auto', gpuDtype, { allowSoftwareAdapter: options._allowSoftwareAdapter });
@@ -119,6 +122,7 @@ export class Embedder {
     // Test hook: lets 'auto' time a software adapter (SwiftShader) as if it were a GPU.
     const _allowSoftwareAdapter = options?._allowSoftwareAdapterForTest === true;
     checkBackend(backend);
+    const truncateDim = checkTruncateDim(options?.truncateDim);
     const threads = resolveThreads(options?.threads);
     const memoryBudget = checkMemoryBudget(options?.memoryBudget);
     if (threads > 1 && canStartWorkers) {
@@ -128,7 +132,7 @@ export class Embedder {
         const simd = pickSimd(simdPreference);
         // One engine on shared memory where the page may block a worker on it; else one per worker.
         const shared = simd === 'relaxed-simd' && sharedMemoryAvailable();
-        return PoolEmbedder.load(url, { threads, shared, memoryBudget, simd, dtype, cache, fetch, integrity, onProgress, signal, cpuReason, reranker: options?._reranker === true });
+        return PoolEmbedder.load(url, { threads, shared, memoryBudget, simd, dtype, cache, fetch, integrity, onProgress, signal, cpuReason, truncateDim, reranker: options?._reranker === true });
       }
     }
     if (options?.worker) return WorkerEmbedder.load(source, options);
@@ -145,8 +149,8 @@ export class Embedder {
     // Set by Reranker.load: the folder is a CrossEncoder's.
     const reranker = options?._reranker === true;
     try {
-      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, reranker, _allowSoftwareAdapter });
-      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, reranker, onBackendChange, _allowSoftwareAdapter }, built);
+      const built = await buildEngine(url, { onProgress, signal, fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, reranker, truncateDim, _allowSoftwareAdapter });
+      return new Embedder(CONSTRUCT, url, { fetch, cache, integrity, files, dtype, simd, sharedThreads, spawnThreads, backend, reranker, truncateDim, onBackendChange, _allowSoftwareAdapter }, built);
     } catch (error) {
       throw asWebembedError(error);
     }
@@ -194,7 +198,7 @@ export class Embedder {
 
   /** Embeds one text or an array of texts; resolves to one Float32Array per text. */
   async encode(texts, options = {}) {
-    const { list, promptName, prompt, batchSize } = checkEncodeArgs(texts, options, this.maxSeqLength);
+    const { list, promptName, prompt, batchSize, truncateDim } = checkEncodeArgs(texts, options, this.maxSeqLength, this.dimension);
     if (list.length === 0) return [];
     // One batch per engine call, so wasm memory holds one batch's texts and the page gets the
     // thread back between batches.
@@ -213,7 +217,7 @@ export class Embedder {
         await pause.now();
       }
     });
-    return vectors;
+    return truncateVectors(vectors, truncateDim);
   }
 
   /**

@@ -91,8 +91,8 @@ export class WorkerEmbedder {
 
   async encode(texts, options = {}) {
     // Checked and cut here too, so a bad argument fails before it is cloned into the worker.
-    const { list, promptName, prompt, batchSize } = checkEncodeArgs(texts, options, this.maxSeqLength);
-    return this.#send('encode', [typeof texts === 'string' ? list[0] : list, { promptName, prompt, batchSize }]);
+    const { list, promptName, prompt, batchSize, truncateDim } = checkEncodeArgs(texts, options, this.maxSeqLength, this.dimension);
+    return this.#send('encode', [typeof texts === 'string' ? list[0] : list, { promptName, prompt, batchSize, truncateDim }]);
   }
 
   async tokenize(text, options = {}) {

@@ -8,7 +8,7 @@
 import { openCache } from '../loading/cache.js';
 import { asWebembedError, WebembedError } from '../core/errors.js';
 import { beginLoad, collectFiles, createSession } from '../loading/hub.js';
-import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs, longestFirst } from '../core/input.js';
+import { checkChunkArgs, checkEncodeArgs, checkTokenizeArgs, longestFirst, truncateVectors } from '../core/input.js';
 import { compiledModule, newInstance } from '../engine/instance.js';
 import { similarity } from '../core/similarity.js';
 import { poolSize } from '../engine/threads.js';
@@ -108,7 +108,7 @@ export class PoolEmbedder {
   }
 
   async encode(texts, options = {}) {
-    const { list, promptName, prompt, batchSize } = checkEncodeArgs(texts, options, this.maxSeqLength);
+    const { list, promptName, prompt, batchSize, truncateDim } = checkEncodeArgs(texts, options, this.maxSeqLength, this.dimension);
     this.#refuseIfDisposed();
     if (list.length === 0) return [];
     // Batches small enough that each engine gets several: the last ones then even out the
@@ -126,7 +126,7 @@ export class PoolEmbedder {
       }));
     }
     // Calls resolve in the order they were made, whichever engine finished first.
-    const done = Promise.all(batches).then(() => vectors);
+    const done = Promise.all(batches).then(() => truncateVectors(vectors, truncateDim));
     const ordered = this.#tail.then(() => done);
     this.#tail = ordered.catch(() => {});
     return ordered;
@@ -209,10 +209,10 @@ export class PoolEmbedder {
       onState: (state) => (member.state = state),
       onDeath: (reason) => this.#lost(member, reason),
     });
-    const { dtype, simd, reranker } = this.#options;
+    const { dtype, simd, reranker, truncateDim } = this.#options;
     const sharedThreads = this.#sharedThreads || undefined;
     try {
-      const load = [this.#url, { dtype, simd, sharedThreads, backend: 'cpu', files, module: this.#module, lockName: member.channel.lockName, _reranker: reranker }];
+      const load = [this.#url, { dtype, simd, sharedThreads, backend: 'cpu', files, module: this.#module, lockName: member.channel.lockName, truncateDim, _reranker: reranker }];
       member.info = await member.channel.call('load', load).promise;
       member.channel.watchLock();
       return member;

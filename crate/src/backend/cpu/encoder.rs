@@ -7,72 +7,12 @@ use candle_nn::LayerNorm;
 
 use super::activations::gelu_erf_in_place;
 use super::attention::{attention, repad, unpad};
-use super::matmul::PackedWeights;
-use super::matmul_q8::PackedQ8;
+use super::linear::PackedLinear;
 use super::parallel;
 use crate::error::Result;
-use crate::model::{self, EmbeddingParameters, LayerParameters, LinearParameters, ModelParameters, NormParameters, WordTable};
-use crate::quantize::Matrix;
+use crate::model::{self, EmbeddingParameters, LayerParameters, ModelParameters, NormParameters, WordTable};
 use crate::spec::{EncoderSpec, HiddenAct};
 use crate::weights::Weights;
-
-/// A linear layer packed for its matmul kernel: f32, or q8 (int8 weights and activations).
-enum PackedLinear {
-    F32(PackedWeights),
-    Q8(PackedQ8),
-}
-
-impl PackedLinear {
-    fn pack(linear: LinearParameters) -> Self {
-        match linear.weight {
-            Matrix::F32(weight) => PackedLinear::F32(PackedWeights::pack(&weight, &linear.bias, linear.out_features, linear.in_features)),
-            Matrix::Q8(weight) => PackedLinear::Q8(PackedQ8::pack(&weight, &linear.bias)),
-        }
-    }
-
-    fn in_features(&self) -> usize {
-        match self {
-            PackedLinear::F32(p) => p.in_features,
-            PackedLinear::Q8(p) => p.in_features,
-        }
-    }
-
-    fn out_features(&self) -> usize {
-        match self {
-            PackedLinear::F32(p) => p.out_features,
-            PackedLinear::Q8(p) => p.out_features,
-        }
-    }
-
-    /// The layer back in PyTorch's layout, for another backend; no second copy is kept.
-    fn unpack(&self) -> LinearParameters {
-        let (weight, bias) = match self {
-            PackedLinear::F32(p) => {
-                let (weight, bias) = p.unpack();
-                (Matrix::F32(weight), bias)
-            }
-            PackedLinear::Q8(p) => {
-                let (weight, bias) = p.unpack();
-                (Matrix::Q8(weight), bias)
-            }
-        };
-        LinearParameters { weight, bias, out_features: self.out_features(), in_features: self.in_features() }
-    }
-
-    /// `x · Wᵀ + b` for `rows` rows of `x` (row-major), on this thread.
-    fn apply_rows(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        match self {
-            PackedLinear::F32(p) => p.apply(x, rows),
-            PackedLinear::Q8(p) => p.apply(x, rows),
-        }
-    }
-
-    /// `apply_rows` with parts of the rows at once: rows are independent (q8 quantizes each row
-    /// on its own).
-    fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
-        parallel::map_rows(x, rows, self.in_features(), self.out_features(), |x, rows| self.apply_rows(x, rows))
-    }
-}
 
 fn layer_norm(norm: NormParameters, eps: f64) -> Result<LayerNorm> {
     let dim = norm.weight.len();
@@ -231,6 +171,8 @@ impl Encoder {
             HiddenAct::GeluErf => gelu_erf_in_place(&mut inner),
             HiddenAct::GeluTanh => inner = tensor(inner, intermediate)?.gelu()?.flatten_all()?.to_vec1::<f32>()?,
             HiddenAct::Relu => inner = tensor(inner, intermediate)?.relu()?.flatten_all()?.to_vec1::<f32>()?,
+            // `bert_spec` refuses silu for this encoder.
+            HiddenAct::Silu => inner = tensor(inner, intermediate)?.silu()?.flatten_all()?.to_vec1::<f32>()?,
         }
         let out = tensor(layer.output.apply_rows(&inner, rows), hidden)?;
         Ok(layer.output_norm.forward(&(out + attended)?)?.flatten_all()?.to_vec1::<f32>()?)

@@ -1,37 +1,139 @@
-//! The CPU backend: the encoder (`encoder.rs`) with its matmuls on a packed SIMD kernel
-//! (`matmul.rs`), attention (`attention.rs`) and vectorizable exp/erf (`activations.rs`), with
-//! row-wise work split over threads where there are any (`parallel.rs`).
+//! The CPU backend: the networks (`encoder.rs` for BERT / XLM-R, `prenorm.rs` for the rotary
+//! pre-norm families, a static table's rows) with their matmuls on a packed SIMD kernel
+//! (`matmul.rs`, `linear.rs`), attention (`attention.rs`), norms and gates (`norms.rs`) and
+//! vectorizable exp/erf (`activations.rs`), with row-wise work split over threads where there
+//! are any (`parallel.rs`); Dense modules after pooling (`dense.rs`).
 
 pub mod activations;
 pub mod attention;
+pub mod dense;
 pub mod encoder;
+pub mod linear;
 pub mod matmul;
 pub mod matmul_q8;
+pub mod norms;
 pub mod parallel;
+pub mod prenorm;
 
 use candle_core::{Device, Tensor};
 
 use self::encoder::Encoder;
+use self::prenorm::PreNormEncoder;
 use crate::backend::{Backend, Embeddings, Head, TokenBatch};
 use crate::error::Result;
-use crate::model::ModelParameters;
+use crate::model::{self, EmbeddingParameters, LayerParameters, ModelParameters, WordTable};
 use crate::pooling;
+use crate::spec::{Architecture, EncoderSpec};
+use crate::weights::Weights;
+
+/// The network a model runs before pooling.
+pub enum Network {
+    /// BERT and XLM-RoBERTa.
+    Bert(Encoder),
+    /// ModernBERT, Gemma3, Qwen3.
+    PreNorm(PreNormEncoder),
+    /// A static model: its (folded) token table; hidden states are the rows themselves.
+    Static { spec: EncoderSpec, table: WordTable },
+}
+
+impl Network {
+    /// Builds the network `spec` names from `weights` (a static table is read by `load_static`).
+    pub fn load(spec: &EncoderSpec, weights: &mut Weights) -> Result<Self> {
+        Ok(match spec.architecture {
+            Architecture::Bert | Architecture::XlmRoberta => Network::Bert(Encoder::load(spec, weights)?),
+            Architecture::Static => {
+                let table = model::static_table::load(weights, spec.vocab_size)?;
+                let spec = crate::spec::static_spec(spec.vocab_size, table.width(), spec.pad_token_id);
+                Network::Static { spec, table }
+            }
+            _ => Network::PreNorm(PreNormEncoder::load(spec, weights)?),
+        })
+    }
+
+    pub fn is_q8(&self) -> bool {
+        match self {
+            Network::Bert(e) => e.is_q8(),
+            Network::PreNorm(e) => e.is_q8(),
+            Network::Static { table, .. } => table.is_q8(),
+        }
+    }
+
+    /// The BERT encoder, for what only it has (a reranker's classifier reads its output).
+    pub fn as_bert(&self) -> Option<&Encoder> {
+        match self {
+            Network::Bert(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+fn no_bert_parts() -> crate::error::EmbedError {
+    crate::error::EmbedError::Inference("this model has no BERT embedding stage or layers".into())
+}
+
+impl ModelParameters for Network {
+    fn spec(&self) -> &EncoderSpec {
+        match self {
+            Network::Bert(e) => e.spec(),
+            Network::PreNorm(e) => e.spec(),
+            Network::Static { spec, .. } => spec,
+        }
+    }
+
+    fn word_table(&self) -> &WordTable {
+        match self {
+            Network::Bert(e) => e.word_table(),
+            Network::PreNorm(e) => e.words(),
+            Network::Static { table, .. } => table,
+        }
+    }
+
+    fn embedding_parameters(&self) -> Result<EmbeddingParameters> {
+        self.as_bert().ok_or_else(no_bert_parts)?.embedding_parameters()
+    }
+
+    fn type_deltas(&self) -> &[f32] {
+        self.as_bert().map_or(&[], |e| e.type_deltas())
+    }
+
+    fn layer_parameters(&self, index: usize) -> Result<LayerParameters> {
+        self.as_bert().ok_or_else(no_bert_parts)?.layer_parameters(index)
+    }
+
+    fn is_q8(&self) -> bool {
+        Network::is_q8(self)
+    }
+
+    fn prenorm_layer(&self, index: usize) -> Result<model::prenorm::PreNormLayer> {
+        match self {
+            Network::PreNorm(e) => Ok(e.layer_parameters(index)),
+            _ => Err(crate::error::EmbedError::Inference("this model has no pre-norm layers".into())),
+        }
+    }
+
+    fn prenorm_ends(&self) -> Result<model::prenorm::PreNormEnds> {
+        match self {
+            Network::PreNorm(e) => Ok(e.ends()),
+            _ => Err(crate::error::EmbedError::Inference("this model has no pre-norm layers".into())),
+        }
+    }
+}
 
 /// A batch is cut into at least this many small batches per thread (when it has the texts).
 const SHARES_PER_THREAD: usize = 4;
 
 pub struct CpuBackend {
-    encoder: Encoder,
+    network: Network,
     head: Head,
 }
 
 impl CpuBackend {
-    pub fn new(encoder: Encoder, head: Head) -> Self {
-        CpuBackend { encoder, head }
+    pub fn new(network: Network, head: Head) -> Self {
+        CpuBackend { network, head }
     }
 
-    pub fn encoder(&self) -> &Encoder {
-        &self.encoder
+    pub fn network(&self) -> &Network {
+        &self.network
     }
 
     pub fn head(&self) -> &Head {
@@ -40,11 +142,18 @@ impl CpuBackend {
 
     /// Last hidden states, `batch × seq_len × hidden` row-major.
     pub fn hidden_states(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
-        let device = Device::Cpu;
-        let shape = (batch.batch, batch.seq_len);
-        let ids = Tensor::from_slice(&batch.ids, shape, &device)?;
-        let positions = Tensor::from_slice(&batch.positions, shape, &device)?;
-        self.encoder.forward(&ids, &positions, &batch.types, &batch.lengths)
+        match &self.network {
+            Network::Bert(encoder) => {
+                let device = Device::Cpu;
+                let shape = (batch.batch, batch.seq_len);
+                let ids = Tensor::from_slice(&batch.ids, shape, &device)?;
+                let positions = Tensor::from_slice(&batch.positions, shape, &device)?;
+                encoder.forward(&ids, &positions, &batch.types, &batch.lengths)
+            }
+            Network::PreNorm(encoder) => encoder.forward(&batch.ids, &batch.lengths, batch.seq_len),
+            // A static model's "hidden states" are its rows: the mean pooling averages them.
+            Network::Static { table, .. } => table.gather(&batch.ids),
+        }
     }
 
     /// Pooled vectors, `batch × dimension`. With threads, the batch is cut into small batches of
@@ -70,7 +179,7 @@ impl CpuBackend {
 
     fn pooled_together(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
         let hidden = self.hidden_states(batch)?;
-        let width = self.encoder.spec().hidden_size;
+        let width = self.network.spec().hidden_size;
         let mut output = Vec::with_capacity(batch.batch * self.head.pooling.output_dimension());
         let mut pooled = Vec::new();
         for row in 0..batch.batch {

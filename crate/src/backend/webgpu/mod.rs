@@ -55,6 +55,14 @@ impl WebGpuBackend {
 
     pub async fn on_device(gpu: GpuDevice, model: &dyn ModelParameters, head: Head) -> Result<Self> {
         let spec = model.spec();
+        if spec.architecture == crate::spec::Architecture::Static {
+            return Err(EmbedError::WebGpu(
+                "a static model has no forward pass to run on the GPU: its table is averaged on the CPU".into(),
+            ));
+        }
+        if spec.architecture.is_prenorm() {
+            return Err(EmbedError::WebGpu(format!("{:?} runs on the CPU backend", spec.architecture)));
+        }
         let widest = (3 * spec.hidden_size).max(spec.intermediate_size);
         let max_pass_tokens = ((gpu.max_binding() / (widest * 4) as u64) as usize).min(MAX_PASS_TOKENS);
         let longest = spec.max_position_embeddings;

@@ -1,9 +1,15 @@
-//! The encoder as a checkpoint stores it: which tensors a BERT / XLM-RoBERTa folder holds, under
-//! which names and shapes, and how each architecture numbers positions. Backends build from the
-//! parameter structs here (as candle's `models/bert.rs` blocks load their own names); no backend
-//! knows a tensor name.
+//! The network as a checkpoint stores it: which tensors a folder holds, under which names and
+//! shapes, and how each architecture numbers positions. Backends build from the parameter
+//! structs here (as candle's `models/bert.rs` blocks load their own names); no backend knows a
+//! tensor name.
 //!
-//! BERT and XLM-RoBERTa share one post-LayerNorm layer stack and differ only in position ids.
+//! BERT and XLM-RoBERTa share one post-LayerNorm layer stack and differ only in position ids
+//! (this file); ModernBERT, Gemma3 and Qwen3 share the pre-norm rotary stack of `prenorm`; a
+//! static model is a table (`static_table`); Dense modules follow the pooling (`dense`).
+
+pub mod dense;
+pub mod prenorm;
+pub mod static_table;
 
 use std::sync::Arc;
 
@@ -22,6 +28,7 @@ pub struct LinearParameters {
     pub in_features: usize,
 }
 
+#[derive(Clone)]
 pub struct NormParameters {
     pub weight: Vec<f32>,
     pub bias: Vec<f32>,
@@ -82,6 +89,14 @@ impl WordTable {
     pub fn is_q8(&self) -> bool {
         matches!(self, WordTable::Q8(_))
     }
+
+    /// Values per row.
+    pub fn width(&self) -> usize {
+        match self {
+            WordTable::F32(table) => table.dims().get(1).copied().unwrap_or(0),
+            WordTable::Q8(table) => table.cols,
+        }
+    }
 }
 
 /// Rows `ids` of `words`, each plus its token type's delta (`types` empty: every token is of type 0).
@@ -106,15 +121,26 @@ pub fn gather_rows(words: &WordTable, ids: &[u32], types: &[u32], type_deltas: &
 pub fn quantized_in_q8(name: &str, shape: &[usize]) -> Option<Quantize> {
     // A reranker's classification head is a few hundred thousand numbers, kept exact.
     let head = name.starts_with("classifier.") || name.starts_with("pooler.");
+    // A model2vec table is named `embeddings`; every other family's tables end in `.weight`.
+    let table = is_word_table(name);
     if head
         || shape.len() != 2
-        || !name.ends_with(".weight")
+        || !(name.ends_with(".weight") || table)
         || name.contains("position_embeddings")
         || name.contains("token_type_embeddings")
     {
         return None;
     }
-    Some(if name.contains("word_embeddings") { Quantize::Rows } else { Quantize::RotatedRows })
+    Some(if table { Quantize::Rows } else { Quantize::RotatedRows })
+}
+
+/// Whether `name` is a token table (rows gathered per token, not multiplied).
+fn is_word_table(name: &str) -> bool {
+    name.contains("word_embeddings")
+        || name.contains("tok_embeddings")
+        || name.contains("embed_tokens")
+        || name == static_table::ST_TABLE
+        || name == static_table::MODEL2VEC_TABLE
 }
 
 /// What a backend reads to build itself from a loaded model, whichever backend holds it now:
@@ -128,9 +154,18 @@ pub trait ModelParameters {
     fn layer_parameters(&self, index: usize) -> Result<LayerParameters>;
     /// Whether the linear layers hold q8 weights.
     fn is_q8(&self) -> bool;
+    /// A pre-norm stack's layer `index` (ModernBERT, Gemma3, Qwen3).
+    fn prenorm_layer(&self, index: usize) -> Result<prenorm::PreNormLayer> {
+        let _ = index;
+        Err(crate::error::EmbedError::Inference("this model has no pre-norm layers".into()))
+    }
+    /// A pre-norm stack's norms around its layers.
+    fn prenorm_ends(&self) -> Result<prenorm::PreNormEnds> {
+        Err(crate::error::EmbedError::Inference("this model has no pre-norm layers".into()))
+    }
 }
 
-fn vector(tensor: Tensor) -> Result<Vec<f32>> {
+pub(crate) fn vector(tensor: Tensor) -> Result<Vec<f32>> {
     Ok(tensor.flatten_all()?.to_vec1::<f32>()?)
 }
 
@@ -142,7 +177,7 @@ fn linear(weights: &mut Weights, prefix: &str, out_features: usize, in_features:
 
 /// Matrices stacked row-wise (per-row scales make q8 stacking exact); parts that are not all
 /// q8 in the same basis stack as f32.
-fn stack_rows(parts: [Matrix; 3]) -> Matrix {
+pub(crate) fn stack_rows<const N: usize>(parts: [Matrix; N]) -> Matrix {
     let rotated = matches!(&parts[0], Matrix::Q8(q) if q.rotated);
     if parts.iter().all(|m| matches!(m, Matrix::Q8(q) if q.rotated == rotated)) {
         let mut stacked = QuantizedRows { rows: 0, cols: 0, values: Vec::new(), scales: Vec::new(), rotated };
@@ -167,19 +202,22 @@ fn layer_norm(weights: &mut Weights, prefix: &str, dim: usize) -> Result<NormPar
     Ok(NormParameters { weight: vector(weight)?, bias: vector(bias)? })
 }
 
+/// Takes a `rows × cols` token table out of `weights`, f32 or q8.
+pub fn load_word_table(weights: &mut Weights, name: &str, rows: usize, cols: usize) -> Result<WordTable> {
+    // A float table is taken as the tensor it is: a 250k × 384 table is 384 MB, not to be copied.
+    if weights.has_float(name) {
+        return Ok(WordTable::F32(weights.take(name, &[rows, cols])?));
+    }
+    Ok(match weights.take_matrix(name, rows, cols)? {
+        Matrix::F32(values) => WordTable::F32(Tensor::from_vec(values, (rows, cols), &Device::Cpu)?),
+        Matrix::Q8(rows) => WordTable::Q8(Arc::new(rows)),
+    })
+}
+
 /// Takes the embedding stage out of `weights`.
 pub fn load_embeddings(spec: &EncoderSpec, weights: &mut Weights) -> Result<(WordTable, EmbeddingParameters)> {
     let hidden = spec.hidden_size;
-    let name = "embeddings.word_embeddings.weight";
-    // A float table is taken as the tensor it is: a 250k × 384 table is 384 MB, not to be copied.
-    let words = if weights.has_float(name) {
-        WordTable::F32(weights.take(name, &[spec.vocab_size, hidden])?)
-    } else {
-        match weights.take_matrix(name, spec.vocab_size, hidden)? {
-            Matrix::F32(values) => WordTable::F32(Tensor::from_vec(values, (spec.vocab_size, hidden), &Device::Cpu)?),
-            Matrix::Q8(rows) => WordTable::Q8(Arc::new(rows)),
-        }
-    };
+    let words = load_word_table(weights, "embeddings.word_embeddings.weight", spec.vocab_size, hidden)?;
     let positions = weights.take("embeddings.position_embeddings.weight", &[spec.max_position_embeddings, hidden])?;
     let token_types = vector(weights.take("embeddings.token_type_embeddings.weight", &[spec.type_vocab_size, hidden])?)?;
     let (first, rest) = token_types.split_at(hidden);
@@ -219,33 +257,24 @@ pub fn load_layer(spec: &EncoderSpec, weights: &mut Weights, index: usize) -> Re
 /// BERT counts from 0; RoBERTa counts real tokens from `pad + 1` and gives padding `pad`.
 pub fn positions(spec: &EncoderSpec, len: usize, seq_len: usize, out: &mut Vec<u32>) {
     match spec.architecture {
-        Architecture::Bert => out.extend(0..seq_len as u32),
         Architecture::XlmRoberta => {
             let pad = spec.pad_token_id;
             out.extend((0..seq_len as u32).map(|i| if (i as usize) < len { pad + 1 + i } else { pad }));
         }
+        // BERT's table, and the rotary families' angles, count from 0.
+        _ => out.extend(0..seq_len as u32),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::HiddenAct;
 
     fn spec(architecture: Architecture, pad_token_id: u32) -> EncoderSpec {
-        EncoderSpec {
-            architecture,
-            vocab_size: 10,
-            hidden_size: 4,
-            num_layers: 1,
-            num_heads: 1,
-            intermediate_size: 4,
-            max_position_embeddings: 16,
-            type_vocab_size: 1,
-            layer_norm_eps: 1e-5,
-            pad_token_id,
-            hidden_act: HiddenAct::GeluErf,
-        }
+        let config = serde_json::json!({"model_type": if architecture == Architecture::Bert { "bert" } else { "xlm-roberta" },
+            "vocab_size": 10, "hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 1, "intermediate_size": 4,
+            "max_position_embeddings": 16, "type_vocab_size": 1, "layer_norm_eps": 1e-5, "pad_token_id": pad_token_id, "hidden_act": "gelu"});
+        crate::spec::encoder_spec(&config).unwrap()
     }
 
     #[test]

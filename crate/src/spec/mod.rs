@@ -5,68 +5,25 @@
 //! with `max_seq_length`, `pooling_mode_*_tokens` booleans) and the 6.x one (`pooling_mode`
 //! strings, `model_max_length` in `tokenizer_config.json`).
 
+mod encoder;
+mod families;
+mod modules;
+
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+pub(crate) use self::encoder::encoder_spec;
+pub use self::encoder::{static_spec, Architecture, EncoderSpec, HiddenAct, LayerKind, NormKind, FAMILIES};
+pub use self::modules::{DenseActivation, DenseSpec, Head, StaticRules};
 use crate::error::{EmbedError, Result};
 use crate::files::ModelFiles;
 use crate::folder::{self, parse_json, ModuleKind};
-use crate::pooling::{PoolingMode, PoolingSpec};
+use crate::pooling::PoolingSpec;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Architecture {
-    Bert,
-    XlmRoberta,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HiddenAct {
-    GeluErf,
-    GeluTanh,
-    Relu,
-}
-
-#[derive(Clone, Debug)]
-pub struct EncoderSpec {
-    pub architecture: Architecture,
-    pub vocab_size: usize,
-    pub hidden_size: usize,
-    pub num_layers: usize,
-    pub num_heads: usize,
-    pub intermediate_size: usize,
-    pub max_position_embeddings: usize,
-    pub type_vocab_size: usize,
-    pub layer_norm_eps: f64,
-    pub pad_token_id: u32,
-    pub hidden_act: HiddenAct,
-}
-
-impl EncoderSpec {
-    pub fn head_dim(&self) -> usize {
-        self.hidden_size / self.num_heads
-    }
-
-    /// RoBERTa numbers positions from `pad_token_id + 1`, so its table holds fewer usable rows.
-    pub fn position_offset(&self) -> usize {
-        match self.architecture {
-            Architecture::Bert => 0,
-            Architecture::XlmRoberta => self.pad_token_id as usize + 1,
-        }
-    }
-
-    pub fn max_positions(&self) -> usize {
-        self.max_position_embeddings.saturating_sub(self.position_offset())
-    }
-
-    /// Bytes the encoder's weights take as f32, the form every backend computes in.
-    pub fn weight_bytes(&self) -> u64 {
-        let (h, ff) = (self.hidden_size as u64, self.intermediate_size as u64);
-        let tables = (self.vocab_size + self.max_position_embeddings + self.type_vocab_size) as u64 * h + 2 * h;
-        let layer = 4 * h * h + 4 * h + 2 * h * ff + ff + h + 4 * h;
-        4 * (tables + self.num_layers as u64 * layer)
-    }
-}
+/// Tokens a static model reads of one text at most when nothing else limits it (a static
+/// model has no position table; sentence-transformers reads whole texts).
+pub const STATIC_MAX_TOKENS: usize = 1 << 16;
 
 #[derive(Clone, Debug)]
 pub struct ModelSpec {
@@ -74,34 +31,161 @@ pub struct ModelSpec {
     /// Tokens per text after truncation, special tokens included.
     pub max_seq_length: usize,
     pub pooling: PoolingSpec,
+    /// Dense layers on the pooled vector, in `modules.json` order (before Normalize).
+    pub dense: Vec<DenseSpec>,
     pub normalize: bool,
     pub prompts: BTreeMap<String, String>,
     pub default_prompt_name: Option<String>,
+    /// The tokenizer file (a static model's module folder may hold it).
+    pub tokenizer_file: String,
+    /// A static model: how a text becomes the ids it averages (None for a transformer).
+    pub static_rules: Option<StaticRules>,
+    /// Matryoshka truncation: vectors are cut to this many leading values after every module,
+    /// Normalize included, as sentence-transformers' `truncate_dim` cuts them.
+    pub truncate_dim: Option<usize>,
 }
 
 impl ModelSpec {
     pub fn from_files(files: &ModelFiles) -> Result<Self> {
-        let config = read_json(files, folder::CONFIG)?
-            .ok_or_else(|| EmbedError::config(folder::CONFIG, "missing: a model folder needs config.json"))?;
+        let modules = folder::modules_of(files.get(folder::MODULES))?;
+        let plan = folder::folder_plan(files.get(folder::MODULES))?;
+        let config = read_json(files, folder::CONFIG)?;
+        let static_input = modules.as_ref().and_then(|m| m.first()).is_some_and(|m| m.kind == ModuleKind::StaticEmbedding);
+        let model2vec = config.as_ref().filter(|c| modules::is_model2vec_config(c));
+        if static_input || (modules.is_none() && model2vec.is_some()) {
+            return Self::static_from_files(files, modules.as_deref().unwrap_or(&[]), model2vec, plan.tokenizer);
+        }
+        let config = config.ok_or_else(|| EmbedError::config(folder::CONFIG, "missing: a model folder needs config.json"))?;
         let encoder = encoder_spec(&config)?;
         let tokenizer_config = read_json(files, folder::TOKENIZER_CONFIG)?;
         let sbert_config = read_json(files, folder::SENTENCE_BERT_CONFIG)?;
         let max_seq_length = max_seq_length(&encoder, sbert_config.as_ref(), tokenizer_config.as_ref())?;
-
-        let modules = read_json(files, folder::MODULES)?;
-        let (pooling, normalize) = match modules {
-            Some(modules) => pipeline_from_modules(files, &modules, encoder.hidden_size)?,
+        let head = match &modules {
+            Some(modules) => modules::head_from_modules(files, modules, encoder.hidden_size, false)?,
             // sentence-transformers wraps a plain transformers folder in mean pooling, unnormalized.
-            None => (PoolingSpec::mean(encoder.hidden_size), false),
+            None => Head { pooling: PoolingSpec::mean(encoder.hidden_size), dense: Vec::new(), normalize: false },
         };
-
         let st_config = read_json(files, folder::SENTENCE_TRANSFORMERS_CONFIG)?;
         let (prompts, default_prompt_name) = prompts(st_config.as_ref())?;
-        Ok(ModelSpec { encoder, max_seq_length, pooling, normalize, prompts, default_prompt_name })
+        Ok(ModelSpec {
+            encoder,
+            max_seq_length,
+            pooling: head.pooling,
+            dense: head.dense,
+            normalize: head.normalize,
+            prompts,
+            default_prompt_name,
+            tokenizer_file: plan.tokenizer,
+            static_rules: None,
+            truncate_dim: None,
+        })
     }
 
+    /// A static model's spec: its table's size is known once its weights are read
+    /// (`with_static_table`); until then the encoder spec holds an empty table.
+    fn static_from_files(
+        files: &ModelFiles,
+        modules: &[folder::Module],
+        model2vec: Option<&Value>,
+        tokenizer_file: String,
+    ) -> Result<Self> {
+        let (rules, normalize_override, max_seq_length) = match model2vec {
+            Some(config) => {
+                let (normalize, max_length) = modules::model2vec_settings(config)?;
+                (StaticRules::Model2Vec { max_length }, Some(normalize), max_length.unwrap_or(STATIC_MAX_TOKENS).min(STATIC_MAX_TOKENS))
+            }
+            None => (StaticRules::SentenceTransformers, None, STATIC_MAX_TOKENS),
+        };
+        let head = modules::head_from_modules(files, modules, 0, true)?;
+        let st_config = read_json(files, folder::SENTENCE_TRANSFORMERS_CONFIG)?;
+        let (prompts, default_prompt_name) = prompts(st_config.as_ref())?;
+        Ok(ModelSpec {
+            encoder: static_spec(0, 0, 0),
+            max_seq_length,
+            pooling: head.pooling,
+            dense: head.dense,
+            normalize: normalize_override.unwrap_or(head.normalize),
+            prompts,
+            default_prompt_name,
+            tokenizer_file,
+            static_rules: Some(rules),
+            truncate_dim: None,
+        })
+    }
+
+    /// A static model's spec once its table (`rows × dimension`) is known; the first Dense
+    /// module (if any) must take that width.
+    pub fn with_static_table(mut self, rows: usize, dimension: usize) -> Result<Self> {
+        self.encoder = static_spec(rows, dimension, 0);
+        self.pooling = PoolingSpec::mean(dimension);
+        if let Some(first) = self.dense.first() {
+            if first.in_features != dimension {
+                return Err(EmbedError::config(
+                    &format!("{}{}", first.prefix, folder::CONFIG),
+                    format!("in_features is {}, but the static table's vectors are {dimension} wide", first.in_features),
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    /// The vector's width after every module, before truncation.
+    pub fn full_dimension(&self) -> usize {
+        self.dense.last().map_or(self.pooling.output_dimension(), |d| d.out_features)
+    }
+
+    /// The vectors' width as returned (after `truncate_dim`).
     pub fn dimension(&self) -> usize {
-        self.pooling.output_dimension()
+        self.truncate_dim.unwrap_or_else(|| self.full_dimension())
+    }
+
+    /// Bytes every weight of the model takes as f32.
+    pub fn weight_bytes(&self) -> u64 {
+        let head = Head { pooling: self.pooling.clone(), dense: self.dense.clone(), normalize: self.normalize };
+        self.encoder.weight_bytes() + head.weight_bytes()
+    }
+
+    /// This spec with vectors cut to `dim` values (None: whole), checked against the full width.
+    pub fn truncated(mut self, dim: Option<usize>) -> Result<Self> {
+        if let Some(dim) = dim {
+            check_truncate_dim(dim, self.full_dimension())?;
+        }
+        self.truncate_dim = dim;
+        Ok(self)
+    }
+
+    /// Whether the model is a static table (no forward pass).
+    pub fn is_static(&self) -> bool {
+        self.static_rules.is_some()
+    }
+}
+
+/// A `truncateDim` must be a positive integer no larger than the model's vectors.
+pub fn check_truncate_dim(dim: usize, full: usize) -> Result<()> {
+    if dim == 0 || dim > full {
+        return Err(EmbedError::Input(format!("truncateDim must be an integer from 1 to this model's dimension {full}; got {dim}")));
+    }
+    Ok(())
+}
+
+/// A number of a config file within `(low, high]`: absent or null gives `default`; NaN, text or
+/// out of range is refused with the key's name.
+pub(crate) fn float_field(file: &str, config: &Value, key: &str, default: f64, (low, high): (f64, f64)) -> Result<f64> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(value) => match value.as_f64() {
+            Some(v) if v.is_finite() && v > low && v <= high => Ok(v),
+            _ => Err(EmbedError::config(file, format!("`{key}` is {value}; it must be a number above {low} and at most {high}"))),
+        },
+    }
+}
+
+/// A boolean of a config file: absent or null gives `default`.
+pub(crate) fn bool_field(file: &str, config: &Value, key: &str, default: bool) -> Result<bool> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(default),
+        Some(Value::Bool(v)) => Ok(*v),
+        Some(other) => Err(EmbedError::config(file, format!("`{key}` is {other}; it must be true or false"))),
     }
 }
 
@@ -132,86 +216,9 @@ pub(crate) fn int_field(
     }
 }
 
-fn require_usize(config: &Value, key: &str) -> Result<usize> {
-    int_field(folder::CONFIG, config, key, 1..=MAX_SIZE, None)
-}
-
 /// Sizes beyond any encoder webembed could hold in wasm32 (keeps every product in u64 and
 /// every value in a 32-bit usize).
-const MAX_SIZE: u64 = 1 << 24;
-
-fn layer_norm_eps(config: &Value) -> Result<f64> {
-    match config.get("layer_norm_eps") {
-        None | Some(Value::Null) => Ok(1e-12),
-        Some(value) => match value.as_f64() {
-            Some(eps) if eps > 0.0 && eps < 1.0 => Ok(eps),
-            _ => Err(EmbedError::config(folder::CONFIG, format!("`layer_norm_eps` is {value}; it must be a number between 0 and 1"))),
-        },
-    }
-}
-
-pub(crate) fn encoder_spec(config: &Value) -> Result<EncoderSpec> {
-    let model_type = config.get("model_type").and_then(Value::as_str).unwrap_or("");
-    let architecture_name =
-        config.get("architectures").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_str).unwrap_or("");
-    let architecture = match (model_type, architecture_name) {
-        ("xlm-roberta" | "roberta", _) => Architecture::XlmRoberta,
-        (_, name) if name.starts_with("XLMRoberta") || name.starts_with("Roberta") => Architecture::XlmRoberta,
-        ("bert", _) => Architecture::Bert,
-        (_, name) if name.starts_with("Bert") => Architecture::Bert,
-        _ => {
-            return Err(EmbedError::config(
-                folder::CONFIG,
-                format!("model_type {model_type:?} / architecture {architecture_name:?} is not supported; webembed runs BERT and XLM-RoBERTa encoders"),
-            ))
-        }
-    };
-    let hidden_act = match config.get("hidden_act").and_then(Value::as_str).unwrap_or("gelu") {
-        "gelu" => HiddenAct::GeluErf,
-        "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => HiddenAct::GeluTanh,
-        "relu" => HiddenAct::Relu,
-        other => return Err(EmbedError::config(folder::CONFIG, format!("hidden_act {other:?} is not supported"))),
-    };
-    if let Some(kind) = config.get("position_embedding_type").and_then(Value::as_str) {
-        if kind != "absolute" {
-            return Err(EmbedError::config(folder::CONFIG, format!("position_embedding_type {kind:?} is not supported")));
-        }
-    }
-    let hidden_size = require_usize(config, "hidden_size")?;
-    let num_heads = int_field(folder::CONFIG, config, "num_attention_heads", 1..=4096, None)?;
-    if hidden_size % num_heads != 0 {
-        return Err(EmbedError::config(
-            folder::CONFIG,
-            format!("hidden_size {hidden_size} is not a multiple of num_attention_heads {num_heads}"),
-        ));
-    }
-    let default_pad = match architecture {
-        Architecture::Bert => 0,
-        Architecture::XlmRoberta => 1,
-    };
-    let vocab_size = require_usize(config, "vocab_size")?;
-    let max_position_embeddings = require_usize(config, "max_position_embeddings")?;
-    let pad_token_id = int_field(folder::CONFIG, config, "pad_token_id", 0..=vocab_size as u64 - 1, Some(default_pad))?;
-    if architecture == Architecture::XlmRoberta && pad_token_id + 1 >= max_position_embeddings {
-        return Err(EmbedError::config(
-            folder::CONFIG,
-            format!("`pad_token_id` {pad_token_id} leaves no position of max_position_embeddings {max_position_embeddings} (XLM-R numbers positions from pad_token_id + 1)"),
-        ));
-    }
-    Ok(EncoderSpec {
-        architecture,
-        vocab_size,
-        hidden_size,
-        num_layers: int_field(folder::CONFIG, config, "num_hidden_layers", 1..=1024, None)?,
-        num_heads,
-        intermediate_size: require_usize(config, "intermediate_size")?,
-        max_position_embeddings,
-        type_vocab_size: int_field(folder::CONFIG, config, "type_vocab_size", 1..=MAX_SIZE, Some(2))?,
-        layer_norm_eps: layer_norm_eps(config)?,
-        pad_token_id: pad_token_id as u32,
-        hidden_act,
-    })
-}
+pub(crate) const MAX_SIZE: u64 = 1 << 24;
 
 /// sentence-transformers ≤ 5 stores the limit in `sentence_bert_config.json`; 6.x leaves it to
 /// the tokenizer's `model_max_length`. Either way it cannot exceed the position table.
@@ -239,98 +246,6 @@ pub(crate) fn max_seq_length(encoder: &EncoderSpec, sbert: Option<&Value>, token
     Ok(from_sbert.or(from_tokenizer).unwrap_or(positions).min(positions).max(2))
 }
 
-fn pipeline_from_modules(files: &ModelFiles, modules: &Value, hidden_size: usize) -> Result<(PoolingSpec, bool)> {
-    let mut pooling = None;
-    let mut normalize = false;
-    for module in folder::modules(modules)? {
-        match module.kind {
-            ModuleKind::Transformer => {}
-            ModuleKind::Pooling => {
-                let file = module.config_file();
-                let config = read_json(files, &file)?
-                    .ok_or_else(|| EmbedError::config(&file, "missing: modules.json lists a Pooling module here"))?;
-                pooling = Some(pooling_spec(&file, &config, hidden_size)?);
-            }
-            ModuleKind::Normalize => normalize = true,
-        }
-    }
-    // A modules.json without Pooling yields token embeddings in sentence-transformers, which is
-    // not a sentence embedding; refuse rather than guess.
-    let pooling = pooling.ok_or_else(|| EmbedError::config(folder::MODULES, "lists no Pooling module"))?;
-    Ok((pooling, normalize))
-}
-
-pub(crate) fn pooling_spec(file: &str, config: &Value, hidden_size: usize) -> Result<PoolingSpec> {
-    let key = if config.get("word_embedding_dimension").is_some_and(|v| !v.is_null()) {
-        "word_embedding_dimension"
-    } else {
-        "embedding_dimension"
-    };
-    let dimension = int_field(file, config, key, 1..=MAX_SIZE, Some(hidden_size as u64))?;
-    if dimension != hidden_size {
-        return Err(EmbedError::config(
-            file,
-            format!("word_embedding_dimension {dimension} differs from the model's hidden_size {hidden_size}"),
-        ));
-    }
-    let include_prompt = config.get("include_prompt").and_then(Value::as_bool).unwrap_or(true);
-    let mut modes = Vec::new();
-    match config.get("pooling_mode") {
-        // 6.x: a name, or a list of names.
-        Some(Value::String(name)) => modes.push(parse_mode(file, name)?),
-        Some(Value::Array(names)) => {
-            for name in names {
-                let name = name.as_str().ok_or_else(|| EmbedError::config(file, "pooling_mode list must hold strings"))?;
-                modes.push(parse_mode(file, name)?);
-            }
-        }
-        Some(other) => return Err(EmbedError::config(file, format!("pooling_mode {other} is neither a string nor a list"))),
-        None => {
-            // ≤ 5.x: one boolean per mode, concatenated in this fixed order when several are on.
-            let flags = [
-                ("pooling_mode_cls_token", PoolingMode::Cls),
-                ("pooling_mode_max_tokens", PoolingMode::Max),
-                ("pooling_mode_mean_tokens", PoolingMode::Mean),
-                ("pooling_mode_mean_sqrt_len_tokens", PoolingMode::MeanSqrtLen),
-                ("pooling_mode_weightedmean_tokens", PoolingMode::WeightedMean),
-                ("pooling_mode_lasttoken", PoolingMode::LastToken),
-            ];
-            for (key, mode) in flags {
-                if config.get(key).and_then(Value::as_bool).unwrap_or(false) {
-                    modes.push(mode);
-                }
-            }
-            if modes.is_empty() {
-                // Left out, pooling_mode_mean_tokens is on (Pooling's default); written false with
-                // every other mode off, sentence-transformers builds a Pooling with no output.
-                if config.get("pooling_mode_mean_tokens").is_some() {
-                    return Err(EmbedError::config(
-                        file,
-                        "turns every pooling mode off (each pooling_mode_* is false); set the one the model was trained with, e.g. \"pooling_mode_mean_tokens\": true",
-                    ));
-                }
-                modes.push(PoolingMode::Mean);
-            }
-        }
-    }
-    if modes.is_empty() {
-        return Err(EmbedError::config(file, "pooling_mode lists no mode"));
-    }
-    Ok(PoolingSpec { modes, include_prompt, dimension })
-}
-
-fn parse_mode(file: &str, name: &str) -> Result<PoolingMode> {
-    Ok(match name {
-        "cls" | "cls_token" => PoolingMode::Cls,
-        "max" | "max_tokens" => PoolingMode::Max,
-        "mean" | "mean_tokens" => PoolingMode::Mean,
-        "mean_sqrt_len_tokens" | "mean_sqrt_len" => PoolingMode::MeanSqrtLen,
-        "weightedmean" | "weightedmean_tokens" | "weighted_mean" => PoolingMode::WeightedMean,
-        "lasttoken" | "last_token" => PoolingMode::LastToken,
-        other => return Err(EmbedError::config(file, format!("pooling_mode {other:?} is not a sentence-transformers pooling mode"))),
-    })
-}
-
 fn prompts(config: Option<&Value>) -> Result<(BTreeMap<String, String>, Option<String>)> {
     let file = folder::SENTENCE_TRANSFORMERS_CONFIG;
     let mut prompts = BTreeMap::new();
@@ -353,6 +268,8 @@ fn prompts(config: Option<&Value>) -> Result<(BTreeMap<String, String>, Option<S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pooling::PoolingMode;
+    use modules::pooling_spec;
 
     const BERT_CONFIG: &str = r#"{"architectures":["BertModel"],"model_type":"bert","hidden_size":384,
         "num_hidden_layers":6,"num_attention_heads":12,"intermediate_size":1536,"vocab_size":30522,
@@ -461,10 +378,68 @@ mod tests {
     fn unsupported_module_is_refused_with_its_name() {
         let err = ModelSpec::from_files(&files(&[
             ("config.json", BERT_CONFIG),
-            ("modules.json", r#"[{"path":"2_Dense","type":"sentence_transformers.models.Dense"}]"#),
+            ("modules.json", r#"[{"path":"2_WLP","type":"sentence_transformers.models.WeightedLayerPooling"}]"#),
         ]))
         .unwrap_err();
         assert_eq!(err.code(), "E_CONFIG");
-        assert!(err.to_string().contains("Dense"), "{err}");
+        assert!(err.to_string().contains("WeightedLayerPooling") && err.to_string().contains("Dense"), "{err}");
+    }
+
+    #[test]
+    fn dense_modules_chain_from_the_pooled_width() {
+        let modules = r#"[{"path":"","type":"sentence_transformers.models.Transformer"},
+            {"path":"1_Pooling","type":"sentence_transformers.models.Pooling"},
+            {"path":"2_Dense","type":"sentence_transformers.models.Dense"},
+            {"path":"3_Normalize","type":"sentence_transformers.models.Normalize"}]"#;
+        let pooling = r#"{"word_embedding_dimension":384,"pooling_mode":"cls"}"#;
+        let dense = r#"{"in_features":384,"out_features":128,"bias":true,"activation_function":"torch.nn.modules.activation.Tanh"}"#;
+        let spec = ModelSpec::from_files(&files(&[
+            ("config.json", BERT_CONFIG),
+            ("modules.json", modules),
+            ("1_Pooling/config.json", pooling),
+            ("2_Dense/config.json", dense),
+        ]))
+        .unwrap();
+        assert_eq!(spec.dimension(), 128);
+        assert_eq!(spec.dense[0].activation, DenseActivation::Tanh);
+        assert!(spec.normalize);
+        let spec = spec.truncated(Some(64)).unwrap();
+        assert_eq!((spec.dimension(), spec.full_dimension()), (64, 128));
+        let wrong = r#"{"in_features":768,"out_features":128}"#;
+        let err = ModelSpec::from_files(&files(&[
+            ("config.json", BERT_CONFIG),
+            ("modules.json", modules),
+            ("1_Pooling/config.json", pooling),
+            ("2_Dense/config.json", wrong),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("2_Dense/config.json") && err.to_string().contains("in_features is 768"), "{err}");
+        for bad in [0, 129] {
+            let spec = ModelSpec::from_files(&files(&[
+                ("config.json", BERT_CONFIG),
+                ("modules.json", modules),
+                ("1_Pooling/config.json", pooling),
+                ("2_Dense/config.json", dense),
+            ]))
+            .unwrap();
+            assert_eq!(spec.truncated(Some(bad)).unwrap_err().code(), "E_INPUT");
+        }
+    }
+
+    #[test]
+    fn static_folders_read_as_static_models() {
+        let st = r#"[{"path":"0_StaticEmbedding","type":"sentence_transformers.models.StaticEmbedding"}]"#;
+        let spec = ModelSpec::from_files(&files(&[("modules.json", st)])).unwrap();
+        assert_eq!(spec.static_rules, Some(StaticRules::SentenceTransformers));
+        assert_eq!(spec.tokenizer_file, "0_StaticEmbedding/tokenizer.json");
+        assert!(!spec.normalize);
+        let spec = spec.with_static_table(1000, 256).unwrap();
+        assert_eq!(spec.dimension(), 256);
+        let model2vec = r#"{"model_type":"model2vec","architectures":["StaticModel"],"normalize":true,"max_length":null}"#;
+        let spec = ModelSpec::from_files(&files(&[("config.json", model2vec)])).unwrap();
+        assert_eq!(spec.static_rules, Some(StaticRules::Model2Vec { max_length: None }));
+        assert!(spec.normalize);
+        let err = ModelSpec::from_files(&files(&[("config.json", r#"{"model_type":"model2vec"}"#)])).unwrap_err();
+        assert!(err.to_string().contains("normalize"), "{err}");
     }
 }
