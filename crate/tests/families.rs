@@ -165,3 +165,38 @@ fn a_q8_file_of_each_family_loads_as_the_quantized_float_folder_does() {
         assert!(cosine(&a, &b) > 0.99999, "{name}");
     }
 }
+
+/// The transformer families on WebGPU (lavapipe natively), f32 and q8: every text of each
+/// reference under its first prompt and truncation (lavapipe runs shaders on the CPU, so the
+/// prompts' other texts stay with the CPU checks above), and the mixed-length batch.
+#[test]
+fn the_transformer_families_match_on_webgpu() {
+    use webembed::backend::webgpu::device::DeviceOptions;
+    for name in ["modernbert-like", "embeddinggemma-like", "qwen3-embedding-like", "labse-like"] {
+        let reference = reference(name);
+        for dtype in [Dtype::F32, Dtype::Q8] {
+            let mut engine = engine(name, dtype);
+            let start = std::time::Instant::now();
+            pollster::block_on(engine.enable_webgpu(DeviceOptions { allow_f16: false, ..Default::default() }))
+                .unwrap_or_else(|e| panic!("{name} {dtype:?}: WebGPU starts and passes its self-test: {e}"));
+            assert_eq!(engine.backend_name(), "webgpu", "{name}");
+            let cases: Vec<&Case> = reference.cases.iter().filter(|c| c.prompt_name.is_none() && c.truncate_dim.is_none()).collect();
+            let texts: Vec<&str> = cases.iter().map(|c| c.text.as_str()).collect();
+            let got = engine.encode(&texts, None, 16).unwrap();
+            assert_eq!(engine.last_batch_backend(), "webgpu", "{name}");
+            let dimension = engine.dimension();
+            let mut worst = 1f64;
+            for (i, case) in cases.iter().enumerate() {
+                let c = cosine(&got[i * dimension..(i + 1) * dimension], &case.embedding);
+                worst = worst.min(c);
+                let floor = if dtype == Dtype::F32 { 0.9999 } else { 0.99 };
+                assert!(c >= floor, "{name} {dtype:?}: WebGPU cosine {c} for {:?}", case.text);
+            }
+            eprintln!(
+                "{name} {dtype:?} on {}: worst cosine {worst:.6} ({:.1} s)",
+                engine.webgpu().map_or("", |g| g.adapter_name()),
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+}

@@ -225,5 +225,5 @@ fn each_kernel_is_a_folder_with_its_shader_rust_side_and_check() {
         }
         count += 1;
     }
-    assert_eq!(count, 6, "matmul, attention, embeddings, add_layernorm, pooling, normalize");
+    assert_eq!(count, 9, "matmul, attention, embeddings, add_layernorm, pooling, normalize, residual_norm, rotary, gated");
 }

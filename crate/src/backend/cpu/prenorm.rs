@@ -200,7 +200,7 @@ impl PreNormEncoder {
 
 /// `x·cos + rotate_half(x)·sin` (transformers' `apply_rotary_pos_emb`): channel `i` pairs with
 /// `i + half`, both at frequency `i`.
-fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32]) {
+pub fn rotate(x: &mut [f32], cos: &[f32], sin: &[f32]) {
     let half = cos.len();
     for i in 0..half {
         let (a, b) = (x[i], x[i + half]);

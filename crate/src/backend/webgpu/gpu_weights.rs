@@ -54,7 +54,7 @@ fn q8_bytes(parameters: &LinearParameters) -> Vec<u8> {
     pack_q8(&values, &scales, rows, cols)
 }
 
-fn linear(gpu: &GpuDevice, label: &str, parameters: &LinearParameters, q8: bool) -> Result<GpuLinear> {
+pub fn linear(gpu: &GpuDevice, label: &str, parameters: &LinearParameters, q8: bool) -> Result<GpuLinear> {
     let weight = if q8 { q8_bytes(parameters) } else { matrix_bytes(&parameters.weight.to_f32(), gpu.shader_f16) };
     Ok(GpuLinear {
         weight: gpu.upload(&format!("{label}.weight"), &weight)?,

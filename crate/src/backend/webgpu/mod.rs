@@ -1,10 +1,13 @@
-//! The WebGPU backend: the whole encoder, pooling and Normalize as WGSL kernels through wgpu
-//! (navigator.gpu in the browser, Vulkan natively). Weights are uploaded once; a batch is one
-//! or more passes (as many rows as the adapter's binding limit allows per pass) and one readback.
+//! The WebGPU backend: the whole network, pooling and Normalize as WGSL kernels through wgpu
+//! (navigator.gpu in the browser, Vulkan natively): BERT / XLM-R's post-norm stack
+//! (`workspace.rs`, `gpu_weights.rs`) or the pre-norm rotary stack of ModernBERT, Gemma3 and
+//! Qwen3 (`prenorm.rs`). Weights are uploaded once; a batch is one or more passes (as many rows
+//! as the adapter's binding limit allows per pass) and one readback.
 
 pub mod device;
 pub mod gpu_weights;
 pub mod kernels;
+pub mod prenorm;
 pub mod workspace;
 
 use self::device::{DeviceOptions, GpuDevice};
@@ -14,11 +17,32 @@ use self::kernels::matmul::{self, MatmulShape};
 use self::kernels::normalize::NormalizeShape;
 use self::kernels::pooling::PoolingShape;
 use self::kernels::{pooling_code, row_groups, KernelShape, Kernels, RowShape, Uniform};
+use self::prenorm::{PreNormWeights, PreNormWorkspace};
 use self::workspace::{slot, Capacity, Dimensions, Workspace};
 use crate::backend::{Backend, Embeddings, Head, TokenBatch};
 use crate::error::{EmbedError, Result};
 use crate::model::{self, ModelParameters, WordTable};
-use crate::spec::HiddenAct;
+use crate::spec::{Architecture, EncoderSpec, HiddenAct};
+
+/// The network on the GPU, with its workspace once a batch has needed one. (One per backend:
+/// the variants' sizes do not matter.)
+#[allow(clippy::large_enum_variant)]
+enum Stack {
+    Bert { weights: GpuWeights, workspace: Option<Workspace> },
+    PreNorm { weights: PreNormWeights, workspace: Option<PreNormWorkspace> },
+}
+
+/// What every workspace has after the network: the pooled rows, their staging copy, the uniforms.
+struct Pooled<'a> {
+    params: &'a device::GpuBuffer,
+    slot_stride: u64,
+    pooled: &'a device::GpuBuffer,
+    staging: &'a device::GpuBuffer,
+    pooling: &'a [wgpu::BindGroup],
+    normalize: &'a wgpu::BindGroup,
+    pooling_slot: u64,
+    normalize_slot: u64,
+}
 
 /// Tokens one pass may hold at most, whatever the adapter allows: batch 32 × 512 tokens, so the
 /// activations of a small model stay near 200 MB.
@@ -27,7 +51,8 @@ const MAX_PASS_TOKENS: usize = 32 * 512;
 pub struct WebGpuBackend {
     gpu: GpuDevice,
     kernels: Kernels,
-    weights: GpuWeights,
+    stack: Stack,
+    spec: EncoderSpec,
     /// The model's word table, shared with the CPU backend (not copied): rows are gathered per batch.
     words: WordTable,
     /// Added to a pair's second-segment word rows as they are gathered (see `model::gather_rows`).
@@ -36,7 +61,6 @@ pub struct WebGpuBackend {
     dims: Dimensions,
     heads: usize,
     max_pass_tokens: usize,
-    workspace: Option<Workspace>,
     /// Test hook: the device is destroyed when this many more batches have started.
     lose_device_countdown: Option<usize>,
     /// The linear layers hold q8 weights (`kernels::matmul::pack_q8`).
@@ -55,15 +79,17 @@ impl WebGpuBackend {
 
     pub async fn on_device(gpu: GpuDevice, model: &dyn ModelParameters, head: Head) -> Result<Self> {
         let spec = model.spec();
-        if spec.architecture == crate::spec::Architecture::Static {
+        if spec.architecture == Architecture::Static {
             return Err(EmbedError::WebGpu(
                 "a static model has no forward pass to run on the GPU: its table is averaged on the CPU".into(),
             ));
         }
-        if spec.architecture.is_prenorm() {
-            return Err(EmbedError::WebGpu(format!("{:?} runs on the CPU backend", spec.architecture)));
-        }
-        let widest = (3 * spec.hidden_size).max(spec.intermediate_size);
+        let prenorm = spec.architecture.is_prenorm();
+        let widest = if prenorm {
+            spec.qkv_width().max(2 * spec.intermediate_size).max(spec.hidden_size)
+        } else {
+            (3 * spec.hidden_size).max(spec.intermediate_size)
+        };
         let max_pass_tokens = ((gpu.max_binding() / (widest * 4) as u64) as usize).min(MAX_PASS_TOKENS);
         let longest = spec.max_position_embeddings;
         if max_pass_tokens == 0 {
@@ -86,8 +112,15 @@ impl WebGpuBackend {
             )));
         }
         let q8 = model.is_q8();
-        let kernels = Kernels::compile(&gpu, &KernelShape::for_encoder(spec, &gpu, q8));
-        let weights = gpu.out_of_memory_scope(|| GpuWeights::upload(&gpu, model, q8)).await?;
+        let qk_norm = matches!(spec.architecture, Architecture::Gemma3 | Architecture::Qwen3);
+        let kernels = Kernels::compile(&gpu, &KernelShape::for_encoder(spec, &gpu, q8), prenorm.then_some(qk_norm));
+        let stack = if prenorm {
+            let weights = gpu.out_of_memory_scope(|| PreNormWeights::upload(&gpu, model, q8)).await?;
+            Stack::PreNorm { weights, workspace: None }
+        } else {
+            let weights = gpu.out_of_memory_scope(|| GpuWeights::upload(&gpu, model, q8)).await?;
+            Stack::Bert { weights, workspace: None }
+        };
         gpu.check()?;
         Ok(WebGpuBackend {
             dims: Dimensions {
@@ -99,12 +132,12 @@ impl WebGpuBackend {
             heads: spec.num_heads,
             words: model.word_table().clone(),
             type_deltas: model.type_deltas().to_vec(),
+            spec: spec.clone(),
             gpu,
             kernels,
-            weights,
+            stack,
             head,
             max_pass_tokens,
-            workspace: None,
             lose_device_countdown: None,
             q8,
             activation: spec.hidden_act,
@@ -134,11 +167,17 @@ impl WebGpuBackend {
         self.lose_device_countdown = Some(batches);
     }
 
+    fn capacity(&self) -> Option<Capacity> {
+        match &self.stack {
+            Stack::Bert { workspace, .. } => workspace.as_ref().map(|w| w.capacity),
+            Stack::PreNorm { workspace, .. } => workspace.as_ref().map(|w| w.capacity),
+        }
+    }
+
     async fn ensure_workspace(&mut self, needed: Capacity) -> Result<()> {
-        if let Some(workspace) = &self.workspace {
-            if workspace.capacity.covers(&needed) {
-                return Ok(());
-            }
+        let current = self.capacity();
+        if current.is_some_and(|c| c.covers(&needed)) {
+            return Ok(());
         }
         // Grow to powers of two (bounded by the pass limit) so a stream of mixed batches settles quickly.
         let grown = Capacity {
@@ -146,63 +185,155 @@ impl WebGpuBackend {
             rows: needed.rows.next_power_of_two(),
             outputs: needed.outputs.next_power_of_two(),
         };
-        let capacity = match &self.workspace {
-            Some(old) => old.capacity.max(&grown),
-            None => grown,
-        };
+        let capacity = current.map_or(grown, |old| old.max(&grown));
+        let (gpu, kernels, dims, spec) = (&self.gpu, &self.kernels, &self.dims, &self.spec);
         // The old buffers go first, so peak GPU memory is one workspace.
-        self.workspace = None;
-        let (gpu, kernels, weights, dims) = (&self.gpu, &self.kernels, &self.weights, &self.dims);
-        let workspace = gpu.out_of_memory_scope(|| Workspace::new(gpu, kernels, weights, dims, capacity)).await?;
-        self.workspace = Some(workspace);
+        match &mut self.stack {
+            Stack::Bert { weights, workspace } => {
+                *workspace = None;
+                *workspace = Some(gpu.out_of_memory_scope(|| Workspace::new(gpu, kernels, weights, dims, capacity)).await?);
+            }
+            Stack::PreNorm { weights, workspace } => {
+                *workspace = None;
+                *workspace = Some(gpu.out_of_memory_scope(|| PreNormWorkspace::new(gpu, kernels, weights, spec, dims, capacity)).await?);
+            }
+        }
         Ok(())
     }
 
-    fn write_slot<U: Uniform>(&self, workspace: &Workspace, slot: u64, uniform: &U) {
-        self.gpu.write(&workspace.buffers.params, slot * workspace.slot_stride, bytemuck::bytes_of(uniform));
+    /// What every workspace has after the network.
+    fn pooled(&self) -> Result<Pooled<'_>> {
+        let missing = || EmbedError::WebGpu("no workspace".into());
+        Ok(match &self.stack {
+            Stack::Bert { workspace, .. } => {
+                let w = workspace.as_ref().ok_or_else(missing)?;
+                Pooled {
+                    params: &w.buffers.params,
+                    slot_stride: w.slot_stride,
+                    pooled: &w.buffers.pooled,
+                    staging: &w.buffers.staging,
+                    pooling: &w.pooling,
+                    normalize: &w.normalize,
+                    pooling_slot: slot::POOLING,
+                    normalize_slot: slot::NORMALIZE,
+                }
+            }
+            Stack::PreNorm { workspace, .. } => {
+                let w = workspace.as_ref().ok_or_else(missing)?;
+                Pooled {
+                    params: &w.params,
+                    slot_stride: w.slot_stride,
+                    pooled: &w.pooled,
+                    staging: &w.staging,
+                    pooling: &w.pooling,
+                    normalize: &w.normalize,
+                    pooling_slot: prenorm::slot::POOLING,
+                    normalize_slot: prenorm::slot::NORMALIZE,
+                }
+            }
+        })
+    }
+
+    fn write_slot<U: Uniform>(&self, params: &device::GpuBuffer, slot_stride: u64, slot: u64, uniform: &U) {
+        self.gpu.write(params, slot * slot_stride, bytemuck::bytes_of(uniform));
+    }
+
+    /// Writes the pooling uniforms of a pass over `rows` and records the pooling into `encoder`.
+    fn record_pooling(&self, batch: &TokenBatch, rows: &std::ops::Range<usize>, encoder: &mut wgpu::CommandEncoder) -> Result<()> {
+        let pooled = self.pooled()?;
+        for (index, &mode) in self.head.pooling.modes.iter().enumerate() {
+            let uniform = PoolingShape {
+                seq_len: batch.seq_len as u32,
+                skip: batch.pool_skip as u32,
+                mode: pooling_code(mode),
+                column: (index * self.dims.hidden) as u32,
+                output_width: self.dims.output_width as u32,
+                first_row: rows.start as u32,
+                rows: rows.len() as u32,
+                zero: 0,
+            };
+            self.write_slot(pooled.params, pooled.slot_stride, pooled.pooling_slot + index as u64, &uniform);
+        }
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pooling"), timestamp_writes: None });
+        pass.set_pipeline(&self.kernels.pooling);
+        for group in pooled.pooling {
+            pass.set_bind_group(0, group, &[]);
+            let (x, y, z) = kernels::pooling::groups(self.dims.hidden, rows.len());
+            pass.dispatch_workgroups(x, y, z);
+        }
+        Ok(())
+    }
+
+    /// The word rows of `token_range`, gathered on the CPU (and scaled, for Gemma3).
+    fn gathered_words(&self, batch: &TokenBatch, token_range: std::ops::Range<usize>) -> Result<Vec<f32>> {
+        let types = if batch.types.is_empty() { &[][..] } else { &batch.types[token_range.clone()] };
+        let mut words = model::gather_rows(&self.words, &batch.ids[token_range], types, &self.type_deltas)?;
+        if let Some(scale) = self.spec.embedding_scale {
+            words.iter_mut().for_each(|v| *v *= scale);
+        }
+        Ok(words)
+    }
+
+    /// A pre-norm pass over `rows` of the batch, pooled.
+    fn run_prenorm_pass(&self, batch: &TokenBatch, rows: std::ops::Range<usize>) -> Result<()> {
+        let Stack::PreNorm { weights, workspace: Some(workspace) } = &self.stack else {
+            return Err(EmbedError::WebGpu("no pre-norm workspace".into()));
+        };
+        let seq_len = batch.seq_len;
+        let token_range = rows.start * seq_len..rows.end * seq_len;
+        let words = self.gathered_words(batch, token_range.clone())?;
+        let lengths: Vec<u32> = batch.lengths[rows.clone()].iter().map(|&l| l as u32).collect();
+        let input = prenorm::PassInput {
+            spec: &self.spec,
+            weights,
+            kernels: &self.kernels,
+            words: &words,
+            positions: &batch.positions[token_range],
+            lengths: &lengths,
+            seq_len,
+        };
+        let mut encoder = self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pre-norm pass") });
+        prenorm::record_pass(&self.gpu, workspace, &input, &mut encoder)?;
+        self.record_pooling(batch, &rows, &mut encoder)?;
+        self.gpu.queue.submit([encoder.finish()]);
+        Ok(())
     }
 
     /// Runs the encoder and pooling over `rows` (a slice of the batch's rows) into output rows
     /// starting at `first_row`.
-    fn run_pass(&self, workspace: &Workspace, batch: &TokenBatch, rows: std::ops::Range<usize>) -> Result<()> {
+    fn run_bert_pass(&self, batch: &TokenBatch, rows: std::ops::Range<usize>) -> Result<()> {
+        let Stack::Bert { workspace: Some(workspace), .. } = &self.stack else {
+            return Err(EmbedError::WebGpu("no workspace".into()));
+        };
+        let bert = self.kernels.bert.as_ref().ok_or_else(|| EmbedError::WebGpu("the BERT kernels were not compiled".into()))?;
         let seq_len = batch.seq_len;
         let row_count = rows.len();
         let tokens = row_count * seq_len;
         let token_range = rows.start * seq_len..rows.end * seq_len;
         let (hidden, intermediate) = (self.dims.hidden, self.dims.intermediate);
         let buffers = &workspace.buffers;
-        let types = if batch.types.is_empty() { &[][..] } else { &batch.types[token_range.clone()] };
-        let words = model::gather_rows(&self.words, &batch.ids[token_range.clone()], types, &self.type_deltas)?;
+        let words = self.gathered_words(batch, token_range.clone())?;
         let lengths: Vec<u32> = batch.lengths[rows.clone()].iter().map(|&l| l as u32).collect();
         self.gpu.write(&buffers.words, 0, bytemuck::cast_slice(&words));
         self.gpu.write(&buffers.positions, 0, bytemuck::cast_slice(&batch.positions[token_range]));
         self.gpu.write(&buffers.lengths, 0, bytemuck::cast_slice(&lengths));
-        self.write_slot(workspace, slot::ROWS, &RowShape { tokens: tokens as u32, ..Default::default() });
-        self.write_slot(workspace, slot::QKV, &MatmulShape::new(tokens, 3 * hidden, hidden));
-        self.write_slot(workspace, slot::ATTENTION_OUT, &MatmulShape::new(tokens, hidden, hidden));
-        self.write_slot(workspace, slot::INTERMEDIATE, &MatmulShape::new(tokens, intermediate, hidden).activated(self.activation));
-        self.write_slot(workspace, slot::OUTPUT, &MatmulShape::new(tokens, hidden, intermediate));
-        self.write_slot(workspace, slot::ATTENTION, &AttentionShape::new(row_count, seq_len));
-        for (index, &mode) in self.head.pooling.modes.iter().enumerate() {
-            let uniform = PoolingShape {
-                seq_len: seq_len as u32,
-                skip: batch.pool_skip as u32,
-                mode: pooling_code(mode),
-                column: (index * hidden) as u32,
-                output_width: self.dims.output_width as u32,
-                first_row: rows.start as u32,
-                rows: row_count as u32,
-                zero: 0,
-            };
-            self.write_slot(workspace, slot::POOLING + index as u64, &uniform);
-        }
-
+        self.write_slot(&buffers.params, workspace.slot_stride, slot::ROWS, &RowShape { tokens: tokens as u32, ..Default::default() });
+        self.write_slot(&buffers.params, workspace.slot_stride, slot::QKV, &MatmulShape::new(tokens, 3 * hidden, hidden));
+        self.write_slot(&buffers.params, workspace.slot_stride, slot::ATTENTION_OUT, &MatmulShape::new(tokens, hidden, hidden));
+        self.write_slot(
+            &buffers.params,
+            workspace.slot_stride,
+            slot::INTERMEDIATE,
+            &MatmulShape::new(tokens, intermediate, hidden).activated(self.activation),
+        );
+        self.write_slot(&buffers.params, workspace.slot_stride, slot::OUTPUT, &MatmulShape::new(tokens, hidden, intermediate));
+        self.write_slot(&buffers.params, workspace.slot_stride, slot::ATTENTION, &AttentionShape::new(row_count, seq_len));
         let mut encoder = self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("encoder pass") });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
             let rows_dispatch = row_groups(tokens);
             let k = &self.kernels;
-            pass.set_pipeline(&k.embeddings);
+            pass.set_pipeline(&bert.embeddings);
             pass.set_bind_group(0, &workspace.embeddings, &[]);
             pass.dispatch_workgroups(rows_dispatch.0, rows_dispatch.1, 1);
             let matmul = |pass: &mut wgpu::ComputePass<'_>, pipeline, group, cols: usize| {
@@ -218,22 +349,17 @@ impl WebGpuBackend {
                 let (x, y, z) = kernels::attention::groups(seq_len, self.heads, row_count);
                 pass.dispatch_workgroups(x, y, z);
                 matmul(&mut pass, &k.matmul, &layer.attention_out, self.dims.hidden);
-                pass.set_pipeline(&k.add_layernorm);
+                pass.set_pipeline(&bert.add_layernorm);
                 pass.set_bind_group(0, &layer.attention_norm, &[]);
                 pass.dispatch_workgroups(rows_dispatch.0, rows_dispatch.1, 1);
                 matmul(&mut pass, &k.matmul, &layer.intermediate, self.dims.intermediate);
                 matmul(&mut pass, &k.matmul, &layer.output, self.dims.hidden);
-                pass.set_pipeline(&k.add_layernorm);
+                pass.set_pipeline(&bert.add_layernorm);
                 pass.set_bind_group(0, &layer.output_norm, &[]);
                 pass.dispatch_workgroups(rows_dispatch.0, rows_dispatch.1, 1);
             }
-            pass.set_pipeline(&k.pooling);
-            for group in &workspace.pooling {
-                pass.set_bind_group(0, group, &[]);
-                let (x, y, z) = kernels::pooling::groups(hidden, row_count);
-                pass.dispatch_workgroups(x, y, z);
-            }
         }
+        self.record_pooling(batch, &rows, &mut encoder)?;
         self.gpu.queue.submit([encoder.finish()]);
         Ok(())
     }
@@ -251,27 +377,30 @@ impl WebGpuBackend {
         let rows_per_pass = (self.max_pass_tokens / batch.seq_len.max(1)).clamp(1, batch.batch.max(1));
         let needed = Capacity { tokens: rows_per_pass * batch.seq_len, rows: rows_per_pass, outputs: batch.batch };
         self.ensure_workspace(needed).await?;
-        let workspace = self.workspace.as_ref().ok_or_else(|| EmbedError::WebGpu("no workspace".into()))?;
         let mut start = 0;
         while start < batch.batch {
             let end = (start + rows_per_pass).min(batch.batch);
-            self.run_pass(workspace, batch, start..end)?;
+            match &self.stack {
+                Stack::Bert { .. } => self.run_bert_pass(batch, start..end)?,
+                Stack::PreNorm { .. } => self.run_prenorm_pass(batch, start..end)?,
+            }
             start = end;
         }
         let width = self.dims.output_width;
+        let pooled = self.pooled()?;
         if self.head.normalize {
-            self.write_slot(workspace, slot::NORMALIZE, &NormalizeShape::new(batch.batch, width));
+            self.write_slot(pooled.params, pooled.slot_stride, pooled.normalize_slot, &NormalizeShape::new(batch.batch, width));
             let mut encoder = self.gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("normalize") });
             {
                 let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
                 pass.set_pipeline(&self.kernels.normalize);
-                pass.set_bind_group(0, &workspace.normalize, &[]);
+                pass.set_bind_group(0, pooled.normalize, &[]);
                 pass.dispatch_workgroups(batch.batch as u32, 1, 1);
             }
             self.gpu.queue.submit([encoder.finish()]);
         }
         let bytes = (batch.batch * width * 4) as u64;
-        self.gpu.read(&workspace.buffers.pooled, &workspace.buffers.staging, bytes).await
+        self.gpu.read(pooled.pooled, pooled.staging, bytes).await
     }
 }
 

@@ -139,8 +139,9 @@ impl Workspace {
         let buffers = Buffers::new(gpu, dims, capacity, slots * slot_stride)?;
         let b = &buffers;
         let binder = Binder { gpu, buffers: b, slot_stride };
+        let bert = kernels.bert.as_ref().ok_or_else(|| crate::error::EmbedError::WebGpu("the BERT kernels were not compiled".into()))?;
         let embeddings = binder.group(
-            &kernels.embeddings,
+            &bert.embeddings,
             slot::ROWS,
             &[
                 &b.words,
@@ -164,7 +165,7 @@ impl Workspace {
                     &[&b.context, &l.attention_out.weight, &l.attention_out.bias, &b.projected],
                 ),
                 attention_norm: binder.group(
-                    &kernels.add_layernorm,
+                    &bert.add_layernorm,
                     slot::ROWS,
                     &[&b.projected, &b.hidden, &l.attention_norm.weight, &l.attention_norm.bias, &b.attended],
                 ),
@@ -175,7 +176,7 @@ impl Workspace {
                 ),
                 output: binder.group(&kernels.matmul, slot::OUTPUT, &[&b.inner, &l.output.weight, &l.output.bias, &b.projected]),
                 output_norm: binder.group(
-                    &kernels.add_layernorm,
+                    &bert.add_layernorm,
                     slot::ROWS,
                     &[&b.projected, &b.attended, &l.output_norm.weight, &l.output_norm.bias, &b.hidden],
                 ),

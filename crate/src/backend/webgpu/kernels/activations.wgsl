@@ -23,5 +23,9 @@ fn activate(x: f32) -> f32 {
     if (activation == ACT_RELU) {
         return max(x, 0.0);
     }
+    if (activation == ACT_SILU) {
+        // exp(-x) overflows to +inf for very negative x, where x / inf = -0 is the right limit.
+        return x / (1.0 + exp(min(-x, 80.0)));
+    }
     return x;
 }

@@ -50,6 +50,18 @@ pub async fn run<U: Uniform>(
     inputs: &[Vec<u8>],
     groups: (u32, u32, u32),
 ) -> Result<Vec<f32>> {
+    run_reading(gpu, pipeline, shape, inputs, groups, inputs.len().saturating_sub(1)).await
+}
+
+/// `run`, reading back input `output` (a kernel that works in place).
+pub async fn run_reading<U: Uniform>(
+    gpu: &GpuDevice,
+    pipeline: &wgpu::ComputePipeline,
+    shape: &U,
+    inputs: &[Vec<u8>],
+    groups: (u32, u32, u32),
+    output: usize,
+) -> Result<Vec<f32>> {
     use wgpu::BufferUsages as U;
     let uniform = gpu.buffer("check.shape", SLOT_BYTES, U::UNIFORM | U::COPY_DST)?;
     gpu.write(&uniform, 0, bytemuck::bytes_of(shape));
@@ -70,10 +82,10 @@ pub async fn run<U: Uniform>(
         pass.dispatch_workgroups(groups.0, groups.1, groups.2);
     }
     gpu.queue.submit([encoder.finish()]);
-    let output = buffers.last().ok_or_else(|| EmbedError::WebGpu("no output".into()))?;
-    let size = inputs.last().map(|b| b.len()).unwrap_or(0) as u64;
+    let read = buffers.get(output).ok_or_else(|| EmbedError::WebGpu("no output".into()))?;
+    let size = inputs.get(output).map(|b| b.len()).unwrap_or(0) as u64;
     let staging = gpu.buffer("check.staging", size, U::MAP_READ | U::COPY_DST)?;
-    gpu.read(output, &staging, size.next_multiple_of(4)).await
+    gpu.read(read, &staging, size.next_multiple_of(4)).await
 }
 
 /// The report for one case: the largest error over the outputs `only` selects, relative to the
@@ -111,6 +123,9 @@ pub async fn check_kernels(gpu: &GpuDevice, quick: bool) -> Result<Vec<KernelRep
     reports.extend(super::embeddings::check::check_embeddings(gpu, &AWKWARD).await?);
     reports.extend(super::pooling::check::check_pooling(gpu).await?);
     reports.extend(super::normalize::check::check_normalize(gpu, &AWKWARD).await?);
+    reports.extend(super::residual_norm::check::check_residual_norm(gpu, &AWKWARD[..5]).await?);
+    reports.extend(super::rotary::check::check_rotary(gpu).await?);
+    reports.extend(super::gated::check::check_gated(gpu, &AWKWARD).await?);
     gpu.check()?;
     Ok(reports)
 }
@@ -126,5 +141,18 @@ pub fn layer_norm_reference(row: &[f32], weight: &[f32], bias: &[f32], eps: f64)
 
 /// A kernel shape for the checks: only what the checked kernel reads matters.
 pub fn shape(hidden: usize, head_dim: usize, f16_weights: bool) -> super::KernelShape {
-    super::KernelShape { hidden, head_dim, layer_norm_eps: 1e-12, f16_weights, q8_weights: false, tiling: super::matmul::MatmulTiling::Gpu }
+    let heads = (hidden / head_dim).max(1);
+    super::KernelShape {
+        hidden,
+        head_dim,
+        heads,
+        kv_heads: heads,
+        attention_scale: 1.0 / (head_dim as f64).sqrt(),
+        causal: false,
+        rms_norm: false,
+        layer_norm_eps: 1e-12,
+        f16_weights,
+        q8_weights: false,
+        tiling: super::matmul::MatmulTiling::Gpu,
+    }
 }

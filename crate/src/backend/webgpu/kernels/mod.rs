@@ -30,13 +30,16 @@ pub mod add_layernorm;
 pub mod attention;
 pub mod check;
 pub mod embeddings;
+pub mod gated;
 pub mod matmul;
 pub mod normalize;
 pub mod pooling;
+pub mod residual_norm;
+pub mod rotary;
 
 use super::device::GpuDevice;
 use crate::pooling::PoolingMode;
-use crate::spec::{EncoderSpec, HiddenAct};
+use crate::spec::{EncoderSpec, HiddenAct, NormKind};
 
 /// A kernel's uniform: plain bytes on the Rust side, `struct Shape` on the WGSL side.
 pub trait Uniform: bytemuck::Pod {
@@ -62,11 +65,12 @@ const POOLING_CODES: [(PoolingMode, &str); 6] = [
 ];
 
 /// The integer each activation fused into a matmul has; 0 (`ACT_NONE`) is none.
-const ACTIVATION_CODES: [(Option<HiddenAct>, &str); 4] = [
+const ACTIVATION_CODES: [(Option<HiddenAct>, &str); 5] = [
     (None, "ACT_NONE"),
     (Some(HiddenAct::GeluErf), "ACT_GELU_ERF"),
     (Some(HiddenAct::GeluTanh), "ACT_GELU_TANH"),
     (Some(HiddenAct::Relu), "ACT_RELU"),
+    (Some(HiddenAct::Silu), "ACT_SILU"),
 ];
 
 pub fn pooling_code(mode: PoolingMode) -> u32 {
@@ -96,6 +100,15 @@ fn float(value: f64) -> String {
 pub struct KernelShape {
     pub hidden: usize,
     pub head_dim: usize,
+    /// Query heads and key/value heads (grouped-query attention when fewer).
+    pub heads: usize,
+    pub kv_heads: usize,
+    /// Multiplies q·k.
+    pub attention_scale: f64,
+    /// Queries see only keys at or before them.
+    pub causal: bool,
+    /// The norms are RMSNorm (Gemma3, Qwen3), not LayerNorm.
+    pub rms_norm: bool,
     pub layer_norm_eps: f64,
     /// Matrices stored as f16 (the adapter has `shader-f16`).
     pub f16_weights: bool,
@@ -110,6 +123,11 @@ impl KernelShape {
         KernelShape {
             hidden: spec.hidden_size,
             head_dim: spec.head_dim(),
+            heads: spec.num_heads,
+            kv_heads: spec.num_kv_heads,
+            attention_scale: spec.attention_scale,
+            causal: spec.causal,
+            rms_norm: spec.norm == NormKind::RmsNorm,
             layer_norm_eps: spec.layer_norm_eps,
             f16_weights: gpu.shader_f16,
             q8_weights,
@@ -139,6 +157,12 @@ pub enum Kernel {
     Attention,
     Pooling,
     Normalize,
+    ResidualNorm,
+    /// With or without the per-head RMSNorm before the rotation.
+    Rotary {
+        qk_norm: bool,
+    },
+    Gated,
 }
 
 /// Compiles one kernel for `shape`. A shader the device rejects shows up in `GpuDevice::check`
@@ -151,6 +175,9 @@ pub fn build(gpu: &GpuDevice, kernel: Kernel, shape: &KernelShape) -> wgpu::Comp
         Kernel::Attention => attention::source(shape),
         Kernel::Pooling => pooling::source(shape),
         Kernel::Normalize => normalize::source(),
+        Kernel::ResidualNorm => residual_norm::source(shape),
+        Kernel::Rotary { qk_norm } => rotary::source(shape, qk_norm),
+        Kernel::Gated => gated::source(),
     };
     let label = format!("{kernel:?}");
     let module = gpu
@@ -166,25 +193,47 @@ pub fn build(gpu: &GpuDevice, kernel: Kernel, shape: &KernelShape) -> wgpu::Comp
     })
 }
 
-pub struct Kernels {
-    /// Every linear layer; the FFN's first has the model's activation fused into its store.
-    pub matmul: wgpu::ComputePipeline,
+/// BERT's own kernels: the embedding stage and the post-norm residual step.
+pub struct BertKernels {
     pub embeddings: wgpu::ComputePipeline,
     pub add_layernorm: wgpu::ComputePipeline,
+}
+
+/// The pre-norm families' own kernels.
+pub struct PreNormKernels {
+    pub residual_norm: wgpu::ComputePipeline,
+    pub rotary: wgpu::ComputePipeline,
+    pub gated: wgpu::ComputePipeline,
+}
+
+/// The kernels one model compiles (a BERT model compiles none of the pre-norm ones, and back).
+pub struct Kernels {
+    /// Every linear layer; BERT's FFN's first has the model's activation fused into its store.
+    pub matmul: wgpu::ComputePipeline,
     pub attention: wgpu::ComputePipeline,
     pub pooling: wgpu::ComputePipeline,
     pub normalize: wgpu::ComputePipeline,
+    pub bert: Option<BertKernels>,
+    pub prenorm: Option<PreNormKernels>,
 }
 
 impl Kernels {
-    pub fn compile(gpu: &GpuDevice, shape: &KernelShape) -> Self {
+    /// `prenorm`: None for BERT / XLM-R; Some(whether q and k have RMSNorms) for the pre-norm families.
+    pub fn compile(gpu: &GpuDevice, shape: &KernelShape, prenorm: Option<bool>) -> Self {
         Kernels {
             matmul: build(gpu, Kernel::Matmul, shape),
-            embeddings: build(gpu, Kernel::Embeddings, shape),
-            add_layernorm: build(gpu, Kernel::AddLayerNorm, shape),
             attention: build(gpu, Kernel::Attention, shape),
             pooling: build(gpu, Kernel::Pooling, shape),
             normalize: build(gpu, Kernel::Normalize, shape),
+            bert: prenorm.is_none().then(|| BertKernels {
+                embeddings: build(gpu, Kernel::Embeddings, shape),
+                add_layernorm: build(gpu, Kernel::AddLayerNorm, shape),
+            }),
+            prenorm: prenorm.map(|qk_norm| PreNormKernels {
+                residual_norm: build(gpu, Kernel::ResidualNorm, shape),
+                rotary: build(gpu, Kernel::Rotary { qk_norm }, shape),
+                gated: build(gpu, Kernel::Gated, shape),
+            }),
         }
     }
 }
@@ -207,6 +256,9 @@ mod tests {
             std::mem::size_of::<attention::AttentionShape>(),
             std::mem::size_of::<pooling::PoolingShape>(),
             std::mem::size_of::<normalize::NormalizeShape>(),
+            std::mem::size_of::<residual_norm::ResidualNormShape>(),
+            std::mem::size_of::<rotary::RotaryShape>(),
+            std::mem::size_of::<gated::GatedShape>(),
         ];
         for size in sizes {
             assert!(size as u64 <= SLOT_BYTES && size % 16 == 0, "{size} bytes");

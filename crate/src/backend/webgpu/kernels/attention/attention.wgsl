@@ -1,9 +1,13 @@
-// context = softmax(q·kᵀ / √d + padding mask) · v for one head, fused: 64 queries per workgroup
-// walk the keys in tiles staged in workgroup memory with a running (online) softmax, so the
+// context = softmax(SCALE · q·kᵀ + mask) · v for one head, fused: 64 queries per workgroup walk
+// the keys in tiles staged in workgroup memory with a running (online) softmax, so the
 // batch × heads × seq² score matrix (400 MB at batch 32 × seq 512) never exists.
-// qkv holds each token's query, key and value side by side (tokens × 3·HIDDEN); keys at or past a
-// row's length are padding and never enter the softmax.
-// Prepended by mod.rs: `struct Shape` (from the Rust uniform), the codes, HIDDEN, HEAD_DIM, KEY_TILE, SCALE.
+// qkv holds each token's queries, keys and values side by side (tokens × STRIDE: query heads from
+// 0, key heads from KEY_OFFSET, value heads from VALUE_OFFSET; query head h reads key/value head
+// h / KV_GROUP). Keys at or past a row's length are padding and never enter the softmax, nor do
+// keys more than `shape.window` positions from the query or, when CAUSAL, after it: the
+// workgroup walks only the keys one of its queries may see.
+// Prepended by mod.rs: `struct Shape` (from the Rust uniform), the codes, HEAD_DIM, KEY_TILE,
+// SCALE, STRIDE, KEY_OFFSET, VALUE_OFFSET, KV_GROUP, CONTEXT_WIDTH, CAUSAL.
 
 @group(0) @binding(0) var<uniform> shape: Shape;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;
@@ -33,9 +37,25 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     // Every lane walks the same keys: the loop bound must be provably uniform.
     let length = workgroupUniformLoad(&row_length);
     let is_query = query < shape.seq_len;
-    let stride = 3u * HIDDEN;
+    let stride = STRIDE;
     let head_offset = head * HEAD_DIM;
+    let kv_offset = (head / KV_GROUP) * HEAD_DIM;
     let row_base = row * shape.seq_len;
+    // The keys this workgroup's queries may see, [first_key, end_key): uniform across it.
+    let window = shape.window;
+    let first_query = group.x * 64u;
+    var first_key = 0u;
+    if (window != 0xffffffffu && first_query > window) {
+        first_key = first_query - window;
+    }
+    var end_key = length;
+    let last_query = first_query + 63u;
+    if (CAUSAL) {
+        end_key = min(end_key, last_query + 1u);
+    }
+    if (window != 0xffffffffu) {
+        end_key = min(end_key, last_query + min(window, length) + 1u);
+    }
 
     var q: array<vec4<f32>, QUADS>;
     if (is_query) {
@@ -47,15 +67,21 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     var acc: array<vec4<f32>, QUADS>;
     var running_max = -3.0e38;
     var running_sum = 0.0;
-    for (var k0 = 0u; k0 < length; k0 += KEY_TILE) {
-        let count = min(KEY_TILE, length - k0);
+    for (var k0 = first_key; k0 < end_key; k0 += KEY_TILE) {
+        let count = min(KEY_TILE, end_key - k0);
         for (var i = lane; i < count * QUADS; i += 64u) {
-            let base = (row_base + k0 + i / QUADS) * stride + head_offset + 4u * (i % QUADS);
-            key_tile[i] = load_quad(base + HIDDEN);
-            value_tile[i] = load_quad(base + 2u * HIDDEN);
+            let base = (row_base + k0 + i / QUADS) * stride + kv_offset + 4u * (i % QUADS);
+            key_tile[i] = load_quad(base + KEY_OFFSET);
+            value_tile[i] = load_quad(base + VALUE_OFFSET);
         }
         workgroupBarrier();
         for (var j = 0u; j < count; j++) {
+            let key = k0 + j;
+            // Outside this query's window, or after it in a causal model: weight exp(-inf) = 0.
+            let distance = max(key, query) - min(key, query);
+            if ((CAUSAL && key > query) || (window != 0xffffffffu && distance > window)) {
+                continue;
+            }
             var s = 0.0;
             for (var d = 0u; d < QUADS; d++) {
                 s += dot(q[d], key_tile[j * QUADS + d]);
@@ -81,7 +107,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
         // running_sum ≥ 1 whenever a key counted (the largest score adds exp(0)); with no keys
         // acc is 0 and so is the result.
         let inverse = 1.0 / max(running_sum, 1e-30);
-        let base = (row_base + query) * HIDDEN + head_offset;
+        let base = (row_base + query) * CONTEXT_WIDTH + head_offset;
         for (var d = 0u; d < QUADS; d++) {
             let v = acc[d] * inverse;
             context[base + 4u * d] = v.x;

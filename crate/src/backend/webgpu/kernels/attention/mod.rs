@@ -1,5 +1,7 @@
-//! Fused attention: softmax(q·kᵀ/√d + padding mask)·v per head, with an online softmax over key
-//! tiles in workgroup memory (the batch × heads × seq² score matrix never exists).
+//! Fused attention: softmax(scale·q·kᵀ + mask)·v per head, with an online softmax over key tiles
+//! in workgroup memory (the batch × heads × seq² score matrix never exists). The mask hides
+//! padding, and where the model says so keys beyond a window or after the query; query heads
+//! may share key/value heads (grouped-query attention).
 
 pub mod check;
 
@@ -7,12 +9,21 @@ use super::{float, prelude, KernelShape};
 
 uniform!(
     /// Padded batch of `batch` rows of `seq_len` tokens; each row's real length is in `lengths`.
-    AttentionShape { batch, seq_len, padding0, padding1 }
+    /// A query sees keys at most `window` positions away (`NO_WINDOW`: all of them).
+    AttentionShape { batch, seq_len, window, padding0 }
 );
+
+/// `AttentionShape::window` when every key is seen.
+pub const NO_WINDOW: u32 = u32::MAX;
 
 impl AttentionShape {
     pub fn new(batch: usize, seq_len: usize) -> Self {
-        AttentionShape { batch: batch as u32, seq_len: seq_len as u32, ..Default::default() }
+        AttentionShape { batch: batch as u32, seq_len: seq_len as u32, window: NO_WINDOW, padding0: 0 }
+    }
+
+    /// Keys at most `window` positions from the query (None: all).
+    pub fn windowed(self, window: Option<usize>) -> Self {
+        AttentionShape { window: window.map_or(NO_WINDOW, |w| w.min(NO_WINDOW as usize - 1) as u32), ..self }
     }
 }
 
@@ -25,13 +36,20 @@ fn key_tile(head_dim: usize) -> usize {
 }
 
 pub fn source(shape: &KernelShape) -> String {
+    let (heads, kv_heads, head_dim) = (shape.heads, shape.kv_heads.max(1), shape.head_dim);
     format!(
-        "{}const HIDDEN: u32 = {}u;\nconst HEAD_DIM: u32 = {}u;\nconst KEY_TILE: u32 = {}u;\nconst SCALE: f32 = {};\n{}",
+        "{}const HEAD_DIM: u32 = {head_dim}u;\nconst KEY_TILE: u32 = {}u;\nconst SCALE: f32 = {};\n\
+         const STRIDE: u32 = {}u;\nconst KEY_OFFSET: u32 = {}u;\nconst VALUE_OFFSET: u32 = {}u;\n\
+         const KV_GROUP: u32 = {}u;\nconst CONTEXT_WIDTH: u32 = {}u;\nconst CAUSAL: bool = {};\n{}",
         prelude::<AttentionShape>(),
-        shape.hidden,
-        shape.head_dim,
-        key_tile(shape.head_dim),
-        float(1.0 / (shape.head_dim as f64).sqrt()),
+        key_tile(head_dim),
+        float(shape.attention_scale),
+        (heads + 2 * kv_heads) * head_dim,
+        heads * head_dim,
+        (heads + kv_heads) * head_dim,
+        (heads / kv_heads).max(1),
+        heads * head_dim,
+        shape.causal,
         include_str!("attention.wgsl"),
     )
 }
