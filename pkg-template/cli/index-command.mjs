@@ -32,9 +32,12 @@ const USAGE = `usage: webembed index <inputs…> --model <folder | hub id> --out
        webembed index --vectors <file.npy | file.parquet> --documents <file.jsonl> --model … --out …
        webembed index --from-export <index export> --model … --out …
 options: --dtype q8|f32 (default q8)  --threads N (default: every core)  --language <stemmer> (default none)
-         --chunk-tokens N  --overlap-tokens N  --column <Parquet column>  --cache <folder> (default .webembed-cache)`;
+         --chunk-tokens N (default: the model's window, at most 512)  --overlap-tokens N  --truncate-dim N (Matryoshka)
+         --column <Parquet column>  --cache <folder> (default .webembed-cache)`;
 /** The sentence every build embeds, so loadIndex can tell the querying model is the same. */
 export const PROBE_TEXT = 'webembed probe: the quick brown fox jumps over the lazy dog.';
+/** The default chunk length's cap, in tokens. */
+const MAX_DEFAULT_CHUNK_TOKENS = 512;
 /** Chunks embedded per step, between progress reports and cache writes. */
 const STEP_CHUNKS = 64;
 
@@ -48,7 +51,7 @@ export async function indexCommand(argv) {
         model: { type: 'string' }, out: { type: 'string' }, vectors: { type: 'string' }, documents: { type: 'string' },
         'from-export': { type: 'string' }, dtype: { type: 'string', default: 'q8' }, threads: { type: 'string' },
         language: { type: 'string' }, 'chunk-tokens': { type: 'string' }, 'overlap-tokens': { type: 'string' },
-        column: { type: 'string' }, cache: { type: 'string', default: '.webembed-cache' },
+        column: { type: 'string' }, cache: { type: 'string', default: '.webembed-cache' }, 'truncate-dim': { type: 'string' },
       },
     });
   } catch (error) {
@@ -67,7 +70,9 @@ export async function indexCommand(argv) {
   const started = performance.now();
   const threads = values.threads === undefined ? cores() : Number(values.threads);
   if (!Number.isInteger(threads) || threads < 1) return usage(`--threads must be a positive integer; got ${values.threads}`);
-  const model = await Embedder.load(existsSync(values.model) ? resolve(values.model) : values.model, { dtype: values.dtype, threads, cache: false });
+  const truncateDim = values['truncate-dim'] === undefined ? undefined : Number(values['truncate-dim']);
+  if (truncateDim !== undefined && !(Number.isInteger(truncateDim) && truncateDim >= 1)) return usage(`--truncate-dim must be a positive integer; got ${values['truncate-dim']}`);
+  const model = await Embedder.load(existsSync(values.model) ? resolve(values.model) : values.model, { dtype: values.dtype, threads, cache: false, truncateDim });
   try {
     const [probe] = await model.encode([PROBE_TEXT]);
     const prompts = model.prompts ?? {};
@@ -75,11 +80,14 @@ export async function indexCommand(argv) {
       name: values.model,
       dimension: model.dimension,
       dtype: model.dtype,
+      truncateDim: truncateDim ?? null,
       queryPrompt: prompts.query ?? '',
       documentPrompt: prompts.passage ?? prompts.document ?? '',
       probe: { text: PROBE_TEXT, vector: Array.from(probe, (x) => Number(x.toFixed(6))) },
     };
-    const chunkTokens = values['chunk-tokens'] === undefined ? model.maxSeqLength : Number(values['chunk-tokens']);
+    // A long-context model (ModernBERT, Gemma3, Qwen3) or a static one reads far more than a
+    // passage worth finding: chunks stay at most 512 tokens unless asked.
+    const chunkTokens = values['chunk-tokens'] === undefined ? Math.min(model.maxSeqLength, MAX_DEFAULT_CHUNK_TOKENS) : Number(values['chunk-tokens']);
     const overlapTokens = values['overlap-tokens'] === undefined ? Math.min(DEFAULT_OVERLAP_TOKENS, Math.floor(chunkTokens / 2)) : Number(values['overlap-tokens']);
     const chunking = { chunkTokens, overlapTokens };
     let documents;

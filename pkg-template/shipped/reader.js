@@ -64,9 +64,18 @@ function baseForNode() {
   return `file://${globalThis.process?.cwd?.() ?? ''}/`;
 }
 
+/**
+ * The truncateDim queries are encoded with: an index built with `--truncate-dim` (Matryoshka)
+ * is searched by the whole model, its query vectors cut as the documents' were.
+ */
+export function queryTruncation(manifest, model) {
+  const built = manifest.model;
+  return Number.isInteger(built.truncateDim) && built.truncateDim === built.dimension && model.dimension > built.dimension ? built.truncateDim : undefined;
+}
+
 function checkModel(manifest, model) {
   const built = manifest.model;
-  if (built.dimension !== model.dimension) {
+  if (built.dimension !== model.dimension && queryTruncation(manifest, model) === undefined) {
     throw new WebembedError('E_INDEX', `this index was built by another model (${JSON.stringify(built.name)}, ${built.dimension} dimensions); this model gives ${model.dimension}. Load ${JSON.stringify(built.name)} to search it`);
   }
 }
@@ -74,8 +83,9 @@ function checkModel(manifest, model) {
 /** The model that built the index embedded `probe.text`; this one must give the same vector. */
 async function checkProbe(manifest, model) {
   const probe = manifest.model.probe;
-  if (typeof probe?.text !== 'string' || !Array.isArray(probe.vector) || probe.vector.length !== model.dimension) return;
-  const [vector] = await model.encode([probe.text]);
+  const truncateDim = queryTruncation(manifest, model);
+  if (typeof probe?.text !== 'string' || !Array.isArray(probe.vector) || probe.vector.length !== (truncateDim ?? model.dimension)) return;
+  const [vector] = await model.encode([probe.text], { truncateDim });
   const cosine = similarity([vector], [Float32Array.from(probe.vector)])[0][0];
   if (!(cosine >= SAME_MODEL_COSINE)) {
     throw new WebembedError('E_INDEX', `this index was built by another model (${JSON.stringify(manifest.model.name)}): the probe sentence's cosine to its vector is ${cosine.toFixed(4)}, below ${SAME_MODEL_COSINE}. Load ${JSON.stringify(manifest.model.name)} to search it`);
@@ -309,7 +319,7 @@ export class ShippedIndex {
       let vector = null;
       const text = typeof query === 'string' ? query : null;
       if (text !== null) {
-        if (mode !== 'keyword') vector = (await this.#model.encode([text], { prompt: this.#manifest.model.queryPrompt }))[0];
+        if (mode !== 'keyword') vector = (await this.#model.encode([text], { prompt: this.#manifest.model.queryPrompt, truncateDim: queryTruncation(this.#manifest, this.#model) }))[0];
       } else if (query instanceof Float32Array || Array.isArray(query)) {
         vector = Float32Array.from(query);
         if (vector.length !== this.#manifest.model.dimension) throw new WebembedError('E_INPUT', `the query vector has ${vector.length} dimensions; the index has ${this.#manifest.model.dimension}`);

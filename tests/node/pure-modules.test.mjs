@@ -56,10 +56,14 @@ test('safetensors: tensors come out with their names, shapes and bytes', () => {
     addTensorRows: (n, s, first, v) => calls.push([n, first, Array.from(v)]),
     addTensorHalfRows: (n, s, first, w, bf) => calls.push([n, first, Array.from(w), bf]),
     addTensorI8: (n, s, v) => calls.push([n, Array.from(v)]),
+    addTensorIndices: (n, s, v) => calls.push([n, 'indices', Array.from(v)]),
     acceptQ8Metadata: (f, json) => calls.push(['metadata', f, JSON.parse(json)]),
   };
   streamInto(loader, file, 'model.safetensors');
-  assert.deepEqual(calls, [['a', 0, [1, 2, 3, 4]], ['b', 0, [0x3c00, 0x4000, 0x4200], false]], 'integer buffers are skipped');
+  // Integer tensors go over as indices (a model2vec token mapping; the engine leaves `position_ids` unused).
+  assert.deepEqual(calls, [['a', 0, [1, 2, 3, 4]], ['b', 0, [0x3c00, 0x4000, 0x4200], false], ['position_ids', 'indices', [7]]]);
+  const wide = safetensors({ mapping: { dtype: 'I64', shape: [1], values: new BigInt64Array([1n << 40n]) } });
+  assert.throws(() => streamInto(loader, wide, 'model.safetensors'), (e) => e.code === 'E_WEIGHTS' && /mapping holds 1099511627776, beyond 32 bits/.test(e.message));
 
   // A q8 file: its metadata is handed over before any int8 tensor; large tensors go in row blocks.
   calls.length = 0;

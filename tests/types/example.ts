@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     memoryBudget: 256 * 2 ** 20,
     simd: 'auto',
     dtype: 'f16',
+    truncateDim: 256,
     onBackendChange: (event: BackendChangeEvent) => console.warn(event.from, event.to, event.reason),
   });
   const gpu: { adapter: string; f16Weights: boolean; buffers: number } | null = model.gpuInfo;
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
   const buffers: number = model.gpuBufferCount;
   const precision: 'f32' | 'f16' | 'q8' = model.dtype;
   console.log(gpu, whyCpu, buffers, precision);
-  const vectors: Float32Array[] = await model.encode(['query: a', 'passage: b'], { promptName: 'query', prompt: 'query: ', batchSize: 8 });
+  const vectors: Float32Array[] = await model.encode(['query: a', 'passage: b'], { promptName: 'query', prompt: 'query: ', batchSize: 8, truncateDim: 128 });
   const one: Float32Array[] = await model.encode('single');
   const scores: Float32Array[] = model.similarity(vectors, one);
   const ids: number[] = await model.tokenize('text', { promptName: 'query' });
