@@ -1,5 +1,6 @@
 //! webembed: sentence-transformers-exact sentence embeddings, natively and in the browser.
 
+pub mod ascii_wordpiece;
 pub mod backend;
 pub mod engine;
 pub mod error;

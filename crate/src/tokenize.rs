@@ -8,6 +8,7 @@ use tokenizers::{
     TruncationDirection, TruncationParams, TruncationStrategy,
 };
 
+use crate::ascii_wordpiece::AsciiWordPiece;
 use crate::error::{EmbedError, Result};
 use crate::folder;
 use crate::unigram::CompactUnigram;
@@ -19,6 +20,8 @@ pub struct TextTokenizer {
     special_tokens: bool,
     /// model2vec's rules: texts cut to this many characters first, and this id dropped after.
     model2vec: Option<Model2VecRules>,
+    /// BERT's uncased WordPiece on ASCII without special tokens, when the tokenizer is that (static models).
+    fast: Option<AsciiWordPiece>,
 }
 
 /// How a tokenizer is used beyond sentence-transformers' Transformer defaults.
@@ -136,8 +139,9 @@ impl TextTokenizer {
             configure(&mut tokenizer, max_seq_length)?;
             AnyTokenizer::Standard(tokenizer)
         };
+        let fast = if rules.without_special_tokens { AsciiWordPiece::from_tokenizer_json(bytes) } else { None };
         let mut text_tokenizer =
-            TextTokenizer { tokenizer, max_seq_length, special_tokens: !rules.without_special_tokens, model2vec: None };
+            TextTokenizer { tokenizer, max_seq_length, special_tokens: !rules.without_special_tokens, model2vec: None, fast };
         if let Some(max_length) = rules.model2vec {
             let (median, unknown) = text_tokenizer.median_token_chars_and_unknown(bytes)?;
             text_tokenizer.model2vec = Some(Model2VecRules { char_limit: max_length.map(|m| m.saturating_mul(median)), unknown });
@@ -202,16 +206,41 @@ impl TextTokenizer {
     /// runs within a pre-token, so no kept token depends on the text after such a cut; a text
     /// with no space to cut at (CJK, one giant word) is read whole, up to `max_text_bytes`.
     pub fn ids(&self, text: &str, prompt: Option<&str>) -> Result<Vec<u32>> {
-        let Some(rules) = self.model2vec else { return Ok(self.ids_and_bytes_read(text, prompt)?.0) };
+        let Some(rules) = self.model2vec else { return self.any_ids(text, prompt) };
         let text = match rules.char_limit {
             Some(limit) => text.char_indices().nth(limit).map_or(text, |(at, _)| &text[..at]),
             None => text,
         };
-        let mut ids = self.ids_and_bytes_read(text, prompt)?.0;
+        let mut ids = self.any_ids(text, prompt)?;
         if let Some(unknown) = rules.unknown {
             ids.retain(|&id| id != unknown);
         }
         Ok(ids)
+    }
+
+    /// The ids of `prompt + text` from the fast path where it applies, else tokenizers'.
+    fn any_ids(&self, text: &str, prompt: Option<&str>) -> Result<Vec<u32>> {
+        if let Some(fast) = &self.fast {
+            let text = prefix_before(text, self.max_text_bytes());
+            let ids = match prompt {
+                Some(prompt) => fast.ids(&format!("{prompt}{text}"), self.max_seq_length),
+                None => fast.ids(text, self.max_seq_length),
+            };
+            if let Some(ids) = ids {
+                return Ok(ids);
+            }
+        }
+        Ok(self.ids_and_bytes_read(text, prompt)?.0)
+    }
+
+    /// The ids tokenizers gives (never the fast path): what the fast path is checked against.
+    pub fn reference_ids(&self, text: &str, prompt: Option<&str>) -> Result<Vec<u32>> {
+        Ok(self.ids_and_bytes_read(text, prompt)?.0)
+    }
+
+    /// Whether texts may take the ASCII WordPiece fast path.
+    pub fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// `ids`, and the bytes of the longest prefix it tokenized.

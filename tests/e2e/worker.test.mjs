@@ -64,6 +64,8 @@ test('worker: true gives the same vectors, and a 256-passage encode leaves the m
 
 test('dispose() in worker mode ends the worker, and with it the worker\'s wasm memory', async () => {
   const { page } = harness;
+  // The first test's worker, disposed, may still be closing: count only once none is.
+  for (let waited = 0; page.workers().length > 0 && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
   const before = page.workers().length;
   const started = page.waitForEvent('worker');
   await page.evaluate(async (path) => {

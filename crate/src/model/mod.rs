@@ -90,6 +90,36 @@ impl WordTable {
         matches!(self, WordTable::Q8(_))
     }
 
+    /// Runs `f` with a function that adds row `id` to a slice (rows beyond the table add nothing:
+    /// ids are checked against the vocabulary before they get here).
+    pub fn with_rows<R>(&self, f: impl FnOnce(&mut dyn FnMut(u32, &mut [f32])) -> R) -> Result<R> {
+        match self {
+            WordTable::F32(table) => {
+                let table = table.contiguous()?;
+                let (storage, layout) = table.storage_and_layout();
+                let candle_core::Storage::Cpu(cpu) = &*storage else {
+                    return Err(crate::error::EmbedError::Inference("the word table is not on the CPU".into()));
+                };
+                let values = &cpu.as_slice::<f32>()?[layout.start_offset()..];
+                let width = self.width().max(1);
+                Ok(f(&mut |id, out| {
+                    if let Some(row) = values.get(id as usize * width..(id as usize + 1) * width) {
+                        out.iter_mut().zip(row).for_each(|(o, v)| *o += v);
+                    }
+                }))
+            }
+            WordTable::Q8(table) => {
+                let mut scratch = vec![0f32; table.cols];
+                Ok(f(&mut |id, out| {
+                    if (id as usize) < table.rows {
+                        table.dequantize_row(id as usize, &mut scratch);
+                        out.iter_mut().zip(&scratch).for_each(|(o, v)| *o += v);
+                    }
+                }))
+            }
+        }
+    }
+
     /// Values per row.
     pub fn width(&self) -> usize {
         match self {

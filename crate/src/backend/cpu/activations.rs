@@ -48,6 +48,32 @@ pub fn gelu_erf_in_place(values: &mut [f32]) {
     }
 }
 
+/// GELU in its tanh form (`gelu_pytorch_tanh`), tanh through `exp` (the argument clamped to
+/// ±15, where tanh is ±1 in f32, as the WebGPU kernel clamps it).
+#[inline(always)]
+pub fn gelu_tanh(x: f32) -> f32 {
+    let u = (0.797_884_6 * (x + 0.044_715 * x * x * x)).clamp(-15.0, 15.0);
+    0.5 * x * (2.0 - 2.0 / (exp(2.0 * u) + 1.0))
+}
+
+/// SiLU (swish): `x · sigmoid(x)`.
+#[inline(always)]
+pub fn silu(x: f32) -> f32 {
+    x / (1.0 + exp(-x))
+}
+
+/// `gelu_tanh` on every value.
+pub fn gelu_tanh_in_place(values: &mut [f32]) {
+    let tail = simd::gelu_tanh_in_place(values);
+    values[tail..].iter_mut().for_each(|v| *v = gelu_tanh(*v));
+}
+
+/// `silu` on every value.
+pub fn silu_in_place(values: &mut [f32]) {
+    let tail = simd::silu_in_place(values);
+    values[tail..].iter_mut().for_each(|v| *v = silu(*v));
+}
+
 /// Softmax of `row` in place.
 pub fn softmax_in_place(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -157,6 +183,40 @@ mod simd {
         whole
     }
 
+    /// `super::gelu_tanh` on every whole group of four; returns where the scalar tail starts.
+    pub fn gelu_tanh_in_place(values: &mut [f32]) -> usize {
+        let k = constants();
+        let (limit, two, c1, c2) = (splat(15.0), splat(2.0), splat(0.797_884_6), splat(0.044_715));
+        let whole = values.len() / 4 * 4;
+        for chunk in values[..whole].chunks_exact_mut(4) {
+            // SAFETY: chunk holds 4 floats; no alignment is required.
+            unsafe {
+                let x = v128_load(chunk.as_ptr() as *const v128);
+                let cube = f32x4_mul(f32x4_mul(f32x4_mul(c2, x), x), x);
+                let u = f32x4_pmin(limit, f32x4_pmax(neg(limit, k.sign), f32x4_mul(c1, f32x4_add(x, cube))));
+                let e = exp(f32x4_mul(two, u), &k);
+                let inner = f32x4_sub(two, f32x4_div(two, f32x4_add(e, k.one)));
+                v128_store(chunk.as_mut_ptr() as *mut v128, f32x4_mul(f32x4_mul(k.half, x), inner));
+            }
+        }
+        whole
+    }
+
+    /// `super::silu` on every whole group of four; returns where the scalar tail starts.
+    pub fn silu_in_place(values: &mut [f32]) -> usize {
+        let k = constants();
+        let whole = values.len() / 4 * 4;
+        for chunk in values[..whole].chunks_exact_mut(4) {
+            // SAFETY: chunk holds 4 floats; no alignment is required.
+            unsafe {
+                let x = v128_load(chunk.as_ptr() as *const v128);
+                let e = exp(neg(x, k.sign), &k);
+                v128_store(chunk.as_mut_ptr() as *mut v128, f32x4_div(x, f32x4_add(k.one, e)));
+            }
+        }
+        whole
+    }
+
     /// `v = exp(v - max)` on every whole group of four; returns where the scalar tail starts
     /// and the sum so far.
     pub fn exp_shifted_in_place(row: &mut [f32], max: f32) -> (usize, f32) {
@@ -180,6 +240,14 @@ mod simd {
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 mod simd {
     pub fn gelu_erf_in_place(_values: &mut [f32]) -> usize {
+        0
+    }
+
+    pub fn gelu_tanh_in_place(_values: &mut [f32]) -> usize {
+        0
+    }
+
+    pub fn silu_in_place(_values: &mut [f32]) -> usize {
         0
     }
 

@@ -163,7 +163,8 @@ impl CpuBackend {
     /// batched with it, so neither on any of this.
     fn pooled(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
         let threads = parallel::threads();
-        if threads <= 1 || batch.batch <= 1 {
+        // A static model's mean is a few additions per token: not worth a thread's start.
+        if threads <= 1 || batch.batch <= 1 || matches!(self.network, Network::Static { .. }) {
             return self.pooled_together(batch);
         }
         let per_share = batch.batch.div_ceil(threads * SHARES_PER_THREAD);
@@ -177,7 +178,34 @@ impl CpuBackend {
         Ok(output)
     }
 
+    /// A static model's vectors: each text's rows summed straight from the table (no padded
+    /// `batch × seq_len × dimension` copy), then averaged as `pooling::pool`'s mean averages them.
+    fn static_mean(&self, table: &WordTable, batch: &TokenBatch) -> Result<Vec<f32>> {
+        let dim = table.width();
+        let mut output = vec![0f32; batch.batch * dim];
+        table.with_rows(|add_row| {
+            for (row, out) in output.chunks_exact_mut(dim.max(1)).enumerate() {
+                let ids = &batch.ids[row * batch.seq_len..row * batch.seq_len + batch.lengths[row]];
+                let counted = &ids[batch.pool_skip.min(ids.len())..];
+                for &id in counted {
+                    add_row(id, out);
+                }
+                let denominator = (counted.len() as f32).max(1e-9);
+                out.iter_mut().for_each(|v| *v /= denominator);
+                if self.head.normalize {
+                    pooling::normalize(out);
+                }
+            }
+        })?;
+        Ok(output)
+    }
+
     fn pooled_together(&self, batch: &TokenBatch) -> Result<Vec<f32>> {
+        if let Network::Static { table, .. } = &self.network {
+            if self.head.pooling.modes == [pooling::PoolingMode::Mean] {
+                return self.static_mean(table, batch);
+            }
+        }
         let hidden = self.hidden_states(batch)?;
         let width = self.network.spec().hidden_size;
         let mut output = Vec::with_capacity(batch.batch * self.head.pooling.output_dimension());

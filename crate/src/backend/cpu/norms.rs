@@ -3,6 +3,7 @@
 //! LayerNorm `(x - mean) · rstd · w + b`; RMSNorm `x · rsqrt(mean(x²) + eps) · w` (Gemma's
 //! `1 + w` is folded into `w` at load).
 
+use super::activations::{gelu_erf_in_place, gelu_tanh_in_place, silu_in_place};
 use crate::model::NormParameters;
 use crate::spec::{HiddenAct, NormKind};
 
@@ -41,23 +42,30 @@ pub fn rms_norm_row(row: &mut [f32], weight: &[f32], eps: f64) {
 pub fn gated(gate_up: &[f32], width: usize, act: HiddenAct) -> Vec<f32> {
     let mut out = Vec::with_capacity(gate_up.len() / 2);
     for row in gate_up.chunks_exact(2 * width.max(1)) {
-        let (gate, up) = row.split_at(width);
-        out.extend(gate.iter().zip(up).map(|(&g, &u)| activate(g, act) * u));
+        out.extend_from_slice(&row[..width]);
+    }
+    activate_in_place(&mut out, act);
+    for (middle, row) in out.chunks_exact_mut(width.max(1)).zip(gate_up.chunks_exact(2 * width.max(1))) {
+        middle.iter_mut().zip(&row[width..]).for_each(|(m, u)| *m *= u);
     }
     out
 }
 
-/// One value through `act`, as torch's float32 kernels compute it.
-pub fn activate(x: f32, act: HiddenAct) -> f32 {
+/// Every value through `act` (the SIMD forms where the binary has them).
+pub fn activate_in_place(values: &mut [f32], act: HiddenAct) {
     match act {
-        HiddenAct::GeluErf => 0.5 * x * (1.0 + super::activations::erf(x * std::f32::consts::FRAC_1_SQRT_2)),
-        HiddenAct::GeluTanh => {
-            let inner = (2.0f32 / std::f32::consts::PI).sqrt() * (x + 0.044715 * x * x * x);
-            0.5 * x * (1.0 + inner.tanh())
-        }
-        HiddenAct::Relu => x.max(0.0),
-        HiddenAct::Silu => x / (1.0 + (-x).exp()),
+        HiddenAct::GeluErf => gelu_erf_in_place(values),
+        HiddenAct::GeluTanh => gelu_tanh_in_place(values),
+        HiddenAct::Relu => values.iter_mut().for_each(|v| *v = v.max(0.0)),
+        HiddenAct::Silu => silu_in_place(values),
     }
+}
+
+/// One value through `act`, as `activate_in_place` computes it.
+pub fn activate(x: f32, act: HiddenAct) -> f32 {
+    let mut one = [x];
+    activate_in_place(&mut one, act);
+    one[0]
 }
 
 #[cfg(test)]
