@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { Embedder } from '../model/embedder.js';
@@ -23,7 +23,7 @@ import { cores } from '../core/platform.js';
 import { InputError, listInputs, parseJsonl, readDocuments, readVectors } from './inputs.mjs';
 import { parseExport } from '../search/browser-index.js';
 import { buildShippedIndex } from '../shipped/build.js';
-import { MANIFEST_NAME } from '../shipped/format.js';
+import { MANIFEST_NAME, safeUrl } from '../shipped/format.js';
 import { concat, dequantize } from '../search/rows.js';
 import { DEFAULT_OVERLAP_TOKENS } from '../core/input.js';
 
@@ -33,7 +33,8 @@ const USAGE = `usage: webembed index <inputs…> --model <folder | hub id> --out
        webembed index --from-export <index export> --model … --out …
 options: --dtype q8|f32 (default q8)  --threads N (default: every core)  --language <stemmer> (default none)
          --chunk-tokens N (default: the model's window, at most 512)  --overlap-tokens N  --truncate-dim N (Matryoshka)
-         --column <Parquet column>  --cache <folder> (default .webembed-cache)`;
+         --model-name <name> (the model's name in the manifest; default: a hub id as given, a local folder's name)
+         --column <Parquet column>  --cache <folder> (default .webembed-cache)  --help`;
 /** The sentence every build embeds, so loadIndex can tell the querying model is the same. */
 export const PROBE_TEXT = 'webembed probe: the quick brown fox jumps over the lazy dog.';
 /** The default chunk length's cap, in tokens. */
@@ -52,12 +53,14 @@ export async function indexCommand(argv) {
         'from-export': { type: 'string' }, dtype: { type: 'string', default: 'q8' }, threads: { type: 'string' },
         language: { type: 'string' }, 'chunk-tokens': { type: 'string' }, 'overlap-tokens': { type: 'string' },
         column: { type: 'string' }, cache: { type: 'string', default: '.webembed-cache' }, 'truncate-dim': { type: 'string' },
+        'model-name': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
     return usage(error.message);
   }
   const { values, positionals } = args;
+  if (values.help) return void console.log(USAGE);
   if (!values.model) return usage('--model is needed: the model that embeds the documents and, later, the queries');
   if (!values.out) return usage('--out is needed: the folder to write the index to');
   const sources = [positionals.length > 0, Boolean(values.vectors || values.documents), Boolean(values['from-export'])].filter(Boolean).length;
@@ -77,7 +80,8 @@ export async function indexCommand(argv) {
     const [probe] = await model.encode([PROBE_TEXT]);
     const prompts = model.prompts ?? {};
     const described = {
-      name: values.model,
+      // Published with the index: a portable name, never the builder's path on disk.
+      name: values['model-name'] ?? (existsSync(values.model) ? basename(resolve(values.model)) : values.model),
       dimension: model.dimension,
       dtype: model.dtype,
       truncateDim: truncateDim ?? null,
@@ -95,6 +99,7 @@ export async function indexCommand(argv) {
     if (values.vectors) ({ documents, vectors } = await fromVectors(values, model));
     else if (values['from-export']) ({ documents, vectors } = await fromExport(values['from-export'], model, described));
     else ({ documents, vectors } = await embedInputs(positionals, model, described, chunking, resolve(values.cache)));
+    dropUnsafeUrls(documents);
     const keywords = documents.every((doc) => typeof doc.text === 'string' && doc.text.length > 0) ? { language: values.language ?? null, k1: 1.2, b: 0.75 } : null;
     if (!keywords) console.log('no keyword side: some documents have no text (semantic search only)');
     for (const doc of documents) doc.text ??= '';
@@ -104,6 +109,16 @@ export async function indexCommand(argv) {
     console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitions.length} partitions, ${manifest.keywords?.shardCount ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     await model.dispose();
+  }
+}
+
+/** A url a page could not link to safely (javascript:, data:, …) is dropped, with a warning naming its document. */
+function dropUnsafeUrls(documents) {
+  for (const doc of documents) {
+    if (doc.url !== null && doc.url !== undefined && safeUrl(doc.url) === null) {
+      console.warn(`webembed: document ${JSON.stringify(doc.id)}${doc.line ? ` (line ${doc.line})` : ''}: its url ${JSON.stringify(String(doc.url).slice(0, 80))} is neither http(s) nor a path on the site: dropped`);
+      doc.url = null;
+    }
   }
 }
 

@@ -67,20 +67,60 @@ async function walk(folder) {
   return files;
 }
 
-/** The documents of one input file: `[{ id, text, metadata, url }]`. */
-export async function readDocuments({ file, root }) {
-  let text;
+/** A document's most characters (UTF-16 units) before it is split into parts: half what an index takes. */
+export const PART_UNITS = 2 ** 23;
+
+/**
+ * The documents of one input file: `[{ id, text, metadata, url }]`. A file that is not text (a
+ * NUL byte, or mostly bytes that are not UTF-8) is skipped with a warning naming it; a text
+ * longer than PART_UNITS is split at line breaks into parts (`file#part-2`, …), with a warning.
+ */
+export async function readDocuments({ file, root }, { warn = (line) => console.warn(line) } = {}) {
+  let bytes;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (error) {
     throw new InputError(`${file}: cannot read it (${error.code ?? error.message})`);
   }
+  const notText = binaryReason(bytes);
+  if (notText) {
+    warn(`webembed: skipped ${file}: it is not text (${notText})`);
+    return [];
+  }
+  const text = new TextDecoder().decode(bytes);
   const path = relative(root, file).split(sep).join('/');
   const extension = extname(file).toLowerCase();
   if (extension === '.jsonl') return parseJsonl(text, file, { requireText: true });
   if (extension === '.html' || extension === '.htm') return htmlSections(text, path);
   const title = extension === '.txt' ? text.split('\n').find((line) => line.trim())?.trim() : text.match(/^#\s+(.+)$/m)?.[1]?.trim();
-  return [{ id: path, text, metadata: { title: title ?? path }, url: path }];
+  const parts = splitLong(text);
+  if (parts.length > 1) warn(`webembed: ${file} holds ${text.length} characters: indexed as ${parts.length} documents of at most ${PART_UNITS} (${path}#part-2, …)`);
+  return parts.map((part, i) => ({ id: i === 0 ? path : `${path}#part-${i + 1}`, text: part, metadata: { title: title ?? path }, url: path }));
+}
+
+/** Why `bytes` are not a text file (null when they are): a NUL, or over 10% of the start not UTF-8. */
+function binaryReason(bytes) {
+  const head = bytes.subarray(0, 64 * 1024);
+  if (head.includes(0)) return 'it holds NUL bytes';
+  const decoded = new TextDecoder().decode(head);
+  let replaced = 0;
+  for (const c of decoded) if (c === '\ufffd') replaced++;
+  return replaced > decoded.length / 10 ? `${replaced} of its first ${decoded.length} characters are not UTF-8` : null;
+}
+
+/** `text` cut into parts of at most PART_UNITS, each ending at a line break where one is near. */
+function splitLong(text) {
+  const parts = [];
+  let start = 0;
+  while (text.length - start > PART_UNITS) {
+    let end = start + PART_UNITS;
+    const newline = text.lastIndexOf('\n', end);
+    if (newline > start + PART_UNITS / 2) end = newline + 1;
+    parts.push(text.slice(start, end));
+    start = end;
+  }
+  parts.push(text.slice(start));
+  return parts;
 }
 
 /** JSONL lines `{ id, text, metadata?, url? }`. */
@@ -111,10 +151,14 @@ export function parseJsonl(source, file, { requireText }) {
  */
 export function htmlSections(html, path) {
   const dom = parseDocument(html);
-  const all = (node, test, out = []) => {
-    for (const child of node.children ?? []) {
-      if (child.type === 'tag' && test(child)) out.push(child);
-      all(child, test, out);
+  // Every walk is iterative: a page nested 10^5 elements deep must not overflow the stack.
+  const all = (root, test) => {
+    const out = [];
+    const stack = [...(root.children ?? [])].reverse();
+    while (stack.length) {
+      const node = stack.pop();
+      if (node.type === 'tag' && test(node)) out.push(node);
+      for (let i = (node.children?.length ?? 0) - 1; i >= 0; i--) stack.push(node.children[i]);
     }
     return out;
   };
@@ -130,22 +174,34 @@ export function htmlSections(html, path) {
   let inDefinition = false;
   // The nearest id above a heading: Sphinx and most generators put it on the section.
   let openAnchor = null;
-  const visit = (node) => {
+  // A stack of work: nodes to enter, and functions to run when a node's children are done.
+  const stack = [main];
+  while (stack.length) {
+    const item = stack.pop();
+    if (typeof item === 'function') {
+      item();
+      continue;
+    }
+    const node = item;
     if (node.type === 'text') {
       current.parts.push(node.data);
-      return;
+      continue;
     }
-    if (node.type !== 'tag' || SKIPPED.has(node.name) || node.attribs?.class?.split(/\s+/).includes('headerlink')) return;
-    const term = node.name === 'dl' && !inDefinition ? (node.children ?? []).find((c) => c.type === 'tag' && c.name === 'dt') : null;
+    if (node.type !== 'tag' && node !== main) continue;
+    if (SKIPPED.has(node.name) || node.attribs?.class?.split(/\s+/).includes('headerlink')) continue;
+    const children = node.children ?? [];
+    const term = node.name === 'dl' && !inDefinition ? children.find((c) => c.type === 'tag' && c.name === 'dt') : null;
     if (term?.attribs?.id) {
       const around = current;
       current = open(term.attribs.id, term.attribs.id);
       inDefinition = true;
-      for (const child of node.children ?? []) visit(child);
-      inDefinition = false;
-      current = around;
-      current.parts.push('\n');
-      return;
+      stack.push(() => {
+        inDefinition = false;
+        current = around;
+        current.parts.push('\n');
+      });
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+      continue;
     }
     const before = openAnchor;
     if (node.attribs?.id && (node.name === 'section' || (node.name === 'div' && /\bsection\b/.test(node.attribs.class ?? '')))) openAnchor = node.attribs.id;
@@ -153,12 +209,14 @@ export function htmlSections(html, path) {
       current = open(node.attribs?.id ?? openAnchor, textOf(node).replace(/\s+/g, ' ').trim());
       openAnchor = null;
     }
-    if (BLOCKS.has(node.name)) current.parts.push('\n');
-    for (const child of node.children ?? []) visit(child);
-    if (BLOCKS.has(node.name)) current.parts.push('\n');
-    openAnchor = before;
-  };
-  visit(main);
+    const block = BLOCKS.has(node.name);
+    if (block) current.parts.push('\n');
+    stack.push(() => {
+      if (block) current.parts.push('\n');
+      openAnchor = before;
+    });
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+  }
   const seen = new Set();
   const out = [];
   sections.forEach(({ anchor, heading, parts }, i) => {
@@ -172,13 +230,22 @@ export function htmlSections(html, path) {
   return out;
 }
 
-function textOf(node) {
-  if (node.type === 'text') return node.data;
-  if (node.type === 'tag' && (SKIPPED.has(node.name) || node.attribs?.class?.split(/\s+/).includes('headerlink'))) return '';
-  return (node.children ?? []).map(textOf).join('');
+/** The text under `root`, skipped elements left out (iteratively, as above). */
+function textOf(root) {
+  const out = [];
+  const stack = [root];
+  while (stack.length) {
+    const node = stack.pop();
+    if (node.type === 'text') {
+      out.push(node.data);
+      continue;
+    }
+    if (node.type === 'tag' && (SKIPPED.has(node.name) || node.attribs?.class?.split(/\s+/).includes('headerlink'))) continue;
+    for (let i = (node.children?.length ?? 0) - 1; i >= 0; i--) stack.push(node.children[i]);
+  }
+  return out.join('');
 }
 
-/** Vectors from a .npy or .parquet file: `{ rows, dimension, values: Float32Array }`. */
 export async function readVectors(file, { column } = {}) {
   let bytes;
   try {

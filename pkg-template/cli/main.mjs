@@ -37,9 +37,11 @@ const CHECK_SENTENCES = [
 /** The cosine every check sentence must keep to the f32 model. */
 const MIN_COSINE = 0.995;
 
+const USAGE = 'usage: webembed quantize <model-folder> [--out <folder>]\n       webembed index <inputs…> --model <folder | hub id> --out <folder>   (webembed index --help for more)';
+
 function usage(message) {
   if (message) console.error(`webembed: ${message}`);
-  console.error('usage: webembed quantize <model-folder> [--out <folder>]\n       webembed index <inputs…> --model <folder | hub id> --out <folder>   (webembed index --help for more)');
+  console.error(USAGE);
   process.exit(2);
 }
 
@@ -133,6 +135,10 @@ async function main() {
 }
 
 const [command, ...rest] = process.argv.slice(2);
+if (command === '--help' || command === '-h' || command === 'help' || (command === 'quantize' && (rest.includes('--help') || rest.includes('-h')))) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const run = command === 'index' ? import('./index-command.mjs').then(({ indexCommand }) => indexCommand(rest)) : main();
 run.catch((error) => {
   console.error(`webembed: ${error?.code ? `${error.code}: ` : ''}${error?.message ?? error}`);

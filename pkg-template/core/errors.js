@@ -8,14 +8,20 @@ export class WebembedError extends Error {
   }
 }
 
+/** Whether `error` ends a call because its AbortSignal fired (aborted, or AbortSignal.timeout's TimeoutError). */
+export function isAbort(error) {
+  return error?.name === 'AbortError' || error?.name === 'TimeoutError';
+}
+
 /** Turns whatever the engine or the platform threw into a WebembedError. */
 export function asWebembedError(error, fallbackCode = 'E_INTERNAL') {
   if (error instanceof WebembedError) return error;
   if (error && typeof error === 'object' && typeof error.code === 'string' && error.code.startsWith('E_')) {
     return new WebembedError(error.code, error.message, { cause: error });
   }
-  if (error?.name === 'AbortError') {
-    return new WebembedError('E_ABORTED', 'the load was aborted', { cause: error });
+  if (isAbort(error)) {
+    const why = error.name === 'TimeoutError' ? 'its signal timed out' : 'its signal was aborted';
+    return new WebembedError('E_ABORTED', `the call was aborted: ${why}`, { cause: error });
   }
   return new WebembedError(fallbackCode, String(error?.message ?? error), { cause: error });
 }

@@ -3,8 +3,9 @@
 // engine sees it or the cache keeps it.
 
 import { cachedBytes, forgetBytes, storeBytes } from './cache.js';
-import { WebembedError } from '../core/errors.js';
+import { isAbort, WebembedError } from '../core/errors.js';
 import { baseForPaths, fetchAny } from '../core/platform.js';
+import { bodyTooLong, limitFor, readBounded } from './body.js';
 import { checkSafetensors } from './safetensors.js';
 
 const DEFAULT_HUB = 'https://huggingface.co';
@@ -64,6 +65,8 @@ export function createSession(baseUrl, options = {}) {
   const touched = new Set();
   return {
     baseUrl,
+    /** A pool member's load from the files its page fetched: the page has said what it had to. */
+    handed: Boolean(options.files),
     get: (name, kind) => fetchFile(insideFolder(baseUrl, name), name, kind, { ...options, report, touched }),
     /** Whether the cache (or the files a pool member was handed) holds `name`, without reading it. */
     async has(name) {
@@ -161,7 +164,7 @@ export async function fetchWeights(session, engine, take, dtype, config) {
       if (variant) missingVariant = name;
       continue;
     }
-    if (missingVariant) {
+    if (missingVariant && !session.handed) {
       const instead = dtype === 'q8' ? 'quantizing the float weights as they load (`npx webembed quantize` writes the file)' : 'loading the f32 weights';
       console.warn(`webembed: ${session.baseUrl} offers no ${missingVariant}; ${instead}`);
     }
@@ -255,7 +258,7 @@ async function fetchFile(url, name, kind, options) {
     answer = await sharedDownload(url, name, options);
   } catch (error) {
     // Another load's abort ended the shared download; this load was not aborted.
-    if (error?.name !== 'AbortError' || options.signal?.aborted) throw error;
+    if (!isAbort(error) || options.signal?.aborted) throw error;
     answer = await download(url, name, options);
   }
   const { status, type, bytes, declared, encoded } = answer;
@@ -302,7 +305,7 @@ async function download(url, name, options) {
   const response = await fetchWithRetries(url, options);
   const type = response.headers.get('content-type') ?? '';
   // An error page's body is not needed: only its status.
-  const bytes = response.status === 200 ? await readBody(response, name, options.report) : new Uint8Array(0);
+  const bytes = response.status === 200 ? await readBody(response, name, url, options.report, options.signal) : new Uint8Array(0);
   if (response.status !== 200) await response.body?.cancel().catch(() => {});
   const declared = Number(response.headers.get('content-length'));
   return { status: response.status, type, bytes, declared, encoded: Boolean(response.headers.get('content-encoding')) };
@@ -315,7 +318,7 @@ async function fetchWithRetries(url, { signal, fetch: fetchImpl, retries = RETRI
       // Server trouble may pass; a 404 or 403 will not.
       if (!(response.status >= 500 || response.status === 429) || attempt >= retries) return response;
     } catch (error) {
-      if (error?.name === 'AbortError' || error instanceof WebembedError) throw error;
+      if (isAbort(error) || error instanceof WebembedError) throw error;
       if (attempt >= retries) {
         throw new WebembedError('E_FETCH', `could not fetch ${url} after ${attempt + 1} tries: ${error?.message ?? error}`, { cause: error });
       }
@@ -378,29 +381,12 @@ function isJson(bytes) {
   }
 }
 
-async function readBody(response, file, report) {
-  const total = Number(response.headers.get('content-length')) || 0;
-  if (!response.body) {
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    report(file, bytes.byteLength, total || bytes.byteLength, 'download');
-    return bytes;
-  }
-  const reader = response.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  report(file, loaded, total, 'download');
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.byteLength;
-    report(file, loaded, total, 'download');
-  }
-  const bytes = new Uint8Array(loaded);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+function readBody(response, file, url, report, signal) {
+  return readBounded(response, {
+    signal,
+    limit: limitFor(file),
+    safetensors: file.endsWith('.safetensors'),
+    report: (loaded, total) => report(file, loaded, total, 'download'),
+    tooLong: bodyTooLong('E_FETCH', url),
+  });
 }

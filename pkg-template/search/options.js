@@ -33,6 +33,9 @@ export async function rerankHits(reranker, query, hits, k) {
   return rescored.sort((a, b) => b.score - a.score).slice(0, k);
 }
 
+/** The keys each fusion method takes. */
+const FUSION_KEYS = { rrf: ['method'], weighted: ['method', 'weight'] };
+
 export function checkSearchOptions(options, textQuery) {
   const { k = 10, filter, mode = textQuery ? 'hybrid' : 'semantic', fusion, candidates, rerank } = options ?? {};
   if (rerank !== undefined && rerank !== null) {
@@ -52,6 +55,9 @@ export function checkSearchOptions(options, textQuery) {
   const method = fusion?.method ?? 'rrf';
   const weight = fusion?.weight ?? 0.5;
   if (fusion !== undefined && (typeof fusion !== 'object' || fusion === null)) throw new WebembedError('E_INPUT', "fusion must be { method: 'rrf' } or { method: 'weighted', weight }");
+  // A key this version does not read (a misspelt `weight`, RRF's `k`) is refused, not ignored.
+  const unknown = Object.keys(fusion).filter((key) => !FUSION_KEYS[method]?.includes(key));
+  if (unknown.length > 0) throw new WebembedError('E_INPUT', `fusion has ${unknown.map((k) => JSON.stringify(k)).join(', ')}, which ${JSON.stringify(method)} fusion does not take (it takes ${FUSION_KEYS[method]?.join(', ') ?? 'method'})`);
   if (method !== 'rrf' && method !== 'weighted') throw new WebembedError('E_INPUT', `fusion.method must be 'rrf' or 'weighted'; got ${JSON.stringify(method)}`);
   if (!(typeof weight === 'number' && weight >= 0 && weight <= 1)) throw new WebembedError('E_INPUT', `fusion.weight must be a number from 0 to 1 (the semantic side's share); got ${weight}`);
   return { k, filter, mode, fusion: { method, weight }, candidates, rerank: rerank ?? undefined };

@@ -174,6 +174,20 @@ export function decodeShard(bytes, name, expected) {
   return map;
 }
 
+/**
+ * `url` if a page may link to it: an http(s) URL, or a path relative to the site (no scheme, no
+ * `//host`); else null. A `javascript:` or `data:` URL as a hit's link runs script in the page's
+ * origin when clicked.
+ */
+export function safeUrl(url) {
+  if (typeof url !== 'string' || url.length === 0 || url.length > 4096) return null;
+  // Browsers drop tabs and newlines inside a URL and leading spaces and controls before reading its scheme.
+  const cleaned = url.replace(/[\t\n\r]/g, '').replace(/^[\u0000-\u0020]+/, '');
+  const scheme = cleaned.match(/^([a-zA-Z][a-zA-Z0-9+.-]*):/);
+  if (scheme) return /^https?$/i.test(scheme[1]) ? url : null;
+  return cleaned.startsWith('//') || cleaned.startsWith('\\') || /^\/[\\]/.test(cleaned) ? null : url;
+}
+
 /** A document fragment: `{ first, docs: [{ id, text, spans, metadata, url }] }` as JSON bytes. */
 export function encodeFragment(first, docs) {
   return new TextEncoder().encode(JSON.stringify({ first, docs }));

@@ -5,13 +5,14 @@
 // searches, and searches offline after the first ones, fetch nothing.
 
 import { cachedBytes, openCache, storeBytes } from '../loading/cache.js';
-import { asWebembedError, WebembedError } from '../core/errors.js';
+import { asWebembedError, isAbort, WebembedError } from '../core/errors.js';
+import { LIMITS, readBounded } from '../loading/body.js';
 import { newInstance, pickSimd } from '../engine/instance.js';
 import { fetchAny } from '../core/platform.js';
 import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from '../search/options.js';
 import {
   checkContent, checkManifest, decodeCentroids, dequantize, decodeFragment, decodeFragmentTable, decodePartition, decodeShard, decodeShardTable,
-  MANIFEST_NAME, shardOf,
+  MANIFEST_NAME, safeUrl, shardOf,
 } from './format.js';
 import { spansFromFlat } from '../core/input.js';
 import { similarity } from '../core/similarity.js';
@@ -122,9 +123,9 @@ class FileReader {
     const url = `${this.#base}${MANIFEST_NAME}`;
     let answer;
     try {
-      answer = await this.#download(url, { signal: this.#signal, cache: 'no-cache' });
+      answer = await this.#download(url, { signal: this.#signal, cache: 'no-cache' }, LIMITS.manifest, `the most a manifest may take (${LIMITS.manifest >> 20} MiB)`);
     } catch (error) {
-      if (error?.name === 'AbortError') throw error;
+      if (isAbort(error) || error?.code === 'E_INDEX') throw error;
       const cached = await cachedBytes(this.#cache, url);
       if (cached) return parseJson(cached, url);
       throw new WebembedError('E_FETCH', `could not fetch ${url} (${error?.message ?? error}), and it is not cached`, { cause: error });
@@ -136,14 +137,19 @@ class FileReader {
     return manifest;
   }
 
-  /** `url`'s body when it answers 200 (counted as fetched), else its status; a network failure throws as it came. */
-  async #download(url, init) {
+  /**
+   * `url`'s body when it answers 200 (counted as fetched), else its status; a network failure
+   * throws as it came. Reading stops past `limit` bytes (`what` says whose bound): E_INDEX.
+   */
+  async #download(url, init, limit, what) {
     const response = await fetchAny(url, init, this.#fetch ?? globalThis.fetch);
     if (response.status !== 200) {
       await response.body?.cancel().catch(() => {});
       return { status: response.status, bytes: null };
     }
-    const bytes = new Uint8Array(await response.arrayBuffer());
+    const tooLong = (loaded) => new WebembedError('E_INDEX', `${url} is longer than ${what}: reading stopped at ${loaded} bytes; it is not cached`);
+    // One byte past the bound tells a longer file from one of exactly that size.
+    const bytes = await readBounded(response, { limit, tooLong, signal: init.signal });
     this.fetchedBytes += bytes.byteLength;
     this.fetchedFiles++;
     return { status: 200, bytes };
@@ -172,9 +178,9 @@ class FileReader {
     if (!bytes) {
       let answer;
       try {
-        answer = await this.#download(url, { signal: signal ?? this.#signal });
+        answer = await this.#download(url, { signal: signal ?? this.#signal }, size, `the ${size} bytes the manifest declares`);
       } catch (error) {
-        if (error?.name === 'AbortError') throw error;
+        if (isAbort(error) || error?.code === 'E_INDEX') throw error;
         throw new WebembedError('E_FETCH', `could not fetch ${url} (${error?.message ?? error}); ${stillAnswers}`, { cause: error });
       }
       if (!answer.bytes) throw damaged(`HTTP ${answer.status} (${answer.status === 404 ? 'missing: a half-uploaded folder?' : 'not served'})`);
@@ -450,7 +456,8 @@ export class ShippedIndex {
           chunk: { index, start, end },
           text: chunkText,
           metadata: doc.metadata ?? null,
-          url: doc.url ?? null,
+          // Whatever a host serves, a hit never links to script.
+          url: safeUrl(doc.url),
           semanticScore: semantic?.get(hit.doc)?.score ?? null,
           keywordScore: keyword ? keyword.get(hit.doc)?.score ?? 0 : null,
           highlights: text ? spansFromFlat(this.#analyzer.highlights(text, chunkText)) : [],

@@ -194,9 +194,10 @@ pub(crate) fn require_usize(config: &Value, key: &str) -> Result<usize> {
 }
 
 fn bert_spec(config: &Value, architecture: Architecture) -> Result<EncoderSpec> {
-    let hidden_act = HiddenAct::parse(folder::CONFIG, "hidden_act", config.get("hidden_act").and_then(Value::as_str).unwrap_or("gelu"))?;
+    let act_name = config.get("hidden_act").and_then(Value::as_str).unwrap_or("gelu");
+    let hidden_act = HiddenAct::parse(folder::CONFIG, "hidden_act", act_name)?;
     if hidden_act == HiddenAct::Silu {
-        return Err(EmbedError::config(folder::CONFIG, "hidden_act \"silu\" is not supported for BERT-style encoders"));
+        return Err(EmbedError::config(folder::CONFIG, format!("hidden_act {act_name:?} is not supported for BERT-style encoders")));
     }
     if let Some(kind) = config.get("position_embedding_type").and_then(Value::as_str) {
         if kind != "absolute" {

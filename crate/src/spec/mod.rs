@@ -50,8 +50,11 @@ impl ModelSpec {
         let modules = folder::modules_of(files.get(folder::MODULES))?;
         let plan = folder::folder_plan(files.get(folder::MODULES))?;
         let config = read_json(files, folder::CONFIG)?;
-        let static_input = modules.as_ref().and_then(|m| m.first()).is_some_and(|m| m.kind == ModuleKind::StaticEmbedding);
-        let model2vec = config.as_ref().filter(|c| modules::is_model2vec_config(c));
+        let static_input = static_input_of(&modules);
+        // model2vec writes a config.json beside its modules.json (sentence-transformers' static
+        // folders have none): a static folder with one is model2vec's, and says `normalize`.
+        let model2vec =
+            config.as_ref().filter(|c| modules::is_model2vec_config(c) || (static_input && !modules::is_transformers_config(c)));
         if static_input || (modules.is_none() && model2vec.is_some()) {
             return Self::static_from_files(files, modules.as_deref().unwrap_or(&[]), model2vec, plan.tokenizer);
         }
@@ -158,6 +161,11 @@ impl ModelSpec {
     pub fn is_static(&self) -> bool {
         self.static_rules.is_some()
     }
+}
+
+/// Whether a folder's first module is a static table.
+fn static_input_of(modules: &Option<Vec<folder::Module>>) -> bool {
+    modules.as_ref().and_then(|m| m.first()).is_some_and(|m| m.kind == ModuleKind::StaticEmbedding)
 }
 
 /// A `truncateDim` must be a positive integer no larger than the model's vectors.

@@ -168,6 +168,11 @@ pub(crate) fn is_model2vec_config(config: &Value) -> bool {
         || (model_type.is_none() && architecture.is_none() && config.get("normalize").is_some())
 }
 
+/// A folder's `config.json` is a transformers model's (it names an architecture other than model2vec's).
+pub(crate) fn is_transformers_config(config: &Value) -> bool {
+    !is_model2vec_config(config) && (config.get("architectures").is_some() || config.get("model_type").is_some())
+}
+
 /// model2vec's `normalize` (it must be stated) and `max_length` (default 512; null: no limit).
 pub(crate) fn model2vec_settings(config: &Value) -> Result<(bool, Option<usize>)> {
     let normalize = match config.get("normalize") {
