@@ -10,10 +10,8 @@ const MiB = 1 << 20;
 
 /** The most bytes each kind of file may take when nothing declares its size. */
 export const LIMITS = {
-  /** config.json, modules.json, a module's config, a shard index, tokenizer_config.json, … */
-  json: 8 * MiB,
-  /** tokenizer.json: Gemma's is 33 MB. */
-  tokenizer: 64 * MiB,
+  /** A model folder's JSON files: its configs and its tokenizer (Gemma's is 33 MB). */
+  json: 64 * MiB,
   /** pytorch_model.bin (a safetensors file declares its size in its header). */
   weights: 3 * 1024 * MiB,
   /** A safetensors header. */
@@ -26,7 +24,6 @@ export const LIMITS = {
 /** The bound for file `name` (a path in a model folder or the package). */
 export function limitFor(name) {
   if (name.endsWith('.wasm')) return LIMITS.wasm;
-  if (name.endsWith('tokenizer.json')) return LIMITS.tokenizer;
   if (name.endsWith('.json')) return LIMITS.json;
   return LIMITS.weights;
 }
