@@ -274,6 +274,13 @@ impl Engine {
         self.spec.dimension()
     }
 
+    /// Whether the model reads many languages: a vocabulary of 100 000 tokens or more (XLM-R's,
+    /// Gemma's, Qwen's byte-level one), or one where at least 1% of the tokens are words of a
+    /// script other than Latin. Search indexes pick their keyword analyzer by it.
+    pub fn multilingual(&self) -> bool {
+        self.spec.encoder.vocab_size >= 100_000 || self.tokenizer.non_latin_share() >= 0.01
+    }
+
     /// The model's family, as the JS layer names it.
     pub fn architecture_name(&self) -> &'static str {
         use crate::spec::Architecture;

@@ -182,6 +182,23 @@ impl TextTokenizer {
         Ok((median, unknown))
     }
 
+    /// The share of the vocabulary's tokens that are words of two or more letters, none of them
+    /// Latin (`##ов`, `▁東京`): 0.0005 in BERT's English vocabulary, 0.46 in XLM-R's.
+    pub fn non_latin_share(&self) -> f32 {
+        let vocab = match &self.tokenizer {
+            AnyTokenizer::Standard(t) => t.get_vocab(true),
+            AnyTokenizer::Unigram(t) => t.get_vocab(true),
+        };
+        let non_latin = vocab
+            .keys()
+            .filter(|token| {
+                let mut letters = token.chars().filter(|c| c.is_alphabetic()).peekable();
+                letters.peek().is_some() && token.chars().filter(|c| c.is_alphabetic()).count() >= 2 && letters.all(|c| !is_latin(c))
+            })
+            .count();
+        non_latin as f32 / vocab.len().max(1) as f32
+    }
+
     /// Tokens the vocabulary holds, added tokens included.
     pub fn vocab_size(&self) -> usize {
         match &self.tokenizer {
@@ -458,6 +475,12 @@ impl<'de> serde::de::Visitor<'de> for CheckedJsonVisitor {
         while map.next_entry::<CheckedJson, CheckedJson>()?.is_some() {}
         Ok(CheckedJson)
     }
+}
+
+/// Latin letters (Basic Latin to Latin Extended, IPA, fullwidth): what an English vocabulary's
+/// words are written in.
+fn is_latin(c: char) -> bool {
+    matches!(c as u32, 0x41..=0x24F | 0x250..=0x2AF | 0x1D00..=0x1DBF | 0x1E00..=0x1EFF | 0x2C60..=0x2C7F | 0xA720..=0xA7FF | 0xAB30..=0xAB6F | 0xFF21..=0xFF5A)
 }
 
 #[cfg(test)]

@@ -374,6 +374,18 @@ impl JsEngine {
         self.with(|e| Ok(e.architecture_name().to_string()))
     }
 
+    /// Whether the model reads many languages (see `Engine::multilingual`).
+    #[wasm_bindgen(getter)]
+    pub fn multilingual(&self) -> Result<bool, JsValue> {
+        self.with(|e| Ok(e.multilingual()))
+    }
+
+    /// Tokens in the model's vocabulary (a multilingual model's is large: 100 000 and more).
+    #[wasm_bindgen(getter, js_name = vocabSize)]
+    pub fn vocab_size(&self) -> Result<usize, JsValue> {
+        self.with(|e| Ok(e.spec().encoder.vocab_size))
+    }
+
     #[wasm_bindgen(getter, js_name = maxSeqLength)]
     pub fn max_seq_length(&self) -> Result<usize, JsValue> {
         self.with(|e| Ok(e.spec().max_seq_length))
@@ -604,14 +616,16 @@ impl SearchStore {
         Ok(SearchStore { inner: Documents::new(dimension, kind, keywords).map_err(js_error)? })
     }
 
-    /// One document's chunk vectors (row-major) and its chunks' texts; returns its slot.
-    pub fn add(&mut self, vectors: &[f32], chunks: Vec<String>) -> Result<u32, JsValue> {
+    /// One document's chunk vectors (row-major), its chunks' texts and its title field (its
+    /// title, heading chain and path; undefined: none); returns its slot.
+    pub fn add(&mut self, vectors: &[f32], chunks: Vec<String>, title: Option<String>) -> Result<u32, JsValue> {
         let chunks: Vec<&str> = chunks.iter().map(String::as_str).collect();
-        self.inner.add(vectors, &chunks).map_err(js_error)
+        self.inner.add_titled(vectors, &chunks, title.as_deref()).map_err(js_error)
     }
 
     /// Documents stored before, as `rowValues` and `rowScales` gave them, all at once:
-    /// `rowCounts[d]` rows each, `chunks` every row's text in order; returns their slots.
+    /// `rowCounts[d]` rows each, `chunks` every row's text in order, `titles` each document's
+    /// title field ("" for none; fewer than the documents: the rest have none); returns their slots.
     #[wasm_bindgen(js_name = addStored)]
     pub fn add_stored(
         &mut self,
@@ -620,12 +634,14 @@ impl SearchStore {
         floats: &[f32],
         row_counts: &[u32],
         chunks: Vec<String>,
+        titles: Vec<String>,
     ) -> Result<Vec<u32>, JsValue> {
         let dimension = self.inner.vectors.dimension();
         let mut slots = Vec::with_capacity(row_counts.len());
         let mut row = 0usize;
         let mut added = || -> Result<(), EmbedError> {
-            for &count in row_counts {
+            for (d, &count) in row_counts.iter().enumerate() {
+                let title = titles.get(d).map(String::as_str).filter(|t| !t.is_empty());
                 let end = row + count as usize;
                 let ended = || EmbedError::Input(format!("the stored rows end before row {end}"));
                 let texts: Vec<&str> = chunks.get(row..end).ok_or_else(ended)?.iter().map(String::as_str).collect();
@@ -634,9 +650,11 @@ impl SearchStore {
                         let (Some(values), Some(scales)) = (values.get(row * dimension..end * dimension), scales.get(row..end)) else {
                             return Err(ended());
                         };
-                        self.inner.add_int8(values, scales, &texts)?
+                        self.inner.add_int8(values, scales, &texts, title)?
                     }
-                    VectorKind::F32 => self.inner.add(floats.get(row * dimension..end * dimension).ok_or_else(ended)?, &texts)?,
+                    VectorKind::F32 => {
+                        self.inner.add_titled(floats.get(row * dimension..end * dimension).ok_or_else(ended)?, &texts, title)?
+                    }
                 };
                 slots.push(slot);
                 row = end;
@@ -704,11 +722,12 @@ impl SearchStore {
     }
 
     /// Fuses a semantic and a keyword ranking (`[slot, score, …]`, best first) by `method`
-    /// ('rrf', or 'weighted' with `weight` for the semantic side): `[slot, fused, …]`, best first.
-    pub fn fuse(semantic: Vec<f64>, keyword: Vec<f64>, method: &str, weight: f32) -> Result<Vec<f64>, JsValue> {
+    /// ('rrf', or 'weighted' with `weight` for the semantic side and the query's keyword `bound`,
+    /// `keywordBound(query)`): `[slot, fused, …]`, best first.
+    pub fn fuse(semantic: Vec<f64>, keyword: Vec<f64>, method: &str, weight: f32, bound: f32) -> Result<Vec<f64>, JsValue> {
         let fusion = match method {
             "rrf" => Fusion::ReciprocalRank(RRF_K),
-            "weighted" => Fusion::weighted(weight).map_err(js_error)?,
+            "weighted" => Fusion::weighted(weight, bound).map_err(js_error)?,
             other => return Err(js_error(EmbedError::Input(format!("fusion method must be 'rrf' or 'weighted'; got {other:?}")))),
         };
         let pairs = |flat: &[f64]| flat.chunks_exact(2).map(|p| (p[0] as u32, p[1] as f32)).collect::<Vec<_>>();
@@ -725,6 +744,7 @@ impl SearchStore {
     /// The keyword side as a shipped index stores it: every live term (byte order) and, flat,
     /// `[term number, slot, chunk, impact, …]` (see `KeywordIndex::impacts`).
     #[wasm_bindgen(js_name = keywordTerms)]
+    /// (A posting's chunk `titleChunk()` is the document's title field, weighed by `titleWeight()`.)
     pub fn keyword_terms(&self) -> Vec<String> {
         self.inner.keywords.impacts().into_iter().map(|t| t.term.to_owned()).collect()
     }
@@ -738,6 +758,30 @@ impl SearchStore {
             }
         }
         flat
+    }
+
+    /// Bench hook: titles weighed by `weight` (the engine's `titleWeight()` otherwise).
+    #[wasm_bindgen(js_name = setTitleWeightForBench)]
+    pub fn set_title_weight_for_bench(&mut self, weight: f32) {
+        self.inner.keywords.set_title_weight(weight);
+    }
+
+    /// The most a body chunk can score for `query` (see `KeywordIndex::query_bound`).
+    #[wasm_bindgen(js_name = keywordBound)]
+    pub fn keyword_bound(&self, query: &str) -> f32 {
+        self.inner.keywords.query_bound(query)
+    }
+
+    /// The chunk number of a document's title field in `keywordImpacts`.
+    #[wasm_bindgen(js_name = titleChunk)]
+    pub fn title_chunk() -> u32 {
+        crate::search::keywords::TITLE_CHUNK
+    }
+
+    /// What a title's BM25 counts for beside the best body chunk's.
+    #[wasm_bindgen(js_name = titleWeight)]
+    pub fn title_weight() -> f32 {
+        crate::search::keywords::TITLE_WEIGHT
     }
 
     /// `query`'s distinct terms as this store's analyzer makes them, in order.

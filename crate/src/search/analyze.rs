@@ -10,6 +10,12 @@
 //! - Each term NFKC-normalized and case-folded; Latin and Greek diacritics dropped (`café` →
 //!   `cafe`); with a language, Snowball-stemmed (`rust-stemmers`) before the diacritics go.
 //! - A term is at most `MAX_TERM_BYTES`: a 10 MB "word" is one bounded term, not a 10 MB key.
+//! - Stopwords (Snowball's lists, as NLTK ships them) are marked, not dropped: a query leaves
+//!   them out unless it is nothing but stopwords ("to be or not to be"), so documents keep them.
+//!   With `language: 'auto'` each text's language is the one whose stopwords it holds most of
+//!   (none when it holds none): a multilingual index without stemming.
+
+use std::collections::HashSet;
 
 use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization_alignments::UnicodeNormalization;
@@ -33,7 +39,12 @@ pub struct Token {
     pub end: usize,
     /// One part of an identifier split into several (`path` of `os.path.realpath`).
     pub part: bool,
+    /// A stopword of the text's language.
+    pub stop: bool,
 }
+
+/// `language: 'auto'`: each text's language detected from its stopwords, no stemming.
+pub const AUTO: &str = "auto";
 
 /// The Snowball languages an index can stem: the name and ISO 639-1 code its `language` option takes.
 pub const LANGUAGES: &[(&str, &str, Algorithm)] = &[
@@ -60,21 +71,73 @@ pub const LANGUAGES: &[(&str, &str, Algorithm)] = &[
 pub struct Analyzer {
     stemmer: Option<Stemmer>,
     language: Option<String>,
+    /// The stopwords of the set language (folded as terms are, unstemmed); for 'auto', each
+    /// language's, a text picking its own.
+    stopwords: Vec<(&'static str, HashSet<String>)>,
+    auto: bool,
 }
 
 impl Analyzer {
-    /// `language`: a name of `LANGUAGES` (also its two-letter ISO 639-1 code), or None for no stemming.
+    /// `language`: a name of `LANGUAGES` (also its two-letter ISO 639-1 code) for its stemming
+    /// and stopwords, `'auto'` for each text's language's stopwords, or None for neither.
     pub fn new(language: Option<&str>) -> Result<Self> {
-        let Some(name) = language else { return Ok(Analyzer { stemmer: None, language: None }) };
+        let Some(name) = language else { return Ok(Analyzer { stemmer: None, language: None, stopwords: Vec::new(), auto: false }) };
         let wanted = name.to_ascii_lowercase();
+        let mut analyzer = Analyzer { stemmer: None, language: None, stopwords: Vec::new(), auto: false };
+        if wanted == AUTO {
+            analyzer.auto = true;
+            analyzer.language = Some(AUTO.to_string());
+            for (_, code, _) in LANGUAGES {
+                let list = analyzer.stopword_set(code);
+                if !list.is_empty() {
+                    analyzer.stopwords.push((code, list));
+                }
+            }
+            return Ok(analyzer);
+        }
         let found = LANGUAGES.iter().find(|(full, code, _)| *full == wanted || *code == wanted);
         match found {
-            Some((full, _, algorithm)) => Ok(Analyzer { stemmer: Some(Stemmer::create(*algorithm)), language: Some(full.to_string()) }),
+            Some((full, code, algorithm)) => {
+                let stopwords = analyzer.stopword_set(code);
+                Ok(Analyzer {
+                    stemmer: Some(Stemmer::create(*algorithm)),
+                    language: Some(full.to_string()),
+                    stopwords: vec![(code, stopwords)],
+                    auto: false,
+                })
+            }
             None => Err(EmbedError::Input(format!(
-                "language {name:?} has no stemmer; use one of {} (or none)",
+                "language {name:?} has no stemmer; use one of {}, 'auto' (or none)",
                 LANGUAGES.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ")
             ))),
         }
+    }
+
+    /// Snowball's stopwords of `code` (ISO 639-1), folded as terms are; empty where there is no list.
+    fn stopword_set(&self, code: &str) -> HashSet<String> {
+        let Some(list) = stopword_list(code) else { return HashSet::new() };
+        list.iter().map(|word| self.term(word, false)).filter(|t| !t.is_empty()).collect()
+    }
+
+    /// The stopwords `text` is to be read with: the set language's, or (for 'auto') the language
+    /// whose stopwords `text`'s words hold most of (none when it holds none).
+    fn stopwords_for(&self, text: &str) -> Option<&HashSet<String>> {
+        if !self.auto {
+            return self.stopwords.first().map(|(_, set)| set);
+        }
+        let mut counts = vec![0usize; self.stopwords.len()];
+        let mut words = 0;
+        for word in text.unicode_words().take(400) {
+            let term = self.term(word, false);
+            words += 1;
+            for (i, (_, set)) in self.stopwords.iter().enumerate() {
+                counts[i] += usize::from(set.contains(&term));
+            }
+        }
+        let (best, &count) = counts.iter().enumerate().max_by_key(|&(i, &c)| (c, std::cmp::Reverse(i)))?;
+        // One stopword among several words names no language (Romanian's "data" in "refund
+        // receipt data"); two do, or one of a query's two words ("die Katze").
+        (count >= 2 || (count == 1 && 2 * count >= words)).then(|| &self.stopwords[best].1)
     }
 
     /// The stemming language, by its full name.
@@ -82,8 +145,32 @@ impl Analyzer {
         self.language.as_deref()
     }
 
-    /// The terms of `text`, in order.
+    /// The terms of `text`, in order, stopwords marked.
     pub fn tokens(&self, text: &str) -> Vec<Token> {
+        let mut out = self.terms(text);
+        if let Some(stopwords) = self.stopwords_for(text).filter(|s| !s.is_empty()) {
+            // A part of an identifier is code, not prose: `re` of `re.error` is no stopword.
+            let joined = |at: usize, before: bool| {
+                let (near, far) = if before {
+                    let mut chars = text[..at].chars().rev();
+                    (chars.next(), chars.next())
+                } else {
+                    let mut chars = text[at..].chars();
+                    (chars.next(), chars.next())
+                };
+                near.is_some_and(is_joiner) && far.is_some_and(char::is_alphanumeric)
+            };
+            for token in out.iter_mut().filter(|t| !t.part && !joined(t.start, true) && !joined(t.end, false)) {
+                // A stem is not a word: a plain word is looked up as it is written, folded.
+                let written = if self.stemmer.is_some() { self.term(&text[token.start..token.end], false) } else { token.term.clone() };
+                token.stop = stopwords.contains(&written);
+            }
+        }
+        out
+    }
+
+    /// The terms of `text`, in order.
+    fn terms(&self, text: &str) -> Vec<Token> {
         let mut out = Vec::new();
         let segments: Vec<(usize, &str)> = text.split_word_bound_indices().collect();
         let mut i = 0;
@@ -133,29 +220,39 @@ impl Analyzer {
         if parts.len() <= 1 {
             let term = self.term(&text[start..end], true);
             if !term.is_empty() {
-                out.push(Token { term, start, end, part: false });
+                out.push(Token { term, start, end, part: false, stop: false });
             }
             return;
         }
         let whole = self.term(&text[start..end], false);
         if !whole.is_empty() {
-            out.push(Token { term: whole, start, end, part: false });
+            out.push(Token { term: whole, start, end, part: false, stop: false });
         }
         // Its tails from each joiner on (`datetime.time.tzinfo` → `time.tzinfo`): a name is often
         // written qualified in one place and partly qualified in another. The last tail is one
         // segment, a part unless camelCase splits it (then it is kept whole too).
         let tails = tails(&text[start..end], MAX_TAILS + 1);
+        // The last segment when camelCase does not split it: the name itself (`realpath` of
+        // `os.path.realpath`), which a query weighs as a whole word, not as a part. A source
+        // file defines it by that name alone (`.. function:: realpath(path)`).
+        let last_segment = tails.last().copied().filter(|&t| parts.iter().filter(|&&(from, _)| from >= t).count() == 1);
         let tails: Vec<usize> = tails.into_iter().filter(|&t| parts.iter().filter(|&&(from, _)| from >= t).count() > 1).collect();
         for &tail in &tails[tails.len().saturating_sub(MAX_TAILS)..] {
             let term = self.term(&text[start + tail..end], false);
             if !term.is_empty() {
-                out.push(Token { term, start: start + tail, end, part: false });
+                out.push(Token { term, start: start + tail, end, part: false, stop: false });
             }
         }
         for (part_start, part_end) in parts.into_iter().take(MAX_PARTS) {
             let term = self.term(&text[start + part_start..start + part_end], true);
             if !term.is_empty() {
-                out.push(Token { term, start: start + part_start, end: start + part_end, part: true });
+                out.push(Token {
+                    term,
+                    start: start + part_start,
+                    end: start + part_end,
+                    part: last_segment != Some(part_start),
+                    stop: false,
+                });
             }
         }
     }
@@ -168,7 +265,13 @@ impl Analyzer {
         let flush = |run: &mut Vec<(usize, char)>, out: &mut Vec<Token>| {
             let end_of = |k: usize| run[k].0 + run[k].1.len_utf8();
             if run.len() == 1 {
-                out.push(Token { term: self.term(&text[run[0].0..end_of(0)], false), start: run[0].0, end: end_of(0), part: false });
+                out.push(Token {
+                    term: self.term(&text[run[0].0..end_of(0)], false),
+                    start: run[0].0,
+                    end: end_of(0),
+                    part: false,
+                    stop: false,
+                });
             }
             for k in 1..run.len() {
                 out.push(Token {
@@ -176,6 +279,7 @@ impl Analyzer {
                     start: run[k - 1].0,
                     end: end_of(k),
                     part: false,
+                    stop: false,
                 });
             }
             run.clear();
@@ -245,6 +349,12 @@ impl Analyzer {
         }
         term
     }
+}
+
+/// Snowball's stopword list of a language by its ISO 639-1 code (NLTK's copy), if there is one.
+fn stopword_list(code: &str) -> Option<&'static [&'static str]> {
+    const WITH_LISTS: [&str; 17] = ["ar", "da", "nl", "en", "fi", "fr", "de", "el", "hu", "it", "no", "pt", "ro", "ru", "es", "sv", "tr"];
+    WITH_LISTS.contains(&code).then(|| stop_words::get(code))
 }
 
 /// Lower case, with the full case folding of the few letters where it differs (ß, final sigma).
@@ -363,7 +473,9 @@ mod tests {
         assert_eq!((tokens[1].start, tokens[1].end), (5, 21));
         assert_eq!((tokens[2].start, tokens[2].end), (8, 21), "the tail path.realpath");
         assert_eq!((tokens[5].start, tokens[5].end), (13, 21));
-        assert_eq!(tokens.iter().map(|t| t.part).collect::<Vec<_>>(), [false, false, false, true, true, true, false]);
+        // The last segment is the name itself, no part; camelCase's pieces of it are parts.
+        assert_eq!(tokens.iter().map(|t| t.part).collect::<Vec<_>>(), [false, false, false, true, true, false, false]);
+        assert!(a.tokens("os.getHTTPResponse").iter().skip(2).all(|t| t.part));
     }
 
     #[test]
@@ -431,5 +543,25 @@ mod tests {
         let start = std::time::Instant::now();
         assert_eq!(a.tokens(&huge).len(), 1 + MAX_TAILS + MAX_PARTS);
         assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn stopwords_are_marked_by_the_texts_language() {
+        let english = Analyzer::new(Some("english")).unwrap();
+        let stops: Vec<(String, bool)> = english.tokens("The cats are on a mat").into_iter().map(|t| (t.term, t.stop)).collect();
+        assert_eq!(
+            stops,
+            [("the", true), ("cat", false), ("are", true), ("on", true), ("a", true), ("mat", false)].map(|(t, s)| (t.to_string(), s))
+        );
+        let auto = Analyzer::new(Some("auto")).unwrap();
+        let german: Vec<bool> = auto.tokens("Die Katze schläft auf dem Sofa").into_iter().map(|t| t.stop).collect();
+        assert_eq!(german, [true, false, false, true, true, false]);
+        // "die" is German's, not English's: an English text keeps it.
+        let english_die: Vec<bool> = auto.tokens("the plants die in the winter").into_iter().map(|t| t.stop).collect();
+        // One stopword of another language among several words names no language.
+        assert!(auto.tokens("refund receipt guide page data").iter().all(|t| !t.stop));
+        assert_eq!(english_die, [true, false, false, true, true, false]);
+        assert!(auto.tokens("東京の天気").iter().all(|t| !t.stop));
+        assert!(Analyzer::new(None).unwrap().tokens("the a of").iter().all(|t| !t.stop));
     }
 }

@@ -18,16 +18,22 @@ impl Documents {
 
     /// One document: its chunk vectors (row-major f32) and the chunks' texts; returns its slot.
     pub fn add(&mut self, vectors: &[f32], chunks: &[&str]) -> Result<u32> {
-        self.check_rows(vectors.len(), chunks.len())?;
-        let slot = self.vectors.add(vectors)?;
-        self.add_terms(slot, chunks)
+        self.add_titled(vectors, chunks, None)
     }
 
-    /// One stored document: int8 rows and scales as `int8_values` gave them, and its chunks' texts.
-    pub fn add_int8(&mut self, values: &[i8], scales: &[f32], chunks: &[&str]) -> Result<u32> {
+    /// `add` with the document's title field (see `KeywordIndex`).
+    pub fn add_titled(&mut self, vectors: &[f32], chunks: &[&str], title: Option<&str>) -> Result<u32> {
+        self.check_rows(vectors.len(), chunks.len())?;
+        let slot = self.vectors.add(vectors)?;
+        self.add_terms(slot, chunks, title)
+    }
+
+    /// One stored document: int8 rows and scales as `int8_values` gave them, its chunks' texts
+    /// and its title field.
+    pub fn add_int8(&mut self, values: &[i8], scales: &[f32], chunks: &[&str], title: Option<&str>) -> Result<u32> {
         self.check_rows(values.len(), chunks.len())?;
         let slot = self.vectors.add_int8(values, scales)?;
-        self.add_terms(slot, chunks)
+        self.add_terms(slot, chunks, title)
     }
 
     pub fn remove(&mut self, slot: u32) -> Result<()> {
@@ -45,8 +51,8 @@ impl Documents {
         Ok(())
     }
 
-    fn add_terms(&mut self, slot: u32, chunks: &[&str]) -> Result<u32> {
-        if let Err(err) = self.keywords.add(slot, chunks) {
+    fn add_terms(&mut self, slot: u32, chunks: &[&str], title: Option<&str>) -> Result<u32> {
+        if let Err(err) = self.keywords.add_with_title(slot, chunks, title) {
             // Both sides or neither.
             self.vectors.remove(slot)?;
             return Err(err);

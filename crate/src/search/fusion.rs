@@ -3,7 +3,13 @@
 //! Reciprocal rank fusion (Cormack et al. 2009; what Elasticsearch, Azure AI Search and
 //! pgvector users run): a document scores Σ 1 / (k + rank) over the rankings it appears in, so
 //! neither side's score scale matters. Weighted fusion mixes the scores themselves: cosine as
-//! it is, BM25 divided by the best BM25 among the candidates (BM25 has no fixed scale).
+//! it is, and BM25 as the share of the query it holds: divided by the query's bound (each term's
+//! idf × (k1 + 1), `KeywordIndex::query_bound`), capped at 1, then its square root. Dividing by
+//! the best BM25 among the candidates, as webembed did before, made a lone stopword match the
+//! top keyword score (1.0) and fitted one corpus; the bound is the same on 15 sentences or
+//! 10^6 chunks, and the square root lets a partial match of a short query still count, as the
+//! development sets showed (bench/search-quality: worst hybrid − semantic −0.004 over seven
+//! corpora, against −0.023).
 
 use crate::error::{EmbedError, Result};
 
@@ -14,16 +20,30 @@ pub const RRF_K: f32 = 60.0;
 pub enum Fusion {
     /// Reciprocal rank fusion with this constant.
     ReciprocalRank(f32),
-    /// `weight · semantic + (1 − weight) · keyword / best keyword`.
-    Weighted(f32),
+    /// `weight · semantic + (1 − weight) · √min(1, keyword / bound)`; `bound` the query's
+    /// (`KeywordIndex::query_bound`), 0 when it has no keyword side.
+    Weighted { weight: f32, bound: f32 },
 }
 
 impl Fusion {
-    pub fn weighted(weight: f32) -> Result<Self> {
+    pub fn weighted(weight: f32, bound: f32) -> Result<Self> {
         if !(weight.is_finite() && (0.0..=1.0).contains(&weight)) {
             return Err(EmbedError::Input(format!("fusion weight must be a number from 0 to 1; got {weight}")));
         }
-        Ok(Fusion::Weighted(weight))
+        if !(bound.is_finite() && bound >= 0.0) {
+            return Err(EmbedError::Input(format!("a query's keyword bound must be a finite non-negative number; got {bound}")));
+        }
+        Ok(Fusion::Weighted { weight, bound })
+    }
+
+    /// A keyword score as weighted fusion counts it: the share of the query's bound, at most 1,
+    /// under a square root.
+    pub fn keyword_share(score: f32, bound: f32) -> f32 {
+        if bound > 0.0 {
+            (score / bound).clamp(0.0, 1.0).sqrt()
+        } else {
+            0.0
+        }
     }
 }
 
@@ -66,20 +86,14 @@ pub fn fuse(candidates: &[Candidate], fusion: Fusion) -> Vec<f32> {
                 part(c.semantic) + part(c.keyword)
             })
             .collect(),
-        Fusion::Weighted(weight) => {
-            let best_keyword = candidates.iter().filter_map(|c| c.keyword.map(|(_, s)| s)).fold(0f32, f32::max);
-            candidates
-                .iter()
-                .map(|c| {
-                    let semantic = c.semantic.map_or(0.0, |(_, s)| s);
-                    let keyword = match (c.keyword, best_keyword > 0.0) {
-                        (Some((_, s)), true) => s / best_keyword,
-                        _ => 0.0,
-                    };
-                    weight * semantic + (1.0 - weight) * keyword
-                })
-                .collect()
-        }
+        Fusion::Weighted { weight, bound } => candidates
+            .iter()
+            .map(|c| {
+                let semantic = c.semantic.map_or(0.0, |(_, s)| s);
+                let keyword = c.keyword.map_or(0.0, |(_, s)| Fusion::keyword_share(s, bound));
+                weight * semantic + (1.0 - weight) * keyword
+            })
+            .collect(),
     }
 }
 
@@ -125,15 +139,23 @@ mod tests {
     }
 
     #[test]
-    fn weighted_fusion_normalizes_bm25() {
-        let merged = candidates(&[(1, 0.8), (2, 0.6)], &[(2, 10.0), (3, 5.0)]);
-        let scores = fuse(&merged, Fusion::weighted(0.25).unwrap());
-        let expected = [0.25 * 0.8, 0.25 * 0.6 + 0.75, 0.75 * 0.5];
+    fn weighted_fusion_takes_the_share_of_the_query_bound() {
+        let merged = candidates(&[(1, 0.8), (2, 0.6)], &[(2, 10.0), (3, 2.5), (4, 40.0)]);
+        let scores = fuse(&merged, Fusion::weighted(0.25, 20.0).unwrap());
+        // √(10/20), √(2.5/20), and 40 over the bound counts as all of it.
+        let expected = [0.25 * 0.8, 0.25 * 0.6 + 0.75 * 0.5f32.sqrt(), 0.75 * 0.125f32.sqrt(), 0.75];
         for (got, want) in scores.iter().zip(expected) {
-            assert!((got - want).abs() < 1e-6);
+            assert!((got - want).abs() < 1e-6, "{got} {want}");
         }
-        assert!(Fusion::weighted(1.5).is_err());
-        assert!(Fusion::weighted(f32::NAN).is_err());
+        // A lone weak match stays weak: it is not the best keyword score made 1.
+        let lone = candidates(&[(1, 0.5)], &[(2, 0.3)]);
+        let scores = fuse(&lone, Fusion::weighted(0.85, 30.0).unwrap());
+        assert!(scores[1] < 0.02 && scores[0] > 0.4, "{scores:?}");
+        // No keyword side (bound 0): the semantic scores alone.
+        assert_eq!(fuse(&lone, Fusion::weighted(0.5, 0.0).unwrap()), [0.25, 0.0]);
+        assert!(Fusion::weighted(1.5, 1.0).is_err());
+        assert!(Fusion::weighted(f32::NAN, 1.0).is_err());
+        assert!(Fusion::weighted(0.5, -1.0).is_err());
         // Only one side: that side's order.
         let merged = candidates(&[], &[(4, 3.0), (2, 1.0)]);
         let scores = fuse(&merged, Fusion::ReciprocalRank(RRF_K));

@@ -2,6 +2,13 @@
 //! document scoring by its best chunk (as on the vector side). Documents live in the same slots
 //! as the vector store's, so the JS layer keeps one id ↔ slot map for both.
 //!
+//! A document's title field (its title, heading chain and path: what names it rather than what
+//! it says) is one more entry, chunk number `TITLE_CHUNK`, with its own BM25 statistics (average
+//! length, document frequencies): a document scores its best body chunk plus `TITLE_WEIGHT`
+//! times its title's score, so the parts of a qualified name that only the page's title or path
+//! holds (`binascii` of `binascii.a2b_hex`) still count. The names a document's text defines in
+//! reStructuredText (`.. function:: a2b_hex(hexstr)`) join its title field too.
+//!
 //! Postings are append-only: a removed document's chunks are marked dead and skipped, its terms'
 //! document frequencies lowered at once (so scores never count it), and the postings compacted
 //! once dead chunks are half of them. An add touches only the terms it brings.
@@ -9,6 +16,7 @@
 use std::collections::HashMap;
 
 use super::analyze::{Analyzer, Token};
+use super::definitions::{defined_names, MAX_NAMES};
 use crate::error::{EmbedError, Result};
 
 /// BM25's usual defaults (Lucene, Elasticsearch, Orama).
@@ -21,6 +29,38 @@ pub const MAX_QUERY_TERMS: usize = 1024;
 pub const PART_WEIGHT: f32 = 0.5;
 
 const DEAD: u32 = u32::MAX;
+
+/// The chunk number of a document's title field (chunk keys hold 2^24 chunks; a document's
+/// text, at most 2^24 characters, never has this many).
+pub const TITLE_CHUNK: u32 = (1 << 24) - 1;
+/// What a title's BM25 counts for beside the best body chunk's.
+pub const TITLE_WEIGHT: f32 = 1.0;
+
+/// The two fields' statistics are kept apart: 0 the body's chunks, 1 the titles.
+const FIELDS: usize = 2;
+
+fn field_of(chunk_index: u32) -> usize {
+    usize::from(chunk_index == TITLE_CHUNK)
+}
+
+/// Lucene's idf of a term in `frequency` of `chunks` chunks: never negative, even for a term in every chunk.
+pub fn idf(chunks: f32, frequency: f32) -> f32 {
+    (1.0 + (chunks - frequency + 0.5) / (frequency + 0.5)).ln()
+}
+
+/// A document's title field: its title and the names its text defines (`definitions.rs`), each
+/// once (chunks overlap); None when it has neither.
+fn title_field(title: Option<&str>, chunks: &[&str]) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    let names: Vec<String> =
+        chunks.iter().flat_map(|chunk| defined_names(chunk)).filter(|name| seen.insert(name.clone())).take(MAX_NAMES).collect();
+    let title = title.filter(|t| !t.trim().is_empty());
+    match (title, names.is_empty()) {
+        (None, true) => None,
+        (Some(title), true) => Some(title.to_string()),
+        (title, false) => Some(format!("{}\n{}", title.unwrap_or(""), names.join(" "))),
+    }
+}
 
 #[derive(Clone, Copy)]
 struct Posting {
@@ -49,8 +89,8 @@ pub struct KeywordIndex {
     b: f32,
     term_ids: HashMap<Box<str>, u32>,
     postings: Vec<Vec<Posting>>,
-    /// Live chunks holding each term.
-    document_frequency: Vec<u32>,
+    /// Live chunks holding each term, per field.
+    document_frequency: Vec<[u32; FIELDS]>,
     /// Per chunk: the slot owning it (`DEAD` once removed), its position in the document, its
     /// length in terms, and its distinct terms (`chunk_terms[terms_at[c]..terms_at[c + 1]]`).
     chunk_slot: Vec<u32>,
@@ -60,9 +100,11 @@ pub struct KeywordIndex {
     chunk_terms: Vec<u32>,
     /// Per slot: its first chunk and chunk count (0: free).
     slot_chunks: Vec<(u32, u32)>,
-    live_chunks: usize,
-    live_length: u64,
+    live_chunks: [usize; FIELDS],
+    live_length: [u64; FIELDS],
     dead_chunks: usize,
+    /// `TITLE_WEIGHT`, but for benchmarks that try others.
+    title_weight: f32,
 }
 
 impl KeywordIndex {
@@ -86,9 +128,10 @@ impl KeywordIndex {
             terms_at: vec![0],
             chunk_terms: Vec::new(),
             slot_chunks: Vec::new(),
-            live_chunks: 0,
-            live_length: 0,
+            live_chunks: [0; FIELDS],
+            live_length: [0; FIELDS],
             dead_chunks: 0,
+            title_weight: TITLE_WEIGHT,
         })
     }
 
@@ -111,6 +154,11 @@ impl KeywordIndex {
 
     /// Indexes document `slot`'s chunks (their texts, in order). The slot must be free.
     pub fn add(&mut self, slot: u32, chunks: &[&str]) -> Result<()> {
+        self.add_with_title(slot, chunks, None)
+    }
+
+    /// `add`, with the document's title field (None or empty: none).
+    pub fn add_with_title(&mut self, slot: u32, chunks: &[&str], title: Option<&str>) -> Result<()> {
         let slot_at = slot as usize;
         if self.slot_chunks.get(slot_at).is_some_and(|&(_, count)| count > 0) {
             return Err(EmbedError::Input(format!("slot {slot} already holds a document")));
@@ -123,8 +171,13 @@ impl KeywordIndex {
         }
         let first = self.chunk_slot.len() as u32;
         let mut counts: HashMap<u32, u32> = HashMap::new();
-        for (index, text) in chunks.iter().enumerate() {
+        let field = title_field(title, chunks);
+        let entries =
+            chunks.iter().enumerate().map(|(index, text)| (index as u32, *text)).chain(field.as_deref().map(|t| (TITLE_CHUNK, t)));
+        let mut count = 0;
+        for (index, text) in entries {
             let chunk = self.chunk_slot.len() as u32;
+            let field = field_of(index);
             counts.clear();
             let tokens = self.analyzer.tokens(text);
             for token in &tokens {
@@ -135,17 +188,18 @@ impl KeywordIndex {
             distinct.sort_unstable();
             for &id in &distinct {
                 self.postings[id as usize].push(Posting { chunk, frequency: counts[&id] });
-                self.document_frequency[id as usize] += 1;
+                self.document_frequency[id as usize][field] += 1;
             }
             self.chunk_terms.extend_from_slice(&distinct);
             self.terms_at.push(self.chunk_terms.len() as u32);
             self.chunk_slot.push(slot);
-            self.chunk_index.push(index as u32);
+            self.chunk_index.push(index);
             self.chunk_length.push(tokens.len() as u32);
-            self.live_chunks += 1;
-            self.live_length += tokens.len() as u64;
+            self.live_chunks[field] += 1;
+            self.live_length[field] += tokens.len() as u64;
+            count += 1;
         }
-        self.slot_chunks[slot_at] = (first, chunks.len() as u32);
+        self.slot_chunks[slot_at] = (first, count);
         Ok(())
     }
 
@@ -156,12 +210,13 @@ impl KeywordIndex {
             _ => return Err(EmbedError::Input(format!("slot {slot} holds no document"))),
         };
         for chunk in first..first + count {
+            let field = field_of(self.chunk_index[chunk]);
             for &id in &self.chunk_terms[self.terms_at[chunk] as usize..self.terms_at[chunk + 1] as usize] {
-                self.document_frequency[id as usize] -= 1;
+                self.document_frequency[id as usize][field] -= 1;
             }
             self.chunk_slot[chunk] = DEAD;
-            self.live_chunks -= 1;
-            self.live_length -= self.chunk_length[chunk] as u64;
+            self.live_chunks[field] -= 1;
+            self.live_length[field] -= self.chunk_length[chunk] as u64;
         }
         self.dead_chunks += count;
         self.slot_chunks[slot as usize] = (0, 0);
@@ -169,6 +224,11 @@ impl KeywordIndex {
             self.compact();
         }
         Ok(())
+    }
+
+    /// Bench hook: weighs titles by `weight` instead of `TITLE_WEIGHT`.
+    pub fn set_title_weight(&mut self, weight: f32) {
+        self.title_weight = weight;
     }
 
     /// The distinct terms of `query`, in the order they first appear (at most `MAX_QUERY_TERMS`).
@@ -182,7 +242,10 @@ impl KeywordIndex {
     pub fn weighted_query_terms(&self, query: &str) -> Vec<(String, f32)> {
         let mut at: HashMap<String, usize> = HashMap::new();
         let mut terms: Vec<(String, f32)> = Vec::new();
-        for Token { term, part, .. } in self.analyzer.tokens(query) {
+        let tokens = self.analyzer.tokens(query);
+        // Stopwords score nothing and mark nothing, unless they are all the query has ("The Who").
+        let only_stopwords = tokens.iter().all(|t| t.stop);
+        for Token { term, part, .. } in tokens.into_iter().filter(|t| only_stopwords || !t.stop) {
             let weight = if part { PART_WEIGHT } else { 1.0 };
             match at.get(&term) {
                 Some(&i) => terms[i].1 = f32::max(terms[i].1, weight),
@@ -196,6 +259,23 @@ impl KeywordIndex {
         terms
     }
 
+    /// What fusion divides a keyword score by: for each of `query`'s terms, its weight times its
+    /// idf times `k1 + 1`, the most BM25 gives a term in a body chunk as its count grows. A
+    /// chunk holding every term often scores near it; a chunk matching one rare word of five, a
+    /// fraction; and a lone weak match stays weak instead of becoming the best keyword score
+    /// (1.0) as dividing by the best hit's BM25 made it. A shipped index computes the same from
+    /// the chunk count and the postings a query fetches.
+    pub fn query_bound(&self, query: &str) -> f32 {
+        let chunks = self.live_chunks[0] as f32;
+        self.weighted_query_terms(query)
+            .into_iter()
+            .map(|(term, weight)| {
+                let frequency = self.term_ids.get(term.as_str()).map_or(0, |&id| self.document_frequency[id as usize][0]) as f32;
+                weight * idf(chunks, frequency) * (self.k1 + 1.0)
+            })
+            .sum()
+    }
+
     /// Every live term with its BM25 impact in each live chunk holding it (as a hit's score),
     /// terms in byte order: what a shipped index stores, so that a query's BM25 is the sum of its
     /// terms' weights times these, exactly as `chunk_scores` computes it.
@@ -204,7 +284,7 @@ impl KeywordIndex {
         terms.sort_unstable();
         terms
             .into_iter()
-            .filter(|&(_, id)| self.document_frequency[id as usize] > 0)
+            .filter(|&(_, id)| self.document_frequency[id as usize].iter().any(|&f| f > 0))
             .map(|(term, id)| {
                 let postings = self
                     .impacts_of(id)
@@ -218,13 +298,16 @@ impl KeywordIndex {
     /// Each live chunk holding term `id`, with the term's BM25 impact there (idf times the
     /// saturated, length-normalized term frequency).
     fn impacts_of(&self, id: u32) -> impl Iterator<Item = (usize, f32)> + '_ {
-        let average_length = (self.live_length as f32 / self.live_chunks.max(1) as f32).max(1e-6);
-        let chunks = self.live_chunks as f32;
-        let frequency_in_corpus = self.document_frequency[id as usize] as f32;
-        // Lucene's idf: never negative, even for a term in every chunk.
-        let idf = (1.0 + (chunks - frequency_in_corpus + 0.5) / (frequency_in_corpus + 0.5)).ln();
+        // Each field by its own statistics: a title is short, a body chunk long.
+        let stats: [(f32, f32); FIELDS] = std::array::from_fn(|field| {
+            let average_length = (self.live_length[field] as f32 / self.live_chunks[field].max(1) as f32).max(1e-6);
+            let chunks = self.live_chunks[field] as f32;
+            let frequency_in_corpus = self.document_frequency[id as usize][field] as f32;
+            (average_length, idf(chunks, frequency_in_corpus))
+        });
         self.postings[id as usize].iter().filter(|p| self.chunk_slot[p.chunk as usize] != DEAD).map(move |posting| {
             let chunk = posting.chunk as usize;
+            let (average_length, idf) = stats[field_of(self.chunk_index[chunk])];
             let tf = posting.frequency as f32;
             let norm = self.k1 * (1.0 - self.b + self.b * self.chunk_length[chunk] as f32 / average_length);
             (chunk, idf * tf * (self.k1 + 1.0) / (tf + norm))
@@ -234,7 +317,7 @@ impl KeywordIndex {
     /// BM25 of every chunk for `query`'s terms (0 where none matches), indexed by chunk.
     pub fn chunk_scores(&self, query: &str) -> Vec<f32> {
         let mut scores = vec![0f32; self.chunk_slot.len()];
-        if self.live_chunks == 0 {
+        if self.live_chunks.iter().all(|&n| n == 0) {
             return scores;
         }
         for (term, weight) in self.weighted_query_terms(query) {
@@ -293,16 +376,22 @@ impl KeywordIndex {
         Ok((hits, scored))
     }
 
-    /// A document's best chunk and its score among `scores` (a query's `chunk_scores`; 0: no term).
+    /// A document's best body chunk and its score among `scores` (a query's `chunk_scores`; 0:
+    /// no term), plus `TITLE_WEIGHT` times its title's.
     fn best_chunk(&self, slot: u32, scores: &[f32]) -> KeywordHit {
         let mut hit = KeywordHit { slot, chunk: 0, score: 0.0 };
+        let mut title = 0.0;
         if let Some(&(first, count)) = self.slot_chunks.get(slot as usize) {
             for chunk in first as usize..(first + count) as usize {
-                if scores.get(chunk).is_some_and(|&s| s > hit.score) {
-                    hit = KeywordHit { slot, chunk: self.chunk_index[chunk], score: scores[chunk] };
+                let score = scores.get(chunk).copied().unwrap_or(0.0);
+                if self.chunk_index[chunk] == TITLE_CHUNK {
+                    title = score;
+                } else if score > hit.score {
+                    hit = KeywordHit { slot, chunk: self.chunk_index[chunk], score };
                 }
             }
         }
+        hit.score += self.title_weight * title;
         hit
     }
 
@@ -330,7 +419,7 @@ impl KeywordIndex {
         let id = self.postings.len() as u32;
         self.term_ids.insert(term.into(), id);
         self.postings.push(Vec::new());
-        self.document_frequency.push(0);
+        self.document_frequency.push([0; FIELDS]);
         id
     }
 
@@ -506,5 +595,43 @@ mod tests {
         assert!(KeywordIndex::new(None, f32::NAN, 0.5).is_err());
         assert!(KeywordIndex::new(None, 1.2, 2.0).is_err());
         assert!(index.search("b", 5, Some(&[1])).is_err());
+    }
+
+    #[test]
+    fn a_title_field_counts_beside_the_best_chunk_with_its_own_statistics() {
+        let mut index = KeywordIndex::new(None, DEFAULT_K1, DEFAULT_B).unwrap();
+        index
+            .add_with_title(
+                0,
+                &["a2b_hex(hexstr) returns the binary data", "more text"],
+                Some("binascii — Convert between binary and ASCII"),
+            )
+            .unwrap();
+        index.add_with_title(1, &["a2b_hex is mentioned here too, with hexstr"], Some("another module")).unwrap();
+        index.add(2, &["unrelated words only"]).unwrap();
+        // `binascii.a2b_hex`: the qualified name only the first document's title completes.
+        let hits = index.search("binascii.a2b_hex", 3, None).unwrap();
+        assert_eq!(hits.iter().map(|h| h.slot).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(hits[0].chunk, 0, "the hit's chunk is a body chunk");
+        let title_only = index.search("ascii", 3, None).unwrap();
+        assert_eq!((title_only.len(), title_only[0].slot, title_only[0].chunk), (1, 0, 0));
+        // The title is in the shipped impacts as its own chunk number, and removal drops it.
+        assert!(index.impacts().iter().any(|t| t.term == "binascii" && t.postings.iter().all(|p| p.chunk == TITLE_CHUNK)));
+        index.remove(0).unwrap();
+        assert!(index.search("binascii", 3, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn stopwords_add_no_score_unless_the_query_is_nothing_but_stopwords() {
+        let mut index = KeywordIndex::new(Some("english"), DEFAULT_K1, DEFAULT_B).unwrap();
+        index.add(0, &["To be or not to be, that is the question"]).unwrap();
+        index.add(1, &["a note about a cat and a dog"]).unwrap();
+        index.add(2, &["The Who played loud rock"]).unwrap();
+        assert_eq!(index.query_terms("what is a cat?"), ["cat"]);
+        assert_eq!(index.search("to be or not to be", 3, None).unwrap()[0].slot, 0);
+        assert_eq!(index.search("The Who", 3, None).unwrap()[0].slot, 2);
+        // No "a" is highlighted for a question with content words.
+        let terms = index.query_terms("is there a dog");
+        assert_eq!(index.matches("a note about a cat and a dog", &terms), [(25, 28)]);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod analyze;
 pub mod chunk;
+pub mod definitions;
 pub mod documents;
 pub mod fusion;
 pub mod keywords;
