@@ -164,6 +164,10 @@ export class Embedder {
   static clearCache(source?: string | URL, options?: Pick<LoadOptions, 'cache' | 'hubUrl' | 'revision'>): Promise<number>;
   readonly dimension: number;
   readonly maxSeqLength: number;
+  /** Tokens in the model's vocabulary. */
+  readonly vocabSize: number;
+  /** Whether the model reads many languages (100 000 tokens or more, or many of other scripts than Latin): a search index's keyword side then defaults to 'auto'. */
+  readonly multilingual: boolean;
   /** The model's named prompts (config_sentence_transformers.json), e.g. { query: 'query: ' }. */
   readonly prompts: Record<string, string>;
   /** The backend running now; 'webgpu' turns to 'cpu' if the GPU device fails. */
@@ -246,7 +250,7 @@ export interface IndexOptions {
   vectors?: 'int8' | 'f32';
   /** 'auto' (default): IndexedDB where the context has it, else memory; 'opfs': the Origin Private File System. */
   storage?: 'auto' | 'indexeddb' | 'opfs' | 'memory';
-  /** Tokens per chunk (default maxSeqLength). */
+  /** Tokens per chunk (default maxSeqLength, at most 512). */
   chunkTokens?: number;
   /** Tokens consecutive chunks share (default 32). */
   overlapTokens?: number;
@@ -254,11 +258,15 @@ export interface IndexOptions {
   queryPrompt?: string;
   /** Prompt for documents; default the model's 'passage' (or 'document') prompt. */
   documentPrompt?: string;
-  /** The keyword side's Snowball stemming language (e.g. 'english' or 'en'); default none. */
+  /**
+   * The keyword side's language: a Snowball language (e.g. 'english' or 'en': its stemming and
+   * stopwords), 'auto' (each text's stopwords by its own language, no stemming), or null (neither).
+   * Default: 'english' for an English model, 'auto' for a multilingual one (`model.multilingual`).
+   */
   language?: string | null;
   /** BM25's term-frequency saturation; default 1.2. */
   k1?: number;
-  /** BM25's length normalization; default 0.75. */
+  /** BM25's length normalization; default 0.5 (chunks are already of bounded length). */
   b?: number;
 }
 
@@ -268,8 +276,9 @@ export interface SearchOptions<M = unknown> {
   /** 'hybrid' (default for a text query): both rankings fused; 'semantic': vectors only; 'keyword': BM25 only. */
   mode?: 'hybrid' | 'semantic' | 'keyword';
   /**
-   * How hybrid fuses: weight · cosine + (1 − weight) · BM25 / best BM25 (by default with weight 0.85 for a
-   * query of several words and 0.5 for one word or identifier), or reciprocal rank fusion (k = 60).
+   * How hybrid fuses: weight · cosine + (1 − weight) · √min(1, BM25 / the query's bound), the bound each
+   * query term's idf × (k1 + 1) (by default weight 0.85 for a query of several words and 0.3 for one word
+   * or identifier), or reciprocal rank fusion (k = 60).
    */
   fusion?: { method: 'rrf' } | { method: 'weighted'; weight?: number };
   /** Documents each side hands hybrid fusion, and that `rerank` rescores (default 50, or k when larger). */
@@ -282,6 +291,11 @@ export interface SearchOptions<M = unknown> {
 export interface IndexDocument<M = unknown> {
   id: string;
   text: string;
+  /**
+   * What names the document rather than what it says: its page title, heading chain and path
+   * (at most 4096 characters). The keyword side weighs it beside the text's best chunk; it is not embedded.
+   */
+  title?: string | null;
   metadata?: M;
 }
 
@@ -292,6 +306,8 @@ export interface SearchHit<M = unknown> {
   chunk: { index: number; start: number; end: number };
   /** That chunk's text. */
   text: string;
+  /** The document's title field (null: none). */
+  title: string | null;
   metadata: M | null;
   /** The cosine of the query and that chunk (null in keyword mode). */
   semanticScore: number | null;
@@ -324,7 +340,7 @@ export class SearchIndex<M = unknown> {
   has(id: string): boolean;
   /** The stored ids, oldest first. */
   ids(): string[];
-  get(id: string): { id: string; text: string; metadata: M | null; chunks: Span[] } | undefined;
+  get(id: string): { id: string; text: string; title: string | null; metadata: M | null; chunks: Span[] } | undefined;
   /** Adds or replaces documents; all of one call are stored, or none. */
   add(documents: IndexDocument<M>[], options?: { onProgress?: (progress: AddProgress) => void; batchSize?: number }): Promise<void>;
   remove(ids: string | string[]): Promise<number>;

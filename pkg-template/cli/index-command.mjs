@@ -25,20 +25,21 @@ import { parseExport } from '../search/browser-index.js';
 import { buildShippedIndex } from '../shipped/build.js';
 import { MANIFEST_NAME, safeUrl } from '../shipped/format.js';
 import { concat, dequantize } from '../search/rows.js';
-import { DEFAULT_OVERLAP_TOKENS } from '../core/input.js';
+import { DEFAULT_OVERLAP_TOKENS, defaultChunkTokens } from '../core/input.js';
+import { BM25_DEFAULTS, defaultLanguage } from '../search/options.js';
 
 const USAGE = `usage: webembed index <inputs…> --model <folder | hub id> --out <folder>
-         inputs: folders, files or globs of .md, .txt, .html and .jsonl ({ id, text, metadata?, url? } per line)
+         inputs: folders, files or globs of .md, .rst (.rst.txt), .txt, .html and .jsonl ({ id, text, title?, metadata?, url? } per line);
+                 HTML, Markdown and reStructuredText are cut at their headings, each section titled by its page, heading chain and path
        webembed index --vectors <file.npy | file.parquet> --documents <file.jsonl> --model … --out …
        webembed index --from-export <index export> --model … --out …
-options: --dtype q8|f32 (default q8)  --threads N (default: every core)  --language <stemmer> (default none)
+options: --dtype q8|f32 (default q8)  --threads N (default: every core)  --language <Snowball language>|auto|none (default: english, auto for a multilingual model)
          --chunk-tokens N (default: the model's window, at most 512)  --overlap-tokens N  --truncate-dim N (Matryoshka)
          --model-name <name> (the model's name in the manifest; default: a hub id as given, a local folder's name)
          --column <Parquet column>  --cache <folder> (default .webembed-cache)  --help`;
 /** The sentence every build embeds, so loadIndex can tell the querying model is the same. */
 export const PROBE_TEXT = 'webembed probe: the quick brown fox jumps over the lazy dog.';
 /** The default chunk length's cap, in tokens. */
-const MAX_DEFAULT_CHUNK_TOKENS = 512;
 /** Chunks embedded per step, between progress reports and cache writes. */
 const STEP_CHUNKS = 64;
 
@@ -89,9 +90,7 @@ export async function indexCommand(argv) {
       documentPrompt: prompts.passage ?? prompts.document ?? '',
       probe: { text: PROBE_TEXT, vector: Array.from(probe, (x) => Number(x.toFixed(6))) },
     };
-    // A long-context model (ModernBERT, Gemma3, Qwen3) or a static one reads far more than a
-    // passage worth finding: chunks stay at most 512 tokens unless asked.
-    const chunkTokens = values['chunk-tokens'] === undefined ? Math.min(model.maxSeqLength, MAX_DEFAULT_CHUNK_TOKENS) : Number(values['chunk-tokens']);
+    const chunkTokens = values['chunk-tokens'] === undefined ? defaultChunkTokens(model.maxSeqLength) : Number(values['chunk-tokens']);
     const overlapTokens = values['overlap-tokens'] === undefined ? Math.min(DEFAULT_OVERLAP_TOKENS, Math.floor(chunkTokens / 2)) : Number(values['overlap-tokens']);
     const chunking = { chunkTokens, overlapTokens };
     let documents;
@@ -100,7 +99,7 @@ export async function indexCommand(argv) {
     else if (values['from-export']) ({ documents, vectors } = await fromExport(values['from-export'], model, described));
     else ({ documents, vectors } = await embedInputs(positionals, model, described, chunking, resolve(values.cache)));
     dropUnsafeUrls(documents);
-    const keywords = documents.every((doc) => typeof doc.text === 'string' && doc.text.length > 0) ? { language: values.language ?? null, k1: 1.2, b: 0.75 } : null;
+    const keywords = documents.every((doc) => typeof doc.text === 'string' && doc.text.length > 0) ? { language: values.language === undefined ? defaultLanguage(model) : values.language === 'none' ? null : values.language, ...BM25_DEFAULTS } : null;
     if (!keywords) console.log('no keyword side: some documents have no text (semantic search only)');
     for (const doc of documents) doc.text ??= '';
     const glue = await newInstance(pickSimd('auto'), null);
@@ -130,7 +129,7 @@ function usage(message) {
 /** Documents from input files, embedded (or taken from the build cache). */
 async function embedInputs(inputs, model, described, chunking, cacheRoot) {
   const files = await listInputs(inputs);
-  if (files.length === 0) throw new InputError(`no .md, .txt, .html or .jsonl files in ${inputs.join(', ')}`);
+  if (files.length === 0) throw new InputError(`no .md, .rst, .txt, .html or .jsonl files in ${inputs.join(', ')}`);
   const byId = new Map();
   for (const input of files) {
     for (const doc of await readDocuments(input)) {
@@ -218,7 +217,7 @@ async function fromVectors(values, model) {
     }
     if (seen.has(line.id)) throw new InputError(`${values.documents}:${line.line}: id ${JSON.stringify(line.id)} appears again after other documents (a document's chunks go on consecutive lines)`);
     seen.add(line.id);
-    documents.push({ id: line.id, text: line.text ?? '', spans: [0, (line.text ?? '').length], metadata: line.metadata, url: line.url, hasText: line.text !== null });
+    documents.push({ id: line.id, text: line.text ?? '', spans: [0, (line.text ?? '').length], title: line.title, metadata: line.metadata, url: line.url, hasText: line.text !== null });
   }
   for (const doc of documents) {
     // Without text a document is its vectors alone: each chunk an empty span.
@@ -248,7 +247,7 @@ async function fromExport(file, model, described) {
     let row = 0;
     segment.docs.forEach((doc, i) => {
       const count = segment.rowCounts[i];
-      documents.push({ id: doc.id, text: doc.text, spans: Array.from(doc.spans), metadata: doc.metadata, url: doc.metadata?.url ?? null });
+      documents.push({ id: doc.id, text: doc.text, spans: Array.from(doc.spans), title: doc.title ?? null, metadata: doc.metadata, url: doc.metadata?.url ?? null });
       if (exact) {
         const record = exact[e++];
         // Exact vectors are 16-bit values with one scale per row.

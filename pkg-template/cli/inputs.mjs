@@ -5,14 +5,13 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 
-import { parseDocument } from 'htmlparser2';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 
-const TEXT_EXTENSIONS = new Set(['.md', '.markdown', '.txt', '.html', '.htm', '.jsonl']);
-/** Elements whose text is page furniture, not content. */
-const SKIPPED = new Set(['script', 'style', 'noscript', 'template', 'nav', 'header', 'footer', 'aside', 'form', 'button', 'svg', 'iframe']);
-const BLOCKS = new Set(['p', 'div', 'section', 'article', 'main', 'li', 'ul', 'ol', 'dl', 'dt', 'dd', 'pre', 'table', 'tr', 'td', 'th', 'blockquote', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'figure', 'figcaption']);
-const HEADING = /^h[1-6]$/;
+import { htmlSections } from './html-sections.mjs';
+import { markdownSections, restSections, titleField } from './text-sections.mjs';
+import { MAX_TITLE_UNITS } from '../search/records.js';
+
+const TEXT_EXTENSIONS = new Set(['.md', '.markdown', '.txt', '.rst', '.rest', '.html', '.htm', '.jsonl']);
 
 export class InputError extends Error {}
 
@@ -71,7 +70,8 @@ async function walk(folder) {
 export const PART_UNITS = 2 ** 23;
 
 /**
- * The documents of one input file: `[{ id, text, metadata, url }]`. A file that is not text (a
+ * The documents of one input file: `[{ id, text, title, metadata, url }]`: an HTML, Markdown or
+ * reStructuredText file's sections (html-sections.mjs, text-sections.mjs), a text file whole. A file that is not text (a
  * NUL byte, or mostly bytes that are not UTF-8) is skipped with a warning naming it; a text
  * longer than PART_UNITS is split at line breaks into parts (`file#part-2`, …), with a warning.
  */
@@ -92,10 +92,21 @@ export async function readDocuments({ file, root }, { warn = (line) => console.w
   const extension = extname(file).toLowerCase();
   if (extension === '.jsonl') return parseJsonl(text, file, { requireText: true });
   if (extension === '.html' || extension === '.htm') return htmlSections(text, path);
-  const title = extension === '.txt' ? text.split('\n').find((line) => line.trim())?.trim() : text.match(/^#\s+(.+)$/m)?.[1]?.trim();
-  const parts = splitLong(text);
-  if (parts.length > 1) warn(`webembed: ${file} holds ${text.length} characters: indexed as ${parts.length} documents of at most ${PART_UNITS} (${path}#part-2, …)`);
-  return parts.map((part, i) => ({ id: i === 0 ? path : `${path}#part-${i + 1}`, text: part, metadata: { title: title ?? path }, url: path }));
+  let documents;
+  if (extension === '.md' || extension === '.markdown') documents = markdownSections(text, path);
+  else if (extension === '.rst' || extension === '.rest' || /\.rst\.txt$/i.test(file)) documents = restSections(text, path);
+  else {
+    const title = text.split('\n').find((line) => line.trim())?.trim().slice(0, 200) ?? path;
+    documents = [{ id: path, text, title: titleField(title, [], path), metadata: { title }, url: path }];
+  }
+  // A text past PART_UNITS is split at line breaks into parts, each a document of its own.
+  const out = [];
+  for (const doc of documents) {
+    const parts = splitLong(doc.text);
+    if (parts.length > 1) warn(`webembed: ${file}${doc.id === path ? '' : ` (${doc.id})`} holds ${doc.text.length} characters: indexed as ${parts.length} documents of at most ${PART_UNITS} (${doc.id}${doc.id.includes('#') ? '-' : '#'}part-2, …)`);
+    parts.forEach((part, i) => out.push({ ...doc, id: i === 0 ? doc.id : `${doc.id}${doc.id.includes('#') ? '-' : '#'}part-${i + 1}`, text: part }));
+  }
+  return out;
 }
 
 /** Why `bytes` are not a text file (null when they are): a NUL, or over 10% of the start not UTF-8. */
@@ -123,7 +134,7 @@ function splitLong(text) {
   return parts;
 }
 
-/** JSONL lines `{ id, text, metadata?, url? }`. */
+/** JSONL lines `{ id, text, title?, metadata?, url? }`. */
 export function parseJsonl(source, file, { requireText }) {
   const docs = [];
   source.split('\n').forEach((line, i) => {
@@ -138,112 +149,12 @@ export function parseJsonl(source, file, { requireText }) {
     if (record.text !== undefined && typeof record.text !== 'string') throw new InputError(`${file}:${i + 1}: text must be a string`);
     if (requireText && typeof record.text !== 'string') throw new InputError(`${file}:${i + 1}: has no text`);
     if (record.url !== undefined && record.url !== null && typeof record.url !== 'string') throw new InputError(`${file}:${i + 1}: url must be a string`);
-    docs.push({ id: record.id, text: record.text ?? null, metadata: record.metadata ?? null, url: record.url ?? null, line: i + 1 });
+    if (record.title !== undefined && record.title !== null && (typeof record.title !== 'string' || record.title.length > MAX_TITLE_UNITS)) {
+      throw new InputError(`${file}:${i + 1}: title must be a string of at most ${MAX_TITLE_UNITS} characters (a page's title, headings and path)`);
+    }
+    docs.push({ id: record.id, text: record.text ?? null, title: record.title || null, metadata: record.metadata ?? null, url: record.url ?? null, line: i + 1 });
   });
   return docs;
-}
-
-/**
- * An HTML page's main text cut at its headings and top-level definitions (an API reference's
- * `<dl><dt id="os.path.realpath">`): one document per section, its id and url
- * `page.html#anchor` (the heading's id, or its section's, or the definition's), metadata
- * { title, section }. Text after a definition goes back to the section around it.
- */
-export function htmlSections(html, path) {
-  const dom = parseDocument(html);
-  // Every walk is iterative: a page nested 10^5 elements deep must not overflow the stack.
-  const all = (root, test) => {
-    const out = [];
-    const stack = [...(root.children ?? [])].reverse();
-    while (stack.length) {
-      const node = stack.pop();
-      if (node.type === 'tag' && test(node)) out.push(node);
-      for (let i = (node.children?.length ?? 0) - 1; i >= 0; i--) stack.push(node.children[i]);
-    }
-    return out;
-  };
-  const title = textOf(all(dom, (n) => n.name === 'title')[0] ?? { children: [] }).trim() || path;
-  const main = all(dom, (n) => n.name === 'main' || n.attribs?.role === 'main')[0] ?? all(dom, (n) => n.name === 'article')[0] ?? all(dom, (n) => n.name === 'body')[0] ?? dom;
-  const sections = [];
-  const open = (anchor, heading) => {
-    const section = { anchor, heading, parts: [] };
-    sections.push(section);
-    return section;
-  };
-  let current = open(null, title);
-  let inDefinition = false;
-  // The nearest id above a heading: Sphinx and most generators put it on the section.
-  let openAnchor = null;
-  // A stack of work: nodes to enter, and functions to run when a node's children are done.
-  const stack = [main];
-  while (stack.length) {
-    const item = stack.pop();
-    if (typeof item === 'function') {
-      item();
-      continue;
-    }
-    const node = item;
-    if (node.type === 'text') {
-      current.parts.push(node.data);
-      continue;
-    }
-    if (node.type !== 'tag' && node !== main) continue;
-    if (SKIPPED.has(node.name) || node.attribs?.class?.split(/\s+/).includes('headerlink')) continue;
-    const children = node.children ?? [];
-    const term = node.name === 'dl' && !inDefinition ? children.find((c) => c.type === 'tag' && c.name === 'dt') : null;
-    if (term?.attribs?.id) {
-      const around = current;
-      current = open(term.attribs.id, term.attribs.id);
-      inDefinition = true;
-      stack.push(() => {
-        inDefinition = false;
-        current = around;
-        current.parts.push('\n');
-      });
-      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
-      continue;
-    }
-    const before = openAnchor;
-    if (node.attribs?.id && (node.name === 'section' || (node.name === 'div' && /\bsection\b/.test(node.attribs.class ?? '')))) openAnchor = node.attribs.id;
-    if (HEADING.test(node.name) && !inDefinition) {
-      current = open(node.attribs?.id ?? openAnchor, textOf(node).replace(/\s+/g, ' ').trim());
-      openAnchor = null;
-    }
-    const block = BLOCKS.has(node.name);
-    if (block) current.parts.push('\n');
-    stack.push(() => {
-      if (block) current.parts.push('\n');
-      openAnchor = before;
-    });
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
-  }
-  const seen = new Set();
-  const out = [];
-  sections.forEach(({ anchor, heading, parts }, i) => {
-    const text = parts.join('').replace(/[ \t\u00a0]+/g, ' ').replace(/ *\n[ \n]*/g, '\n').trim();
-    if (!text) return;
-    let url = anchor ? `${path}#${anchor}` : i === 0 ? path : `${path}#${i}`;
-    if (seen.has(url)) url = `${url}~${i}`;
-    seen.add(url);
-    out.push({ id: url, text, metadata: { title, section: heading }, url });
-  });
-  return out;
-}
-
-/** The text under `root`, skipped elements left out (iteratively, as above). */
-function textOf(root) {
-  const out = [];
-  const stack = [root];
-  while (stack.length) {
-    const node = stack.pop();
-    if (node.type === 'text') {
-      out.push(node.data);
-      continue;
-    }
-    if (node.type === 'tag' && (SKIPPED.has(node.name) || node.attribs?.class?.split(/\s+/).includes('headerlink'))) continue;
-    for (let i = (node.children?.length ?? 0) - 1; i >= 0; i--) stack.push(node.children[i]);
-  }
-  return out.join('');
 }
 
 export async function readVectors(file, { column } = {}) {

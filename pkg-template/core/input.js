@@ -134,6 +134,15 @@ export const MAX_DOCUMENT_UNITS = 2 ** 24;
 /** Tokens consecutive chunks share by default (whole sentences, see crate/src/search/chunk.rs). */
 export const DEFAULT_OVERLAP_TOKENS = 32;
 
+/**
+ * Tokens per chunk an index takes when none is asked: the model's window, at most 512. A
+ * long-context model (ModernBERT, Gemma3, Qwen3) or a static one reads far more than a passage
+ * worth finding, and one vector for 8 000 tokens says little about any of them.
+ */
+export function defaultChunkTokens(maxSeqLength) {
+  return Math.min(maxSeqLength, 512);
+}
+
 /** chunks()' arguments: { text, promptName, prompt, maxTokens, overlapTokens }; the text is never cut. */
 export function checkChunkArgs(text, options, maxSeqLength) {
   if (typeof text !== 'string') throw new WebembedError('E_INPUT', `chunks() takes a string; got ${describe(text)}`);

@@ -100,6 +100,10 @@ export class Embedder {
     this.simd = options.simd === 'threads' ? 'relaxed-simd' : options.simd;
     this.dimension = engine.dimension;
     this.maxSeqLength = engine.maxSeqLength;
+    /** Tokens in the model's vocabulary. */
+    this.vocabSize = engine.vocabSize;
+    /** Whether the model reads many languages (a large vocabulary, or one of many scripts): a search index's keyword side then reads each text in its own language. */
+    this.multilingual = engine.multilingual;
     this.prompts = engine.prompts;
     // For Reranker: the labels per pair (0 for an embedding model).
     this._numLabels = engine.numLabels;

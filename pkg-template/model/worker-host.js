@@ -63,8 +63,8 @@ port.listen(async (data) => {
       // Backend changes travel with each answer's state (functions cannot cross to the worker).
       model = await Embedder.load(source, { ...options, worker: false, threads: 1, signal: controller.signal, onProgress, onBackendChange: (event) => (lastChange = event) });
       aborts.delete(id);
-      const { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice, _numLabels } = model;
-      result = { dimension, maxSeqLength, simd, prompts, url, webgpuUnavailableReason, backendChoice, _numLabels };
+      const { dimension, maxSeqLength, vocabSize, multilingual, simd, prompts, url, webgpuUnavailableReason, backendChoice, _numLabels } = model;
+      result = { dimension, maxSeqLength, vocabSize, multilingual, simd, prompts, url, webgpuUnavailableReason, backendChoice, _numLabels };
     } else if (method === 'encode') {
       if (dieOnNextEncode) return port.end();
       result = await model.encode(...args);

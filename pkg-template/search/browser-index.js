@@ -14,13 +14,16 @@
 import { asWebembedError, WebembedError } from '../core/errors.js';
 import { decodeRecord, encodeRecord, openStorage, takeSegment } from './storage.js';
 import { newInstance, pickSimd } from '../engine/instance.js';
-import { checkRecords } from './records.js';
-import { DEFAULT_OVERLAP_TOKENS, spansFromFlat } from '../core/input.js';
-import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from './options.js';
+import { checkRecords, MAX_TITLE_UNITS } from './records.js';
+import { DEFAULT_OVERLAP_TOKENS, defaultChunkTokens, spansFromFlat } from '../core/input.js';
+import { BM25_DEFAULTS, callFilter, checkSearchOptions, defaultFusion, defaultLanguage, rerankCandidates, rerankHits } from './options.js';
 import { concat, quantizeRows } from './rows.js';
 
-/** Version of what an index stores (meta and segments) and exports. */
-const FORMAT = 1;
+/** Version of what an index stores (meta and segments) and exports: 2 added documents' titles. */
+const FORMAT = 2;
+/** Formats this version reads (a format 1 index is a format 2 one whose documents have no title). */
+const READABLE_FORMATS = [1, 2];
+
 /** Documents per stored segment: a change rewrites the segments it touches, no more. */
 const SEGMENT_DOCUMENTS = 512;
 /** Chunks embedded per step of add(), between progress events. */
@@ -30,8 +33,8 @@ const EXPORT_MAGIC = 'WEBEMBEDINDEX';
 const RESCORE_EXTRA = 16;
 /** Documents each side hands hybrid fusion at least (k more when larger). */
 const FUSION_DEPTH = 50;
-/** BM25's usual defaults; an index keeps the ones it was made with. */
-const KEYWORD_DEFAULTS = { language: null, k1: 1.2, b: 0.75 };
+/** What an index stored before it recorded its keyword settings was made with. */
+const KEYWORD_DEFAULTS_BEFORE = { language: null, k1: 1.2, b: 0.75 };
 /** Largest |value| of a 16-bit exact vector. */
 const EXACT_LEVELS = 32767;
 
@@ -64,10 +67,12 @@ function checkName(name) {
 
 /**
  * Options: vectors ('int8' | 'f32', default 'int8'), storage ('auto' | 'indexeddb' | 'memory'),
- * chunkTokens (default the model's maxSeqLength), overlapTokens (default 32), queryPrompt and
+ * chunkTokens (default the model's maxSeqLength, at most 512), overlapTokens (default 32), queryPrompt and
  * documentPrompt (default the model's 'query' and 'passage'/'document' prompts), and the keyword
- * side's language (a Snowball stemmer; default none), k1 and b (BM25; 1.2 and 0.75). A stored
- * index keeps the settings it was made with; asking for others is E_INDEX.
+ * side's language (a Snowball language's stemmer and stopwords, 'auto' for each text's own
+ * language's stopwords, or null for neither; default by the model, see `defaultLanguage`), k1 and
+ * b (BM25; 1.2 and 0.5, see `BM25_DEFAULTS`). A stored index keeps the settings it was made with; asking for others
+ * is E_INDEX.
  */
 export async function openIndex(model, name, options = {}) {
   try {
@@ -113,9 +118,9 @@ function checkSettings(model, options, storedMeta) {
     vectors: vectors ?? 'int8',
     // Whether every document has exact vectors stored (indexes from before they existed do not).
     exact: (vectors ?? 'int8') === 'int8',
-    chunkTokens: chunkTokens ?? model.maxSeqLength,
-    overlapTokens: overlapTokens ?? Math.min(DEFAULT_OVERLAP_TOKENS, Math.floor((chunkTokens ?? model.maxSeqLength) / 2)),
-    keywords: checkKeywordOptions({ language, k1, b }),
+    chunkTokens: chunkTokens ?? defaultChunkTokens(model.maxSeqLength),
+    overlapTokens: overlapTokens ?? Math.min(DEFAULT_OVERLAP_TOKENS, Math.floor((chunkTokens ?? defaultChunkTokens(model.maxSeqLength)) / 2)),
+    keywords: checkKeywordOptions({ language: language === undefined ? defaultLanguage(model) : language, k1, b }),
     nextSegment: 0,
   };
   if (!Number.isInteger(fresh.chunkTokens) || fresh.chunkTokens < 16 || fresh.chunkTokens > model.maxSeqLength) {
@@ -125,8 +130,8 @@ function checkSettings(model, options, storedMeta) {
     throw new WebembedError('E_INPUT', `overlapTokens must be an integer from 0 to chunkTokens - 1; got ${overlapTokens}`);
   }
   if (!storedMeta) return fresh;
-  if (storedMeta.format !== FORMAT) {
-    throw new WebembedError('E_INDEX', `the stored index is format ${storedMeta.format}; this version of webembed reads format ${FORMAT}`);
+  if (!READABLE_FORMATS.includes(storedMeta.format)) {
+    throw new WebembedError('E_INDEX', `the stored index is format ${storedMeta.format}; this version of webembed reads formats ${READABLE_FORMATS.join(' and ')}`);
   }
   // Prompts are the index's own settings: compared only when asked for.
   const current = { ...fresh.model };
@@ -139,13 +144,14 @@ function checkSettings(model, options, storedMeta) {
     }
   }
   // Indexes from before the keyword side have its defaults (their postings are made from their texts).
-  const keywords = { ...KEYWORD_DEFAULTS, ...storedMeta.keywords };
+  const keywords = { ...KEYWORD_DEFAULTS_BEFORE, ...storedMeta.keywords };
   for (const key of ['language', 'k1', 'b']) {
     if (options[key] !== undefined && options[key] !== keywords[key]) {
       throw new WebembedError('E_INDEX', `index ${JSON.stringify(storedMeta.name)} was made with ${key} ${JSON.stringify(keywords[key])}; asked for ${JSON.stringify(options[key])}`);
     }
   }
-  return { ...storedMeta, keywords };
+  // Written back as this format from the next change on (what format 1 holds, format 2 reads).
+  return { ...storedMeta, format: FORMAT, keywords };
 }
 
 function checkKeywordOptions({ language, k1, b }) {
@@ -153,7 +159,7 @@ function checkKeywordOptions({ language, k1, b }) {
   for (const [key, value, max] of [['k1', k1, 10], ['b', b, 1]]) {
     if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= max)) throw new WebembedError('E_INPUT', `${key} must be a number from 0 to ${max}; got ${value}`);
   }
-  return { language: language ?? KEYWORD_DEFAULTS.language, k1: k1 ?? KEYWORD_DEFAULTS.k1, b: b ?? KEYWORD_DEFAULTS.b };
+  return { language, k1: k1 ?? BM25_DEFAULTS.k1, b: b ?? BM25_DEFAULTS.b };
 }
 
 async function newStore(settings) {
@@ -170,7 +176,7 @@ export class SearchIndex {
   #glue;
   #vectors;
   #meta;
-  /** id → { slot, segment, text, metadata, spans: Uint32Array } */
+  /** id → { slot, segment, text, title, metadata, spans: Uint32Array } */
   #documents = new Map();
   /** slot → id */
   #slotIds = [];
@@ -235,16 +241,19 @@ export class SearchIndex {
     return [...this.#documents.keys()];
   }
 
-  /** A stored document: { id, text, metadata, chunks: [{ start, end }] }, or undefined. */
+  /** A stored document: { id, text, title, metadata, chunks: [{ start, end }] }, or undefined. */
   get(id) {
     const doc = this.#documents.get(id);
-    return doc && { id, text: doc.text, metadata: doc.metadata, chunks: spansFromFlat(doc.spans) };
+    return doc && { id, text: doc.text, title: doc.title, metadata: doc.metadata, chunks: spansFromFlat(doc.spans) };
   }
 
   /**
-   * Adds documents `[{ id, text, metadata? }]`; an id already stored is replaced. Resolves once
-   * they are stored; a call cut short stores none of its documents. `onProgress({ documents,
-   * chunks, totalChunks })` reports embedding progress.
+   * Adds documents `[{ id, text, title?, metadata? }]`; an id already stored is replaced.
+   * `title`: what names the document rather than what it says (a page's title, its heading
+   * chain, its path: `'binascii — Convert between binary and ASCII › Functions · library/binascii'`),
+   * a field the keyword side weighs beside the best chunk of the text (not embedded). Resolves
+   * once they are stored; a call cut short stores none of its documents. `onProgress({
+   * documents, chunks, totalChunks })` reports embedding progress.
    */
   async add(documents, { onProgress, batchSize = 32 } = {}) {
     this.#refuseIfClosed();
@@ -277,6 +286,16 @@ export class SearchIndex {
     const dimension = this.#meta.model.dimension;
     const rows = batch.map((_, i) => vectors.subarray(i * dimension, (i + 1) * dimension));
     await this.#inOrder(null, () => this.#commitAdd(batch.map((doc) => ({ ...doc, spans: [{ start: 0, end: doc.text.length }] })), rows));
+  }
+
+  /** Bench hook: the most a chunk's BM25 can be for `query` (what fusion divides by). */
+  _keywordBoundForBench(query) {
+    return this.#vectors.keywordBound(query);
+  }
+
+  /** Bench hook: titles weighed by `weight` on the keyword side. */
+  _setTitleWeightForBench(weight) {
+    this.#vectors.setTitleWeightForBench(weight);
   }
 
   /** Bench hook: the wasm scan and top-k alone (no rescoring, no storage), for timing. */
@@ -375,7 +394,8 @@ export class SearchIndex {
       try {
         // The keyword postings are made from the stored chunk texts, so they always match them.
         const chunkTexts = segment.docs.flatMap((doc) => chunkTextsOf(doc.text, doc.spans));
-        slots = this.#vectors.addStored(segment.values ?? new Int8Array(0), segment.scales ?? new Float32Array(0), segment.floats ?? new Float32Array(0), segment.rowCounts, chunkTexts);
+        const titles = segment.docs.map((doc) => doc.title ?? '');
+        slots = this.#vectors.addStored(segment.values ?? new Int8Array(0), segment.scales ?? new Float32Array(0), segment.floats ?? new Float32Array(0), segment.rowCounts, chunkTexts, titles);
       } catch (error) {
         throw new WebembedError('E_INDEX', `stored index ${JSON.stringify(this.#name)}: segment ${segment.key}'s vectors: ${error?.message ?? error}`, { cause: error });
       }
@@ -383,7 +403,7 @@ export class SearchIndex {
       segment.docs.forEach((doc, i) => {
         // A later segment's copy wins (none should exist: every change rewrites the older one).
         if (this.#documents.has(doc.id)) this.#forget(doc.id);
-        this.#remember(doc.id, { slot: slots[i], segment: segment.key, text: doc.text, metadata: doc.metadata, spans: doc.spans });
+        this.#remember(doc.id, { slot: slots[i], segment: segment.key, text: doc.text, title: doc.title ?? null, metadata: doc.metadata, spans: doc.spans });
         ids.add(doc.id);
       });
       this.#segments.set(segment.key, ids);
@@ -399,7 +419,7 @@ export class SearchIndex {
         doc.spans.forEach((_, i) => flat.set(vectors[row + i], i * this.#meta.model.dimension));
         row += doc.spans.length;
         const texts = doc.spans.map(({ start, end }) => doc.text.slice(start, end));
-        added.push({ doc, slot: this.#vectors.add(flat, texts), exact: this.#meta.exact ? exactRecord(doc.id, flat, this.#meta.model.dimension) : null });
+        added.push({ doc, slot: this.#vectors.add(flat, texts, doc.title ?? undefined), exact: this.#meta.exact ? exactRecord(doc.id, flat, this.#meta.model.dimension) : null });
       }
       const replaced = new Set(chunked.map((doc) => doc.id).filter((id) => this.#documents.has(id)));
       const { put, remove } = this.#rewrites(replaced);
@@ -409,7 +429,7 @@ export class SearchIndex {
         fresh.push({ key: nextSegment++, entries: added.slice(start, start + SEGMENT_DOCUMENTS) });
       }
       for (const { entries } of fresh) for (const entry of entries) entry.spans = flatSpans(entry.doc.spans);
-      for (const { key, entries } of fresh) put.push(this.#recordOf(key, entries.map(({ doc, slot, spans }) => ({ id: doc.id, text: doc.text, metadata: doc.metadata, spans, slot }))));
+      for (const { key, entries } of fresh) put.push(this.#recordOf(key, entries.map(({ doc, slot, spans }) => ({ id: doc.id, text: doc.text, title: doc.title, metadata: doc.metadata, spans, slot }))));
       const meta = { ...this.#meta, nextSegment };
       const putExact = added.flatMap(({ exact }) => (exact ? [exact] : []));
       await this.#storage.commit(this.#name, { meta, put, remove, putExact });
@@ -418,7 +438,7 @@ export class SearchIndex {
       for (const id of replaced) this.#forget(id);
       this.#applySegments(put, remove);
       for (const { key, entries } of fresh) {
-        for (const { doc, slot, spans } of entries) this.#remember(doc.id, { slot, segment: key, text: doc.text, metadata: doc.metadata, spans });
+        for (const { doc, slot, spans } of entries) this.#remember(doc.id, { slot, segment: key, text: doc.text, title: doc.title, metadata: doc.metadata, spans });
       }
       added.length = 0;
     } finally {
@@ -477,7 +497,8 @@ export class SearchIndex {
     });
     return {
       key,
-      docs: docs.map(({ id, text, metadata, spans }) => ({ id, text, metadata, spans })),
+      // A document without a title stores none (as format 1 did).
+      docs: docs.map(({ id, text, title, metadata, spans }) => (title ? { id, text, title, metadata, spans } : { id, text, metadata, spans })),
       rowCounts,
       values: concat(Int8Array, values),
       scales: concat(Float32Array, scales),
@@ -505,7 +526,7 @@ export class SearchIndex {
     let ranked;
     if (mode === 'semantic') ranked = semantic.map((hit) => ({ ...hit, semantic: hit }));
     else if (mode === 'keyword') ranked = keyword.map((hit) => ({ ...hit, keyword: hit }));
-    else ranked = this.#fuse(semantic, keyword, fusion);
+    else ranked = this.#fuse(vector, text, semantic, keyword, keywordOfSemantic, fusion);
     ranked = ranked.slice(0, k);
     // Each hit says why it was found: the side it lacks is scored for it too.
     for (const hit of ranked) hit.keyword ??= keywordOfSemantic.get(hit.slot);
@@ -524,6 +545,7 @@ export class SearchIndex {
         score: hit.score,
         chunk: { index: hit.index, start, end },
         text: chunkText,
+        title: doc.title,
         metadata: doc.metadata,
         semanticScore: hit.semantic?.score ?? null,
         keywordScore: hit.keyword?.score ?? null,
@@ -555,19 +577,31 @@ export class SearchIndex {
     return hitsOf(this.#vectors.scoreSlots(vector, Uint32Array.from(slots)));
   }
 
-  /** Both rankings fused: `[{ slot, index, score, semantic, keyword }]`, best first. */
-  #fuse(semantic, keyword, { method, weight }) {
-    const bySlot = (hits) => new Map(hits.map((hit, rank) => [hit.slot, { ...hit, rank }]));
-    const [semanticBySlot, keywordBySlot] = [bySlot(semantic), bySlot(keyword)];
-    const flat = (hits) => Float64Array.from(hits.flatMap((hit) => [hit.slot, hit.score]));
-    const fused = this.#glue.SearchStore.fuse(flat(semantic), flat(keyword), method, weight);
+  /**
+   * Both rankings fused: `[{ slot, index, score, semantic, keyword }]`, best first. Every
+   * candidate is scored by both sides first (a keyword hit's cosine from the vectors in memory,
+   * a semantic hit's BM25 from the one keyword pass), so fusion weighs what each side thinks of
+   * it, not whether it made that side's first 50.
+   */
+  #fuse(vector, text, semantic, keyword, keywordOfSemantic, { method, weight }) {
+    const semanticBySlot = new Map(semantic.map((hit, rank) => [hit.slot, { ...hit, rank }]));
+    const keywordBySlot = new Map(keyword.map((hit, rank) => [hit.slot, { ...hit, rank }]));
+    const unscored = keyword.filter((hit) => !semanticBySlot.has(hit.slot)).map((hit) => hit.slot);
+    const cosines = new Map(hitsOf(unscored.length ? this.#vectors.scoreSlots(vector, Uint32Array.from(unscored)) : []).map((hit) => [hit.slot, hit]));
+    const candidates = [...new Set([...semanticBySlot.keys(), ...keywordBySlot.keys()])];
+    const cosineOf = (slot) => semanticBySlot.get(slot)?.score ?? cosines.get(slot)?.score ?? 0;
+    const keywordOf = (slot) => keywordBySlot.get(slot)?.score ?? keywordOfSemantic.get(slot)?.score ?? 0;
+    const flat = (pairs) => Float64Array.from(pairs.flat());
+    const bySemantic = flat(candidates.map((slot) => [slot, cosineOf(slot)]).sort((a, b) => b[1] - a[1] || a[0] - b[0]));
+    const byKeyword = flat(candidates.map((slot) => [slot, keywordOf(slot)]).filter(([, score]) => score > 0).sort((a, b) => b[1] - a[1] || a[0] - b[0]));
+    const fused = this.#glue.SearchStore.fuse(bySemantic, byKeyword, method, weight, method === 'weighted' ? this.#vectors.keywordBound(text) : 0);
     const out = [];
     for (let i = 0; i < fused.length; i += 2) {
       const slot = fused[i];
       const [s, kw] = [semanticBySlot.get(slot), keywordBySlot.get(slot)];
       // The chunk of the side that ranked the document higher.
       const index = s && (!kw || s.rank <= kw.rank) ? s.index : kw.index;
-      out.push({ slot, index, score: fused[i + 1], semantic: s, keyword: kw });
+      out.push({ slot, index, score: fused[i + 1], semantic: s, keyword: kw ?? keywordOfSemantic.get(slot) });
     }
     return out;
   }
@@ -628,11 +662,12 @@ function chunkTextsOf(text, spans) {
 }
 
 function checkDocuments(documents) {
-  if (!Array.isArray(documents)) throw new WebembedError('E_INPUT', 'add() takes an array of { id, text, metadata? }');
+  if (!Array.isArray(documents)) throw new WebembedError('E_INPUT', 'add() takes an array of { id, text, title?, metadata? }');
   const byId = new Map();
   documents.forEach((doc, i) => {
     if (typeof doc?.id !== 'string' || doc.id.length === 0) throw new WebembedError('E_INPUT', `documents[${i}].id must be a non-empty string`);
     if (typeof doc.text !== 'string') throw new WebembedError('E_INPUT', `documents[${i}].text must be a string`);
+    const title = checkTitle(doc.title, `documents[${i}].title`);
     let metadata = null;
     if (doc.metadata !== undefined) {
       try {
@@ -643,9 +678,17 @@ function checkDocuments(documents) {
     }
     // The last copy of an id in one call wins, as a later add() would.
     byId.delete(doc.id);
-    byId.set(doc.id, { id: doc.id, text: doc.text, metadata });
+    byId.set(doc.id, { id: doc.id, text: doc.text, title, metadata });
   });
   return [...byId.values()];
+}
+
+/** A title as stored: null for none (undefined, null or blank), else the string. */
+function checkTitle(title, where) {
+  if (title === undefined || title === null) return null;
+  if (typeof title !== 'string') throw new WebembedError('E_INPUT', `${where} must be a string (or left out); got ${Array.isArray(title) ? 'a list' : typeof title}`);
+  if (title.length > MAX_TITLE_UNITS) throw new WebembedError('E_INPUT', `${where} holds ${title.length} characters; a title field takes at most ${MAX_TITLE_UNITS} (its page title, headings and path: put the rest in text)`);
+  return title.trim() ? title : null;
 }
 
 function flatSpans(spans) {
@@ -705,7 +748,7 @@ export function parseExport(buffer) {
   const magic = new TextEncoder().encode(EXPORT_MAGIC);
   if (!bytes || bytes.length < magic.length + 4 || new TextDecoder().decode(bytes.subarray(0, magic.length)) !== EXPORT_MAGIC) throw bad('it does not start with the index header');
   const { header, take } = decodeRecord(bytes, magic.length, bad);
-  if (header?.meta?.format !== FORMAT) throw new WebembedError('E_INDEX', `the exported index is format ${header?.meta?.format}; this version of webembed reads format ${FORMAT}`);
+  if (!READABLE_FORMATS.includes(header?.meta?.format)) throw new WebembedError('E_INDEX', `the exported index is format ${header?.meta?.format}; this version of webembed reads formats ${READABLE_FORMATS.join(' and ')}`);
   const withExact = header.meta.exact === true;
   if (!Array.isArray(header.segments)) throw bad('its segments are not a list');
   const exactParts = [];

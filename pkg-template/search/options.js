@@ -7,15 +7,37 @@ import { WebembedError } from '../core/errors.js';
 const MODES = ['hybrid', 'semantic', 'keyword'];
 
 /**
- * Hybrid's fusion when none is asked: the scores mixed, the cosine weighing 0.85 for a query of
- * several words (a question: meaning decides, the words break ties) and 0.5 for one word or
- * identifier (`os.path.realpath`: the exact term counts as much as the meaning). On the Python
- * docs' known-item set (bench/hybrid-quality.mjs) this gives MRR@10 0.80 against 0.73 for
- * reciprocal rank fusion, which averages a side's bad ranking into every result; RRF stays one
- * option away (`fusion: { method: 'rrf' }`).
+ * Hybrid's fusion when none is asked: the cosine and the keyword side's share of the query
+ * (BM25 over the query's bound, see crate/src/search/fusion.rs) mixed, the cosine weighing 0.85
+ * for a query of several words (a question: meaning decides, the words break ties) and 0.3 for
+ * one word or identifier (`os.path.realpath`: the exact term decides). Chosen on the development
+ * halves of seven corpora (bench/search-quality: Python's docs as HTML and as reStructuredText,
+ * PostgreSQL's and Debian's manuals, Markdown READMEs, small sets of sentences): hybrid at least
+ * semantic − 0.004 on every one and +0.13 to +0.16 on the docs; on the held-out halves +0.10 to
+ * +0.17 on the docs and within 0.004 of semantic elsewhere. Reciprocal rank fusion stays one
+ * option away (`fusion: { method: 'rrf' }`), as do other weights.
  */
 export function defaultFusion(query) {
-  return { method: 'weighted', weight: /\s/.test(query.trim()) ? 0.85 : 0.5 };
+  return { method: 'weighted', weight: /\s/.test(query.trim()) ? 0.85 : 0.3 };
+}
+
+/**
+ * BM25's constants for a new index. b is 0.5, not the usual 0.75: chunks are already cut to at
+ * most the model's window, so their lengths vary less than whole documents', and lengths
+ * normalized less found more on the development sets (bench/search-quality: the reST sources'
+ * identifiers 0.90 → 0.91, HTML questions +0.01, none worse by more than 0.003).
+ */
+export const BM25_DEFAULTS = { k1: 1.2, b: 0.5 };
+
+/**
+ * The keyword side's language when an index names none: English stemming and stopwords for an
+ * English model, and for a multilingual one (`model.multilingual`: a vocabulary of 100 000
+ * tokens or more, or one of many scripts) 'auto': each text's stopwords by its own language, no
+ * stemming (a query's few words cannot be trusted to name its language, and a stem of the wrong
+ * language would miss its documents).
+ */
+export function defaultLanguage(model) {
+  return model?.multilingual ? 'auto' : 'english';
 }
 
 /** Documents a reranked search rescores when `candidates` is left out. */

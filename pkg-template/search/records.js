@@ -6,9 +6,11 @@
 import { WebembedError } from '../core/errors.js';
 
 const MAX_DIMENSION = 65_536;
+/** A title field's most characters: a page's title, heading chain and path, not a second body. */
+export const MAX_TITLE_UNITS = 4096;
 
 /**
- * Checks `meta` and `segments` (`[{ key, docs: [{ id, text, metadata, spans }], rowCounts,
+ * Checks `meta` and `segments` (`[{ key, docs: [{ id, text, title?, metadata, spans }], rowCounts,
  * values, scales, floats }]`) and returns the segments with `spans` and `rowCounts` as
  * Uint32Arrays. `where` names the source in messages ('the export', 'IndexedDB', 'OPFS').
  */
@@ -36,6 +38,9 @@ export function checkRecords(meta, segments, where) {
       if (seen.has(id)) throw bad(`${name} appears twice (segments ${seen.get(id)} and ${key})`);
       seen.set(id, key);
       if (typeof doc.text !== 'string') throw bad(`${name}: text is ${describe(doc.text)}, not a string`);
+      if (doc.title !== undefined && doc.title !== null && (typeof doc.title !== 'string' || doc.title.length > MAX_TITLE_UNITS)) {
+        throw bad(`${name}: title is ${typeof doc.title === 'string' ? `${doc.title.length} characters long (at most ${MAX_TITLE_UNITS})` : describe(doc.title)}, not a title`);
+      }
       const spans = integers(doc.spans);
       if (!spans || spans.length === 0 || spans.length % 2 !== 0) throw bad(`${name}: spans must be an even, non-empty list of non-negative integers`);
       for (let s = 0; s < spans.length; s += 2) {

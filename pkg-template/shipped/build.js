@@ -20,7 +20,7 @@ const KMEANS_ITERATIONS = 10;
 const SAMPLE_PER_LIST = 64;
 
 /**
- * `documents`: `[{ id, text, spans (flat [start, end, …], one pair per chunk), metadata, url }]`;
+ * `documents`: `[{ id, text, spans (flat [start, end, …], one pair per chunk), metadata, url, title? }]`;
  * `vectors`: every chunk's vector, documents in order, `dimension` floats each; `model`: what
  * the manifest records of the model ({ name, dimension, dtype, queryPrompt, documentPrompt,
  * probe }); `keywords`: { language, k1, b } or null; `glue`: an engine instance (its analyzer
@@ -72,8 +72,8 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     let size = 0;
     while (end < order.length && (end === start || size + sizes[end] <= FRAGMENT_BYTES)) size += sizes[end++];
     const docs = order.slice(start, end).map((d) => {
-      const { id, text, spans, metadata, url } = documents[d];
-      return { id, text, spans: Array.from(spans), metadata: metadata ?? null, url: url ?? null };
+      const { id, text, spans, metadata, url, title } = documents[d];
+      return { id, text, spans: Array.from(spans), metadata: metadata ?? null, url: url ?? null, ...(title ? { title } : {}) };
     });
     const bytes = encodeFragment(start, docs);
     fragmentTable.push([await put('d', bytes, 'json'), start, end - start, bytes.byteLength]);
@@ -88,7 +88,13 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     const table = [];
     for (const bytes of shards) table.push([await put('k', bytes, 'bin'), bytes.byteLength]);
     const tableBytes = encodeShardTable(table);
-    keywordSide = { ...keywords, shardCount: table.length, shards: [await put('k', tableBytes, 'json'), tableBytes.byteLength] };
+    const titled = documents.some((doc) => doc.title);
+    keywordSide = {
+      ...keywords,
+      shardCount: table.length,
+      shards: [await put('k', tableBytes, 'json'), tableBytes.byteLength],
+      ...(titled ? { title: { chunk: glue.SearchStore.titleChunk(), weight: glue.SearchStore.titleWeight() } } : {}),
+    };
   }
 
   const centroidBytes = encodeCentroids(centroids, dimension);
@@ -106,7 +112,7 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
 }
 
 function fragmentSize(doc) {
-  return doc.text.length + doc.id.length + (doc.url?.length ?? 0) + 64 + (doc.metadata ? JSON.stringify(doc.metadata).length : 0);
+  return doc.text.length + doc.id.length + (doc.url?.length ?? 0) + (doc.title?.length ?? 0) + 64 + (doc.metadata ? JSON.stringify(doc.metadata).length : 0);
 }
 
 /** The keyword postings with their BM25 impacts, sharded by term hash: one encoded shard per entry. */
@@ -118,7 +124,7 @@ async function keywordShards(glue, documents, order, { language, k1, b }) {
       const { text, spans } = documents[d];
       const chunks = [];
       for (let i = 0; i < spans.length; i += 2) chunks.push(text.slice(spans[i], spans[i + 1]));
-      const slot = store.add(new Float32Array(chunks.length), chunks);
+      const slot = store.add(new Float32Array(chunks.length), chunks, documents[d].title || undefined);
       if (slot !== number) throw new Error(`the keyword store gave document ${number} slot ${slot}`);
     });
     const terms = store.keywordTerms();

@@ -7,8 +7,9 @@
 //   p/<hash>.bin          one partition per centroid: each chunk vector's residual to its
 //                         centroid, int8 with one scale, and the chunk's document and position
 //   k/<hash>.bin          keyword postings, sharded by a hash of the term: each posting carries
-//                         its BM25 impact, so a query adds weight × impact and nothing else
-//   d/<hash>.json         document fragments (text, chunk spans, metadata, url), fetched only
+//                         its BM25 impact, so a query adds weight × impact and nothing else;
+//                         a document's title field is one more chunk (`keywords.title.chunk`)
+//   d/<hash>.json         document fragments (text, chunk spans, metadata, url, title), fetched only
 //                         for the hits a search returns
 // <hash> is the first 16 hex digits of the file's SHA-256: a host and a browser may cache every
 // file but the manifest forever, and a reader checks each file's bytes against its name.
@@ -19,7 +20,10 @@ export { dequantize, quantizeRows } from '../search/rows.js';
 
 export const MANIFEST_NAME = 'webembed-index.json';
 export const FORMAT_NAME = 'webembed-shipped-index';
-export const FORMAT_VERSION = 1;
+/** 2: documents' title fields (postings at `keywords.title.chunk`, weighed by `keywords.title.weight`). */
+export const FORMAT_VERSION = 2;
+/** Versions this webembed reads: a version 1 index is a version 2 one without titles. */
+export const READABLE_VERSIONS = [1, 2];
 const HASH_DIGITS = 16;
 const FILE_NAME = /^[cpkd]\/[0-9a-f]{16}\.(bin|json)$/;
 const MAGIC = { centroids: 0x31434557, partition: 0x31504557, shard: 0x314b4557 }; // 'WEC1', 'WEP1', 'WEK1' little-endian
@@ -188,7 +192,7 @@ export function safeUrl(url) {
   return cleaned.startsWith('//') || cleaned.startsWith('\\') || /^\/[\\]/.test(cleaned) ? null : url;
 }
 
-/** A document fragment: `{ first, docs: [{ id, text, spans, metadata, url }] }` as JSON bytes. */
+/** A document fragment: `{ first, docs: [{ id, text, spans, metadata, url, title? }] }` as JSON bytes. */
 export function encodeFragment(first, docs) {
   return new TextEncoder().encode(JSON.stringify({ first, docs }));
 }
@@ -206,6 +210,7 @@ export function decodeFragment(bytes, name, expected) {
       throw new WebembedError('E_INDEX', `${at} (${JSON.stringify(doc.id)}): spans must be pairs of offsets within its text`);
     }
     if (doc.url !== undefined && doc.url !== null && typeof doc.url !== 'string') throw new WebembedError('E_INDEX', `${at}: url is not a string`);
+    if (doc.title !== undefined && doc.title !== null && typeof doc.title !== 'string') throw new WebembedError('E_INDEX', `${at}: title is not a string`);
   });
   return docs;
 }
@@ -255,7 +260,7 @@ export function decodeShardTable(bytes, name, count) {
 export function checkManifest(manifest, where) {
   const bad = (why) => new WebembedError('E_INDEX', `${where}: ${why}`);
   if (manifest?.format !== FORMAT_NAME) throw bad(`it is not a webembed shipped index manifest (format ${JSON.stringify(manifest?.format)})`);
-  if (manifest.version !== FORMAT_VERSION) throw bad(`it is version ${manifest.version}; this webembed reads version ${FORMAT_VERSION}`);
+  if (!READABLE_VERSIONS.includes(manifest.version)) throw bad(`it is version ${manifest.version}; this webembed reads versions ${READABLE_VERSIONS.join(' and ')}`);
   const { model, counts, vectors, keywords, fragments } = manifest;
   const dimension = model?.dimension;
   if (!Number.isInteger(dimension) || dimension < 1 || dimension > MAX_DIMENSION) throw bad(`model.dimension ${JSON.stringify(dimension)} is not a dimension`);
@@ -278,6 +283,10 @@ export function checkManifest(manifest, where) {
     if (!isContentName(keywords.shards?.[0]) || !Number.isSafeInteger(keywords.shards[1])) throw bad('keywords.shards is not [shard table file, bytes]');
     if (!Number.isSafeInteger(keywords.shardCount) || keywords.shardCount < 1) throw bad('keywords.shardCount is not a positive integer');
     if (keywords.language !== null && typeof keywords.language !== 'string') throw bad('keywords.language is not a language or null');
+    const title = keywords.title;
+    if (title !== undefined && !(Number.isInteger(title?.chunk) && title.chunk >= 0 && title.chunk < 2 ** 24 && typeof title.weight === 'number' && title.weight >= 0 && title.weight <= 100)) {
+      throw bad('keywords.title is not { chunk: a chunk number below 2^24, weight: 0 to 100 }');
+    }
   }
   return manifest;
 }

@@ -337,17 +337,18 @@ export class ShippedIndex {
       }
       const depth = mode === 'hybrid' ? Math.max(k, candidates ?? FUSION_DEPTH) : k;
       const wide = filter ? Math.max(depth, 4 * k, FUSION_DEPTH) : depth;
-      const [semantic, keyword] = await Promise.all([
+      const [semantic, matched] = await Promise.all([
         mode === 'keyword' ? null : this.#semantic(vector, probes, signal),
         // In semantic mode too: each hit says its keyword score, as in a browser index.
         text !== null && this.#manifest.keywords ? this.#keyword(text, signal) : null,
       ]);
+      const keyword = matched?.scores ?? null;
       const semanticTop = semantic ? top(semantic, wide) : [];
       const keywordTop = keyword && mode !== 'semantic' ? top(keyword, wide) : [];
       let ranked;
       if (mode === 'semantic') ranked = semanticTop;
       else if (mode === 'keyword') ranked = keywordTop;
-      else ranked = this.#fuse(semanticTop, keywordTop, fusion ?? defaultFusion(text ?? ''));
+      else ranked = this.#fuse(semantic, keyword, semanticTop, keywordTop, matched?.bound ?? 0, fusion ?? defaultFusion(text ?? ''));
       return await this.#hits(ranked, { k, filter, text, semantic, keyword, signal });
     } catch (error) {
       throw asWebembedError(error);
@@ -390,7 +391,11 @@ export class ShippedIndex {
     return best;
   }
 
-  /** Each matching document's best chunk by BM25: Map(document → { index, score }). */
+  /**
+   * Each matching document's best chunk by BM25, `scores`: Map(document → { index, score }), and
+   * the query's `bound` as the engine computes it (each term's weight × idf × (k1 + 1), its idf
+   * from the chunk count and the term's body postings), which weighted fusion divides by.
+   */
   async #keyword(text, signal) {
     const terms = this.#analyzer.queryTerms(text);
     const weights = this.#analyzer.queryWeights(text);
@@ -402,13 +407,28 @@ export class ShippedIndex {
       return [s, shard];
     })));
     const chunkScores = new Map();
+    // A document's title field is one more chunk; it adds to the document's best body chunk.
+    const title = this.#manifest.keywords.title;
+    const titleScores = new Map();
+    const { k1 = 1.2 } = this.#manifest.keywords;
+    const chunkCount = this.#manifest.counts.chunks;
+    let bound = 0;
     terms.forEach((term, i) => {
       const postings = loaded.get(shardOf(term, shards.length)).get(term);
+      let frequency = 0;
+      if (postings && title) for (let p = 0; p < postings.chunks.length; p++) frequency += postings.chunks[p] === title.chunk ? 0 : 1;
+      else if (postings) frequency = postings.chunks.length;
+      bound += weights[i] * idf(chunkCount, frequency) * (k1 + 1);
       if (!postings) return;
       const { documents, chunks, impacts } = postings;
       for (let p = 0; p < documents.length; p++) {
+        const score = Math.fround(weights[i] * impacts[p]);
+        if (title && chunks[p] === title.chunk) {
+          titleScores.set(documents[p], (titleScores.get(documents[p]) ?? 0) + score);
+          continue;
+        }
         const key = documents[p] * 2 ** 24 + chunks[p];
-        chunkScores.set(key, (chunkScores.get(key) ?? 0) + Math.fround(weights[i] * impacts[p]));
+        chunkScores.set(key, (chunkScores.get(key) ?? 0) + score);
       }
     });
     const best = new Map();
@@ -419,18 +439,36 @@ export class ShippedIndex {
       const seen = best.get(doc);
       if (score > 0 && (!seen || score > seen.score || (score === seen.score && index < seen.index))) best.set(doc, { index, score: Math.fround(score) });
     }
-    return best;
+    for (const [doc, score] of titleScores) {
+      // As the engine sums them: the best body chunk's score, then the weighed title's.
+      const body = best.get(doc);
+      const total = Math.fround((body?.score ?? 0) + Math.fround(title.weight * Math.fround(score)));
+      if (total > 0) best.set(doc, { index: body?.index ?? 0, score: total });
+    }
+    return { scores: best, bound: Math.fround(bound) };
   }
 
-  #fuse(semantic, keyword, { method, weight }) {
-    const flat = (hits) => Float64Array.from(hits.flatMap((hit) => [hit.doc, hit.score]));
-    const fused = this.#glue.SearchStore.fuse(flat(semantic), flat(keyword), method, weight);
-    const [s, kw] = [new Map(semantic.map((hit, rank) => [hit.doc, { ...hit, rank }])), new Map(keyword.map((hit, rank) => [hit.doc, { ...hit, rank }]))];
+  /**
+   * The candidates (each side's first ones) fused, each scored by both sides: a keyword hit in
+   * a partition the search did not read counts as no nearer than the farthest one it did.
+   */
+  #fuse(semantic, keyword, semanticTop, keywordTop, bound, { method, weight }) {
+    const candidates = [...new Set([...semanticTop.map((hit) => hit.doc), ...keywordTop.map((hit) => hit.doc)])];
+    let farthest = Infinity;
+    for (const { score } of semantic.values()) farthest = Math.min(farthest, score);
+    const cosineOf = (doc) => semantic.get(doc)?.score ?? (Number.isFinite(farthest) ? farthest : 0);
+    const keywordOf = (doc) => keyword?.get(doc)?.score ?? 0;
+    const flat = (pairs) => Float64Array.from(pairs.flat());
+    const bySemantic = flat(candidates.map((doc) => [doc, cosineOf(doc)]).sort((a, b) => b[1] - a[1] || a[0] - b[0]));
+    const byKeyword = flat(candidates.map((doc) => [doc, keywordOf(doc)]).filter(([, score]) => score > 0).sort((a, b) => b[1] - a[1] || a[0] - b[0]));
+    const fused = this.#glue.SearchStore.fuse(bySemantic, byKeyword, method, weight, method === 'weighted' ? bound : 0);
+    const [s, kw] = [new Map(semanticTop.map((hit, rank) => [hit.doc, { ...hit, rank }])), new Map(keywordTop.map((hit, rank) => [hit.doc, { ...hit, rank }]))];
     const out = [];
     for (let i = 0; i < fused.length; i += 2) {
       const doc = fused[i];
       const [a, b] = [s.get(doc), kw.get(doc)];
-      out.push({ doc, index: a && (!b || a.rank <= b.rank) ? a.index : b.index, score: fused[i + 1] });
+      const index = a && (!b || a.rank <= b.rank) ? a.index : b ? b.index : semantic.get(doc)?.index ?? keyword.get(doc).index;
+      out.push({ doc, index, score: fused[i + 1] });
     }
     return out;
   }
@@ -455,6 +493,7 @@ export class ShippedIndex {
           score: hit.score,
           chunk: { index, start, end },
           text: chunkText,
+          title: doc.title ?? null,
           metadata: doc.metadata ?? null,
           // Whatever a host serves, a hit never links to script.
           url: safeUrl(doc.url),
@@ -503,6 +542,11 @@ export class ShippedIndex {
 }
 
 /** The `n` best of `scored` (Map document → { index, score }) as `[{ doc, index, score }]`; ties to the lower document. */
+/** Lucene's idf, as the engine's (crate/src/search/keywords.rs). */
+function idf(chunks, frequency) {
+  return Math.fround(Math.log(1 + (chunks - frequency + 0.5) / (frequency + 0.5)));
+}
+
 function top(scored, n) {
   const list = [];
   for (const [doc, { index, score }] of scored) list.push({ doc, index, score });

@@ -118,8 +118,13 @@ test('a shipped index gives the scores of a browser index holding the same docum
   const { listInputs, readDocuments } = await import('../../pkg/cli/inputs.mjs');
   const docs = [];
   for (const input of await listInputs([SITE])) docs.push(...(await readDocuments(input)));
-  await memory.add(docs.map(({ id, text, metadata }) => ({ id, text, metadata })));
+  await memory.add(docs.map(({ id, text, title, metadata }) => ({ id, text, title, metadata })));
   for (const query of ['password reset link', 'realpath', 'trains on Sunday', 'semantic search meaning']) {
+    // Hybrid: the same fusion of the same BM25 over the same bound; the cosines differ by int8's error.
+    const [shippedHybrid, browserHybrid] = [await index.search(query, { k: 8 }), await memory.search(query, { k: 8 })];
+    const fused = new Map(browserHybrid.map((hit) => [hit.id, hit.score]));
+    for (const hit of shippedHybrid.filter((h) => fused.has(h.id))) assert.ok(Math.abs(hit.score - fused.get(hit.id)) < 5e-3, `${query}: fused ${hit.id} ${hit.score} vs ${fused.get(hit.id)}`);
+    assert.equal(shippedHybrid[0].id, browserHybrid[0].id, query);
     const [shipped, browser] = [await index.search(query, { mode: 'keyword', k: 8 }), await memory.search(query, { mode: 'keyword', k: 8 })];
     assert.deepEqual(shipped.map((h) => h.id), browser.map((h) => h.id), query);
     shipped.forEach((hit, i) => assert.ok(Math.abs(hit.keywordScore - browser[i].keywordScore) < 1e-5, `${query}: BM25 ${hit.keywordScore} vs ${browser[i].keywordScore}`));

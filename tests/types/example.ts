@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     vectors: 'int8', storage: 'auto', chunkTokens: 256, overlapTokens: 32, queryPrompt: 'query: ', documentPrompt: 'passage: ',
     language: 'english', k1: 1.2, b: 0.75,
   });
-  await index.add([{ id: 'a1', text: 'text', metadata: { url: 'https://example.com' } }], { onProgress: (p: AddProgress) => console.log(p.chunks, p.totalChunks), batchSize: 16 });
+  await index.add([{ id: 'a1', text: 'text', title: 'Guide › Install · guide.md', metadata: { url: 'https://example.com' } }], { onProgress: (p: AddProgress) => console.log(p.chunks, p.totalChunks), batchSize: 16 });
   const hits: SearchHit<{ url: string }>[] = await index.search('query', { k: 5, filter: (m) => m?.url.startsWith('https') ?? false });
   const hybrid: SearchHit<{ url: string }>[] = await index.search('os.path.realpath', { mode: 'hybrid', fusion: { method: 'weighted', weight: 0.7 }, candidates: 100 });
   const why: [number | null, number | null, Span[]] = [hybrid[0]?.semanticScore ?? null, hybrid[0]?.keywordScore ?? null, hybrid[0]?.highlights ?? []];
