@@ -34,9 +34,10 @@ function locate(pathname) {
 /** Starts the server; resolves to { server, url } once it listens. */
 export function startServer({ port = 0, crossOriginIsolated = false } = {}) {
   const server = createServer(async (request, response) => {
-    const { pathname } = new URL(request.url, 'http://localhost');
+    const { pathname, search } = new URL(request.url, 'http://localhost');
     if (pathname === '/') {
-      response.writeHead(302, { location: '/www/' });
+      // The query goes along: `/?model=…` is the demo with that model.
+      response.writeHead(302, { location: `/www/${search}` });
       return response.end();
     }
     let file = locate(pathname);

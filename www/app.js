@@ -118,20 +118,23 @@ async function search(event) {
   const rerank = reranker && ui.rerank.checked ? reranker : undefined;
   const hits = await index.search(query, { k: RESULTS, mode, rerank });
   const elapsed = performance.now() - t0;
-  ui.results.replaceChildren(...hits.map(renderHit));
+  // The bars are each hit's score against the best one's: a fused score, a BM25 and a
+  // reranker's logit have no common scale.
+  const best = Math.max(...hits.map((hit) => hit.score), 1e-9);
+  ui.results.replaceChildren(...hits.map((hit) => renderHit(hit, best)));
   const what = mode === 'keyword' ? 'Keywords looked up' : 'Query embedded';
   ui.timing.textContent = `${what} and ${index.size} documents (${index.chunkCount} chunks) searched (${mode}${rerank ? ', reranked' : ''}) in ${elapsed.toFixed(1)} ms`;
 }
 
-// A hit: the document's title, why it was found (cosine, BM25), and its best chunk within some
-// context, the query's terms marked in it.
-function renderHit({ id, score, chunk, metadata, semanticScore, keywordScore, rerankScore, highlights }) {
+// A hit: the score it is ordered by, the document's title, why it was found (cosine, BM25,
+// reranker), and its best chunk within some context, the query's terms marked in it.
+function renderHit({ id, score, chunk, metadata, semanticScore, keywordScore, rerankScore, highlights }, topScore) {
   const { text } = index.get(id);
   const item = document.createElement('li');
   item.innerHTML = '<div class="score"><span class="value"></span><div class="bar"></div></div><div><div class="title"></div><div class="why"></div><div class="text"></div></div>';
-  // The bar shows the cosine, the one score with a fixed scale.
-  item.querySelector('.value').textContent = (semanticScore ?? score).toFixed(3);
-  item.querySelector('.bar').style.width = `${Math.max(0, semanticScore ?? 0) * 100}%`;
+  // The score the list is ordered by (fused, cosine, BM25 or reranked, as the mode has it).
+  item.querySelector('.value').textContent = score.toFixed(3);
+  item.querySelector('.bar').style.width = `${Math.max(0, Math.min(1, score / topScore)) * 100}%`;
   item.querySelector('.title').textContent = metadata?.title ?? id;
   const why = [
     semanticScore === null ? null : `cosine ${semanticScore.toFixed(3)}`,
@@ -164,7 +167,7 @@ async function addFiles(fileList) {
       ui.indexTiming.textContent = `${file.name} is larger than 8 MB; skipped`;
       continue;
     }
-    docs.push({ id: `file:${file.name}`, text: await file.text(), metadata: { title: file.name, type: file.type || 'text/plain' } });
+    docs.push({ id: `file:${file.name}`, text: await file.text(), title: file.name, metadata: { title: file.name, type: file.type || 'text/plain' } });
   }
   await addDocuments(docs);
 }
@@ -188,7 +191,7 @@ function wireLibrary() {
     const text = ui.pasteText.value.trim();
     if (!text) return;
     const title = ui.pasteTitle.value.trim() || text.slice(0, 40);
-    await addDocuments([{ id: `pasted:${title}`, text, metadata: { title } }]);
+    await addDocuments([{ id: `pasted:${title}`, text, title, metadata: { title } }]);
     ui.pasteText.value = '';
     ui.pasteTitle.value = '';
   });
@@ -270,8 +273,9 @@ async function main() {
     showBackend();
     setStatus(`Model loaded in ${(performance.now() - t0).toFixed(0)} ms`);
     const opened = performance.now();
-    // One index per model and dtype: an index only answers for the model that made it.
-    index = await model.openIndex(`demo ${new URL(MODEL, location.href).href} ${DTYPE}`);
+    // One index per model and dtype: an index only answers for the model that made it. (v2: the
+    // keyword side's defaults changed, stopwords and titles; an older demo index is left alone.)
+    index = await model.openIndex(`demo v2 ${new URL(MODEL, location.href).href} ${DTYPE}`);
     if (index.size === 0) {
       await addDocuments(PASSAGES.map((text, i) => ({ id: `sample-${i}`, text, metadata: { title: `Sample ${i + 1}: ${text.split(/[,;.]/)[0]}` } })));
     } else {

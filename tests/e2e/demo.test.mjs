@@ -60,6 +60,18 @@ test('the demo indexes, searches with the best chunk highlighted, keeps document
   rows = await ask(page, 'how hot is the surface of the sun?');
   assert.match(rows[0].mark, /^The Sun is the star/);
   assert.ok(rows[0].terms.map((t) => t.toLowerCase()).includes('sun'), rows[0].terms.join(', '));
+  // Natural questions: the words of the question, not its function words, count and are marked;
+  // the list is ordered by the score each hit shows (the fused one).
+  const functionWords = new Set(['a', 'an', 'the', 'is', 'of', 'to', 'in', 'how', 'what', 'do', 'does', 'it', 'for', 'and', 'on', 'which', 'can', 'there']);
+  for (const question of ['how hot is the surface of the sun?', 'what is a good language for beginners to learn?', 'how long does a cat sleep each day?', 'is there a wall you can see across China?']) {
+    const semantic = (await ask(page, question, 'semantic')).slice(0, 5).map((row) => row.title);
+    const hybrid = await ask(page, question);
+    for (const row of hybrid.slice(0, 3)) {
+      assert.ok(semantic.includes(row.title), `${question}: ${row.title} is not in semantic's top 5`);
+      assert.deepEqual(row.terms.filter((t) => functionWords.has(t.toLowerCase())), [], `${question}: ${row.title} marks function words`);
+    }
+    for (let i = 1; i < hybrid.length; i++) assert.ok(hybrid[i - 1].score >= hybrid[i].score, `${question}: sorted by the score shown`);
+  }
   rows = await ask(page, 'sun', 'keyword');
   assert.ok(rows.length >= 1 && rows.every((row) => row.terms.length > 0), 'keyword hits all contain the term');
 
@@ -121,6 +133,7 @@ test('the model picker offers a static model (no forward pass), which indexes th
   const { page, url } = harness;
   await page.goto(`${url}/?model=${encodeURIComponent('../models/static-minilm-distilled/')}`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120_000 });
+  assert.equal(await page.inputValue('#model-picker'), '../models/static-minilm-distilled/', page.url());
   assert.match(await page.textContent('#index-timing'), /Indexed 14 documents/);
   assert.match(await page.textContent('#backend'), /backend: cpu/);
   const rows = await ask(page, 'What is the tallest mountain on Earth?');
