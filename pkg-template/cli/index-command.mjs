@@ -3,6 +3,7 @@
 //
 //   webembed index <inputs…> --model <folder | hub id> --out <folder>
 //   webembed index --vectors <file.npy | file.parquet> --documents <file.jsonl> --model … --out …
+//   webembed index --parquet <folder | glob of parts> --model … --out …
 //   webembed index --from-export <file> --model … --out …
 //
 // Embedding uses every core (the worker pool). Each document's chunk vectors are kept in a build
@@ -20,7 +21,9 @@ import { parseArgs } from 'node:util';
 import { Embedder } from '../model/embedder.js';
 import { newInstance, pickSimd } from '../engine/instance.js';
 import { cores } from '../core/platform.js';
-import { InputError, listInputs, parseJsonl, readDocuments, readVectors } from './inputs.mjs';
+import { InputError, listInputs, parseJsonl, readDocuments } from './inputs.mjs';
+import { readVectors } from './vector-files.mjs';
+import { DEFAULT_COLUMNS, listParts, readParts } from './parquet-parts.mjs';
 import { parseExport } from '../search/browser-index.js';
 import { buildShippedIndex } from '../shipped/build.js';
 import { MANIFEST_NAME, safeUrl } from '../shipped/format.js';
@@ -32,6 +35,10 @@ const USAGE = `usage: webembed index <inputs…> --model <folder | hub id> --out
          inputs: folders, files or globs of .md, .rst (.rst.txt), .txt, .html and .jsonl ({ id, text, title?, metadata?, url? } per line);
                  HTML, Markdown and reStructuredText are cut at their headings, each section titled by its page, heading chain and path
        webembed index --vectors <file.npy | file.parquet> --documents <file.jsonl> --model … --out …
+       webembed index --parquet <folder | glob of parts> --model … --out …
+                 columns id and vector (a list of float or double), optional text, url, title, metadata (JSON or a struct);
+                 other names with --id-column, --vector-column, --text-column, --url-column, --title-column, --metadata-column;
+                 a document's chunks on consecutive rows
        webembed index --from-export <index export> --model … --out …
 options: --dtype q8|f32 (default q8)  --threads N (default: every core)  --language <Snowball language>|auto|none (default: english, auto for a multilingual model)
          --chunk-tokens N (default: the model's window, at most 512)  --overlap-tokens N  --truncate-dim N (Matryoshka)
@@ -54,7 +61,8 @@ export async function indexCommand(argv) {
         'from-export': { type: 'string' }, dtype: { type: 'string', default: 'q8' }, threads: { type: 'string' },
         language: { type: 'string' }, 'chunk-tokens': { type: 'string' }, 'overlap-tokens': { type: 'string' },
         column: { type: 'string' }, cache: { type: 'string', default: '.webembed-cache' }, 'truncate-dim': { type: 'string' },
-        'model-name': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        'model-name': { type: 'string' }, help: { type: 'boolean', short: 'h' }, parquet: { type: 'string' },
+        ...Object.fromEntries(Object.keys(DEFAULT_COLUMNS).map((role) => [`${role}-column`, { type: 'string' }])),
       },
     });
   } catch (error) {
@@ -64,8 +72,8 @@ export async function indexCommand(argv) {
   if (values.help) return void console.log(USAGE);
   if (!values.model) return usage('--model is needed: the model that embeds the documents and, later, the queries');
   if (!values.out) return usage('--out is needed: the folder to write the index to');
-  const sources = [positionals.length > 0, Boolean(values.vectors || values.documents), Boolean(values['from-export'])].filter(Boolean).length;
-  if (sources !== 1) return usage('give inputs, or --vectors with --documents, or --from-export (one of them)');
+  const sources = [positionals.length > 0, Boolean(values.vectors || values.documents), Boolean(values['from-export']), Boolean(values.parquet)].filter(Boolean).length;
+  if (sources !== 1) return usage('give inputs, or --vectors with --documents, or --parquet, or --from-export (one of them)');
   if (Boolean(values.vectors) !== Boolean(values.documents)) return usage('--vectors and --documents go together');
   const out = resolve(values.out);
   const outInfo = await stat(out).catch(() => null);
@@ -96,6 +104,7 @@ export async function indexCommand(argv) {
     let documents;
     let vectors;
     if (values.vectors) ({ documents, vectors } = await fromVectors(values, model));
+    else if (values.parquet) ({ documents, vectors } = await fromParts(values, model));
     else if (values['from-export']) ({ documents, vectors } = await fromExport(values['from-export'], model, described));
     else ({ documents, vectors } = await embedInputs(positionals, model, described, chunking, resolve(values.cache)));
     dropUnsafeUrls(documents);
@@ -115,7 +124,7 @@ export async function indexCommand(argv) {
 function dropUnsafeUrls(documents) {
   for (const doc of documents) {
     if (doc.url !== null && doc.url !== undefined && safeUrl(doc.url) === null) {
-      console.warn(`webembed: document ${JSON.stringify(doc.id)}${doc.line ? ` (line ${doc.line})` : ''}: its url ${JSON.stringify(String(doc.url).slice(0, 80))} is neither http(s) nor a path on the site: dropped`);
+      console.warn(`webembed: document ${JSON.stringify(doc.id)}${doc.line ? ` (${typeof doc.line === 'number' ? `line ${doc.line}` : doc.line})` : ''}: its url ${JSON.stringify(String(doc.url).slice(0, 80))} is neither http(s) nor a path on the site: dropped`);
       doc.url = null;
     }
   }
@@ -225,6 +234,16 @@ async function fromVectors(values, model) {
     delete doc.hasText;
   }
   return { documents, vectors: read.values };
+}
+
+/** Documents and vectors from Parquet parts (parquet-parts.mjs), the columns named by the --*-column flags. */
+async function fromParts(values, model) {
+  const columns = Object.fromEntries(Object.entries(DEFAULT_COLUMNS).map(([role, name]) => [role, values[`${role}-column`] ?? name]));
+  const parts = await listParts(values.parquet);
+  console.log(`${parts.length} Parquet parts in ${values.parquet}`);
+  const { documents, vectors, rows } = await readParts(parts, { columns, dimension: model.dimension });
+  console.log(`${rows} rows, ${documents.length} documents`);
+  return { documents, vectors };
 }
 
 /** An `index.export()` file: its documents and vectors (the exact 16-bit ones when it has them). */

@@ -1,11 +1,9 @@
-// What `webembed index` reads (Node only): documents from folders, globs, .md/.txt/.html files
-// and JSONL, and vectors computed elsewhere from NumPy .npy or Apache Parquet (hyparquet reads
-// what Spark, Ray, pandas and pyarrow write). Each bad input is an Error naming the file and why.
+// What `webembed index` reads (Node only): documents from folders, globs, .md/.rst/.txt/.html
+// files and JSONL, and NumPy .npy vectors (vector-files.mjs; Parquet in parquet-parts.mjs). Each
+// bad input is an Error naming the file and why.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
-
-import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 
 import { htmlSections } from './html-sections.mjs';
 import { markdownSections, restSections, titleField } from './text-sections.mjs';
@@ -157,23 +155,8 @@ export function parseJsonl(source, file, { requireText }) {
   return docs;
 }
 
-export async function readVectors(file, { column } = {}) {
-  let bytes;
-  try {
-    bytes = await readFile(file);
-  } catch (error) {
-    throw new InputError(`${file}: cannot read it (${error.code ?? error.message})`);
-  }
-  const extension = extname(file).toLowerCase();
-  const read = extension === '.npy' ? readNpy(bytes, file) : extension === '.parquet' ? await readParquet(bytes, file, column) : null;
-  if (!read) throw new InputError(`${file}: vectors are read from .npy or .parquet files`);
-  const bad = read.values.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) throw new InputError(`${file}: row ${Math.floor(bad / read.dimension)} holds ${read.values[bad]} (every value must be a finite number)`);
-  return read;
-}
-
 /** NumPy's format 1–3: a little-endian float32 or float64 matrix, C order. */
-function readNpy(bytes, file) {
+export function readNpy(bytes, file) {
   if (bytes.length < 10 || bytes[0] !== 0x93 || bytes.toString('latin1', 1, 6) !== 'NUMPY') throw new InputError(`${file}: not a NumPy .npy file`);
   const major = bytes[6];
   const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
@@ -191,41 +174,4 @@ function readNpy(bytes, file) {
   if (bytes.length - start !== rows * dimension * width) throw new InputError(`${file}: holds ${bytes.length - start} bytes of data for shape (${rows}, ${dimension}) of ${descr}: truncated?`);
   const data = bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length);
   return { rows, dimension, values: width === 4 ? new Float32Array(data) : Float32Array.from(new Float64Array(data)) };
-}
-
-/** A Parquet file's vector column: a list of float or double per row (the first such column, or `column`). */
-async function readParquet(bytes, file, column) {
-  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
-  let metadata;
-  try {
-    metadata = parquetMetadata(buffer);
-  } catch (error) {
-    throw new InputError(`${file}: not a Parquet file (${error.message})`);
-  }
-  const columns = metadata.schema.slice(1).filter((s) => s.num_children === undefined || s.num_children === 0);
-  const listColumns = metadata.schema.filter((s) => s.converted_type === 'LIST' || s.logical_type?.type === 'LIST').map((s) => s.name);
-  const name = column ?? listColumns[0];
-  if (!name) throw new InputError(`${file}: no list column holds the vectors (columns: ${metadata.schema.slice(1).map((s) => s.name).join(', ')}); name it with --column`);
-  const leaf = columns.find((s) => s.name === 'element' || s.name === 'item' || s.name === 'array');
-  if (leaf && leaf.type !== 'FLOAT' && leaf.type !== 'DOUBLE') throw new InputError(`${file}: column ${name} holds ${leaf.type}, not float or double`);
-  let records;
-  try {
-    records = await parquetReadObjects({ file: buffer, columns: [name] });
-  } catch (error) {
-    throw new InputError(`${file}: column ${name} cannot be read (${error.message})`);
-  }
-  const rows = records.length;
-  const first = records[0]?.[name];
-  if (rows === 0 || !first || typeof first.length !== 'number') throw new InputError(`${file}: column ${name} has no vectors`);
-  const dimension = first.length;
-  const values = new Float32Array(rows * dimension);
-  records.forEach((record, r) => {
-    const vector = record[name];
-    if (!vector || vector.length !== dimension) throw new InputError(`${file}: row ${r} of ${name} has ${vector?.length ?? 'no'} values; row 0 has ${dimension}`);
-    for (let d = 0; d < dimension; d++) {
-      if (typeof vector[d] !== 'number') throw new InputError(`${file}: row ${r} of ${name} holds ${typeof vector[d]}, not numbers`);
-      values[r * dimension + d] = vector[d];
-    }
-  });
-  return { rows, dimension, values };
 }
