@@ -13,3 +13,6 @@ if ! rustup run "$WEBEMBED_NIGHTLY" rustc --version >/dev/null 2>&1; then
     export WEBEMBED_NIGHTLY=nightly
   fi
 fi
+# The Python venv of the tools that need torch (fixture makers, the cluster example's Ray job).
+export WEBEMBED_TORCH_VENV="${WEBEMBED_TORCH_VENV:-$HOME/.cache/webembed/torch-venv}"
+export WEBEMBED_TORCH_PYTHON="$WEBEMBED_TORCH_VENV/bin/python"

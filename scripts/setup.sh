@@ -124,8 +124,19 @@ else
 fi
 }
 
+python_tools() {
+log "Python tools venv: torch, sentence-transformers and Ray Data (the cluster example's job, which the tests run)"
+source scripts/env.sh
+[ -x "$WEBEMBED_TORCH_PYTHON" ] || python3 -m venv "$WEBEMBED_TORCH_VENV"
+if ! "$WEBEMBED_TORCH_PYTHON" -c 'import ray.data, sentence_transformers, pyarrow' >/dev/null 2>&1; then
+  "$WEBEMBED_TORCH_PYTHON" -m pip install --quiet -r tools/requirements.txt -r examples/cluster/requirements.txt
+else
+  echo "$WEBEMBED_TORCH_VENV already has them"
+fi
+}
+
 case "$part" in
   demo) first_page ;;
   demo-rest) nightly; multilingual ;;
-  all) first_page; nightly; test_tools; multilingual ;;
+  all) first_page; nightly; test_tools; multilingual; python_tools ;;
 esac
