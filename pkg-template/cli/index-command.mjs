@@ -26,6 +26,7 @@ import { readVectors } from './vector-files.mjs';
 import { DEFAULT_COLUMNS, listParts, readParts } from './parquet-parts.mjs';
 import { parseExport } from '../search/browser-index.js';
 import { buildShippedIndex } from '../shipped/build.js';
+import { startAssignPool } from './assign-pool.mjs';
 import { MANIFEST_NAME, safeUrl } from '../shipped/format.js';
 import { concat, dequantize } from '../search/rows.js';
 import { DEFAULT_OVERLAP_TOKENS, defaultChunkTokens } from '../core/input.js';
@@ -112,9 +113,17 @@ export async function indexCommand(argv) {
     if (!keywords) console.log('no keyword side: some documents have no text (semantic search only)');
     for (const doc of documents) doc.text ??= '';
     const glue = await newInstance(pickSimd('auto'), null);
-    const { manifest, files } = await buildShippedIndex({ documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line) });
+    // Clustering and assignment on every core (--threads), as the embedding was.
+    const pool = threads > 1 ? startAssignPool(threads) : null;
+    let built;
+    try {
+      built = await buildShippedIndex({ documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line), progress: passReporter(), assigner: pool?.assign });
+    } finally {
+      await pool?.close();
+    }
+    const { manifest, files } = built;
     const bytes = await writeIndex(out, manifest, files);
-    console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitions.length} partitions, ${manifest.keywords?.shardCount ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitions.length} partitions, ${manifest.keywords?.shardCount ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s, peak memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
   } finally {
     await model.dispose();
   }
@@ -327,6 +336,40 @@ async function writeIndex(out, manifest, files) {
     for (const name of names) if (!files.has(`${folder}/${name}`)) await rm(join(out, folder, name), { force: true });
   }
   return total + manifestBytes.byteLength;
+}
+
+/** The build's passes in order, to number them. */
+const PASSES = ['k-means', 'assigning', 'partitions', 'fragments', 'keywords'];
+
+/**
+ * The build's progress: on a terminal a bar naming the pass (n of the build's passes) with its
+ * ETA, elsewhere a line at each quarter of a pass that takes over a second.
+ */
+function passReporter() {
+  const tty = process.stderr.isTTY;
+  let current = null;
+  return ({ pass, passes, done, total }) => {
+    if (pass !== current?.pass) {
+      if (tty && current) process.stderr.write('\n');
+      current = { pass, started: performance.now(), quarter: 0 };
+    }
+    const share = total > 0 ? Math.min(1, done / total) : 1;
+    const elapsed = (performance.now() - current.started) / 1000;
+    const eta = share > 0 && share < 1 ? formatSeconds((elapsed * (1 - share)) / share) : share >= 1 ? 'done' : '…';
+    const label = `pass ${PASSES.indexOf(pass) + 1}/${passes} ${pass}`;
+    if (tty) {
+      const width = 30;
+      const filled = Math.round(width * share);
+      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}, ETA ${eta}   `);
+    } else if (elapsed > 1 && Math.floor(share * 4) > current.quarter) {
+      current.quarter = Math.floor(share * 4);
+      console.log(`${label}: ${done}/${total} (${Math.round(share * 100)}%), ${share >= 1 ? `took ${formatSeconds(elapsed)}` : `ETA ${eta}`}`);
+    }
+  };
+}
+
+function formatSeconds(seconds) {
+  return seconds < 60 ? `${Math.round(seconds)} s` : `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 }
 
 /** A bar on a terminal, a line every 10% otherwise. */

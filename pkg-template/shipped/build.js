@@ -24,9 +24,13 @@ const SAMPLE_PER_LIST = 64;
  * `vectors`: every chunk's vector, documents in order, `dimension` floats each; `model`: what
  * the manifest records of the model ({ name, dimension, dtype, queryPrompt, documentPrompt,
  * probe }); `keywords`: { language, k1, b } or null; `glue`: an engine instance (its analyzer
- * makes the keyword postings). Returns `{ manifest, files: Map(path → bytes) }`.
+ * makes the keyword postings); `progress({ pass, passes, done, total })` hears each pass's advance
+ * (k-means, assigning, partitions, fragments, keywords); `assigner` (optional) assigns rows to
+ * centroids on other threads, `(vectors, rows, dimension, centroids, lists, advance)` → Promise of
+ * Uint32Array, giving what `assignRows` gives. Returns `{ manifest, files: Map(path → bytes) }`.
  */
-export async function buildShippedIndex({ documents, vectors, dimension, model, chunking, keywords, glue, log = () => {} }) {
+export async function buildShippedIndex({ documents, vectors, dimension, model, chunking, keywords, glue, log = () => {}, progress = () => {}, assigner = null }) {
+  const assign = assigner ?? (async (...args) => assignRows(glue, ...args));
   const rowCounts = documents.map((doc) => doc.spans.length / 2);
   const rows = rowCounts.reduce((a, b) => a + b, 0);
   if (vectors.length !== rows * dimension) throw new Error(`${vectors.length / dimension} vectors for ${rows} chunks`);
@@ -37,11 +41,13 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     return name;
   };
 
+  const passes = keywords ? 5 : 4;
+  const step = (pass, total) => (done) => progress({ pass, passes, done, total });
   const lists = Math.max(1, Math.min(Math.round(rows / ROWS_PER_PARTITION), Math.floor(CENTROID_BYTES / (dimension + 4))));
   log(`clustering ${rows} vectors into ${lists} partitions`);
-  const centroids = quantizeRows(kmeans(glue, vectors, rows, dimension, lists), dimension);
+  const centroids = quantizeRows(await kmeans(assign, vectors, rows, dimension, lists, step('k-means', KMEANS_ITERATIONS)), dimension);
   const dequantized = dequantize(centroids, dimension);
-  const assignment = assign(glue, vectors, rows, dimension, dequantized, lists);
+  const assignment = await assign(vectors, rows, dimension, dequantized, lists, step('assigning', rows));
 
   // Documents ordered by their first chunk's partition: a query's hits then share fragments.
   const firstRow = [];
@@ -53,7 +59,9 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   const members = Array.from({ length: lists }, () => []);
   for (const d of order) for (let c = 0; c < rowCounts[d]; c++) members[assignment[firstRow[d] + c]].push([d, c]);
   const partitions = [];
+  const partitionStep = step('partitions', lists);
   for (let list = 0; list < lists; list++) {
+    if (list % 64 === 0) partitionStep(list);
     const entries = members[list];
     const residuals = new Float32Array(entries.length * dimension);
     entries.forEach(([d, c], i) => {
@@ -64,10 +72,13 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     const bytes = encodePartition({ list, documents: Uint32Array.from(entries, ([d]) => numberOf[d]), chunks: Uint32Array.from(entries, ([, c]) => c), scales, codes }, dimension);
     partitions.push([await put('p', bytes, 'bin'), entries.length, bytes.byteLength]);
   }
+  partitionStep(lists);
 
   const fragmentTable = [];
   const sizes = order.map((d) => fragmentSize(documents[d]));
+  const fragmentStep = step('fragments', order.length);
   for (let start = 0; start < order.length;) {
+    fragmentStep(start);
     let end = start;
     let size = 0;
     while (end < order.length && (end === start || size + sizes[end] <= FRAGMENT_BYTES)) size += sizes[end++];
@@ -79,12 +90,13 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     fragmentTable.push([await put('d', bytes, 'json'), start, end - start, bytes.byteLength]);
     start = end;
   }
+  fragmentStep(order.length);
   const table = encodeFragmentTable(fragmentTable);
 
   let keywordSide = null;
   if (keywords) {
     log('indexing keywords');
-    const shards = await keywordShards(glue, documents, order, keywords);
+    const shards = await keywordShards(glue, documents, order, keywords, step('keywords', order.length));
     const table = [];
     for (const bytes of shards) table.push([await put('k', bytes, 'bin'), bytes.byteLength]);
     const tableBytes = encodeShardTable(table);
@@ -116,7 +128,7 @@ function fragmentSize(doc) {
 }
 
 /** The keyword postings with their BM25 impacts, sharded by term hash: one encoded shard per entry. */
-async function keywordShards(glue, documents, order, { language, k1, b }) {
+async function keywordShards(glue, documents, order, { language, k1, b }, advance) {
   // A one-dimension store: only its keyword side is wanted.
   const store = new glue.SearchStore(1, 'f32', language ?? undefined, k1, b);
   try {
@@ -126,7 +138,9 @@ async function keywordShards(glue, documents, order, { language, k1, b }) {
       for (let i = 0; i < spans.length; i += 2) chunks.push(text.slice(spans[i], spans[i + 1]));
       const slot = store.add(new Float32Array(chunks.length), chunks, documents[d].title || undefined);
       if (slot !== number) throw new Error(`the keyword store gave document ${number} slot ${slot}`);
+      if (number % 4096 === 0) advance(number);
     });
+    advance(order.length);
     const terms = store.keywordTerms();
     const flat = store.keywordImpacts();
     const postings = flat.length / 4;
@@ -155,13 +169,17 @@ async function keywordShards(glue, documents, order, { language, k1, b }) {
  * Each row's partition: the centroid of the largest inner product (ties: the lower one). The
  * engine's f32 scan does it, ten times faster than a JavaScript loop.
  */
-function assign(glue, vectors, rows, dimension, centroids, lists) {
+export function assignRows(glue, vectors, rows, dimension, centroids, lists, advance = () => {}) {
   const store = new glue.SearchStore(dimension, 'f32', undefined, 1.2, 0.75);
   try {
     store.reserve(lists);
     for (let c = 0; c < lists; c++) store.add(centroids.subarray(c * dimension, (c + 1) * dimension), ['']);
     const out = new Uint32Array(rows);
-    for (let r = 0; r < rows; r++) out[r] = store.search(vectors.subarray(r * dimension, (r + 1) * dimension), 1, undefined)[0];
+    for (let r = 0; r < rows; r++) {
+      if (r % 4096 === 0) advance(r);
+      out[r] = store.search(vectors.subarray(r * dimension, (r + 1) * dimension), 1, undefined)[0];
+    }
+    advance(rows);
     return out;
   } finally {
     store.free();
@@ -169,7 +187,7 @@ function assign(glue, vectors, rows, dimension, centroids, lists) {
 }
 
 /** Spherical k-means on a seeded sample: `lists` unit centroids, row-major. */
-function kmeans(glue, vectors, rows, dimension, lists) {
+async function kmeans(assign, vectors, rows, dimension, lists, advance) {
   const random = mulberry32(0x5eed);
   const sampleSize = Math.min(rows, lists * SAMPLE_PER_LIST);
   // A partial Fisher–Yates shuffle picks the sample.
@@ -184,7 +202,8 @@ function kmeans(glue, vectors, rows, dimension, lists) {
   for (let c = 0; c < lists; c++) centroids.set(sample.subarray(c * dimension, (c + 1) * dimension), c * dimension);
   normalizeRows(centroids, dimension);
   for (let iteration = 0; iteration < KMEANS_ITERATIONS && lists > 1; iteration++) {
-    const owner = assign(glue, sample, sampleSize, dimension, centroids, lists);
+    advance(iteration);
+    const owner = await assign(sample, sampleSize, dimension, centroids, lists);
     const sums = new Float64Array(lists * dimension);
     const sizes = new Uint32Array(lists);
     for (let i = 0; i < sampleSize; i++) {
@@ -199,6 +218,7 @@ function kmeans(glue, vectors, rows, dimension, lists) {
     }
     normalizeRows(centroids, dimension);
   }
+  advance(KMEANS_ITERATIONS);
   return centroids;
 }
 

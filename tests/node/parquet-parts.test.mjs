@@ -6,7 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -27,7 +28,8 @@ let stored;
 
 async function cli(args) {
   try {
-    const { stdout, stderr } = await execFileAsync('node', [CLI, 'index', ...args, '--model', MODEL, '--threads', '1'], { cwd: work });
+    const threads = args.includes('--threads') ? [] : ['--threads', '1'];
+    const { stdout, stderr } = await execFileAsync('node', [CLI, 'index', ...args, '--model', MODEL, ...threads], { cwd: work });
     return { code: 0, stdout, stderr };
   } catch (error) {
     return { code: error.code, stdout: error.stdout, stderr: error.stderr };
@@ -116,4 +118,40 @@ test('parts that lie: a clear error naming the part (and row), and no index writ
     assert.ok(performance.now() - started < 30_000, `${args.join(' ')} took ${performance.now() - started} ms`);
     await assert.rejects(stat(join(out, 'webembed-index.json')), `${args.join(' ')} wrote an index`);
   }
+});
+
+test('the build clusters and assigns on every thread it is given, and two threads write the bytes of one', async () => {
+  // 3 000 random unit vectors: 60 partitions, blocks of rows on both threads.
+  const rows = 3000;
+  let state = 12345;
+  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const values = new Float32Array(rows * 384);
+  for (let r = 0; r < rows; r++) {
+    let norm = 0;
+    for (let d = 0; d < 384; d++) norm += (values[r * 384 + d] = random()) ** 2;
+    for (let d = 0; d < 384; d++) values[r * 384 + d] /= Math.sqrt(norm);
+  }
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, 384), }`;
+  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+  const head = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 255, header.length >> 8]);
+  await writeFile(join(work, 'many.npy'), Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(values.buffer)]));
+  await writeFile(join(work, 'many.jsonl'), Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row ${i}` })).join('\n'));
+  const filesOf = async (out) => {
+    const files = {};
+    for (const folder of ['', 'c', 'p', 'k', 'd']) {
+      for (const name of (await readdir(join(out, folder), { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name)) files[join(folder, name)] = createHash('sha256').update(await readFile(join(out, folder, name))).digest('hex');
+    }
+    return files;
+  };
+  const outs = [];
+  for (const threads of ['1', '2']) {
+    const out = join(work, `threads-${threads}`);
+    const result = await cli(['--vectors', join(work, 'many.npy'), '--documents', join(work, 'many.jsonl'), '--out', out, '--threads', threads]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /pass 2\/5 assigning: 3000\/3000 \(100%\)|built in/);
+    assert.match(result.stdout, /peak memory \d+ MB/);
+    outs.push(await filesOf(out));
+  }
+  assert.ok((await manifestOf(join(work, 'threads-2'))).vectors.partitions.length >= 50);
+  assert.deepEqual(outs[1], outs[0]);
 });
