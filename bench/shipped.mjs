@@ -7,7 +7,7 @@
 // f32 search, bytes fetched per query (median after the first, and the first), median search
 // time, and the index's memory (the files it holds, and the page's JS heap growth).
 //
-//   node bench/shipped.mjs [--rows 200000] [--queries 100] [--centers 2000] [--noise 0.6]
+//   node bench/shipped.mjs [--rows 200000] [--queries 100] [--centers 2000] [--noise 0.6] [--levels auto|1|2]
 //
 // Needs pkg/ built and models/all-MiniLM-L6-v2 (scripts/setup.sh). Writes build/shipped-bench/.
 
@@ -24,7 +24,7 @@ import { CHROMIUM_ARGS } from '../tests/e2e/harness.mjs';
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '200000' }, queries: { type: 'string', default: '100' },
-    centers: { type: 'string', default: '2000' }, noise: { type: 'string', default: '0.6' },
+    centers: { type: 'string', default: '2000' }, noise: { type: 'string', default: '0.6' }, levels: { type: 'string', default: 'auto' },
   },
 });
 const rows = Number(values.rows);
@@ -101,9 +101,9 @@ for (let q = 0; q < queries; q++) {
   exact.push(Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]).slice(0, 10));
 }
 
-const out = join(folder, 'index');
+const out = join(folder, `index-levels-${values.levels}`);
 const buildStart = performance.now();
-execFileSync('node', ['pkg/cli/main.mjs', 'index', '--vectors', vectorsPath, '--documents', documentsPath, '--model', 'models/all-MiniLM-L6-v2', '--out', out, '--cache', join(folder, 'cache')], { stdio: 'inherit' });
+execFileSync('node', ['pkg/cli/main.mjs', 'index', '--vectors', vectorsPath, '--documents', documentsPath, '--model', 'models/all-MiniLM-L6-v2', '--out', out, '--cache', join(folder, 'cache'), '--levels', values.levels], { stdio: 'inherit' });
 const buildSeconds = (performance.now() - buildStart) / 1000;
 const folderBytes = execFileSync('du', ['-sb', out]).toString().split('\t')[0];
 

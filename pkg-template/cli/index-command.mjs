@@ -44,7 +44,8 @@ const USAGE = `usage: webembed index <inputs…> --model <folder | hub id> --out
 options: --dtype q8|f32 (default q8)  --threads N (default: every core)  --language <Snowball language>|auto|none (default: english, auto for a multilingual model)
          --chunk-tokens N (default: the model's window, at most 512)  --overlap-tokens N  --truncate-dim N (Matryoshka)
          --model-name <name> (the model's name in the manifest; default: a hub id as given, a local folder's name)
-         --column <Parquet column>  --cache <folder> (default .webembed-cache)  --help`;
+         --column <Parquet column>  --cache <folder> (default .webembed-cache)
+         --levels auto|1|2 (the vectors' partitions in one level or under blocks; auto: two past ~50 000 chunks)  --help`;
 /** The sentence every build embeds, so loadIndex can tell the querying model is the same. */
 export const PROBE_TEXT = 'webembed probe: the quick brown fox jumps over the lazy dog.';
 /** The default chunk length's cap, in tokens. */
@@ -62,7 +63,7 @@ export async function indexCommand(argv) {
         'from-export': { type: 'string' }, dtype: { type: 'string', default: 'q8' }, threads: { type: 'string' },
         language: { type: 'string' }, 'chunk-tokens': { type: 'string' }, 'overlap-tokens': { type: 'string' },
         column: { type: 'string' }, cache: { type: 'string', default: '.webembed-cache' }, 'truncate-dim': { type: 'string' },
-        'model-name': { type: 'string' }, help: { type: 'boolean', short: 'h' }, parquet: { type: 'string' },
+        'model-name': { type: 'string' }, help: { type: 'boolean', short: 'h' }, parquet: { type: 'string' }, levels: { type: 'string', default: 'auto' },
         ...Object.fromEntries(Object.keys(DEFAULT_COLUMNS).map((role) => [`${role}-column`, { type: 'string' }])),
       },
     });
@@ -85,6 +86,8 @@ export async function indexCommand(argv) {
   if (!Number.isInteger(threads) || threads < 1) return usage(`--threads must be a positive integer; got ${values.threads}`);
   const truncateDim = values['truncate-dim'] === undefined ? undefined : Number(values['truncate-dim']);
   if (truncateDim !== undefined && !(Number.isInteger(truncateDim) && truncateDim >= 1)) return usage(`--truncate-dim must be a positive integer; got ${values['truncate-dim']}`);
+  if (!['auto', '1', '2'].includes(values.levels)) return usage(`--levels must be auto, 1 or 2; got ${values.levels}`);
+  const levels = values.levels === 'auto' ? 'auto' : Number(values.levels);
   const model = await Embedder.load(existsSync(values.model) ? resolve(values.model) : values.model, { dtype: values.dtype, threads, cache: false, truncateDim });
   try {
     const [probe] = await model.encode([PROBE_TEXT]);
@@ -117,13 +120,13 @@ export async function indexCommand(argv) {
     const pool = threads > 1 ? startAssignPool(threads) : null;
     let built;
     try {
-      built = await buildShippedIndex({ documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line), progress: passReporter(), assigner: pool?.assign });
+      built = await buildShippedIndex({ documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line), progress: passReporter(), assigner: pool?.assign, levels });
     } finally {
       await pool?.close();
     }
     const { manifest, files } = built;
     const bytes = await writeIndex(out, manifest, files);
-    console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitions.length} partitions, ${manifest.keywords?.shardCount ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s, peak memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+    console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitionCount ?? manifest.vectors.partitions.length} partitions${manifest.vectors.blocks ? ` in ${manifest.vectors.blocks.length} blocks` : ''}, ${manifest.keywords?.shardCount ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s, peak memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
   } finally {
     await model.dispose();
   }
@@ -338,9 +341,6 @@ async function writeIndex(out, manifest, files) {
   return total + manifestBytes.byteLength;
 }
 
-/** The build's passes in order, to number them. */
-const PASSES = ['k-means', 'assigning', 'partitions', 'fragments', 'keywords'];
-
 /**
  * The build's progress: on a terminal a bar naming the pass (n of the build's passes) with its
  * ETA, elsewhere a line at each quarter of a pass that takes over a second.
@@ -348,7 +348,7 @@ const PASSES = ['k-means', 'assigning', 'partitions', 'fragments', 'keywords'];
 function passReporter() {
   const tty = process.stderr.isTTY;
   let current = null;
-  return ({ pass, passes, done, total }) => {
+  return ({ pass, number, passes, done, total }) => {
     if (pass !== current?.pass) {
       if (tty && current) process.stderr.write('\n');
       current = { pass, started: performance.now(), quarter: 0 };
@@ -356,7 +356,7 @@ function passReporter() {
     const share = total > 0 ? Math.min(1, done / total) : 1;
     const elapsed = (performance.now() - current.started) / 1000;
     const eta = share > 0 && share < 1 ? formatSeconds((elapsed * (1 - share)) / share) : share >= 1 ? 'done' : '…';
-    const label = `pass ${PASSES.indexOf(pass) + 1}/${passes} ${pass}`;
+    const label = `pass ${number}/${passes} ${pass}`;
     if (tty) {
       const width = 30;
       const filled = Math.round(width * share);

@@ -3,8 +3,8 @@
 // same input gives the same bytes (a seeded k-means, documents in a fixed order).
 
 import {
-  contentName, encodeCentroids, encodeFragment, encodeFragmentTable, encodePartition, encodeShard, encodeShardTable,
-  dequantize, FORMAT_NAME, FORMAT_VERSION, quantizeRows, shardOf,
+  contentName, encodeBlock, encodeCentroids, encodeFragment, encodeFragmentTable, encodePartition, encodeShard, encodeShardTable,
+  dequantize, FORMAT_NAME, FORMAT_VERSION, quantizeRows, shardOf, TWO_LEVEL_VERSION,
 } from './format.js';
 
 /** Chunk vectors per partition the coarse quantizer aims at: ~80 KB of int8 codes at 384 dimensions. */
@@ -16,6 +16,17 @@ const FRAGMENT_BYTES = 16 * 1024;
 /** Posting bytes per keyword shard. */
 const SHARD_BYTES = 16 * 1024;
 const KMEANS_ITERATIONS = 10;
+/**
+ * Two levels: rows per partition, and partitions per block (the top level as many centroids as
+ * CENTROID_BYTES allows, at most one per this many partitions). Past what one level holds,
+ * partitions stay this small however large the corpus, and a query reads a few blocks (~4 KB
+ * each) and the partitions they point to. Chosen by simulating clustered vectors (2 000 topics,
+ * the bench's generator) in numpy: 100 rows, blocks of ~5–10 and 8 blocks a query kept recall@10
+ * at 1.00 within 250 KB at 200 000 and 1 000 000 vectors, where 200 rows and blocks of 12 gave
+ * 0.83 at 200 000 (the top level too coarse).
+ */
+const FINE_ROWS = 100;
+const PARTITIONS_PER_BLOCK = 5;
 /** Sample rows per centroid that k-means trains on (the rest are only assigned). */
 const SAMPLE_PER_LIST = 64;
 
@@ -27,9 +38,10 @@ const SAMPLE_PER_LIST = 64;
  * makes the keyword postings); `progress({ pass, passes, done, total })` hears each pass's advance
  * (k-means, assigning, partitions, fragments, keywords); `assigner` (optional) assigns rows to
  * centroids on other threads, `(vectors, rows, dimension, centroids, lists, advance)` → Promise of
- * Uint32Array, giving what `assignRows` gives. Returns `{ manifest, files: Map(path → bytes) }`.
+ * Uint32Array, giving what `assignRows` gives; `levels`: 1, 2, or 'auto' (two when one level's
+ * centroids would pass CENTROID_BYTES, past ~50 000 chunks). Returns `{ manifest, files: Map(path → bytes) }`.
  */
-export async function buildShippedIndex({ documents, vectors, dimension, model, chunking, keywords, glue, log = () => {}, progress = () => {}, assigner = null }) {
+export async function buildShippedIndex({ documents, vectors, dimension, model, chunking, keywords, glue, log = () => {}, progress = () => {}, assigner = null, levels = 'auto' }) {
   const assign = assigner ?? (async (...args) => assignRows(glue, ...args));
   const rowCounts = documents.map((doc) => doc.spans.length / 2);
   const rows = rowCounts.reduce((a, b) => a + b, 0);
@@ -41,13 +53,26 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     return name;
   };
 
-  const passes = keywords ? 5 : 4;
-  const step = (pass, total) => (done) => progress({ pass, passes, done, total });
-  const lists = Math.max(1, Math.min(Math.round(rows / ROWS_PER_PARTITION), Math.floor(CENTROID_BYTES / (dimension + 4))));
-  log(`clustering ${rows} vectors into ${lists} partitions`);
-  const centroids = quantizeRows(await kmeans(assign, vectors, rows, dimension, lists, step('k-means', KMEANS_ITERATIONS)), dimension);
-  const dequantized = dequantize(centroids, dimension);
-  const assignment = await assign(vectors, rows, dimension, dequantized, lists, step('assigning', rows));
+  const maxLists = Math.floor(CENTROID_BYTES / (dimension + 4));
+  const twoLevels = levels === 2 || (levels === 'auto' && Math.round(rows / ROWS_PER_PARTITION) > maxLists);
+  const passNames = ['k-means', 'assigning', ...(twoLevels ? ['sub-partitions'] : []), 'partitions', 'fragments', ...(keywords ? ['keywords'] : [])];
+  const step = (pass, total) => (done) => progress({ pass, number: passNames.indexOf(pass) + 1, passes: passNames.length, done, total });
+  let lists;
+  let centroids;
+  let dequantized;
+  let assignment;
+  let tree = null;
+  if (twoLevels) {
+    tree = await twoLevelPartitions(assign, vectors, rows, dimension, maxLists, step, log);
+    ({ lists, dequantized, assignment } = tree);
+    centroids = tree.top;
+  } else {
+    lists = Math.max(1, Math.min(Math.round(rows / ROWS_PER_PARTITION), maxLists));
+    log(`clustering ${rows} vectors into ${lists} partitions`);
+    centroids = quantizeRows(await kmeans(assign, vectors, rows, dimension, lists, step('k-means', KMEANS_ITERATIONS)), dimension);
+    dequantized = dequantize(centroids, dimension);
+    assignment = await assign(vectors, rows, dimension, dequantized, lists, step('assigning', rows));
+  }
 
   // Documents ordered by their first chunk's partition: a query's hits then share fragments.
   const firstRow = [];
@@ -110,17 +135,84 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   }
 
   const centroidBytes = encodeCentroids(centroids, dimension);
+  const top = [await put('c', centroidBytes, 'bin'), centroidBytes.byteLength];
+  let vectorSide = { centroids: top, partitions };
+  if (tree) {
+    const blocks = [];
+    for (const [block, { first, quantized }] of tree.blocks.entries()) {
+      const bytes = encodeBlock({ block, first, ...quantized, partitions: partitions.slice(first, first + quantized.scales.length) }, dimension);
+      blocks.push([await put('c', bytes, 'bin'), quantized.scales.length, bytes.byteLength]);
+    }
+    vectorSide = { centroids: top, blocks, partitionCount: lists };
+  }
   const manifest = {
     format: FORMAT_NAME,
-    version: FORMAT_VERSION,
+    version: tree ? TWO_LEVEL_VERSION : FORMAT_VERSION,
     model,
     chunking,
     counts: { documents: documents.length, chunks: rows },
-    vectors: { centroids: [await put('c', centroidBytes, 'bin'), centroidBytes.byteLength], partitions },
+    vectors: vectorSide,
     keywords: keywordSide,
     fragments: [await put('d', table, 'json'), table.byteLength],
   };
   return { manifest, files };
+}
+
+/**
+ * Two-level partitions: a top level of about one centroid per PARTITIONS_PER_BLOCK partitions
+ * (at most `maxTop`, the one-level budget), k-means over the whole sample; then each top cell's
+ * rows split by their own k-means into partitions of about FINE_ROWS. Returns the top centroids
+ * (quantized), each block's `{ first, quantized }`, every partition's centroid (dequantized, in
+ * global order) and each row's global partition.
+ */
+async function twoLevelPartitions(assign, vectors, rows, dimension, maxTop, step, log) {
+  const wanted = Math.max(1, Math.round(rows / FINE_ROWS));
+  const topCount = Math.max(1, Math.min(maxTop, Math.round(wanted / PARTITIONS_PER_BLOCK)));
+  log(`clustering ${rows} vectors into ${topCount} blocks of about ${Math.round(wanted / topCount)} partitions each`);
+  const top = quantizeRows(await kmeans(assign, vectors, rows, dimension, topCount, step('k-means', KMEANS_ITERATIONS)), dimension);
+  const topDequantized = dequantize(top, dimension);
+  const cellOf = await assign(vectors, rows, dimension, topDequantized, topCount, step('assigning', rows));
+  // Each cell's rows in row order (a counting sort).
+  const starts = new Uint32Array(topCount + 1);
+  for (let r = 0; r < rows; r++) starts[cellOf[r] + 1]++;
+  for (let t = 0; t < topCount; t++) starts[t + 1] += starts[t];
+  const byCell = new Uint32Array(rows);
+  const fill = starts.slice(0, topCount);
+  for (let r = 0; r < rows; r++) byCell[fill[cellOf[r]]++] = r;
+
+  const assignment = new Uint32Array(rows);
+  const blocks = [];
+  const centroidParts = [];
+  let first = 0;
+  const advance = step('sub-partitions', topCount);
+  for (let t = 0; t < topCount; t++) {
+    if (t % 16 === 0) advance(t);
+    const members = byCell.subarray(starts[t], starts[t + 1]);
+    const n = members.length;
+    const cell = new Float32Array(n * dimension);
+    members.forEach((r, i) => cell.set(vectors.subarray(r * dimension, (r + 1) * dimension), i * dimension));
+    // An empty cell keeps one empty partition at its own centroid, so block numbers stay the top's.
+    const fine = n === 0 ? topDequantized.slice(t * dimension, (t + 1) * dimension) : await kmeans(assign, cell, n, dimension, Math.min(n, Math.max(1, Math.round(n / FINE_ROWS))), () => {});
+    const quantized = quantizeRows(fine, dimension);
+    const fineDequantized = dequantize(quantized, dimension);
+    const count = quantized.scales.length;
+    if (n > 0) {
+      const local = await assign(cell, n, dimension, fineDequantized, count);
+      members.forEach((r, i) => (assignment[r] = first + local[i]));
+    }
+    blocks.push({ first, quantized });
+    centroidParts.push(fineDequantized);
+    first += count;
+  }
+  advance(topCount);
+  const dequantized = new Float32Array(first * dimension);
+  let at = 0;
+  for (const part of centroidParts) {
+    dequantized.set(part, at);
+    at += part.length;
+  }
+  log(`${first} partitions in ${topCount} blocks`);
+  return { top, blocks, lists: first, dequantized, assignment };
 }
 
 function fragmentSize(doc) {

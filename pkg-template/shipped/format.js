@@ -3,7 +3,10 @@
 //
 // A shipped index is a folder of plain files any static host serves:
 //   webembed-index.json   the manifest (the one fixed name; everything else is named by content)
-//   c/<hash>.bin          the coarse quantizer: IVF centroids, int8 with one scale each
+//   c/<hash>.bin          the coarse quantizer: IVF centroids, int8 with one scale each; in a
+//                         two-level index (version 3), the top level's centroids, and one block
+//                         per top centroid: its partitions' centroids and their files and sizes,
+//                         fetched on demand, so what a query reads does not grow with the corpus
 //   p/<hash>.bin          one partition per centroid: each chunk vector's residual to its
 //                         centroid, int8 with one scale, and the chunk's document and position
 //   k/<hash>.bin          keyword postings, sharded by a hash of the term: each posting carries
@@ -22,11 +25,13 @@ export const MANIFEST_NAME = 'webembed-index.json';
 export const FORMAT_NAME = 'webembed-shipped-index';
 /** 2: documents' title fields (postings at `keywords.title.chunk`, weighed by `keywords.title.weight`). */
 export const FORMAT_VERSION = 2;
+/** 3: the vectors in two levels (`vectors.blocks`); written only when one level would not do. */
+export const TWO_LEVEL_VERSION = 3;
 /** Versions this webembed reads: a version 1 index is a version 2 one without titles. */
-export const READABLE_VERSIONS = [1, 2];
+export const READABLE_VERSIONS = [1, 2, 3];
 const HASH_DIGITS = 16;
 const FILE_NAME = /^[cpkd]\/[0-9a-f]{16}\.(bin|json)$/;
-const MAGIC = { centroids: 0x31434557, partition: 0x31504557, shard: 0x314b4557 }; // 'WEC1', 'WEP1', 'WEK1' little-endian
+const MAGIC = { centroids: 0x31434557, partition: 0x31504557, shard: 0x314b4557, block: 0x31424557 }; // 'WEC1', 'WEP1', 'WEK1', 'WEB1' little-endian
 export const MAX_DIMENSION = 65_536;
 
 /** The SHA-256 of `bytes` as hex. */
@@ -86,6 +91,59 @@ export function decodeCentroids(bytes, name, expected) {
   const scales = new Float32Array(body.buffer.slice(body.byteOffset + 12, body.byteOffset + 12 + 4 * count));
   checkScales(scales, name);
   return { count, dimension, scales, codes: new Int8Array(body.buffer.slice(body.byteOffset + 12 + 4 * count, body.byteOffset + bytes.byteLength)) };
+}
+
+/**
+ * A block of a two-level index: its number (a manifest that swaps blocks is caught), the global
+ * number of its first partition, its partitions' centroids (int8, one scale each), and each
+ * partition's rows, bytes and file (the 16 hex digits of its name as 8 bytes).
+ */
+export function encodeBlock({ block, first, codes, scales, partitions }, dimension) {
+  const count = scales.length;
+  const codesLength = Math.ceil((count * dimension) / 4) * 4;
+  const out = new Uint8Array(20 + 4 * count + codesLength + 16 * count);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC.block, true);
+  view.setUint32(4, count, true);
+  view.setUint32(8, dimension, true);
+  view.setUint32(12, block, true);
+  view.setUint32(16, first, true);
+  new Float32Array(out.buffer, 20, count).set(scales);
+  new Int8Array(out.buffer, 20 + 4 * count).set(codes);
+  partitions.forEach(([name, rows, bytes], i) => {
+    const at = 20 + 4 * count + codesLength + 16 * i;
+    view.setUint32(at, rows, true);
+    view.setUint32(at + 4, bytes, true);
+    const hash = name.slice(2, 2 + HASH_DIGITS);
+    for (let b = 0; b < 8; b++) out[at + 8 + b] = parseInt(hash.slice(2 * b, 2 * b + 2), 16);
+  });
+  return out;
+}
+
+/** A block as the manifest describes it (`expected`: { block, count, dimension, partitions }): `{ first, scales, codes, partitions: [[name, rows, bytes]] }`. */
+export function decodeBlock(bytes, name, expected) {
+  const { count, dimension, body } = header(bytes, name, MAGIC.block, 'block of partition centroids');
+  expectEqual(name, 'partition count', count, expected.count);
+  expectEqual(name, 'dimension', dimension, expected.dimension);
+  const codesLength = Math.ceil((count * dimension) / 4) * 4;
+  expectEqual(name, 'size', bytes.byteLength, 20 + 4 * count + codesLength + 16 * count);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  expectEqual(name, 'block number', view.getUint32(12, true), expected.block);
+  const first = view.getUint32(16, true);
+  if (first + count > expected.partitions) throw new WebembedError('E_INDEX', `${name}: partitions ${first}–${first + count - 1} are past the index's ${expected.partitions}`);
+  const copy = body.buffer.slice(body.byteOffset, body.byteOffset + bytes.byteLength);
+  const scales = new Float32Array(copy, 20, count);
+  checkScales(scales, name);
+  const partitions = [];
+  for (let i = 0; i < count; i++) {
+    const at = 20 + 4 * count + codesLength + 16 * i;
+    const hash = Array.from(new Uint8Array(copy, at + 8, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+    const [rows, size] = [view.getUint32(at, true), view.getUint32(at + 4, true)];
+    // A partition's size follows from its rows: a block cannot make a search read more.
+    if (size !== 16 + rows * (12 + dimension)) throw new WebembedError('E_INDEX', `${name}: partition ${first + i} claims ${size} bytes for ${rows} rows`);
+    partitions.push([`p/${hash}.bin`, rows, size]);
+  }
+  return { count, first, scales, codes: new Int8Array(copy, 20 + 4 * count, count * dimension), partitions };
 }
 
 /**
@@ -260,7 +318,7 @@ export function decodeShardTable(bytes, name, count) {
 export function checkManifest(manifest, where) {
   const bad = (why) => new WebembedError('E_INDEX', `${where}: ${why}`);
   if (manifest?.format !== FORMAT_NAME) throw bad(`it is not a webembed shipped index manifest (format ${JSON.stringify(manifest?.format)})`);
-  if (!READABLE_VERSIONS.includes(manifest.version)) throw bad(`it is version ${manifest.version}; this webembed reads versions ${READABLE_VERSIONS.join(' and ')}`);
+  if (!READABLE_VERSIONS.includes(manifest.version)) throw bad(`it is version ${manifest.version}; this webembed reads versions ${READABLE_VERSIONS.slice(0, -1).join(', ')} and ${READABLE_VERSIONS.at(-1)}`);
   const { model, counts, vectors, keywords, fragments } = manifest;
   const dimension = model?.dimension;
   if (!Number.isInteger(dimension) || dimension < 1 || dimension > MAX_DIMENSION) throw bad(`model.dimension ${JSON.stringify(dimension)} is not a dimension`);
@@ -275,8 +333,14 @@ export function checkManifest(manifest, where) {
     }
   };
   if (!isContentName(vectors?.centroids?.[0]) || !Number.isSafeInteger(vectors.centroids[1])) throw bad('vectors.centroids is not [file, bytes]');
-  fileList(vectors.partitions, 3, 'vectors.partitions');
-  if (vectors.partitions.reduce((n, [, rows]) => n + rows, 0) !== counts.chunks) throw bad(`its partitions hold other than ${counts.chunks} rows`);
+  if (manifest.version === TWO_LEVEL_VERSION) {
+    // Each block's partitions are checked when the block is read; here, their count.
+    fileList(vectors.blocks, 3, 'vectors.blocks');
+    if (vectors.blocks.length === 0 || vectors.blocks.reduce((n, [, count]) => n + count, 0) !== vectors.partitionCount) throw bad('vectors.blocks do not hold vectors.partitionCount partitions');
+  } else {
+    fileList(vectors.partitions, 3, 'vectors.partitions');
+    if (vectors.partitions.reduce((n, [, rows]) => n + rows, 0) !== counts.chunks) throw bad(`its partitions hold other than ${counts.chunks} rows`);
+  }
   if (!isContentName(fragments?.[0]) || !Number.isSafeInteger(fragments[1])) throw bad('fragments is not [table file, bytes]');
   if (keywords !== null) {
     if (typeof keywords !== 'object') throw bad('keywords is neither null nor an object');

@@ -11,14 +11,17 @@ import { newInstance, pickSimd } from '../engine/instance.js';
 import { fetchAny } from '../core/platform.js';
 import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from '../search/options.js';
 import {
-  checkContent, checkManifest, decodeCentroids, dequantize, decodeFragment, decodeFragmentTable, decodePartition, decodeShard, decodeShardTable,
+  checkContent, checkManifest, decodeBlock, decodeCentroids, dequantize, decodeFragment, decodeFragmentTable, decodePartition, decodeShard, decodeShardTable,
   MANIFEST_NAME, safeUrl, shardOf,
 } from './format.js';
 import { spansFromFlat } from '../core/input.js';
 import { similarity } from '../core/similarity.js';
 
-/** Bytes a search reads partitions for when `probes` is not given (the bar: ≤ 300 KB a query). */
+/** Bytes a search reads partitions (and, in two levels, blocks) for when `probes` is not given (the bar: ≤ 300 KB a query). */
 const PROBE_BYTES = 240 * 1024;
+/** Two levels: the nearest blocks a search reads at most, and their bytes at most (beyond the first). */
+const BLOCK_PROBES = 8;
+const BLOCK_BYTES = 48 * 1024;
 /** Decoded files kept in memory, least recently used first out. */
 const MEMORY_BYTES = 48 * 1024 * 1024;
 /** Documents each side hands hybrid fusion at least (as in search-index.js). */
@@ -38,7 +41,9 @@ export async function loadIndex(model, url, options = {}) {
     checkModel(manifest, model);
     await checkProbe(manifest, model);
     const [name, bytes] = manifest.vectors.centroids;
-    const centroids = await reader.file(name, bytes, (b) => decodeCentroids(b, name, { count: manifest.vectors.partitions.length, dimension: manifest.model.dimension }), 'the centroids: no semantic search answers');
+    // Two levels: the top centroids, one per block; one level: one per partition.
+    const count = manifest.vectors.blocks ? manifest.vectors.blocks.length : manifest.vectors.partitions.length;
+    const centroids = await reader.file(name, bytes, (b) => decodeCentroids(b, name, { count, dimension: manifest.model.dimension }), 'the centroids: no semantic search answers');
     const glue = await newInstance(pickSimd('auto'), null);
     const keywords = manifest.keywords;
     // An empty store: its analyzer splits queries exactly as the CLI split the documents.
@@ -358,28 +363,31 @@ export class ShippedIndex {
   /** Each scanned document's best chunk by the query vector: Map(document → { index, score }). */
   async #semantic(vector, probes, signal) {
     const { count, dimension, values } = this.#centroids;
-    const partitions = this.#manifest.vectors.partitions;
     const near = new Float64Array(count);
     for (let c = 0; c < count; c++) near[c] = dot(vector, values, c * dimension, dimension);
     const order = Array.from({ length: count }, (_, c) => c).sort((a, b) => near[b] - near[a] || a - b);
+    // Candidates: [list, centroid score, [file, rows, bytes]], nearest first.
+    let candidates;
+    let spent = 0;
+    if (this.#manifest.vectors.blocks) ({ candidates, spent } = await this.#nearestPartitions(vector, order, signal));
+    else candidates = order.map((c) => [c, near[c], this.#manifest.vectors.partitions[c]]);
     let chosen;
-    if (probes !== undefined) chosen = order.slice(0, probes);
+    if (probes !== undefined) chosen = candidates.slice(0, probes);
     else {
       chosen = [];
-      let bytes = 0;
-      for (const c of order) {
-        if (chosen.length > 0 && bytes + partitions[c][2] > PROBE_BYTES) break;
-        chosen.push(c);
-        bytes += partitions[c][2];
+      let bytes = spent;
+      for (const candidate of candidates) {
+        if (chosen.length > 0 && bytes + candidate[2][2] > PROBE_BYTES) break;
+        chosen.push(candidate);
+        bytes += candidate[2][2];
       }
     }
-    const loaded = await Promise.all(chosen.map((c) => {
-      const [name, rows, bytes] = partitions[c];
-      return this.#reader.file(name, bytes, (b) => decodePartition(b, name, { rows, dimension, documents: this.size, list: c }), 'keyword search and queries whose nearest partitions are others still answer', signal);
+    const loaded = await Promise.all(chosen.map(([list, , [name, rows, bytes]]) => {
+      return this.#reader.file(name, bytes, (b) => decodePartition(b, name, { rows, dimension, documents: this.size, list }), 'keyword search and queries whose nearest partitions are others still answer', signal);
     }));
     const best = new Map();
     loaded.forEach((partition, i) => {
-      const base = near[chosen[i]];
+      const base = chosen[i][1];
       const { rows, documents, chunks, scales, codes } = partition;
       for (let r = 0; r < rows; r++) {
         const score = Math.fround(base + scales[r] * dotCodes(vector, codes, r * dimension, dimension));
@@ -389,6 +397,34 @@ export class ShippedIndex {
       }
     });
     return best;
+  }
+
+  /**
+   * Two levels: the nearest blocks (up to BLOCK_PROBES, within BLOCK_BYTES), then their
+   * partitions ordered by the query's score against their own centroids. Returns those
+   * candidates and the bytes the blocks took.
+   */
+  async #nearestPartitions(vector, order, signal) {
+    const { blocks, partitionCount } = this.#manifest.vectors;
+    const dimension = this.#centroids.dimension;
+    const picked = [];
+    let spent = 0;
+    for (const b of order.slice(0, BLOCK_PROBES)) {
+      if (picked.length > 0 && spent + blocks[b][2] > BLOCK_BYTES) break;
+      picked.push(b);
+      spent += blocks[b][2];
+    }
+    const loaded = await Promise.all(picked.map((b) => {
+      const [name, count, bytes] = blocks[b];
+      return this.#reader.file(name, bytes, (data) => decodeBlock(data, name, { block: b, count, dimension, partitions: partitionCount }), 'keyword search and queries nearer other blocks still answer', signal);
+    }));
+    const candidates = [];
+    for (const block of loaded) {
+      const centroids = dequantize(block, dimension);
+      block.partitions.forEach((entry, i) => candidates.push([block.first + i, dot(vector, centroids, i * dimension, dimension), entry]));
+    }
+    candidates.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    return { candidates, spent };
   }
 
   /**

@@ -20,6 +20,7 @@ let harness;
 before(async () => {
   await rm(`${ROOT}${BUILD}`, { recursive: true, force: true });
   await promisify(execFile)('node', ['pkg/cli/main.mjs', 'index', 'tests/fixtures/shipped/site', '--model', `${ROOT}tests/fixtures/tiny/models/bge-cls-like`, '--out', `${BUILD}/site`, '--cache', `${BUILD}/cache`, '--threads', '1'], { cwd: ROOT });
+  await promisify(execFile)('node', ['pkg/cli/main.mjs', 'index', 'tests/fixtures/shipped/site', '--model', `${ROOT}tests/fixtures/tiny/models/bge-cls-like`, '--out', `${BUILD}/site-two-levels`, '--cache', `${BUILD}/cache`, '--threads', '1', '--levels', '2'], { cwd: ROOT });
   await cp(`${ROOT}${BUILD}/site`, `${ROOT}${BUILD}/damaged`, { recursive: true });
   harness = await openBrowser();
 });
@@ -134,4 +135,28 @@ test('the Python docs example page searches a shipped index (here the fixture si
   } finally {
     await page.close();
   }
+});
+
+test('an index in two levels (blocks fetched on demand) gives the page the hits of one level', async () => {
+  const result = await harness.page.evaluate(
+    async ({ model: folder, queries }) => {
+      const { Embedder } = await import('/pkg/index.js');
+      const model = await Embedder.load(folder, { backend: 'cpu', dtype: 'q8' });
+      const run = async (url) => {
+        const index = await model.loadIndex(url);
+        const out = [];
+        for (const [query, mode] of queries) out.push((await index.search(query, { mode, k: 3 })).map((hit) => [hit.id, Math.round(hit.score * 1e4)]));
+        return { out, fetched: index.fetched.files };
+      };
+      const one = await run('/build/e2e-shipped/site/');
+      const two = await run('/build/e2e-shipped/site-two-levels/');
+      const version = (await (await fetch('/build/e2e-shipped/site-two-levels/webembed-index.json')).json()).version;
+      await model.dispose();
+      return { one, two, version };
+    },
+    { model: MODEL, queries: QUERIES },
+  );
+  assert.equal(result.version, 3);
+  assert.deepEqual(result.two.out, result.one.out);
+  assert.ok(result.two.fetched > result.one.fetched, 'the blocks were fetched as well');
 });
