@@ -7,7 +7,7 @@
 // f32 search, bytes fetched per query (median after the first, and the first), median search
 // time, and the index's memory (the files it holds, and the page's JS heap growth).
 //
-//   node bench/shipped.mjs [--rows 200000] [--queries 100] [--centers 2000] [--noise 0.6] [--levels auto|1|2]
+//   node bench/shipped.mjs [--rows 200000] [--queries 100] [--centers 2000] [--noise 0.6] [--levels auto|1|2] [--reuse]
 //
 // Needs pkg/ built and models/all-MiniLM-L6-v2 (scripts/setup.sh). Writes build/shipped-bench/.
 
@@ -24,7 +24,7 @@ import { CHROMIUM_ARGS } from '../tests/e2e/harness.mjs';
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '200000' }, queries: { type: 'string', default: '100' },
-    centers: { type: 'string', default: '2000' }, noise: { type: 'string', default: '0.6' }, levels: { type: 'string', default: 'auto' },
+    centers: { type: 'string', default: '2000' }, noise: { type: 'string', default: '0.6' }, levels: { type: 'string', default: 'auto' }, reuse: { type: 'boolean', default: false },
   },
 });
 const rows = Number(values.rows);
@@ -103,7 +103,8 @@ for (let q = 0; q < queries; q++) {
 
 const out = join(folder, `index-levels-${values.levels}`);
 const buildStart = performance.now();
-execFileSync('node', ['pkg/cli/main.mjs', 'index', '--vectors', vectorsPath, '--documents', documentsPath, '--model', 'models/all-MiniLM-L6-v2', '--out', out, '--cache', join(folder, 'cache'), '--levels', values.levels], { stdio: 'inherit' });
+// --reuse: search the index an earlier run built (reader changes need no rebuild).
+if (!(values.reuse && existsSync(join(out, 'webembed-index.json')))) execFileSync('node', ['pkg/cli/main.mjs', 'index', '--vectors', vectorsPath, '--documents', documentsPath, '--model', 'models/all-MiniLM-L6-v2', '--out', out, '--cache', join(folder, 'cache'), '--levels', values.levels], { stdio: 'inherit' });
 const buildSeconds = (performance.now() - buildStart) / 1000;
 const folderBytes = execFileSync('du', ['-sb', out]).toString().split('\t')[0];
 
