@@ -12,6 +12,7 @@ import { compressors } from 'hyparquet-compressors';
 
 import { InputError, listInputs } from './inputs.mjs';
 import { MAX_TITLE_UNITS } from '../search/records.js';
+import { concat } from '../search/rows.js';
 
 /** The columns read, by role: the defaults are what the Ray example (examples/cluster/) writes. */
 export const DEFAULT_COLUMNS = Object.freeze({ id: 'id', vector: 'vector', text: 'text', url: 'url', title: 'title', metadata: 'metadata' });
@@ -108,13 +109,7 @@ export async function readParts(parts, { columns = DEFAULT_COLUMNS, dimension, o
     onPart({ part: name, rows: groupStart });
   }
   if (!present.text) for (const doc of documents) [doc.text, doc.spans] = [null, doc.spans.map(() => 0)];
-  const vectors = new Float32Array(rows * dimension);
-  let at = 0;
-  for (const block of vectorBlocks) {
-    vectors.set(block, at);
-    at += block.length;
-  }
-  return { documents, vectors, rows };
+  return { documents, vectors: concat(Float32Array, vectorBlocks), rows };
 }
 
 async function openPart(part, name) {
@@ -268,11 +263,5 @@ export async function readParquetVectors(path, column) {
     rows += claimed;
   }
   if (!dimension) throw new InputError(`${path}: column ${name} has no vectors`);
-  const values = new Float32Array(rows * dimension);
-  let at = 0;
-  for (const block of blocks) {
-    values.set(block, at);
-    at += block.length;
-  }
-  return { rows, dimension, values };
+  return { rows, dimension, values: concat(Float32Array, blocks) };
 }
