@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { Embedder } from '../model/embedder.js';
 import { newInstance, pickSimd } from '../engine/instance.js';
 import { cores } from '../core/platform.js';
-import { InputError, listInputs, parseJsonl, readDocuments } from './inputs.mjs';
+import { chunkJoiner, InputError, listInputs, parseJsonl, readDocuments } from './inputs.mjs';
 import { readVectors } from './vector-files.mjs';
 import { DEFAULT_COLUMNS, listParts, readParts } from './parquet-parts.mjs';
 import { parseExport } from '../search/browser-index.js';
@@ -225,26 +225,9 @@ async function fromVectors(values, model) {
   }
   const lines = parseJsonl(source, values.documents, { requireText: false });
   if (lines.length !== read.rows) throw new InputError(`${values.documents} has ${lines.length} lines and ${values.vectors} ${read.rows} vectors: one line per vector (a document's chunks on consecutive lines)`);
-  const documents = [];
-  const seen = new Set();
-  for (const line of lines) {
-    const last = documents.at(-1);
-    if (last && last.id === line.id) {
-      const start = last.text.length + 1;
-      last.text += `\n${line.text ?? ''}`;
-      last.spans.push(start, last.text.length);
-      last.hasText &&= line.text !== null;
-      continue;
-    }
-    if (seen.has(line.id)) throw new InputError(`${values.documents}:${line.line}: id ${JSON.stringify(line.id)} appears again after other documents (a document's chunks go on consecutive lines)`);
-    seen.add(line.id);
-    documents.push({ id: line.id, text: line.text ?? '', spans: [0, (line.text ?? '').length], title: line.title, metadata: line.metadata, url: line.url, hasText: line.text !== null });
-  }
-  for (const doc of documents) {
-    // Without text a document is its vectors alone: each chunk an empty span.
-    if (!doc.hasText) [doc.text, doc.spans] = [null, doc.spans.map(() => 0)];
-    delete doc.hasText;
-  }
+  const joiner = chunkJoiner('lines');
+  for (const line of lines) joiner.add(line, `${values.documents}:${line.line}`);
+  const documents = joiner.finish();
   return { documents, vectors: read.values };
 }
 

@@ -175,3 +175,39 @@ export function readNpy(bytes, file) {
   const data = bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length);
   return { rows, dimension, values: width === 4 ? new Float32Array(data) : Float32Array.from(new Float64Array(data)) };
 }
+
+/**
+ * Documents from records in order, a document's chunks on consecutive records with the same id
+ * (JSONL lines beside --vectors, Parquet rows): `add({ id, text, title, metadata, url }, where)`,
+ * then `finish()` gives the documents, each with its chunks' texts joined and their spans; a
+ * document any of whose chunks has no text (null) has none (text null, empty spans). An id seen
+ * again after other documents is an InputError naming both places.
+ */
+export function chunkJoiner(unit) {
+  const documents = [];
+  const firstAt = new Map();
+  return {
+    add({ id, text, title, metadata, url }, where) {
+      const last = documents.at(-1);
+      if (last && last.id === id) {
+        const start = last.text.length + 1;
+        last.text += `\n${text ?? ''}`;
+        last.spans.push(start, last.text.length);
+        last.hasText &&= text !== null;
+        return;
+      }
+      const first = firstAt.get(id);
+      if (first) throw new InputError(`${where}: id ${JSON.stringify(id)} appears again (first at ${first}); a document's chunks go on consecutive ${unit}`);
+      firstAt.set(id, where);
+      documents.push({ id, text: text ?? '', spans: [0, (text ?? '').length], title, metadata, url, line: where, hasText: text !== null });
+    },
+    finish() {
+      for (const doc of documents) {
+        // Without text a document is its vectors alone: each chunk an empty span.
+        if (!doc.hasText) [doc.text, doc.spans] = [null, doc.spans.map(() => 0)];
+        delete doc.hasText;
+      }
+      return documents;
+    },
+  };
+}

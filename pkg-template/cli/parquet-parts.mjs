@@ -10,7 +10,7 @@ import { extname, join, relative, resolve } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 
-import { InputError, listInputs } from './inputs.mjs';
+import { chunkJoiner, InputError, listInputs } from './inputs.mjs';
 import { MAX_TITLE_UNITS } from '../search/records.js';
 import { concat } from '../search/rows.js';
 
@@ -58,9 +58,7 @@ async function listGlob(spec) {
 export async function readParts(parts, { columns = DEFAULT_COLUMNS, dimension, onPart = () => {} }) {
   if (parts.length === 0) throw new InputError('--parquet: no .parquet parts found');
   const vectorBlocks = [];
-  const documents = [];
-  // Where each id was first seen, to name both places of a duplicate.
-  const seen = new Map();
+  const joiner = chunkJoiner('rows');
   let present = null;
   let rows = 0;
   for (const part of parts) {
@@ -87,19 +85,7 @@ export async function readParts(parts, { columns = DEFAULT_COLUMNS, dimension, o
           if (typeof value !== 'number' || !Number.isFinite(value)) throw new InputError(`${where}: ${columns.vector} holds ${typeof value === 'number' ? value : typeof value} at ${d} (every value must be a finite number)`);
           vectors[r * dimension + d] = value;
         }
-        const record = recordOf(data, r, roles, columns, where);
-        const last = documents.at(-1);
-        if (last && last.id === record.id) {
-          // The next chunk of the same document.
-          const start = last.text.length + 1;
-          last.text += `\n${record.text ?? ''}`;
-          last.spans.push(start, last.text.length);
-          continue;
-        }
-        const first = seen.get(record.id);
-        if (first) throw new InputError(`${where}: id ${JSON.stringify(record.id)} appears again (first at ${first}); a document's chunks go on consecutive rows`);
-        seen.set(record.id, where);
-        documents.push({ id: record.id, text: record.text ?? '', spans: [0, (record.text ?? '').length], title: record.title, metadata: record.metadata, url: record.url, line: `${name} row ${groupStart + r}` });
+        joiner.add(recordOf(data, r, roles, columns, where), where);
       }
       vectorBlocks.push(vectors);
       groupStart += claimed;
@@ -108,8 +94,7 @@ export async function readParts(parts, { columns = DEFAULT_COLUMNS, dimension, o
     if (groupStart !== Number(metadata.num_rows)) throw new InputError(`${name}: its footer claims ${metadata.num_rows} rows; its row groups hold ${groupStart}`);
     onPart({ part: name, rows: groupStart });
   }
-  if (!present.text) for (const doc of documents) [doc.text, doc.spans] = [null, doc.spans.map(() => 0)];
-  return { documents, vectors: concat(Float32Array, vectorBlocks), rows };
+  return { documents: joiner.finish(), vectors: concat(Float32Array, vectorBlocks), rows };
 }
 
 async function openPart(part, name) {
@@ -218,7 +203,8 @@ function recordOf(data, r, roles, columns, where) {
     }
   } else if (metadata !== null) metadata = plain(metadata);
   if (metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata))) throw new InputError(`${where}: ${columns.metadata} must be an object (or its JSON)`);
-  return { id, text: string('text'), url: string('url'), title: title || null, metadata };
+  // A text column's empty cell is an empty text; without the column, a document has no text.
+  return { id, text: roles.text ? (string('text') ?? '') : null, url: string('url'), title: title || null, metadata };
 }
 
 /** A struct column's value as JSON can hold it (64-bit integers as numbers when exact, else strings). */

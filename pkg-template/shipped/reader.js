@@ -423,12 +423,16 @@ export class ShippedIndex {
     }
     const loaded = await Promise.all(picked.map((b) => {
       const [name, count, bytes] = blocks[b];
-      return this.#reader.file(name, bytes, (data) => decodeBlock(data, name, { block: b, count, dimension, partitions: partitionCount }), 'keyword search and queries nearer other blocks still answer', signal);
+      // Dequantized once, when the block is read: the held copy serves every later search.
+      const decode = (data) => {
+        const block = decodeBlock(data, name, { block: b, count, dimension, partitions: partitionCount });
+        return { ...block, centroids: dequantize(block, dimension) };
+      };
+      return this.#reader.file(name, bytes, decode, 'keyword search and queries nearer other blocks still answer', signal);
     }));
     const candidates = [];
-    for (const block of loaded) {
-      const centroids = dequantize(block, dimension);
-      block.partitions.forEach((entry, i) => candidates.push([block.first + i, dot(vector, centroids, i * dimension, dimension), entry]));
+    for (const { first, centroids, partitions } of loaded) {
+      partitions.forEach((entry, i) => candidates.push([first + i, dot(vector, centroids, i * dimension, dimension), entry]));
     }
     candidates.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
     return { candidates, spent };

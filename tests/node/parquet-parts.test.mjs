@@ -6,8 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { Embedder } from '../../pkg/index.js';
+import { filesOf, writeNpy } from './index-files.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'pkg/cli/main.mjs');
@@ -131,18 +131,8 @@ test('the build clusters and assigns on every thread it is given, and two thread
     for (let d = 0; d < 384; d++) norm += (values[r * 384 + d] = random()) ** 2;
     for (let d = 0; d < 384; d++) values[r * 384 + d] /= Math.sqrt(norm);
   }
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, 384), }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-  const head = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 255, header.length >> 8]);
-  await writeFile(join(work, 'many.npy'), Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(values.buffer)]));
+  await writeNpy(join(work, 'many.npy'), values, rows, 384);
   await writeFile(join(work, 'many.jsonl'), Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row ${i}` })).join('\n'));
-  const filesOf = async (out) => {
-    const files = {};
-    for (const folder of ['', 'c', 'p', 'k', 'd']) {
-      for (const name of (await readdir(join(out, folder), { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name)) files[join(folder, name)] = createHash('sha256').update(await readFile(join(out, folder, name))).digest('hex');
-    }
-    return files;
-  };
   const outs = [];
   for (const threads of ['1', '2']) {
     const out = join(work, `threads-${threads}`);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { Embedder } from '../../pkg/index.js';
+import { filesOf } from './index-files.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'pkg/cli/main.mjs');
@@ -48,17 +49,6 @@ async function build(name, args) {
 
 async function manifestOf(out) {
   return JSON.parse(await readFile(join(out, 'webembed-index.json'), 'utf8'));
-}
-
-/** Every file of an index folder, path → sha256. */
-async function filesOf(out) {
-  const files = {};
-  for (const folder of ['', 'c', 'p', 'k', 'd']) {
-    for (const entry of await readdir(join(out, folder), { withFileTypes: true }).catch(() => [])) {
-      if (entry.isFile()) files[join(folder, entry.name)] = createHash('sha256').update(await readFile(join(out, folder, entry.name))).digest('hex');
-    }
-  }
-  return files;
 }
 
 /** Replaces file `name` of the index copy at `out` with `bytes` under their own content name, as a rebuild would, and points the manifest at it. */

@@ -6,8 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { Embedder } from '../../pkg/index.js';
+import { filesOf, writeNpy } from './index-files.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'pkg/cli/main.mjs');
@@ -52,23 +52,10 @@ async function build(name, extra) {
 
 const manifestOf = async (out) => JSON.parse(await readFile(join(out, 'webembed-index.json'), 'utf8'));
 
-async function filesOf(out) {
-  const files = {};
-  for (const folder of ['', 'c', 'p', 'k', 'd']) {
-    for (const entry of await readdir(join(out, folder), { withFileTypes: true })) {
-      if (entry.isFile()) files[join(folder, entry.name)] = createHash('sha256').update(await readFile(join(out, folder, entry.name))).digest('hex');
-    }
-  }
-  return files;
-}
-
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'webembed-levels-'));
   vectors = clustered();
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${ROWS}, ${DIMENSION}), }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-  const head = Buffer.from([0x93, ...Buffer.from('NUMPY'), 1, 0, header.length & 255, header.length >> 8]);
-  await writeFile(join(work, 'rows.npy'), Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(vectors.buffer)]));
+  await writeNpy(join(work, 'rows.npy'), vectors, ROWS, DIMENSION);
   await writeFile(join(work, 'rows.jsonl'), Array.from({ length: ROWS }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row ${i} of topic t${i % 40}` })).join('\n'));
   model = await Embedder.load(MODEL, { dtype: 'q8', cache: false, backend: 'cpu', threads: 1 });
 });
