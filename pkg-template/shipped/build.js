@@ -3,8 +3,8 @@
 // same input gives the same bytes (a seeded k-means, documents in a fixed order).
 
 import {
-  contentName, encodeBlock, encodeCentroids, encodeFragment, encodeFragmentTable, encodePartition, encodeShard, encodeShardTable,
-  dequantize, FORMAT_NAME, FORMAT_VERSION, quantizeRows, shardOf, TWO_LEVEL_VERSION,
+  contentName, encodeBlock, encodeCentroids, encodeFragment, encodeFragmentTable, encodePage, encodePartition, encodeShard, encodeShardTable,
+  dequantize, FORMAT_NAME, FORMAT_VERSION, PAGE_ENTRIES, PAGED_VERSION, quantizeRows, shardOf,
 } from './format.js';
 
 /** Chunk vectors per partition the coarse quantizer aims at: ~80 KB of int8 codes at 384 dimensions. */
@@ -121,7 +121,17 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     start = end;
   }
   fragmentStep(order.length);
-  const table = encodeFragmentTable(fragmentTable);
+  // Two levels (large corpora): the tables in pages, each fetched when a hit or term needs it.
+  const paged = Boolean(tree);
+  const pages = async (kind, entries, describe) => {
+    const out = [];
+    for (let at = 0, page = 0; at < entries.length; at += PAGE_ENTRIES[kind], page++) {
+      const slice = entries.slice(at, at + PAGE_ENTRIES[kind]);
+      const bytes = encodePage(kind, page, slice);
+      out.push([await put(kind === 'fragments' ? 'd' : 'k', bytes, 'bin'), ...describe(slice), bytes.byteLength]);
+    }
+    return out;
+  };
 
   let keywordSide = null;
   if (keywords) {
@@ -129,12 +139,12 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     const shards = await keywordShards(glue, documents, order, keywords, step('keywords', order.length));
     const table = [];
     for (const bytes of shards) table.push([await put('k', bytes, 'bin'), bytes.byteLength]);
-    const tableBytes = encodeShardTable(table);
+    const tableBytes = paged ? null : encodeShardTable(table);
     const titled = documents.some((doc) => doc.title);
     keywordSide = {
       ...keywords,
       shardCount: table.length,
-      shards: [await put('k', tableBytes, 'json'), tableBytes.byteLength],
+      ...(paged ? { shardPages: await pages('shards', table, () => []) } : { shards: [await put('k', tableBytes, 'json'), tableBytes.byteLength] }),
       ...(titled ? { title: { chunk: glue.SearchStore.titleChunk(), weight: glue.SearchStore.titleWeight() } } : {}),
     };
   }
@@ -150,15 +160,21 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     }
     vectorSide = { centroids: top, blocks, partitionCount: lists };
   }
+  let fragmentSide;
+  if (paged) fragmentSide = { fragmentPages: await pages('fragments', fragmentTable, ([[, first]]) => [first]) };
+  else {
+    const table = encodeFragmentTable(fragmentTable);
+    fragmentSide = { fragments: [await put('d', table, 'json'), table.byteLength] };
+  }
   const manifest = {
     format: FORMAT_NAME,
-    version: tree ? TWO_LEVEL_VERSION : FORMAT_VERSION,
+    version: paged ? PAGED_VERSION : FORMAT_VERSION,
     model,
     chunking,
     counts: { documents: documents.length, chunks: rows },
     vectors: vectorSide,
     keywords: keywordSide,
-    fragments: [await put('d', table, 'json'), table.byteLength],
+    ...fragmentSide,
   };
   return { manifest, files };
 }

@@ -14,6 +14,9 @@
 //                         a document's title field is one more chunk (`keywords.title.chunk`)
 //   d/<hash>.json         document fragments (text, chunk spans, metadata, url, title), fetched only
 //                         for the hits a search returns
+//   d/<hash>.bin, k/<hash>.bin  (version 4) pages of the fragment and keyword shard tables: which
+//                         file holds which documents or shard, so that neither table is one file
+//                         fetched whole (~1 MB at a million documents)
 // <hash> is the first 16 hex digits of the file's SHA-256: a host and a browser may cache every
 // file but the manifest forever, and a reader checks each file's bytes against its name.
 
@@ -27,11 +30,19 @@ export const FORMAT_NAME = 'webembed-shipped-index';
 export const FORMAT_VERSION = 2;
 /** 3: the vectors in two levels (`vectors.blocks`); written only when one level would not do. */
 export const TWO_LEVEL_VERSION = 3;
+/** 4: two levels, and the fragment and shard tables in pages (`fragmentPages`, `keywords.shardPages`). */
+export const PAGED_VERSION = 4;
 /** Versions this webembed reads: a version 1 index is a version 2 one without titles. */
-export const READABLE_VERSIONS = [1, 2, 3];
+export const READABLE_VERSIONS = [1, 2, 3, 4];
+/**
+ * Entries a table page holds: a query's hits touch up to ~10 fragment pages and its terms a few
+ * shard pages, each ~1.3 KB, where one page of hundreds would cost ~10 KB a hit.
+ */
+export const PAGE_ENTRIES = { fragments: 64, shards: 128 };
 const HASH_DIGITS = 16;
 const FILE_NAME = /^[cpkd]\/[0-9a-f]{16}\.(bin|json)$/;
-const MAGIC = { centroids: 0x31434557, partition: 0x31504557, shard: 0x314b4557, block: 0x31424557 }; // 'WEC1', 'WEP1', 'WEK1', 'WEB1' little-endian
+const MAGIC = { centroids: 0x31434557, partition: 0x31504557, shard: 0x314b4557, block: 0x31424557, page: 0x31544557 }; // 'WEC1', 'WEP1', 'WEK1', 'WEB1', 'WET1' little-endian
+const PAGE_KINDS = { fragments: 1, shards: 2 };
 export const MAX_DIMENSION = 65_536;
 
 /** The SHA-256 of `bytes` as hex. */
@@ -314,6 +325,63 @@ export function decodeShardTable(bytes, name, count) {
   return table;
 }
 
+/**
+ * A page of a table (version 4): its kind and number (a manifest that swaps pages is caught),
+ * then per entry some u32 fields and the 16 hex digits of a file's name as 8 bytes. Fragments:
+ * [first document, documents, bytes] of `d/<hash>.json`; shards: [bytes] of `k/<hash>.bin`.
+ */
+export function encodePage(kind, page, entries) {
+  const fields = kind === 'fragments' ? 3 : 1;
+  const count = entries.length;
+  const out = new Uint8Array(20 + count * (4 * fields + 8));
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC.page, true);
+  view.setUint32(4, count, true);
+  view.setUint32(8, fields, true);
+  view.setUint32(12, PAGE_KINDS[kind], true);
+  view.setUint32(16, page, true);
+  entries.forEach(([name, ...numbers], i) => {
+    numbers.forEach((n, f) => view.setUint32(20 + 4 * (f * count + i), n, true));
+    const at = 20 + 4 * fields * count + 8 * i;
+    const hash = name.slice(2, 2 + HASH_DIGITS);
+    for (let b = 0; b < 8; b++) out[at + b] = parseInt(hash.slice(2 * b, 2 * b + 2), 16);
+  });
+  return out;
+}
+
+/**
+ * A table page as the manifest describes it (`expected`: { kind, page, first (fragments: the
+ * page's first document; shards: its first shard), end (one past the last document or shard
+ * the page may hold) }): fragments `[[name, first, count, bytes]]`, shards `[[name, bytes]]`.
+ * Fragments must follow one another from `first`; shards fill their page's slots.
+ */
+export function decodePage(bytes, name, { kind, page, first, end }) {
+  const { count, dimension: fields, body } = header(bytes, name, MAGIC.page, `page of the ${kind} table`);
+  const wanted = kind === 'fragments' ? 3 : 1;
+  expectEqual(name, 'fields', fields, wanted);
+  expectEqual(name, 'size', bytes.byteLength, 20 + count * (4 * fields + 8));
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  expectEqual(name, 'table', view.getUint32(12, true), PAGE_KINDS[kind]);
+  expectEqual(name, 'page number', view.getUint32(16, true), page);
+  const field = (f, i) => view.getUint32(20 + 4 * (f * count + i), true);
+  const fileName = (i) => Array.from(body.subarray(20 + 4 * fields * count + 8 * i, 28 + 4 * fields * count + 8 * i), (b) => b.toString(16).padStart(2, '0')).join('');
+  const entries = [];
+  if (kind === 'shards') {
+    expectEqual(name, 'shards', count, Math.min(PAGE_ENTRIES.shards, end - first));
+    for (let i = 0; i < count; i++) entries.push([`k/${fileName(i)}.bin`, field(0, i)]);
+    return entries;
+  }
+  let next = first;
+  for (let i = 0; i < count; i++) {
+    const [at, documents, size] = [field(0, i), field(1, i), field(2, i)];
+    if (at !== next || documents < 1 || at + documents > end) throw new WebembedError('E_INDEX', `${name}: fragment ${i} holds documents ${at}–${at + documents - 1}, not from ${next} within ${end}`);
+    entries.push([`d/${fileName(i)}.json`, at, documents, size]);
+    next = at + documents;
+  }
+  if (count === 0 || count > PAGE_ENTRIES.fragments) throw new WebembedError('E_INDEX', `${name}: ${count} fragments, not 1 to ${PAGE_ENTRIES.fragments}`);
+  return entries;
+}
+
 /** Checks a parsed manifest's shape; returns it. Every file it names must be a content name. */
 export function checkManifest(manifest, where) {
   const bad = (why) => new WebembedError('E_INDEX', `${where}: ${why}`);
@@ -333,7 +401,7 @@ export function checkManifest(manifest, where) {
     }
   };
   if (!isContentName(vectors?.centroids?.[0]) || !Number.isSafeInteger(vectors.centroids[1])) throw bad('vectors.centroids is not [file, bytes]');
-  if (manifest.version === TWO_LEVEL_VERSION) {
+  if (manifest.version >= TWO_LEVEL_VERSION) {
     // Each block's partitions are checked when the block is read; here, their count.
     fileList(vectors.blocks, 3, 'vectors.blocks');
     if (vectors.blocks.length === 0 || vectors.blocks.reduce((n, [, count]) => n + count, 0) !== vectors.partitionCount) throw bad('vectors.blocks do not hold vectors.partitionCount partitions');
@@ -341,11 +409,19 @@ export function checkManifest(manifest, where) {
     fileList(vectors.partitions, 3, 'vectors.partitions');
     if (vectors.partitions.reduce((n, [, rows]) => n + rows, 0) !== counts.chunks) throw bad(`its partitions hold other than ${counts.chunks} rows`);
   }
-  if (!isContentName(fragments?.[0]) || !Number.isSafeInteger(fragments[1])) throw bad('fragments is not [table file, bytes]');
+  const paged = manifest.version >= PAGED_VERSION;
+  if (paged) {
+    fileList(manifest.fragmentPages, 3, 'fragmentPages');
+    const starts = manifest.fragmentPages.map(([, first]) => first);
+    if ((counts.documents > 0 && starts[0] !== 0) || starts.some((first, i) => i > 0 && first <= starts[i - 1]) || starts.at(-1) >= Math.max(1, counts.documents)) throw bad('fragmentPages do not start at document 0 and rise within the documents');
+  } else if (!isContentName(fragments?.[0]) || !Number.isSafeInteger(fragments[1])) throw bad('fragments is not [table file, bytes]');
   if (keywords !== null) {
     if (typeof keywords !== 'object') throw bad('keywords is neither null nor an object');
-    if (!isContentName(keywords.shards?.[0]) || !Number.isSafeInteger(keywords.shards[1])) throw bad('keywords.shards is not [shard table file, bytes]');
     if (!Number.isSafeInteger(keywords.shardCount) || keywords.shardCount < 1) throw bad('keywords.shardCount is not a positive integer');
+    if (paged) {
+      fileList(keywords.shardPages, 2, 'keywords.shardPages');
+      if (keywords.shardPages.length !== Math.ceil(keywords.shardCount / PAGE_ENTRIES.shards)) throw bad(`keywords.shardPages are not the pages of ${keywords.shardCount} shards`);
+    } else if (!isContentName(keywords.shards?.[0]) || !Number.isSafeInteger(keywords.shards[1])) throw bad('keywords.shards is not [shard table file, bytes]');
     if (keywords.language !== null && typeof keywords.language !== 'string') throw bad('keywords.language is not a language or null');
     const title = keywords.title;
     if (title !== undefined && !(Number.isInteger(title?.chunk) && title.chunk >= 0 && title.chunk < 2 ** 24 && typeof title.weight === 'number' && title.weight >= 0 && title.weight <= 100)) {

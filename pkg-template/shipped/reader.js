@@ -11,8 +11,8 @@ import { newInstance, pickSimd } from '../engine/instance.js';
 import { fetchAny } from '../core/platform.js';
 import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from '../search/options.js';
 import {
-  checkContent, checkManifest, decodeBlock, decodeCentroids, dequantize, decodeFragment, decodeFragmentTable, decodePartition, decodeShard, decodeShardTable,
-  MANIFEST_NAME, safeUrl, shardOf,
+  checkContent, checkManifest, decodeBlock, decodeCentroids, dequantize, decodeFragment, decodeFragmentTable, decodePage, decodePartition, decodeShard, decodeShardTable,
+  MANIFEST_NAME, PAGE_ENTRIES, safeUrl, shardOf,
 } from './format.js';
 import { spansFromFlat } from '../core/input.js';
 import { similarity } from '../core/similarity.js';
@@ -236,7 +236,6 @@ export class ShippedIndex {
   #glue;
   #analyzer;
   #base;
-  #table = null;
   #closed = false;
 
   constructor(secret, { model, manifest, reader, centroids, glue, analyzer, base }) {
@@ -446,11 +445,11 @@ export class ShippedIndex {
   async #keyword(text, signal) {
     const terms = this.#analyzer.queryTerms(text);
     const weights = this.#analyzer.queryWeights(text);
-    const shards = await this.#shardTable(signal);
-    const wanted = [...new Set(terms.map((term) => shardOf(term, shards.length)))];
+    const shardCount = this.#manifest.keywords.shardCount;
+    const wanted = [...new Set(terms.map((term) => shardOf(term, shardCount)))];
     const loaded = new Map(await Promise.all(wanted.map(async (s) => {
-      const [name, bytes] = shards[s];
-      const shard = await this.#reader.file(name, bytes, (b) => decodeShard(b, name, { documents: this.size, shard: s, shards: shards.length }), 'semantic search and queries without its terms still answer', signal);
+      const [name, bytes] = await this.#shardEntry(s, signal);
+      const shard = await this.#reader.file(name, bytes, (b) => decodeShard(b, name, { documents: this.size, shard: s, shards: shardCount }), 'semantic search and queries without its terms still answer', signal);
       return [s, shard];
     })));
     const chunkScores = new Map();
@@ -461,7 +460,7 @@ export class ShippedIndex {
     const chunkCount = this.#manifest.counts.chunks;
     let bound = 0;
     terms.forEach((term, i) => {
-      const postings = loaded.get(shardOf(term, shards.length)).get(term);
+      const postings = loaded.get(shardOf(term, shardCount)).get(term);
       let frequency = 0;
       if (postings && title) for (let p = 0; p < postings.chunks.length; p++) frequency += postings.chunks[p] === title.chunk ? 0 : 1;
       else if (postings) frequency = postings.chunks.length;
@@ -553,24 +552,37 @@ export class ShippedIndex {
     return out;
   }
 
-  async #shardTable(signal) {
-    const { shards: [name, bytes], shardCount } = this.#manifest.keywords;
-    return this.#reader.file(name, bytes, (b) => decodeShardTable(b, name, shardCount), 'semantic search still answers', signal);
+  /** Shard `s`'s [file, bytes]: from the one shard table, or (version 4) from its page. */
+  async #shardEntry(s, signal) {
+    const { shards, shardPages, shardCount } = this.#manifest.keywords;
+    if (!shardPages) {
+      const [name, bytes] = shards;
+      return (await this.#reader.file(name, bytes, (b) => decodeShardTable(b, name, shardCount), 'semantic search still answers', signal))[s];
+    }
+    const page = Math.floor(s / PAGE_ENTRIES.shards);
+    const [name, bytes] = shardPages[page];
+    const first = page * PAGE_ENTRIES.shards;
+    const entries = await this.#reader.file(name, bytes, (b) => decodePage(b, name, { kind: 'shards', page, first, end: shardCount }), 'semantic search and terms of other shards still answer', signal);
+    return entries[s - first];
+  }
+
+  /** The fragment entries that may hold document `number`: the whole table, or (version 4) its page. */
+  async #fragmentEntries(number, signal) {
+    const pages = this.#manifest.fragmentPages;
+    if (!pages) {
+      const [name, bytes] = this.#manifest.fragments;
+      return this.#reader.file(name, bytes, (b) => decodeFragmentTable(b, name, this.size), 'no hit can be shown', signal);
+    }
+    const page = lastAtOrBefore(pages, number);
+    const [name, first, bytes] = pages[page];
+    const end = page + 1 < pages.length ? pages[page + 1][1] : this.size;
+    return this.#reader.file(name, bytes, (b) => decodePage(b, name, { kind: 'fragments', page, first, end }), 'hits of other pages still show', signal);
   }
 
   async #document(number, signal) {
-    if (!this.#table) {
-      const [name, bytes] = this.#manifest.fragments;
-      this.#table = await this.#reader.file(name, bytes, (b) => decodeFragmentTable(b, name, this.size), 'no hit can be shown', signal);
-    }
-    // The fragment holding `number`: the last whose first document is not past it.
-    let [lo, hi] = [0, this.#table.length - 1];
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.#table[mid][1] <= number) lo = mid;
-      else hi = mid - 1;
-    }
-    const [name, first, count, bytes] = this.#table[lo];
+    const table = await this.#fragmentEntries(number, signal);
+    const [name, first, count, bytes] = table[lastAtOrBefore(table, number)];
+    if (number >= first + count) throw new WebembedError('E_INDEX', `document ${number} is in no fragment of the index's table (${name} ends at ${first + count - 1})`);
     const docs = await this.#reader.file(name, bytes, (b) => decodeFragment(b, name, { first, count }), 'hits from other fragments still show', signal);
     return docs[number - first];
   }
@@ -588,12 +600,23 @@ export class ShippedIndex {
   }
 }
 
-/** The `n` best of `scored` (Map document → { index, score }) as `[{ doc, index, score }]`; ties to the lower document. */
 /** Lucene's idf, as the engine's (crate/src/search/keywords.rs). */
 function idf(chunks, frequency) {
   return Math.fround(Math.log(1 + (chunks - frequency + 0.5) / (frequency + 0.5)));
 }
 
+/** The last entry of `list` (sorted by its second field, a first document) whose first is not past `number`. */
+function lastAtOrBefore(list, number) {
+  let [lo, hi] = [0, list.length - 1];
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (list[mid][1] <= number) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** The `n` best of `scored` (Map document → { index, score }) as `[{ doc, index, score }]`; ties to the lower document. */
 function top(scored, n) {
   const list = [];
   for (const [doc, { index, score }] of scored) list.push({ doc, index, score });

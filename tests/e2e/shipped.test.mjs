@@ -137,7 +137,7 @@ test('the Python docs example page searches a shipped index (here the fixture si
   }
 });
 
-test('an index in two levels (blocks fetched on demand) gives the page the hits of one level', async () => {
+test('an index in two levels (blocks and table pages fetched on demand) gives the page the hits of one level', async () => {
   const result = await harness.page.evaluate(
     async ({ model: folder, queries }) => {
       const { Embedder } = await import('/pkg/index.js');
@@ -156,7 +156,7 @@ test('an index in two levels (blocks fetched on demand) gives the page the hits 
     },
     { model: MODEL, queries: QUERIES },
   );
-  assert.equal(result.version, 3);
+  assert.equal(result.version, 4);
   assert.deepEqual(result.two.out, result.one.out);
   assert.ok(result.two.fetched > result.one.fetched, 'the blocks were fetched as well');
 });

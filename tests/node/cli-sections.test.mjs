@@ -175,8 +175,8 @@ test('a version 1 manifest (before titles) still opens; a later version is refus
   assert.equal((await old.search('lighthouse', { mode: 'keyword' }))[0].id, 'a');
   assert.equal((await old.search('lighthouse'))[0].id, 'a');
   await old.close();
-  await writeFile(path, JSON.stringify({ ...manifest, version: 4 }));
-  await assert.rejects(model.loadIndex(out), (error) => error.code === 'E_INDEX' && /version 4.*versions 1, 2 and 3/.test(error.message));
+  await writeFile(path, JSON.stringify({ ...manifest, version: 5 }));
+  await assert.rejects(model.loadIndex(out), (error) => error.code === 'E_INDEX' && /version 5.*versions 1, 2, 3 and 4/.test(error.message));
 });
 
 test('a JSONL title that is not one is a clear error naming the line', async () => {

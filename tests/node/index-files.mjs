@@ -1,6 +1,7 @@
 // Helpers the shipped-index tests share (not a test file): a NumPy .npy writer for vectors a test
-// makes, and a folder's files by hash, to compare two builds byte for byte.
+// makes, a folder's files by hash (to compare two builds byte for byte), and a folder served over HTTP.
 
+import { createServer } from 'node:http';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,4 +23,21 @@ export async function filesOf(out) {
     }
   }
   return files;
+}
+
+/**
+ * `folder` served over HTTP on 127.0.0.1 (loadIndex fetches file: URLs without the `fetch`
+ * option), each path asked recorded in `asked`; `close()` stops it.
+ */
+export async function serveFolder(folder) {
+  const asked = [];
+  const server = createServer(async (request, response) => {
+    const path = decodeURIComponent(new URL(request.url, 'http://x').pathname).slice(1);
+    asked.push(path);
+    const bytes = await readFile(join(folder, path)).catch(() => null);
+    if (!bytes || path.includes('..')) return void response.writeHead(404).end();
+    response.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+  });
+  await new Promise((done) => server.listen(0, '127.0.0.1', done));
+  return { url: `http://127.0.0.1:${server.address().port}/`, asked, close: () => new Promise((done) => server.close(done)) };
 }

@@ -1,5 +1,5 @@
-// Shipped indexes in two levels (format version 3): the top centroids open with the manifest,
-// blocks of partition centroids are fetched on demand. Built with `--levels 2` on 4 000 clustered
+// Shipped indexes in two levels (format version 4): the top centroids open with the manifest,
+// blocks of partition centroids and pages of the fragment and shard tables are fetched on demand. Built with `--levels 2` on 4 000 clustered
 // vectors: every stored row is found by its own vector, the top hits agree with a one-level build,
 // two threads write the bytes of one, and damaged or swapped blocks are E_INDEX naming the file
 // while keyword search answers and the same object recovers.
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { Embedder } from '../../pkg/index.js';
-import { filesOf, writeNpy } from './index-files.mjs';
+import { filesOf, serveFolder, writeNpy } from './index-files.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'pkg/cli/main.mjs');
@@ -56,7 +56,9 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'webembed-levels-'));
   vectors = clustered();
   await writeNpy(join(work, 'rows.npy'), vectors, ROWS, DIMENSION);
-  await writeFile(join(work, 'rows.jsonl'), Array.from({ length: ROWS }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row ${i} of topic t${i % 40}` })).join('\n'));
+  // ~50 words a row: enough fragments and keyword shards for several table pages.
+  const words = (i) => Array.from({ length: 48 }, (_, w) => `w${(i * 31 + w * 97) % 6000}`).join(' ');
+  await writeFile(join(work, 'rows.jsonl'), Array.from({ length: ROWS }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row n${i} of topic t${i % 40}: ${words(i)}` })).join('\n'));
   model = await Embedder.load(MODEL, { dtype: 'q8', cache: false, backend: 'cpu', threads: 1 });
 });
 
@@ -70,7 +72,7 @@ test('two levels: blocks fetched on demand, every row found by its vector, recal
   // 4 000 rows: about 40 partitions of 100 rows, under 8 blocks.
   assert.match(stdout, /\d+ partitions in 8 blocks/);
   const manifest = await manifestOf(out);
-  assert.equal(manifest.version, 3);
+  assert.equal(manifest.version, 4);
   assert.equal(manifest.vectors.partitions, undefined);
   assert.equal(manifest.vectors.blocks.length, 8);
   assert.ok(Math.abs(manifest.vectors.partitionCount - 40) <= 4, `${manifest.vectors.partitionCount} partitions`);
@@ -96,6 +98,49 @@ test('two levels: blocks fetched on demand, every row found by its vector, recal
   assert.ok(found.two >= found.one - 2, `two levels ${found.two} against one level ${found.one} of ${5 * queries}`);
   assert.ok(twoLevel.fetched.bytes > opened, 'searches fetched blocks and partitions');
   assert.equal((await twoLevel.search('topic t7', { mode: 'keyword', k: 3 })).length, 3);
+});
+
+test('the fragment and shard tables in pages: a search fetches the pages its hits and terms need, and every document is reachable', async () => {
+  const { out } = await build('paged', ['--levels', '2']);
+  const manifest = await manifestOf(out);
+  assert.equal(manifest.fragments, undefined);
+  assert.equal(manifest.keywords.shards, undefined);
+  assert.ok(manifest.fragmentPages.length >= 2, `${manifest.fragmentPages.length} fragment pages`);
+  assert.ok(manifest.keywords.shardPages.length >= 2, `${manifest.keywords.shardPages.length} shard pages`);
+  const served = await serveFolder(out);
+  const { asked } = served;
+  const index = await model.loadIndex(served.url, { cache: false });
+  // One word of one document: one shard page, one shard, one fragment page, one fragment.
+  asked.length = 0;
+  const [hit] = await index.search('n1234', { mode: 'keyword', k: 1 });
+  assert.equal(hit.id, 'r1234');
+  const pagesOf = (list) => asked.filter((name) => list.some(([page]) => page === name));
+  assert.equal(asked.length, 4, asked.join(' '));
+  assert.equal(pagesOf(manifest.keywords.shardPages).length, 1, 'the page that holds this term, not every page');
+  assert.equal(pagesOf(manifest.fragmentPages).length, 1, 'the page that holds this hit, not every page');
+  for (const row of [0, 63, 64, 2047, 3998, 3999]) assert.equal((await index.search(`n${row}`, { mode: 'keyword', k: 1 }))[0]?.id, `r${row}`, `row ${row}`);
+  await served.close();
+
+  // Two fragment pages swapped, then a shard page damaged: E_INDEX naming the page; the other side answers.
+  const swapped = structuredClone(manifest);
+  const [a, b] = [swapped.fragmentPages[0], swapped.fragmentPages[1]];
+  [swapped.fragmentPages[0], swapped.fragmentPages[1]] = [[b[0], a[1], b[2]], [a[0], b[1], a[2]]];
+  await writeFile(join(out, 'webembed-index.json'), JSON.stringify(swapped));
+  const wrong = await model.loadIndex(out);
+  await assert.rejects(wrong.search('n0', { mode: 'keyword', k: 1 }), (error) => error.code === 'E_INDEX' && /d\/[0-9a-f]{16}\.bin.*page number 1, the manifest says 0/.test(error.message));
+  await writeFile(join(out, 'webembed-index.json'), JSON.stringify(manifest));
+  const page = manifest.keywords.shardPages[0][0];
+  const original = await readFile(join(out, page));
+  await writeFile(join(out, page), Buffer.concat([original.subarray(0, 30), Buffer.alloc(original.length - 30)]));
+  const damaged = await model.loadIndex(out);
+  const everyTerm = Array.from({ length: 400 }, (_, i) => `w${i}`).join(' ');
+  await assert.rejects(damaged.search(everyTerm, { mode: 'keyword' }), (error) => error.code === 'E_INDEX' && error.message.includes(page) && /semantic search .* still answer/.test(error.message));
+  assert.equal((await damaged.search(vectors.subarray(5 * DIMENSION, 6 * DIMENSION), { mode: 'semantic', k: 1 }))[0].id, 'r5');
+  await writeFile(join(out, page), original);
+  assert.ok((await damaged.search(everyTerm, { mode: 'keyword' })).length > 0, 'the same object answers once the page is right');
+  // A manifest whose pages do not cover its shards is refused at load.
+  await writeFile(join(out, 'webembed-index.json'), JSON.stringify({ ...manifest, keywords: { ...manifest.keywords, shardPages: manifest.keywords.shardPages.slice(1) } }));
+  await assert.rejects(model.loadIndex(out), (error) => error.code === 'E_INDEX' && /keywords\.shardPages are not the pages of \d+ shards/.test(error.message));
 });
 
 test('two threads build the two levels in the bytes of one', async () => {
