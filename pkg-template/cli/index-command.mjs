@@ -118,14 +118,21 @@ export async function indexCommand(argv) {
     const glue = await newInstance(pickSimd('auto'), null);
     // Clustering and assignment on every core (--threads), as the embedding was.
     const pool = threads > 1 ? startAssignPool(threads) : null;
+    // The clustering passes' results, kept until the build ends: a killed build resumes from them.
+    const passes = await passCheckpoint(resolve(values.cache), vectors, { dimension: model.dimension, levels });
     let built;
     try {
-      built = await buildShippedIndex({ documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line), progress: passReporter(), assigner: pool?.assign, levels });
+      await mkdir(out, { recursive: true });
+      built = await buildShippedIndex({
+        documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line), progress: passReporter(), assigner: pool?.assign, levels,
+        sink: (name, bytes) => writeContentFile(out, name, bytes), checkpoint: passes,
+      });
     } finally {
       await pool?.close();
     }
     const { manifest, files } = built;
     const bytes = await writeIndex(out, manifest, files);
+    await passes.clear();
     console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitionCount ?? manifest.vectors.partitions.length} partitions${manifest.vectors.blocks ? ` in ${manifest.vectors.blocks.length} blocks` : ''}, ${manifest.keywords?.shardCount ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s, peak memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
   } finally {
     await model.dispose();
@@ -301,18 +308,56 @@ async function writeCached(path, spans, vectors) {
   await rename(temporary, path);
 }
 
-/** Writes the files the folder lacks, then the manifest, then removes files no manifest names. */
+/**
+ * A content-named file, written whole (a temporary file renamed) unless the folder has it: a
+ * killed build leaves only whole files, which no manifest names until the build ends.
+ */
+async function writeContentFile(out, name, bytes) {
+  const path = join(out, name);
+  const existing = await stat(path).catch(() => null);
+  if (existing?.size === bytes.byteLength) return;
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(`${path}.tmp`, bytes);
+  await rename(`${path}.tmp`, path);
+}
+
+/**
+ * The build's checkpoint (buildShippedIndex's `checkpoint`): files under the build cache, named
+ * by a hash of the vectors, their dimension and `levels`, so only the same input resumes from
+ * them. `clear()` removes them once the index is written.
+ */
+async function passCheckpoint(cacheRoot, vectors, { dimension, levels }) {
+  const hash = createHash('sha256').update(JSON.stringify({ passes: 1, dimension, levels }));
+  // In slices: update() copies what it is given, and the vectors may be gigabytes.
+  for (let at = 0; at < vectors.byteLength; at += 1 << 26) hash.update(new Uint8Array(vectors.buffer, vectors.byteOffset + at, Math.min(1 << 26, vectors.byteLength - at)));
+  const folder = join(cacheRoot, 'build-passes', hash.digest('hex').slice(0, 24));
+  return {
+    async get(name) {
+      return readFile(join(folder, `${name}.bin`)).catch(() => null);
+    },
+    async put(name, bytes) {
+      await mkdir(folder, { recursive: true });
+      const path = join(folder, `${name}.bin`);
+      await writeFile(`${path}.${process.pid}.tmp`, bytes);
+      await rename(`${path}.${process.pid}.tmp`, path);
+    },
+    async clear() {
+      await rm(folder, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Writes the files the folder lacks (a build's sink wrote the rest), then the manifest, then removes files no manifest names. */
 async function writeIndex(out, manifest, files) {
   await mkdir(out, { recursive: true });
   let total = 0;
   for (const [name, bytes] of files) {
-    const path = join(out, name);
+    if (typeof bytes === 'number') {
+      total += bytes;
+      continue;
+    }
     total += bytes.byteLength;
-    const existing = await stat(path).catch(() => null);
-    if (existing?.size === bytes.byteLength) continue;
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(`${path}.tmp`, bytes);
-    await rename(`${path}.tmp`, path);
+    await writeContentFile(out, name, bytes);
   }
   const manifestBytes = Buffer.from(`${JSON.stringify(manifest)}\n`);
   await writeFile(join(out, `${MANIFEST_NAME}.tmp`), manifestBytes);

@@ -34,6 +34,8 @@ const FINE_ROWS = 100;
 const PARTITIONS_PER_BLOCK = 5;
 /** Sample rows per centroid that k-means trains on (the rest are only assigned). */
 const SAMPLE_PER_LIST = 64;
+/** Top cells whose sub-partitions make one checkpoint: ~66 at a million rows, ~1 MB each. */
+const CHECKPOINT_CELLS = 16;
 
 /**
  * `documents`: `[{ id, text, spans (flat [start, end, …], one pair per chunk), metadata, url, title? }]`;
@@ -44,9 +46,14 @@ const SAMPLE_PER_LIST = 64;
  * (k-means, assigning, partitions, fragments, keywords); `assigner` (optional) assigns rows to
  * centroids on other threads, `(vectors, rows, dimension, centroids, lists, advance)` → Promise of
  * Uint32Array, giving what `assignRows` gives; `levels`: 1, 2, or 'auto' (two when one level's
- * centroids would pass CENTROID_BYTES, past ~50 000 chunks). Returns `{ manifest, files: Map(path → bytes) }`.
+ * centroids would pass CENTROID_BYTES, past ~50 000 chunks). `sink(path, bytes)` (optional)
+ * takes each file as it is made, so the build does not hold them; `checkpoint` (optional,
+ * `{ get(name) → bytes | null, put(name, bytes) }`, keyed by the caller to these vectors and
+ * `levels`) keeps the clustering passes' results, so a build killed during them resumes where
+ * it stopped and writes the same bytes. Returns `{ manifest, files: Map(path → bytes, or their
+ * length when a sink took them) }`.
  */
-export async function buildShippedIndex({ documents, vectors, dimension, model, chunking, keywords, glue, log = () => {}, progress = () => {}, assigner = null, levels = 'auto' }) {
+export async function buildShippedIndex({ documents, vectors, dimension, model, chunking, keywords, glue, log = () => {}, progress = () => {}, assigner = null, levels = 'auto', sink = null, checkpoint = null }) {
   const assign = assigner ?? (async (...args) => assignRows(glue, ...args));
   const rowCounts = documents.map((doc) => doc.spans.length / 2);
   const rows = rowCounts.reduce((a, b) => a + b, 0);
@@ -54,9 +61,13 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   const files = new Map();
   const put = async (folder, bytes, extension) => {
     const name = await contentName(folder, bytes, extension);
-    files.set(name, bytes);
+    if (sink) {
+      await sink(name, bytes);
+      files.set(name, bytes.byteLength);
+    } else files.set(name, bytes);
     return name;
   };
+  const remember = passMemory(checkpoint, log);
 
   const maxLists = Math.floor(CENTROID_BYTES / (dimension + 4));
   const twoLevels = levels === 2 || (levels === 'auto' && Math.round(rows / ROWS_PER_PARTITION) > maxLists);
@@ -68,15 +79,15 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   let assignment;
   let tree = null;
   if (twoLevels) {
-    tree = await twoLevelPartitions(assign, vectors, rows, dimension, maxLists, step, log);
+    tree = await twoLevelPartitions(assign, vectors, rows, dimension, maxLists, step, log, remember);
     ({ lists, dequantized, assignment } = tree);
     centroids = tree.top;
   } else {
     lists = Math.max(1, Math.min(Math.round(rows / ROWS_PER_PARTITION), maxLists));
     log(`clustering ${rows} vectors into ${lists} partitions`);
-    centroids = quantizeRows(await kmeans(assign, vectors, rows, dimension, lists, step('k-means', KMEANS_ITERATIONS)), dimension);
+    centroids = quantizeRows(await remember.floats('centroids', lists * dimension, () => kmeans(assign, vectors, rows, dimension, lists, step('k-means', KMEANS_ITERATIONS))), dimension);
     dequantized = dequantize(centroids, dimension);
-    assignment = await assign(vectors, rows, dimension, dequantized, lists, step('assigning', rows));
+    assignment = await remember.rows('assignment', rows, lists, () => assign(vectors, rows, dimension, dequantized, lists, step('assigning', rows)));
   }
 
   // Documents ordered by their first chunk's partition: a query's hits then share fragments.
@@ -86,20 +97,26 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   const numberOf = new Uint32Array(documents.length);
   order.forEach((d, number) => (numberOf[d] = number));
 
-  const members = Array.from({ length: lists }, () => []);
-  for (const d of order) for (let c = 0; c < rowCounts[d]; c++) members[assignment[firstRow[d] + c]].push([d, c]);
+  // Each partition's rows, documents in order (a counting sort: no object per row at 10^7 rows).
+  const starts = new Uint32Array(lists + 1);
+  for (let r = 0; r < rows; r++) starts[assignment[r] + 1]++;
+  for (let l = 0; l < lists; l++) starts[l + 1] += starts[l];
+  const memberRows = new Uint32Array(rows);
+  const fill = starts.slice(0, lists);
+  for (const d of order) for (let c = 0; c < rowCounts[d]; c++) memberRows[fill[assignment[firstRow[d] + c]]++] = firstRow[d] + c;
+  const documentOf = new Uint32Array(rows);
+  rowCounts.forEach((count, d) => documentOf.fill(d, firstRow[d], firstRow[d] + count));
   const partitions = [];
   const partitionStep = step('partitions', lists);
   for (let list = 0; list < lists; list++) {
     if (list % 64 === 0) partitionStep(list);
-    const entries = members[list];
+    const entries = memberRows.subarray(starts[list], starts[list + 1]);
     const residuals = new Float32Array(entries.length * dimension);
-    entries.forEach(([d, c], i) => {
-      const row = firstRow[d] + c;
+    entries.forEach((row, i) => {
       for (let k = 0; k < dimension; k++) residuals[i * dimension + k] = vectors[row * dimension + k] - dequantized[list * dimension + k];
     });
     const { codes, scales } = quantizeRows(residuals, dimension);
-    const bytes = encodePartition({ list, documents: Uint32Array.from(entries, ([d]) => numberOf[d]), chunks: Uint32Array.from(entries, ([, c]) => c), scales, codes }, dimension);
+    const bytes = encodePartition({ list, documents: entries.map((row) => numberOf[documentOf[row]]), chunks: entries.map((row) => row - firstRow[documentOf[row]]), scales, codes }, dimension);
     partitions.push([await put('p', bytes, 'bin'), entries.length, bytes.byteLength]);
   }
   partitionStep(lists);
@@ -186,13 +203,13 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
  * (quantized), each block's `{ first, quantized }`, every partition's centroid (dequantized, in
  * global order) and each row's global partition.
  */
-async function twoLevelPartitions(assign, vectors, rows, dimension, maxTop, step, log) {
+async function twoLevelPartitions(assign, vectors, rows, dimension, maxTop, step, log, remember) {
   const wanted = Math.max(1, Math.round(rows / FINE_ROWS));
   const topCount = Math.max(1, Math.min(maxTop, Math.round(wanted / PARTITIONS_PER_BLOCK)));
   log(`clustering ${rows} vectors into ${topCount} blocks of about ${Math.round(wanted / topCount)} partitions each`);
-  const top = quantizeRows(await kmeans(assign, vectors, rows, dimension, topCount, step('k-means', KMEANS_ITERATIONS)), dimension);
+  const top = quantizeRows(await remember.floats('top', topCount * dimension, () => kmeans(assign, vectors, rows, dimension, topCount, step('k-means', KMEANS_ITERATIONS))), dimension);
   const topDequantized = dequantize(top, dimension);
-  const cellOf = await assign(vectors, rows, dimension, topDequantized, topCount, step('assigning', rows));
+  const cellOf = await remember.rows('cells', rows, topCount, () => assign(vectors, rows, dimension, topDequantized, topCount, step('assigning', rows)));
   // Each cell's rows in row order (a counting sort).
   const starts = new Uint32Array(topCount + 1);
   for (let r = 0; r < rows; r++) starts[cellOf[r] + 1]++;
@@ -206,24 +223,34 @@ async function twoLevelPartitions(assign, vectors, rows, dimension, maxTop, step
   const centroidParts = [];
   let first = 0;
   const advance = step('sub-partitions', topCount);
-  for (let t = 0; t < topCount; t++) {
-    if (t % 16 === 0) advance(t);
-    const members = byCell.subarray(starts[t], starts[t + 1]);
-    const n = members.length;
-    const cell = new Float32Array(n * dimension);
-    members.forEach((r, i) => cell.set(vectors.subarray(r * dimension, (r + 1) * dimension), i * dimension));
-    // An empty cell keeps one empty partition at its own centroid, so block numbers stay the top's.
-    const fine = n === 0 ? topDequantized.slice(t * dimension, (t + 1) * dimension) : await kmeans(assign, cell, n, dimension, Math.min(n, Math.max(1, Math.round(n / FINE_ROWS))), () => {});
-    const quantized = quantizeRows(fine, dimension);
-    const fineDequantized = dequantize(quantized, dimension);
-    const count = quantized.scales.length;
-    if (n > 0) {
-      const local = await assign(cell, n, dimension, fineDequantized, count);
-      members.forEach((r, i) => (assignment[r] = first + local[i]));
-    }
-    blocks.push({ first, quantized });
-    centroidParts.push(fineDequantized);
-    first += count;
+  // Cells in batches of CHECKPOINT_CELLS, each batch's k-means and assignments kept as one checkpoint.
+  for (let batch = 0; batch * CHECKPOINT_CELLS < topCount; batch++) {
+    const cells = [];
+    for (let t = batch * CHECKPOINT_CELLS; t < Math.min(topCount, (batch + 1) * CHECKPOINT_CELLS); t++) cells.push(t);
+    const sizes = cells.map((t) => starts[t + 1] - starts[t]);
+    const done = await remember.cells(`cells-${batch}`, sizes, dimension, async () => {
+      const out = [];
+      for (const t of cells) {
+        if (t % 16 === 0) advance(t);
+        const members = byCell.subarray(starts[t], starts[t + 1]);
+        const n = members.length;
+        const cell = new Float32Array(n * dimension);
+        members.forEach((r, i) => cell.set(vectors.subarray(r * dimension, (r + 1) * dimension), i * dimension));
+        // An empty cell keeps one empty partition at its own centroid, so block numbers stay the top's.
+        const fine = n === 0 ? topDequantized.slice(t * dimension, (t + 1) * dimension) : await kmeans(assign, cell, n, dimension, Math.min(n, Math.max(1, Math.round(n / FINE_ROWS))), () => {});
+        const local = n === 0 ? new Uint32Array(0) : await assign(cell, n, dimension, dequantize(quantizeRows(fine, dimension), dimension), fine.length / dimension);
+        out.push({ fine, local });
+      }
+      return out;
+    });
+    done.forEach(({ fine, local }, i) => {
+      const quantized = quantizeRows(fine, dimension);
+      const members = byCell.subarray(starts[cells[i]], starts[cells[i] + 1]);
+      members.forEach((r, j) => (assignment[r] = first + local[j]));
+      blocks.push({ first, quantized });
+      centroidParts.push(dequantize(quantized, dimension));
+      first += quantized.scales.length;
+    });
   }
   advance(topCount);
   const dequantized = new Float32Array(first * dimension);
@@ -234,6 +261,73 @@ async function twoLevelPartitions(assign, vectors, rows, dimension, maxTop, step
   }
   log(`${first} partitions in ${topCount} blocks`);
   return { top, blocks, lists: first, dequantized, assignment };
+}
+
+/**
+ * The clustering passes' results through `checkpoint` (see buildShippedIndex): each is computed,
+ * or read back when a checkpoint of the expected size holds it (anything else is computed
+ * again). `floats(name, length, compute)`: a Float32Array; `rows(name, rows, below, compute)`: a
+ * Uint32Array of values under `below`; `cells(name, sizes, dimension, compute)`: per cell of
+ * `sizes[i]` rows, `{ fine (centroids, row-major), local (each row's centroid) }`.
+ */
+function passMemory(checkpoint, log) {
+  const bytesOf = (array) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+  const aligned = (bytes) => (bytes.byteOffset % 4 === 0 ? bytes : bytes.slice());
+  const recall = async (name, check) => {
+    const bytes = await checkpoint?.get(name);
+    if (!bytes) return null;
+    const value = check(aligned(bytes));
+    if (value) log(`${name}: resumed from the checkpoint`);
+    return value;
+  };
+  return {
+    async floats(name, length, compute) {
+      const kept = await recall(name, (b) => (b.byteLength === 4 * length ? new Float32Array(b.buffer, b.byteOffset, length).slice() : null));
+      if (kept) return kept;
+      const value = await compute();
+      await checkpoint?.put(name, bytesOf(value));
+      return value;
+    },
+    async rows(name, rows, below, compute) {
+      const kept = await recall(name, (b) => {
+        const values = b.byteLength === 4 * rows ? new Uint32Array(b.buffer, b.byteOffset, rows).slice() : null;
+        return values && values.every((v) => v < below) ? values : null;
+      });
+      if (kept) return kept;
+      const value = await compute();
+      await checkpoint?.put(name, bytesOf(value));
+      return value;
+    },
+    // Layout: per cell, its centroid count (u32), centroids (f32), then its rows' centroids (u32).
+    async cells(name, sizes, dimension, compute) {
+      const kept = await recall(name, (b) => {
+        const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+        const out = [];
+        let at = 0;
+        for (const n of sizes) {
+          if (at + 4 > b.byteLength) return null;
+          const count = view.getUint32(at, true);
+          const end = at + 4 + 4 * count * dimension + 4 * n;
+          if (count < 1 || count > Math.max(1, n) || end > b.byteLength) return null;
+          const fine = new Float32Array(b.buffer.slice(b.byteOffset + at + 4, b.byteOffset + at + 4 + 4 * count * dimension));
+          const local = new Uint32Array(b.buffer.slice(b.byteOffset + end - 4 * n, b.byteOffset + end));
+          if (local.some((v) => v >= count)) return null;
+          out.push({ fine, local });
+          at = end;
+        }
+        return at === b.byteLength ? out : null;
+      });
+      if (kept) return kept;
+      const value = await compute();
+      if (checkpoint) {
+        const parts = value.flatMap(({ fine, local }) => [bytesOf(Uint32Array.of(fine.length / dimension)), bytesOf(fine), bytesOf(local)]);
+        const joined = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+        parts.reduce((at, p) => (joined.set(p, at), at + p.byteLength), 0);
+        await checkpoint.put(name, joined);
+      }
+      return value;
+    },
+  };
 }
 
 function fragmentSize(doc) {

@@ -5,8 +5,8 @@
 // while keyword search answers and the same object recovers.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -27,15 +27,15 @@ let work;
 let model;
 let vectors;
 
-/** Seeded clustered unit vectors: 40 topics, each row its topic's centre plus noise. */
-function clustered() {
+/** Seeded clustered unit vectors: `topics` topics, each row its topic's centre plus noise. */
+function clustered(rows = ROWS, topics = 40) {
   let state = 2026;
   const uniform = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
   const gaussian = () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-  const centres = Float32Array.from({ length: 40 * DIMENSION }, gaussian);
-  const out = new Float32Array(ROWS * DIMENSION);
-  for (let r = 0; r < ROWS; r++) {
-    const centre = r % 40;
+  const centres = Float32Array.from({ length: topics * DIMENSION }, gaussian);
+  const out = new Float32Array(rows * DIMENSION);
+  for (let r = 0; r < rows; r++) {
+    const centre = r % topics;
     let norm = 0;
     for (let d = 0; d < DIMENSION; d++) norm += (out[r * DIMENSION + d] = centres[centre * DIMENSION + d] + 0.6 * gaussian()) ** 2;
     for (let d = 0; d < DIMENSION; d++) out[r * DIMENSION + d] /= Math.sqrt(norm);
@@ -147,6 +147,33 @@ test('two threads build the two levels in the bytes of one', async () => {
   const single = await filesOf((await build('single', ['--levels', '2'])).out);
   const double = await filesOf((await build('double', ['--levels', '2', '--threads', '2'])).out);
   assert.deepEqual(double, single);
+});
+
+test('a build killed during its clustering passes resumes from their checkpoint and writes the bytes of an uninterrupted one', async () => {
+  const rows = 60_000;
+  await writeNpy(join(work, 'many.npy'), clustered(rows, 200), rows, DIMENSION);
+  await writeFile(join(work, 'many.jsonl'), Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `m${i}`, text: `row ${i}` })).join('\n'));
+  const args = (out, cache) => [CLI, 'index', '--vectors', join(work, 'many.npy'), '--documents', join(work, 'many.jsonl'), '--model', MODEL, '--out', join(work, out), '--threads', '1', '--levels', '2', '--cache', join(work, cache)];
+  await execFileAsync('node', args('whole', 'whole-cache'), { cwd: work });
+  const whole = await filesOf(join(work, 'whole'));
+  assert.deepEqual(await readdir(join(work, 'whole-cache', 'build-passes')), [], 'the checkpoint goes once the index is written');
+
+  // Killed once the top level and two batches of sub-partitions are kept.
+  const passes = join(work, 'killed-cache', 'build-passes');
+  const kept = async () => (await readdir(passes, { recursive: true }).catch(() => [])).filter((name) => name.endsWith('.bin'));
+  const child = spawn('node', args('killed', 'killed-cache'), { cwd: work, stdio: 'ignore' });
+  const exited = new Promise((done) => child.on('exit', (code, signal) => done(signal)));
+  while (!(await kept()).some((name) => name.endsWith('cells-1.bin'))) await new Promise((done) => setTimeout(done, 10));
+  child.kill('SIGKILL');
+  assert.equal(await exited, 'SIGKILL', 'the build ended before it was killed: make the input larger');
+  const before = await kept();
+  assert.ok(['top.bin', 'cells.bin', 'cells-0.bin'].every((name) => before.some((path) => path.endsWith(name))), before.join(' '));
+  await assert.rejects(readFile(join(work, 'killed', 'webembed-index.json')), 'no manifest after a killed build');
+
+  const { stdout } = await execFileAsync('node', args('killed', 'killed-cache'), { cwd: work });
+  for (const pass of ['top', 'cells', 'cells-0', 'cells-1']) assert.match(stdout, new RegExp(`^${pass}: resumed from the checkpoint$`, 'm'));
+  assert.deepEqual(await filesOf(join(work, 'killed')), whole);
+  assert.deepEqual(await kept(), []);
 });
 
 test('a damaged or swapped block is E_INDEX naming it; keyword search answers, and the same index recovers', async () => {
