@@ -22,7 +22,9 @@ import { Embedder } from '../model/embedder.js';
 import { newInstance, pickSimd } from '../engine/instance.js';
 import { cores } from '../core/platform.js';
 import { chunkJoiner, InputError, listInputs, parseJsonl, readDocuments } from './inputs.mjs';
-import { readVectors } from './vector-files.mjs';
+import { openNpyRows, readVectors } from './vector-files.mjs';
+import { eachBlock, spillRows } from './row-files.mjs';
+import { rowSource } from '../shipped/row-source.js';
 import { DEFAULT_COLUMNS, listParts, readParts } from './parquet-parts.mjs';
 import { parseExport } from '../search/browser-index.js';
 import { buildShippedIndex } from '../shipped/build.js';
@@ -107,8 +109,9 @@ export async function indexCommand(argv) {
     const chunking = { chunkTokens, overlapTokens };
     let documents;
     let vectors;
-    if (values.vectors) ({ documents, vectors } = await fromVectors(values, model));
-    else if (values.parquet) ({ documents, vectors } = await fromParts(values, model));
+    let closeVectors = null;
+    if (values.vectors) ({ documents, vectors, close: closeVectors } = await fromVectors(values, model));
+    else if (values.parquet) ({ documents, vectors, close: closeVectors } = await fromParts(values, model));
     else if (values['from-export']) ({ documents, vectors } = await fromExport(values['from-export'], model, described));
     else ({ documents, vectors } = await embedInputs(positionals, model, described, chunking, resolve(values.cache)));
     dropUnsafeUrls(documents);
@@ -129,6 +132,7 @@ export async function indexCommand(argv) {
       });
     } finally {
       await pool?.close();
+      await closeVectors?.();
     }
     const { manifest, files } = built;
     const bytes = await writeIndex(out, manifest, files);
@@ -220,8 +224,11 @@ function chunkTexts(doc) {
 
 /** Vectors from a .npy or Parquet file, one row per line of the documents JSONL (a document's chunks on consecutive lines). */
 async function fromVectors(values, model) {
-  const read = await readVectors(values.vectors, { column: values.column });
+  // A float32 .npy is read where it lies, a block at a time; other files are read whole.
+  const onDisk = await openNpyRows(values.vectors);
+  const read = onDisk ?? await readVectors(values.vectors, { column: values.column });
   if (read.dimension !== model.dimension) {
+    onDisk?.close();
     throw new InputError(`${values.vectors}: its vectors have ${read.dimension} dimensions; the model ${values.model} gives ${model.dimension}. Embed them with that model, or index with the model that made them`);
   }
   let source;
@@ -235,7 +242,7 @@ async function fromVectors(values, model) {
   const joiner = chunkJoiner('lines');
   for (const line of lines) joiner.add(line, `${values.documents}:${line.line}`);
   const documents = joiner.finish();
-  return { documents, vectors: read.values };
+  return { documents, vectors: onDisk ? onDisk.source : read.values, close: onDisk?.close };
 }
 
 /** Documents and vectors from Parquet parts (parquet-parts.mjs), the columns named by the --*-column flags. */
@@ -243,9 +250,18 @@ async function fromParts(values, model) {
   const columns = Object.fromEntries(Object.entries(DEFAULT_COLUMNS).map(([role, name]) => [role, values[`${role}-column`] ?? name]));
   const parts = await listParts(values.parquet);
   console.log(`${parts.length} Parquet parts in ${values.parquet}`);
-  const { documents, vectors, rows } = await readParts(parts, { columns, dimension: model.dimension });
-  console.log(`${rows} rows, ${documents.length} documents`);
-  return { documents, vectors };
+  // The vectors go to a spill file as the parts are read: the build reads them back a block at a time.
+  const spillFolder = join(resolve(values.cache), 'spill');
+  await mkdir(spillFolder, { recursive: true });
+  const spill = spillRows(join(spillFolder, `${createHash('sha256').update(resolve(values.out)).digest('hex').slice(0, 16)}.f32`), model.dimension);
+  try {
+    const { documents, rows } = await readParts(parts, { columns, dimension: model.dimension, spill });
+    console.log(`${rows} rows, ${documents.length} documents`);
+    return { documents, vectors: spill.finish(), close: () => spill.remove() };
+  } catch (error) {
+    await spill.remove();
+    throw error;
+  }
 }
 
 /** An `index.export()` file: its documents and vectors (the exact 16-bit ones when it has them). */
@@ -328,8 +344,8 @@ async function writeContentFile(out, name, bytes) {
  */
 async function passCheckpoint(cacheRoot, vectors, { dimension, levels }) {
   const hash = createHash('sha256').update(JSON.stringify({ passes: 1, dimension, levels }));
-  // In slices: update() copies what it is given, and the vectors may be gigabytes.
-  for (let at = 0; at < vectors.byteLength; at += 1 << 26) hash.update(new Uint8Array(vectors.buffer, vectors.byteOffset + at, Math.min(1 << 26, vectors.byteLength - at)));
+  // A block at a time: the vectors may be gigabytes on disk.
+  await eachBlock(rowSource(vectors, dimension), (values) => hash.update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength)));
   const folder = join(cacheRoot, 'build-passes', hash.digest('hex').slice(0, 24));
   return {
     async get(name) {

@@ -53,9 +53,10 @@ async function listGlob(spec) {
 /**
  * Every row of every part, in part order: `{ documents, vectors, rows }` as fromVectors gives them
  * (a document's chunks on consecutive rows, its text the chunks' texts joined). `columns` maps
- * each role to a column name; `dimension` is the model's.
+ * each role to a column name; `dimension` is the model's. With `spill` (row-files.mjs's
+ * spillRows) each row group's vectors are appended to it as they are read, and `vectors` is null.
  */
-export async function readParts(parts, { columns = DEFAULT_COLUMNS, dimension, onPart = () => {} }) {
+export async function readParts(parts, { columns = DEFAULT_COLUMNS, dimension, onPart = () => {}, spill = null }) {
   if (parts.length === 0) throw new InputError('--parquet: no .parquet parts found');
   const vectorBlocks = [];
   const joiner = chunkJoiner('rows');
@@ -87,14 +88,15 @@ export async function readParts(parts, { columns = DEFAULT_COLUMNS, dimension, o
         }
         joiner.add(recordOf(data, r, roles, columns, where), where);
       }
-      vectorBlocks.push(vectors);
+      if (spill) spill.append(vectors);
+      else vectorBlocks.push(vectors);
       groupStart += claimed;
       rows += claimed;
     }
     if (groupStart !== Number(metadata.num_rows)) throw new InputError(`${name}: its footer claims ${metadata.num_rows} rows; its row groups hold ${groupStart}`);
     onPart({ part: name, rows: groupStart });
   }
-  return { documents: joiner.finish(), vectors: concat(Float32Array, vectorBlocks), rows };
+  return { documents: joiner.finish(), vectors: spill ? null : concat(Float32Array, vectorBlocks), rows };
 }
 
 async function openPart(part, name) {

@@ -6,6 +6,7 @@ import {
   contentName, encodeBlock, encodeCentroids, encodeFragment, encodeFragmentTable, encodePage, encodePartition, encodeShard, encodeShardTable,
   dequantize, FORMAT_NAME, FORMAT_VERSION, PAGE_ENTRIES, PAGED_VERSION, quantizeRows, shardOf,
 } from './format.js';
+import { rowSource } from './row-source.js';
 
 /** Chunk vectors per partition the coarse quantizer aims at: ~80 KB of int8 codes at 384 dimensions. */
 const ROWS_PER_PARTITION = 50;
@@ -39,7 +40,8 @@ const CHECKPOINT_CELLS = 16;
 
 /**
  * `documents`: `[{ id, text, spans (flat [start, end, …], one pair per chunk), metadata, url, title? }]`;
- * `vectors`: every chunk's vector, documents in order, `dimension` floats each; `model`: what
+ * `vectors`: every chunk's vector, documents in order, `dimension` floats each (a Float32Array, or
+ * a row source: shipped/row-source.js, e.g. rows on disk); `model`: what
  * the manifest records of the model ({ name, dimension, dtype, queryPrompt, documentPrompt,
  * probe }); `keywords`: { language, k1, b } or null; `glue`: an engine instance (its analyzer
  * makes the keyword postings); `progress({ pass, passes, done, total })` hears each pass's advance
@@ -57,7 +59,8 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   const assign = assigner ?? (async (...args) => assignRows(glue, ...args));
   const rowCounts = documents.map((doc) => doc.spans.length / 2);
   const rows = rowCounts.reduce((a, b) => a + b, 0);
-  if (vectors.length !== rows * dimension) throw new Error(`${vectors.length / dimension} vectors for ${rows} chunks`);
+  const source = rowSource(vectors, dimension);
+  if (source.rows !== rows) throw new Error(`${source.rows} vectors for ${rows} chunks`);
   const files = new Map();
   const put = async (folder, bytes, extension) => {
     const name = await contentName(folder, bytes, extension);
@@ -79,15 +82,15 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   let assignment;
   let tree = null;
   if (twoLevels) {
-    tree = await twoLevelPartitions(assign, vectors, rows, dimension, maxLists, step, log, remember);
+    tree = await twoLevelPartitions(assign, source, dimension, maxLists, step, log, remember);
     ({ lists, dequantized, assignment } = tree);
     centroids = tree.top;
   } else {
     lists = Math.max(1, Math.min(Math.round(rows / ROWS_PER_PARTITION), maxLists));
     log(`clustering ${rows} vectors into ${lists} partitions`);
-    centroids = quantizeRows(await remember.floats('centroids', lists * dimension, () => kmeans(assign, vectors, rows, dimension, lists, step('k-means', KMEANS_ITERATIONS))), dimension);
+    centroids = quantizeRows(await remember.floats('centroids', lists * dimension, () => kmeans(assign, source, lists, step('k-means', KMEANS_ITERATIONS))), dimension);
     dequantized = dequantize(centroids, dimension);
-    assignment = await remember.rows('assignment', rows, lists, () => assign(vectors, rows, dimension, dequantized, lists, step('assigning', rows)));
+    assignment = await remember.rows('assignment', rows, lists, () => assignAll(assign, source, dequantized, lists, step('assigning', rows)));
   }
 
   // Documents ordered by their first chunk's partition: a query's hits then share fragments.
@@ -111,10 +114,8 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   for (let list = 0; list < lists; list++) {
     if (list % 64 === 0) partitionStep(list);
     const entries = memberRows.subarray(starts[list], starts[list + 1]);
-    const residuals = new Float32Array(entries.length * dimension);
-    entries.forEach((row, i) => {
-      for (let k = 0; k < dimension; k++) residuals[i * dimension + k] = vectors[row * dimension + k] - dequantized[list * dimension + k];
-    });
+    const residuals = source.gather(entries);
+    for (let i = 0; i < entries.length; i++) for (let k = 0; k < dimension; k++) residuals[i * dimension + k] -= dequantized[list * dimension + k];
     const { codes, scales } = quantizeRows(residuals, dimension);
     const bytes = encodePartition({ list, documents: entries.map((row) => numberOf[documentOf[row]]), chunks: entries.map((row) => row - firstRow[documentOf[row]]), scales, codes }, dimension);
     partitions.push([await put('p', bytes, 'bin'), entries.length, bytes.byteLength]);
@@ -203,13 +204,14 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
  * (quantized), each block's `{ first, quantized }`, every partition's centroid (dequantized, in
  * global order) and each row's global partition.
  */
-async function twoLevelPartitions(assign, vectors, rows, dimension, maxTop, step, log, remember) {
+async function twoLevelPartitions(assign, source, dimension, maxTop, step, log, remember) {
+  const rows = source.rows;
   const wanted = Math.max(1, Math.round(rows / FINE_ROWS));
   const topCount = Math.max(1, Math.min(maxTop, Math.round(wanted / PARTITIONS_PER_BLOCK)));
   log(`clustering ${rows} vectors into ${topCount} blocks of about ${Math.round(wanted / topCount)} partitions each`);
-  const top = quantizeRows(await remember.floats('top', topCount * dimension, () => kmeans(assign, vectors, rows, dimension, topCount, step('k-means', KMEANS_ITERATIONS))), dimension);
+  const top = quantizeRows(await remember.floats('top', topCount * dimension, () => kmeans(assign, source, topCount, step('k-means', KMEANS_ITERATIONS))), dimension);
   const topDequantized = dequantize(top, dimension);
-  const cellOf = await remember.rows('cells', rows, topCount, () => assign(vectors, rows, dimension, topDequantized, topCount, step('assigning', rows)));
+  const cellOf = await remember.rows('cells', rows, topCount, () => assignAll(assign, source, topDequantized, topCount, step('assigning', rows)));
   // Each cell's rows in row order (a counting sort).
   const starts = new Uint32Array(topCount + 1);
   for (let r = 0; r < rows; r++) starts[cellOf[r] + 1]++;
@@ -234,10 +236,9 @@ async function twoLevelPartitions(assign, vectors, rows, dimension, maxTop, step
         if (t % 16 === 0) advance(t);
         const members = byCell.subarray(starts[t], starts[t + 1]);
         const n = members.length;
-        const cell = new Float32Array(n * dimension);
-        members.forEach((r, i) => cell.set(vectors.subarray(r * dimension, (r + 1) * dimension), i * dimension));
+        const cell = source.gather(members);
         // An empty cell keeps one empty partition at its own centroid, so block numbers stay the top's.
-        const fine = n === 0 ? topDequantized.slice(t * dimension, (t + 1) * dimension) : await kmeans(assign, cell, n, dimension, Math.min(n, Math.max(1, Math.round(n / FINE_ROWS))), () => {});
+        const fine = n === 0 ? topDequantized.slice(t * dimension, (t + 1) * dimension) : await kmeans(assign, rowSource(cell, dimension), Math.min(n, Math.max(1, Math.round(n / FINE_ROWS))), () => {});
         const local = n === 0 ? new Uint32Array(0) : await assign(cell, n, dimension, dequantize(quantizeRows(fine, dimension), dimension), fine.length / dimension);
         out.push({ fine, local });
       }
@@ -393,8 +394,23 @@ export function assignRows(glue, vectors, rows, dimension, centroids, lists, adv
   }
 }
 
+/** Rows per assignment call: the source's rows are read a block at a time (~100 MB at 384 dimensions). */
+const ASSIGN_ROWS = 65_536;
+
+/** Every row of `source`'s nearest of `lists` centroids, a block of rows at a time. */
+async function assignAll(assign, source, centroids, lists, advance) {
+  const out = new Uint32Array(source.rows);
+  for (let start = 0; start < source.rows; start += ASSIGN_ROWS) {
+    const count = Math.min(ASSIGN_ROWS, source.rows - start);
+    out.set(await assign(source.block(start, count), count, source.dimension, centroids, lists, (done) => advance(start + done)), start);
+  }
+  advance(source.rows);
+  return out;
+}
+
 /** Spherical k-means on a seeded sample: `lists` unit centroids, row-major. */
-async function kmeans(assign, vectors, rows, dimension, lists, advance) {
+async function kmeans(assign, source, lists, advance) {
+  const { rows, dimension } = source;
   const random = mulberry32(0x5eed);
   const sampleSize = Math.min(rows, lists * SAMPLE_PER_LIST);
   // A partial Fisher–Yates shuffle picks the sample.
@@ -403,8 +419,7 @@ async function kmeans(assign, vectors, rows, dimension, lists, advance) {
     const j = i + Math.floor(random() * (rows - i));
     [picks[i], picks[j]] = [picks[j], picks[i]];
   }
-  const sample = new Float32Array(sampleSize * dimension);
-  for (let i = 0; i < sampleSize; i++) sample.set(vectors.subarray(picks[i] * dimension, (picks[i] + 1) * dimension), i * dimension);
+  const sample = source.gather(picks.subarray(0, sampleSize));
   const centroids = new Float32Array(lists * dimension);
   for (let c = 0; c < lists; c++) centroids.set(sample.subarray(c * dimension, (c + 1) * dimension), c * dimension);
   normalizeRows(centroids, dimension);
