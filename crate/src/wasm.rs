@@ -760,6 +760,65 @@ impl SearchStore {
         flat
     }
 
+    /// A document's keyword entries as `add` would index them, without indexing them (see
+    /// `KeywordIndex::analyze`): `{ terms, entries }`, `entries` flat `[chunk, length, n, count₁ …
+    /// countₙ, …]`, each entry's n terms the next n of `terms`. A builder streaming millions of
+    /// documents keeps these on disk rather than in one store.
+    #[wasm_bindgen(js_name = analyzeDocument)]
+    pub fn analyze_document(&self, chunks: Vec<String>, title: Option<String>) -> Result<JsValue, JsValue> {
+        let texts: Vec<&str> = chunks.iter().map(String::as_str).collect();
+        let terms = js_sys::Array::new();
+        let mut entries = Vec::new();
+        for entry in self.inner.keywords.analyze(&texts, title.as_deref()) {
+            entries.extend([entry.chunk, entry.length, entry.terms.len() as u32]);
+            for (term, count) in entry.terms {
+                terms.push(&JsValue::from_str(&term));
+                entries.push(count);
+            }
+        }
+        let out = js_sys::Object::new();
+        js_sys::Reflect::set(&out, &"terms".into(), &terms)?;
+        js_sys::Reflect::set(&out, &"entries".into(), &js_sys::Uint32Array::from(entries.as_slice()))?;
+        Ok(out.into())
+    }
+
+    /// BM25 impacts of postings scored outside the store, exactly as the store scores its own:
+    /// `fields` `[body entries, body length, title entries, title length]` of the whole corpus,
+    /// `frequencies` `[body, title]` per term, and per posting its term (an index into those),
+    /// chunk number, count and entry length.
+    #[wasm_bindgen(js_name = postingImpacts)]
+    pub fn posting_impacts(
+        &self,
+        fields: Vec<f64>,
+        frequencies: Vec<u32>,
+        term: Vec<u32>,
+        chunk: Vec<u32>,
+        count: Vec<u32>,
+        length: Vec<u32>,
+    ) -> Result<Vec<f32>, JsValue> {
+        use crate::search::keywords::{FieldStats, TITLE_CHUNK};
+        if fields.len() != 4
+            || !frequencies.len().is_multiple_of(2)
+            || [chunk.len(), count.len(), length.len()].iter().any(|&n| n != term.len())
+        {
+            return Err(js_error(EmbedError::Input("postingImpacts: fields are [body entries, body length, title entries, title length] and every posting has a term, chunk, count and length".into())));
+        }
+        let mut out = Vec::with_capacity(term.len());
+        for p in 0..term.len() {
+            let field = usize::from(chunk[p] == TITLE_CHUNK);
+            let Some(&frequency) = frequencies.get(2 * term[p] as usize + field) else {
+                return Err(js_error(EmbedError::Input(format!(
+                    "postingImpacts: posting {p} names term {} of {}",
+                    term[p],
+                    frequencies.len() / 2
+                ))));
+            };
+            let stats = FieldStats::new(fields[2 * field] as usize, fields[2 * field + 1] as u64, frequency);
+            out.push(self.inner.keywords.posting_impact(stats, count[p], length[p]));
+        }
+        Ok(out)
+    }
+
     /// Bench hook: titles weighed by `weight` (the engine's `titleWeight()` otherwise).
     #[wasm_bindgen(js_name = setTitleWeightForBench)]
     pub fn set_title_weight_for_bench(&mut self, weight: f32) {

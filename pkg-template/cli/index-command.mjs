@@ -23,7 +23,7 @@ import { newInstance, pickSimd } from '../engine/instance.js';
 import { cores } from '../core/platform.js';
 import { chunkJoiner, InputError, listInputs, parseJsonl, readDocuments } from './inputs.mjs';
 import { openNpyRows, readVectors } from './vector-files.mjs';
-import { eachBlock, spillRows } from './row-files.mjs';
+import { eachBlock, spillGroups, spillRows } from './row-files.mjs';
 import { rowSource } from '../shipped/row-source.js';
 import { DEFAULT_COLUMNS, listParts, readParts } from './parquet-parts.mjs';
 import { parseExport } from '../search/browser-index.js';
@@ -128,7 +128,7 @@ export async function indexCommand(argv) {
       await mkdir(out, { recursive: true });
       built = await buildShippedIndex({
         documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line), progress: passReporter(), assigner: pool?.assign, levels,
-        sink: (name, bytes) => writeContentFile(out, name, bytes), checkpoint: passes,
+        sink: (name, bytes) => writeContentFile(out, name, bytes), checkpoint: passes, keywordSpill: await keywordSpill(resolve(values.cache), out),
       });
     } finally {
       await pool?.close();
@@ -361,6 +361,13 @@ async function passCheckpoint(cacheRoot, vectors, { dimension, levels }) {
       await rm(folder, { recursive: true, force: true });
     },
   };
+}
+
+/** Files in the build cache for a two-level build's keyword postings between its passes. */
+async function keywordSpill(cacheRoot, out) {
+  const folder = join(cacheRoot, 'spill');
+  await mkdir(folder, { recursive: true });
+  return spillGroups(join(folder, `${createHash('sha256').update(out).digest('hex').slice(0, 16)}-keywords`));
 }
 
 /** Writes the files the folder lacks (a build's sink wrote the rest), then the manifest, then removes files no manifest names. */

@@ -73,3 +73,36 @@ export function spillRows(path, dimension) {
     },
   };
 }
+
+/**
+ * keyword-passes.js's spill streams as files `<prefix>-<group>.bin` (one per group, appended to,
+ * read back whole), so a build's postings wait on disk, not in memory.
+ */
+export function spillGroups(prefix) {
+  const files = new Map();
+  const pathOf = (group) => `${prefix}-${group}.bin`;
+  return {
+    async append(group, bytes) {
+      if (!files.has(group)) files.set(group, { fd: openSync(pathOf(group), 'w+'), at: 0 });
+      const file = files.get(group);
+      let done = 0;
+      while (done < bytes.byteLength) done += writeSync(file.fd, bytes, done, bytes.byteLength - done, file.at + done);
+      file.at += bytes.byteLength;
+    },
+    async read(group) {
+      const file = files.get(group);
+      if (!file) return new Uint8Array(0);
+      const out = new Uint8Array(file.at);
+      let done = 0;
+      while (done < out.byteLength) done += readSync(file.fd, out, done, out.byteLength - done, done) || (() => { throw new Error(`${pathOf(group)} ends at ${done} of ${out.byteLength} bytes`); })();
+      return out;
+    },
+    async remove() {
+      for (const [group, { fd }] of files) {
+        closeSync(fd);
+        await rm(pathOf(group), { force: true });
+      }
+      files.clear();
+    },
+  };
+}

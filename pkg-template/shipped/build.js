@@ -7,6 +7,7 @@ import {
   dequantize, FORMAT_NAME, FORMAT_VERSION, PAGE_ENTRIES, PAGED_VERSION, quantizeRows, shardOf,
 } from './format.js';
 import { rowSource } from './row-source.js';
+import { streamedKeywordShards } from './keyword-passes.js';
 
 /** Chunk vectors per partition the coarse quantizer aims at: ~80 KB of int8 codes at 384 dimensions. */
 const ROWS_PER_PARTITION = 50;
@@ -52,10 +53,11 @@ const CHECKPOINT_CELLS = 16;
  * takes each file as it is made, so the build does not hold them; `checkpoint` (optional,
  * `{ get(name) → bytes | null, put(name, bytes) }`, keyed by the caller to these vectors and
  * `levels`) keeps the clustering passes' results, so a build killed during them resumes where
- * it stopped and writes the same bytes. Returns `{ manifest, files: Map(path → bytes, or their
+ * it stopped and writes the same bytes; `keywordSpill` (optional, keyword-passes.js's spill
+ * streams) holds a two-level build's postings between its keyword passes (else memory). Returns `{ manifest, files: Map(path → bytes, or their
  * length when a sink took them) }`.
  */
-export async function buildShippedIndex({ documents, vectors, dimension, model, chunking, keywords, glue, log = () => {}, progress = () => {}, assigner = null, levels = 'auto', sink = null, checkpoint = null }) {
+export async function buildShippedIndex({ documents, vectors, dimension, model, chunking, keywords, glue, log = () => {}, progress = () => {}, assigner = null, levels = 'auto', sink = null, checkpoint = null, keywordSpill = null }) {
   const assign = assigner ?? (async (...args) => assignRows(glue, ...args));
   const rowCounts = documents.map((doc) => doc.spans.length / 2);
   const rows = rowCounts.reduce((a, b) => a + b, 0);
@@ -154,7 +156,10 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   let keywordSide = null;
   if (keywords) {
     log('indexing keywords');
-    const shards = await keywordShards(glue, documents, order, keywords, step('keywords', order.length));
+    // Two levels (large corpora): in passes over spilled postings, not in one engine store.
+    const shards = paged
+      ? await streamedShards(glue, documents, order, keywords, step('keywords', order.length), keywordSpill)
+      : await keywordShards(glue, documents, order, keywords, step('keywords', order.length));
     const table = [];
     for (const bytes of shards) table.push([await put('k', bytes, 'bin'), bytes.byteLength]);
     const tableBytes = paged ? null : encodeShardTable(table);
@@ -333,6 +338,16 @@ function passMemory(checkpoint, log) {
 
 function fragmentSize(doc) {
   return doc.text.length + doc.id.length + (doc.url?.length ?? 0) + (doc.title?.length ?? 0) + 64 + (doc.metadata ? JSON.stringify(doc.metadata).length : 0);
+}
+
+/** keyword-passes.js's shards, documents in index order. */
+async function streamedShards(glue, documents, order, { language, k1, b }, advance, spill) {
+  const store = new glue.SearchStore(1, 'f32', language ?? undefined, k1, b);
+  try {
+    return await streamedKeywordShards({ store, documentCount: order.length, documentAt: (number) => documents[order[number]], spill: spill ?? undefined, advance });
+  } finally {
+    store.free();
+  }
 }
 
 /** The keyword postings with their BM25 impacts, sharded by term hash: one encoded shard per entry. */

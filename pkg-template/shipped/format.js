@@ -70,14 +70,19 @@ export async function checkContent(name, bytes) {
   }
 }
 
-/** FNV-1a of a term's UTF-8 bytes: which keyword shard holds it. */
+/** Which keyword shard holds `term`: its termHash modulo the shard count. */
 export function shardOf(term, shards) {
+  return termHash(term) % shards;
+}
+
+/** FNV-1a of a term's UTF-8 bytes. */
+export function termHash(term) {
   let hash = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(term)) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % shards;
+  return hash;
 }
 
 // Binary files: a 12-byte header (magic, count, dimension or header length), then arrays, each

@@ -58,7 +58,7 @@ before(async () => {
   await writeNpy(join(work, 'rows.npy'), vectors, ROWS, DIMENSION);
   // ~50 words a row: enough fragments and keyword shards for several table pages.
   const words = (i) => Array.from({ length: 48 }, (_, w) => `w${(i * 31 + w * 97) % 6000}`).join(' ');
-  await writeFile(join(work, 'rows.jsonl'), Array.from({ length: ROWS }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row n${i} of topic t${i % 40}: ${words(i)}` })).join('\n'));
+  await writeFile(join(work, 'rows.jsonl'), Array.from({ length: ROWS }, (_, i) => JSON.stringify({ id: `r${i}`, text: `row n${i} of topic t${i % 40}: ${words(i)}`, ...(i % 3 === 0 ? { title: `Heading w${i % 97} of t${i % 40}` } : {}) })).join('\n'));
   model = await Embedder.load(MODEL, { dtype: 'q8', cache: false, backend: 'cpu', threads: 1 });
 });
 
@@ -141,6 +141,22 @@ test('the fragment and shard tables in pages: a search fetches the pages its hit
   // A manifest whose pages do not cover its shards is refused at load.
   await writeFile(join(out, 'webembed-index.json'), JSON.stringify({ ...manifest, keywords: { ...manifest.keywords, shardPages: manifest.keywords.shardPages.slice(1) } }));
   await assert.rejects(model.loadIndex(out), (error) => error.code === 'E_INDEX' && /keywords\.shardPages are not the pages of \d+ shards/.test(error.message));
+});
+
+test('keyword shards built in passes (two levels) score every term as one engine store does (one level), titles included', async () => {
+  const [two, one] = await Promise.all([build('kw-two', ['--levels', '2']), build('kw-one', ['--levels', '1'])]);
+  const manifests = [await manifestOf(two.out), await manifestOf(one.out)];
+  assert.ok(manifests[0].keywords.title && manifests[1].keywords.title, 'titled documents');
+  const [paged, whole] = [await model.loadIndex(two.out), await model.loadIndex(one.out)];
+  const queries = ['w5', 'w17 w4000', 'heading', 'heading w3', 'topic t7', 'n1234', 'of', 'row w2999 w1 w77', 't39', 'zzz'];
+  for (let w = 0; w < 6000; w += 211) queries.push(`w${w}`);
+  for (const query of queries) {
+    // Every match (ties are ordered by document number, which the two layouts number apart).
+    const hits = async (index) => (await index.search(query, { mode: 'keyword', k: ROWS })).map((hit) => [hit.id, hit.chunk.index, hit.score]).sort((x, y) => (x[0] < y[0] ? -1 : 1));
+    const [a, b] = [await hits(paged), await hits(whole)];
+    assert.deepEqual(a, b, query);
+    if (query !== 'zzz') assert.ok(a.length > 0, query);
+  }
 });
 
 test('two threads build the two levels in the bytes of one', async () => {

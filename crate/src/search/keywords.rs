@@ -62,6 +62,38 @@ fn title_field(title: Option<&str>, chunks: &[&str]) -> Option<String> {
     }
 }
 
+/// One entry of a document as the index would hold it (`KeywordIndex::analyze`).
+pub struct AnalyzedChunk {
+    /// Its position in the document, or `TITLE_CHUNK`.
+    pub chunk: u32,
+    /// Its length in terms.
+    pub length: u32,
+    /// Its distinct terms and their counts, in byte order.
+    pub terms: Vec<(String, u32)>,
+}
+
+/// What BM25 needs of a term in one field: the field's average entry length and the term's idf.
+#[derive(Clone, Copy)]
+pub struct FieldStats {
+    average_length: f32,
+    idf: f32,
+}
+
+impl FieldStats {
+    /// The field holds `chunks` entries of `total_length` terms in all, `frequency` of them the term.
+    pub fn new(chunks: usize, total_length: u64, frequency: u32) -> Self {
+        FieldStats { average_length: (total_length as f32 / chunks.max(1) as f32).max(1e-6), idf: idf(chunks as f32, frequency as f32) }
+    }
+
+    /// The term's BM25 impact in an entry of `length` terms holding it `count` times: idf times
+    /// the saturated, length-normalized term frequency.
+    pub fn impact(self, k1: f32, b: f32, count: u32, length: u32) -> f32 {
+        let tf = count as f32;
+        let norm = k1 * (1.0 - b + b * length as f32 / self.average_length);
+        self.idf * tf * (k1 + 1.0) / (tf + norm)
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Posting {
     chunk: u32,
@@ -203,6 +235,33 @@ impl KeywordIndex {
         Ok(())
     }
 
+    /// Document `chunks` (and its title field) as `add_with_title` would index them, without
+    /// indexing them: per entry, its chunk number (`TITLE_CHUNK` for the title field), its length
+    /// in terms and its distinct terms with their counts, in byte order. A builder that streams
+    /// documents keeps these on disk and scores them with `impact` once it knows the corpus.
+    pub fn analyze(&self, chunks: &[&str], title: Option<&str>) -> Vec<AnalyzedChunk> {
+        let field = title_field(title, chunks);
+        let entries =
+            chunks.iter().enumerate().map(|(index, text)| (index as u32, *text)).chain(field.as_deref().map(|t| (TITLE_CHUNK, t)));
+        entries
+            .map(|(chunk, text)| {
+                let tokens = self.analyzer.tokens(text);
+                let mut counts: HashMap<&str, u32> = HashMap::new();
+                for token in &tokens {
+                    *counts.entry(token.term.as_str()).or_insert(0) += 1;
+                }
+                let mut terms: Vec<(String, u32)> = counts.into_iter().map(|(term, count)| (term.to_owned(), count)).collect();
+                terms.sort_unstable();
+                AnalyzedChunk { chunk, length: tokens.len() as u32, terms }
+            })
+            .collect()
+    }
+
+    /// A posting's impact under this index's k1 and b (`FieldStats::impact`).
+    pub fn posting_impact(&self, stats: FieldStats, count: u32, length: u32) -> f32 {
+        stats.impact(self.k1, self.b, count, length)
+    }
+
     /// Forgets document `slot` (an unknown or free slot is an error).
     pub fn remove(&mut self, slot: u32) -> Result<()> {
         let (first, count) = match self.slot_chunks.get(slot as usize) {
@@ -299,18 +358,13 @@ impl KeywordIndex {
     /// saturated, length-normalized term frequency).
     fn impacts_of(&self, id: u32) -> impl Iterator<Item = (usize, f32)> + '_ {
         // Each field by its own statistics: a title is short, a body chunk long.
-        let stats: [(f32, f32); FIELDS] = std::array::from_fn(|field| {
-            let average_length = (self.live_length[field] as f32 / self.live_chunks[field].max(1) as f32).max(1e-6);
-            let chunks = self.live_chunks[field] as f32;
-            let frequency_in_corpus = self.document_frequency[id as usize][field] as f32;
-            (average_length, idf(chunks, frequency_in_corpus))
+        let stats: [FieldStats; FIELDS] = std::array::from_fn(|field| {
+            FieldStats::new(self.live_chunks[field], self.live_length[field], self.document_frequency[id as usize][field])
         });
         self.postings[id as usize].iter().filter(|p| self.chunk_slot[p.chunk as usize] != DEAD).map(move |posting| {
             let chunk = posting.chunk as usize;
-            let (average_length, idf) = stats[field_of(self.chunk_index[chunk])];
-            let tf = posting.frequency as f32;
-            let norm = self.k1 * (1.0 - self.b + self.b * self.chunk_length[chunk] as f32 / average_length);
-            (chunk, idf * tf * (self.k1 + 1.0) / (tf + norm))
+            let stats = stats[field_of(self.chunk_index[chunk])];
+            (chunk, stats.impact(self.k1, self.b, posting.frequency, self.chunk_length[chunk]))
         })
     }
 
@@ -497,6 +551,52 @@ mod tests {
         let dog_idf = (1.0f32 + (3.0 - 1.0 + 0.5) / 1.5).ln();
         let dog = dog_idf * 2.2 / (1.0 + 1.2 * (0.25 + 0.75 * 3.0 / 3.0));
         assert!((both.iter().find(|h| h.slot == 2).unwrap().score - dog).abs() < 1e-6);
+    }
+
+    /// A builder that streams documents analyzes each (`analyze`), counts the corpus itself and
+    /// scores postings with `FieldStats`: the impacts the store gives, bit for bit, titles included.
+    #[test]
+    fn analyzed_documents_score_as_the_store_scores_them() {
+        let docs: [(&[&str], Option<&str>); 4] = [
+            (&["the cat sat down", "os.path.realpath here"], Some("Cats and paths")),
+            (&["cat cat", ".. function:: a2b_hex(hexstr)\n\n   Hex to binary."], None),
+            (&["a dog barked at the cat"], Some("Dogs")),
+            (&["Über straße café naïve"], Some("")),
+        ];
+        let mut index = KeywordIndex::new(Some("english"), DEFAULT_K1, 0.5).unwrap();
+        let analyzed: Vec<Vec<AnalyzedChunk>> = docs.iter().map(|(chunks, title)| index.analyze(chunks, *title)).collect();
+        for (slot, (chunks, title)) in docs.iter().enumerate() {
+            index.add_with_title(slot as u32, chunks, *title).unwrap();
+        }
+        let (mut entries, mut lengths) = ([0usize; FIELDS], [0u64; FIELDS]);
+        let mut frequency: HashMap<String, [u32; FIELDS]> = HashMap::new();
+        for entry in analyzed.iter().flatten() {
+            let field = field_of(entry.chunk);
+            entries[field] += 1;
+            lengths[field] += entry.length as u64;
+            for (term, _) in &entry.terms {
+                frequency.entry(term.clone()).or_default()[field] += 1;
+            }
+        }
+        let mut streamed: Vec<(String, u32, u32, u32)> = Vec::new();
+        for (slot, doc) in analyzed.iter().enumerate() {
+            for entry in doc {
+                let field = field_of(entry.chunk);
+                for (term, count) in &entry.terms {
+                    let stats = FieldStats::new(entries[field], lengths[field], frequency[term][field]);
+                    streamed.push((term.clone(), slot as u32, entry.chunk, index.posting_impact(stats, *count, entry.length).to_bits()));
+                }
+            }
+        }
+        let mut stored: Vec<(String, u32, u32, u32)> = index
+            .impacts()
+            .into_iter()
+            .flat_map(|t| t.postings.into_iter().map(move |p| (t.term.to_owned(), p.slot, p.chunk, p.score.to_bits())))
+            .collect();
+        streamed.sort();
+        stored.sort();
+        assert!(stored.iter().any(|p| p.2 == TITLE_CHUNK) && stored.len() > 20, "{stored:?}");
+        assert_eq!(streamed, stored);
     }
 
     /// A shipped index scores a query by adding weight × impact: that must be `chunk_scores` exactly.
