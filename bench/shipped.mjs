@@ -12,7 +12,7 @@
 // Needs pkg/ built and models/all-MiniLM-L6-v2 (scripts/setup.sh). Writes build/shipped-bench/.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, createReadStream } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync, createReadStream } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -77,7 +77,11 @@ function writeNpy(path, data, count) {
   head[6] = 1;
   head[7] = 0;
   head.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]));
+  // In slices: a Buffer holds at most 4 GB, and 5 000 000 rows are 7.7 GB.
+  const fd = openSync(path, 'w');
+  writeSync(fd, Buffer.concat([head, Buffer.from(header, 'latin1')]));
+  for (let at = 0; at < data.byteLength; at += 1 << 28) writeSync(fd, new Uint8Array(data.buffer, at, Math.min(1 << 28, data.byteLength - at)));
+  closeSync(fd);
 }
 
 const vectorsPath = join(folder, 'vectors.npy');
@@ -86,7 +90,12 @@ const stored = makeVectors(rows, 11);
 if (!existsSync(vectorsPath)) {
   writeNpy(vectorsPath, stored, rows);
   const topics = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
-  writeFileSync(documentsPath, Array.from({ length: rows }, (_, i) => JSON.stringify({ id: `v${i}`, text: `document ${i} about ${topics[i % 8]} and ${topics[(i * 7) % 8]}`, url: `/docs/${i}` })).join('\n') + '\n');
+  // In slices: one string of every line passes V8's string limit past a few million rows.
+  const fd = openSync(documentsPath, 'w');
+  for (let start = 0; start < rows; start += 100_000) {
+    writeSync(fd, Array.from({ length: Math.min(100_000, rows - start) }, (_, j) => JSON.stringify({ id: `v${start + j}`, text: `document ${start + j} about ${topics[(start + j) % 8]} and ${topics[((start + j) * 7) % 8]}`, url: `/docs/${start + j}` })).join('\n') + '\n');
+  }
+  closeSync(fd);
 }
 const asked = makeVectors(queries, 99);
 // Exact f32 top 10 of every query.

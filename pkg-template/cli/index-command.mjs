@@ -21,10 +21,11 @@ import { parseArgs } from 'node:util';
 import { Embedder } from '../model/embedder.js';
 import { newInstance, pickSimd } from '../engine/instance.js';
 import { cores } from '../core/platform.js';
-import { chunkJoiner, InputError, listInputs, parseJsonl, readDocuments } from './inputs.mjs';
+import { chunkJoiner, InputError, listInputs, parseJsonlLine, readDocuments } from './inputs.mjs';
+import { eachLine, spillDocuments } from './document-files.mjs';
 import { openNpyRows, readVectors } from './vector-files.mjs';
 import { eachBlock, spillGroups, spillRows } from './row-files.mjs';
-import { rowSource } from '../shipped/row-source.js';
+import { rowSource } from '../shipped/sources.js';
 import { DEFAULT_COLUMNS, listParts, readParts } from './parquet-parts.mjs';
 import { parseExport } from '../search/browser-index.js';
 import { buildShippedIndex } from '../shipped/build.js';
@@ -114,10 +115,11 @@ export async function indexCommand(argv) {
     else if (values.parquet) ({ documents, vectors, close: closeVectors } = await fromParts(values, model));
     else if (values['from-export']) ({ documents, vectors } = await fromExport(values['from-export'], model, described));
     else ({ documents, vectors } = await embedInputs(positionals, model, described, chunking, resolve(values.cache)));
-    dropUnsafeUrls(documents);
-    const keywords = documents.every((doc) => typeof doc.text === 'string' && doc.text.length > 0) ? { language: values.language === undefined ? defaultLanguage(model) : values.language === 'none' ? null : values.language, ...BM25_DEFAULTS } : null;
+    if (Array.isArray(documents)) documents.forEach(withSafeUrl);
+    const allText = Array.isArray(documents) ? documents.every((doc) => typeof doc.text === 'string' && doc.text.length > 0) : documents.allText;
+    const keywords = allText ? { language: values.language === undefined ? defaultLanguage(model) : values.language === 'none' ? null : values.language, ...BM25_DEFAULTS } : null;
     if (!keywords) console.log('no keyword side: some documents have no text (semantic search only)');
-    for (const doc of documents) doc.text ??= '';
+    if (Array.isArray(documents)) for (const doc of documents) doc.text ??= '';
     const glue = await newInstance(pickSimd('auto'), null);
     // Clustering and assignment on every core (--threads), as the embedding was.
     const pool = threads > 1 ? startAssignPool(threads) : null;
@@ -128,7 +130,7 @@ export async function indexCommand(argv) {
       await mkdir(out, { recursive: true });
       built = await buildShippedIndex({
         documents, vectors, dimension: model.dimension, model: described, chunking, keywords, glue, log: (line) => console.log(line), progress: passReporter(), assigner: pool?.assign, levels,
-        sink: (name, bytes) => writeContentFile(out, name, bytes), checkpoint: passes, keywordSpill: await keywordSpill(resolve(values.cache), out),
+        sink: (name, bytes) => writeContentFile(out, name, bytes), checkpoint: passes, keywordSpill: spillGroups(await spillPath(values, 'keywords')),
       });
     } finally {
       await pool?.close();
@@ -137,20 +139,19 @@ export async function indexCommand(argv) {
     const { manifest, files } = built;
     const bytes = await writeIndex(out, manifest, files);
     await passes.clear();
-    console.log(`${out}: ${documents.length} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitionCount ?? manifest.vectors.partitions.length} partitions${manifest.vectors.blocks ? ` in ${manifest.vectors.blocks.length} blocks` : ''}, ${manifest.keywords?.shardCount ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s, peak memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+    console.log(`${out}: ${manifest.counts.documents} documents, ${manifest.counts.chunks} chunks, ${manifest.vectors.partitionCount ?? manifest.vectors.partitions.length} partitions${manifest.vectors.blocks ? ` in ${manifest.vectors.blocks.length} blocks` : ''}, ${manifest.keywords?.shardCount ?? 0} keyword shards, ${files.size + 1} files, ${(bytes / 1e6).toFixed(2)} MB, built in ${((performance.now() - started) / 1000).toFixed(1)} s, peak memory ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
   } finally {
     await model.dispose();
   }
 }
 
-/** A url a page could not link to safely (javascript:, data:, …) is dropped, with a warning naming its document. */
-function dropUnsafeUrls(documents) {
-  for (const doc of documents) {
-    if (doc.url !== null && doc.url !== undefined && safeUrl(doc.url) === null) {
-      console.warn(`webembed: document ${JSON.stringify(doc.id)}${doc.line ? ` (${typeof doc.line === 'number' ? `line ${doc.line}` : doc.line})` : ''}: its url ${JSON.stringify(String(doc.url).slice(0, 80))} is neither http(s) nor a path on the site: dropped`);
-      doc.url = null;
-    }
+/** `doc`, its url dropped (with a warning naming the document) when a page could not link to it safely (javascript:, data:, …). */
+function withSafeUrl(doc) {
+  if (doc.url !== null && doc.url !== undefined && safeUrl(doc.url) === null) {
+    console.warn(`webembed: document ${JSON.stringify(doc.id)}${doc.line ? ` (${typeof doc.line === 'number' ? `line ${doc.line}` : doc.line})` : ''}: its url ${JSON.stringify(String(doc.url).slice(0, 80))} is neither http(s) nor a path on the site: dropped`);
+    doc.url = null;
   }
+  return doc;
 }
 
 function usage(message) {
@@ -231,18 +232,38 @@ async function fromVectors(values, model) {
     onDisk?.close();
     throw new InputError(`${values.vectors}: its vectors have ${read.dimension} dimensions; the model ${values.model} gives ${model.dimension}. Embed them with that model, or index with the model that made them`);
   }
-  let source;
+  // The lines are read a block at a time and the documents kept in a spill file, not in memory.
+  const spill = spillDocuments(await spillPath(values, 'documents.json'));
+  const joiner = chunkJoiner('lines', { emit: (doc) => spill.add(withSafeUrl(doc)), placeOf: (number) => spill.get(number) });
+  let lines = 0;
   try {
-    source = await readFile(values.documents, 'utf8');
+    await eachLine(values.documents, (line, number) => {
+      joiner.add(parseJsonlLine(line, values.documents, number, { requireText: false }), `${values.documents}:${number}`);
+      lines++;
+    });
+    joiner.finish();
+    if (lines !== read.rows) throw new InputError(`${values.documents} has ${lines} lines and ${values.vectors} ${read.rows} vectors: one line per vector (a document's chunks on consecutive lines)`);
   } catch (error) {
-    throw new InputError(`${values.documents}: cannot read it (${error.code ?? error.message})`);
+    onDisk?.close();
+    await spill.remove();
+    if (error?.code === 'ENOENT' || error?.code === 'EISDIR' || error?.code === 'EACCES') throw new InputError(`${values.documents}: cannot read it (${error.code})`);
+    throw error;
   }
-  const lines = parseJsonl(source, values.documents, { requireText: false });
-  if (lines.length !== read.rows) throw new InputError(`${values.documents} has ${lines.length} lines and ${values.vectors} ${read.rows} vectors: one line per vector (a document's chunks on consecutive lines)`);
-  const joiner = chunkJoiner('lines');
-  for (const line of lines) joiner.add(line, `${values.documents}:${line.line}`);
-  const documents = joiner.finish();
-  return { documents, vectors: onDisk ? onDisk.source : read.values, close: onDisk?.close };
+  return {
+    documents: spill.finish(),
+    vectors: onDisk ? onDisk.source : read.values,
+    close: async () => {
+      onDisk?.close();
+      await spill.remove();
+    },
+  };
+}
+
+/** A spill file's path in the build cache, named for the output folder (a second build of it starts it afresh). */
+async function spillPath(values, name) {
+  const folder = join(resolve(values.cache), 'spill');
+  await mkdir(folder, { recursive: true });
+  return join(folder, `${createHash('sha256').update(resolve(values.out)).digest('hex').slice(0, 16)}-${name}`);
 }
 
 /** Documents and vectors from Parquet parts (parquet-parts.mjs), the columns named by the --*-column flags. */
@@ -250,16 +271,19 @@ async function fromParts(values, model) {
   const columns = Object.fromEntries(Object.entries(DEFAULT_COLUMNS).map(([role, name]) => [role, values[`${role}-column`] ?? name]));
   const parts = await listParts(values.parquet);
   console.log(`${parts.length} Parquet parts in ${values.parquet}`);
-  // The vectors go to a spill file as the parts are read: the build reads them back a block at a time.
-  const spillFolder = join(resolve(values.cache), 'spill');
-  await mkdir(spillFolder, { recursive: true });
-  const spill = spillRows(join(spillFolder, `${createHash('sha256').update(resolve(values.out)).digest('hex').slice(0, 16)}.f32`), model.dimension);
-  try {
-    const { documents, rows } = await readParts(parts, { columns, dimension: model.dimension, spill });
-    console.log(`${rows} rows, ${documents.length} documents`);
-    return { documents, vectors: spill.finish(), close: () => spill.remove() };
-  } catch (error) {
+  // Vectors and documents go to spill files as the parts are read: the build reads them back when it needs them.
+  const spill = spillRows(await spillPath(values, 'vectors.f32'), model.dimension);
+  const documents = spillDocuments(await spillPath(values, 'documents.json'));
+  const remove = async () => {
     await spill.remove();
+    await documents.remove();
+  };
+  try {
+    const { rows } = await readParts(parts, { columns, dimension: model.dimension, spill, documents: { emit: (doc) => documents.add(withSafeUrl(doc)), placeOf: (number) => documents.get(number) } });
+    console.log(`${rows} rows, ${documents.count} documents`);
+    return { documents: documents.finish(), vectors: spill.finish(), close: remove };
+  } catch (error) {
+    await remove();
     throw error;
   }
 }
@@ -363,12 +387,6 @@ async function passCheckpoint(cacheRoot, vectors, { dimension, levels }) {
   };
 }
 
-/** Files in the build cache for a two-level build's keyword postings between its passes. */
-async function keywordSpill(cacheRoot, out) {
-  const folder = join(cacheRoot, 'spill');
-  await mkdir(folder, { recursive: true });
-  return spillGroups(join(folder, `${createHash('sha256').update(out).digest('hex').slice(0, 16)}-keywords`));
-}
 
 /** Writes the files the folder lacks (a build's sink wrote the rest), then the manifest, then removes files no manifest names. */
 async function writeIndex(out, manifest, files) {

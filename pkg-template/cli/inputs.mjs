@@ -5,6 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 
+import { idSet } from './document-files.mjs';
 import { htmlSections } from './html-sections.mjs';
 import { markdownSections, restSections, titleField } from './text-sections.mjs';
 import { MAX_TITLE_UNITS } from '../search/records.js';
@@ -136,23 +137,27 @@ function splitLong(text) {
 export function parseJsonl(source, file, { requireText }) {
   const docs = [];
   source.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let record;
-    try {
-      record = JSON.parse(line);
-    } catch (error) {
-      throw new InputError(`${file}:${i + 1}: not JSON (${error.message})`);
-    }
-    if (typeof record?.id !== 'string' || record.id.length === 0) throw new InputError(`${file}:${i + 1}: id must be a non-empty string`);
-    if (record.text !== undefined && typeof record.text !== 'string') throw new InputError(`${file}:${i + 1}: text must be a string`);
-    if (requireText && typeof record.text !== 'string') throw new InputError(`${file}:${i + 1}: has no text`);
-    if (record.url !== undefined && record.url !== null && typeof record.url !== 'string') throw new InputError(`${file}:${i + 1}: url must be a string`);
-    if (record.title !== undefined && record.title !== null && (typeof record.title !== 'string' || record.title.length > MAX_TITLE_UNITS)) {
-      throw new InputError(`${file}:${i + 1}: title must be a string of at most ${MAX_TITLE_UNITS} characters (a page's title, headings and path)`);
-    }
-    docs.push({ id: record.id, text: record.text ?? null, title: record.title || null, metadata: record.metadata ?? null, url: record.url ?? null, line: i + 1 });
+    if (line.trim()) docs.push(parseJsonlLine(line, file, i + 1, { requireText }));
   });
   return docs;
+}
+
+/** One JSONL line (number `number` of `file`) as `{ id, text, title, metadata, url, line }`, checked. */
+export function parseJsonlLine(line, file, number, { requireText }) {
+  let record;
+  try {
+    record = JSON.parse(line);
+  } catch (error) {
+    throw new InputError(`${file}:${number}: not JSON (${error.message})`);
+  }
+  if (typeof record?.id !== 'string' || record.id.length === 0) throw new InputError(`${file}:${number}: id must be a non-empty string`);
+  if (record.text !== undefined && typeof record.text !== 'string') throw new InputError(`${file}:${number}: text must be a string`);
+  if (requireText && typeof record.text !== 'string') throw new InputError(`${file}:${number}: has no text`);
+  if (record.url !== undefined && record.url !== null && typeof record.url !== 'string') throw new InputError(`${file}:${number}: url must be a string`);
+  if (record.title !== undefined && record.title !== null && (typeof record.title !== 'string' || record.title.length > MAX_TITLE_UNITS)) {
+    throw new InputError(`${file}:${number}: title must be a string of at most ${MAX_TITLE_UNITS} characters (a page's title, headings and path)`);
+  }
+  return { id: record.id, text: record.text ?? null, title: record.title || null, metadata: record.metadata ?? null, url: record.url ?? null, line: number };
 }
 
 /**
@@ -186,32 +191,44 @@ export function readNpy(bytes, file, { dataBytes } = {}) {
  * (JSONL lines beside --vectors, Parquet rows): `add({ id, text, title, metadata, url }, where)`,
  * then `finish()` gives the documents, each with its chunks' texts joined and their spans; a
  * document any of whose chunks has no text (null) has none (text null, empty spans). An id seen
- * again after other documents is an InputError naming both places.
+ * again after other documents is an InputError naming both places. With `emit`, each finished
+ * document goes to it instead of into the array, and `placeOf(number)` gives an emitted one back
+ * (its id and `line`) for that error: millions of documents need not be held.
  */
-export function chunkJoiner(unit) {
+export function chunkJoiner(unit, { emit = null, placeOf = null } = {}) {
   const documents = [];
-  const firstAt = new Map();
+  const ids = idSet();
+  let current = null;
+  let count = 0;
+  const done = (doc) => {
+    // Without text a document is its vectors alone: each chunk an empty span.
+    if (!doc.hasText) [doc.text, doc.spans] = [null, doc.spans.map(() => 0)];
+    delete doc.hasText;
+    if (emit) emit(doc);
+    else documents.push(doc);
+  };
   return {
     add({ id, text, title, metadata, url }, where) {
-      const last = documents.at(-1);
-      if (last && last.id === id) {
-        const start = last.text.length + 1;
-        last.text += `\n${text ?? ''}`;
-        last.spans.push(start, last.text.length);
-        last.hasText &&= text !== null;
+      if (current && current.id === id) {
+        const start = current.text.length + 1;
+        current.text += `\n${text ?? ''}`;
+        current.spans.push(start, current.text.length);
+        current.hasText &&= text !== null;
         return;
       }
-      const first = firstAt.get(id);
-      if (first) throw new InputError(`${where}: id ${JSON.stringify(id)} appears again (first at ${first}); a document's chunks go on consecutive ${unit}`);
-      firstAt.set(id, where);
-      documents.push({ id, text: text ?? '', spans: [0, (text ?? '').length], title, metadata, url, line: where, hasText: text !== null });
+      const earlier = ids.add(id, count);
+      if (earlier !== -1) {
+        // Two hashes equal: the same id, unless (~10^-6 at 10^7 ids) two ids hash alike.
+        const first = earlier === count - 1 ? current : emit ? placeOf(earlier) : documents[earlier];
+        if (first.id === id) throw new InputError(`${where}: id ${JSON.stringify(id)} appears again (first at ${first.line}); a document's chunks go on consecutive ${unit}`);
+      }
+      if (current) done(current);
+      current = { id, text: text ?? '', spans: [0, (text ?? '').length], title, metadata, url, line: where, hasText: text !== null };
+      count++;
     },
     finish() {
-      for (const doc of documents) {
-        // Without text a document is its vectors alone: each chunk an empty span.
-        if (!doc.hasText) [doc.text, doc.spans] = [null, doc.spans.map(() => 0)];
-        delete doc.hasText;
-      }
+      if (current) done(current);
+      current = null;
       return documents;
     },
   };

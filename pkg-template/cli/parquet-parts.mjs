@@ -54,12 +54,13 @@ async function listGlob(spec) {
  * Every row of every part, in part order: `{ documents, vectors, rows }` as fromVectors gives them
  * (a document's chunks on consecutive rows, its text the chunks' texts joined). `columns` maps
  * each role to a column name; `dimension` is the model's. With `spill` (row-files.mjs's
- * spillRows) each row group's vectors are appended to it as they are read, and `vectors` is null.
+ * spillRows) each row group's vectors are appended to it as they are read, and `vectors` is null;
+ * `documents` (`{ emit, placeOf }`, as chunkJoiner takes them) sends the documents elsewhere too.
  */
-export async function readParts(parts, { columns = DEFAULT_COLUMNS, dimension, onPart = () => {}, spill = null }) {
+export async function readParts(parts, { columns = DEFAULT_COLUMNS, dimension, onPart = () => {}, spill = null, documents = {} }) {
   if (parts.length === 0) throw new InputError('--parquet: no .parquet parts found');
   const vectorBlocks = [];
-  const joiner = chunkJoiner('rows');
+  const joiner = chunkJoiner('rows', documents);
   let present = null;
   let rows = 0;
   for (const part of parts) {

@@ -1,4 +1,4 @@
-// Vectors on disk as the builder's row source (shipped/row-source.js), so that a build's memory does
+// Vectors on disk as the builder's row source (shipped/sources.js), so that a build's memory does
 // not grow with its corpus: 10 000 000 × 384 float32 is 15 GB. A spill file takes the rows of
 // Parquet parts as they are read; a .npy file is read where it lies.
 

@@ -6,7 +6,7 @@ import {
   contentName, encodeBlock, encodeCentroids, encodeFragment, encodeFragmentTable, encodePage, encodePartition, encodeShard, encodeShardTable,
   dequantize, FORMAT_NAME, FORMAT_VERSION, PAGE_ENTRIES, PAGED_VERSION, quantizeRows, shardOf,
 } from './format.js';
-import { rowSource } from './row-source.js';
+import { documentSource, rowSource } from './sources.js';
 import { streamedKeywordShards } from './keyword-passes.js';
 
 /** Chunk vectors per partition the coarse quantizer aims at: ~80 KB of int8 codes at 384 dimensions. */
@@ -40,9 +40,10 @@ const SAMPLE_PER_LIST = 64;
 const CHECKPOINT_CELLS = 16;
 
 /**
- * `documents`: `[{ id, text, spans (flat [start, end, …], one pair per chunk), metadata, url, title? }]`;
+ * `documents`: `[{ id, text, spans (flat [start, end, …], one pair per chunk), metadata, url, title? }]`
+ * or a document source (sources.js, e.g. documents in a file);
  * `vectors`: every chunk's vector, documents in order, `dimension` floats each (a Float32Array, or
- * a row source: shipped/row-source.js, e.g. rows on disk); `model`: what
+ * a row source: shipped/sources.js, e.g. rows on disk); `model`: what
  * the manifest records of the model ({ name, dimension, dtype, queryPrompt, documentPrompt,
  * probe }); `keywords`: { language, k1, b } or null; `glue`: an engine instance (its analyzer
  * makes the keyword postings); `progress({ pass, passes, done, total })` hears each pass's advance
@@ -59,7 +60,8 @@ const CHECKPOINT_CELLS = 16;
  */
 export async function buildShippedIndex({ documents, vectors, dimension, model, chunking, keywords, glue, log = () => {}, progress = () => {}, assigner = null, levels = 'auto', sink = null, checkpoint = null, keywordSpill = null }) {
   const assign = assigner ?? (async (...args) => assignRows(glue, ...args));
-  const rowCounts = documents.map((doc) => doc.spans.length / 2);
+  const docs = documentSource(documents);
+  const rowCounts = docs.rowCounts;
   const rows = rowCounts.reduce((a, b) => a + b, 0);
   const source = rowSource(vectors, dimension);
   if (source.rows !== rows) throw new Error(`${source.rows} vectors for ${rows} chunks`);
@@ -96,10 +98,10 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   }
 
   // Documents ordered by their first chunk's partition: a query's hits then share fragments.
-  const firstRow = [];
+  const firstRow = new Uint32Array(docs.count);
   rowCounts.reduce((row, count, d) => ((firstRow[d] = row), row + count), 0);
-  const order = documents.map((_, d) => d).sort((a, b) => assignment[firstRow[a]] - assignment[firstRow[b]] || a - b);
-  const numberOf = new Uint32Array(documents.length);
+  const order = Uint32Array.from({ length: docs.count }, (_, d) => d).sort((a, b) => assignment[firstRow[a]] - assignment[firstRow[b]] || a - b);
+  const numberOf = new Uint32Array(docs.count);
   order.forEach((d, number) => (numberOf[d] = number));
 
   // Each partition's rows, documents in order (a counting sort: no object per row at 10^7 rows).
@@ -125,18 +127,18 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   partitionStep(lists);
 
   const fragmentTable = [];
-  const sizes = order.map((d) => fragmentSize(documents[d]));
+  const sizes = order.map((d) => docs.size(d));
   const fragmentStep = step('fragments', order.length);
   for (let start = 0; start < order.length;) {
     fragmentStep(start);
     let end = start;
     let size = 0;
     while (end < order.length && (end === start || size + sizes[end] <= (tree ? TWO_LEVEL_FRAGMENT_BYTES : FRAGMENT_BYTES))) size += sizes[end++];
-    const docs = order.slice(start, end).map((d) => {
-      const { id, text, spans, metadata, url, title } = documents[d];
+    const held = Array.from(order.subarray(start, end), (d) => {
+      const { id, text, spans, metadata, url, title } = docs.get(d);
       return { id, text, spans: Array.from(spans), metadata: metadata ?? null, url: url ?? null, ...(title ? { title } : {}) };
     });
-    const bytes = encodeFragment(start, docs);
+    const bytes = encodeFragment(start, held);
     fragmentTable.push([await put('d', bytes, 'json'), start, end - start, bytes.byteLength]);
     start = end;
   }
@@ -158,12 +160,12 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     log('indexing keywords');
     // Two levels (large corpora): in passes over spilled postings, not in one engine store.
     const shards = paged
-      ? await streamedShards(glue, documents, order, keywords, step('keywords', order.length), keywordSpill)
-      : await keywordShards(glue, documents, order, keywords, step('keywords', order.length));
+      ? await streamedShards(glue, docs, order, keywords, step('keywords', order.length), keywordSpill)
+      : await keywordShards(glue, docs, order, keywords, step('keywords', order.length));
     const table = [];
     for (const bytes of shards) table.push([await put('k', bytes, 'bin'), bytes.byteLength]);
     const tableBytes = paged ? null : encodeShardTable(table);
-    const titled = documents.some((doc) => doc.title);
+    const titled = docs.titled;
     keywordSide = {
       ...keywords,
       shardCount: table.length,
@@ -194,7 +196,7 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     version: paged ? PAGED_VERSION : FORMAT_VERSION,
     model,
     chunking,
-    counts: { documents: documents.length, chunks: rows },
+    counts: { documents: docs.count, chunks: rows },
     vectors: vectorSide,
     keywords: keywordSide,
     ...fragmentSide,
@@ -336,30 +338,27 @@ function passMemory(checkpoint, log) {
   };
 }
 
-function fragmentSize(doc) {
-  return doc.text.length + doc.id.length + (doc.url?.length ?? 0) + (doc.title?.length ?? 0) + 64 + (doc.metadata ? JSON.stringify(doc.metadata).length : 0);
-}
 
 /** keyword-passes.js's shards, documents in index order. */
-async function streamedShards(glue, documents, order, { language, k1, b }, advance, spill) {
+async function streamedShards(glue, docs, order, { language, k1, b }, advance, spill) {
   const store = new glue.SearchStore(1, 'f32', language ?? undefined, k1, b);
   try {
-    return await streamedKeywordShards({ store, documentCount: order.length, documentAt: (number) => documents[order[number]], spill: spill ?? undefined, advance });
+    return await streamedKeywordShards({ store, documentCount: order.length, documentAt: (number) => docs.get(order[number]), spill: spill ?? undefined, advance });
   } finally {
     store.free();
   }
 }
 
 /** The keyword postings with their BM25 impacts, sharded by term hash: one encoded shard per entry. */
-async function keywordShards(glue, documents, order, { language, k1, b }, advance) {
+async function keywordShards(glue, docs, order, { language, k1, b }, advance) {
   // A one-dimension store: only its keyword side is wanted.
   const store = new glue.SearchStore(1, 'f32', language ?? undefined, k1, b);
   try {
     order.forEach((d, number) => {
-      const { text, spans } = documents[d];
+      const { text, spans, title } = docs.get(d);
       const chunks = [];
       for (let i = 0; i < spans.length; i += 2) chunks.push(text.slice(spans[i], spans[i + 1]));
-      const slot = store.add(new Float32Array(chunks.length), chunks, documents[d].title || undefined);
+      const slot = store.add(new Float32Array(chunks.length), chunks, title || undefined);
       if (slot !== number) throw new Error(`the keyword store gave document ${number} slot ${slot}`);
       if (number % 4096 === 0) advance(number);
     });

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import { Embedder } from '../../pkg/index.js';
+import { idSet } from '../../pkg/cli/document-files.mjs';
 import { filesOf } from './index-files.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -227,13 +228,26 @@ test('vectors embedded elsewhere: .npy and Parquet (float32 and float64), chunks
   await assert.rejects(index.search('trains', { mode: 'keyword' }), (error) => error.code === 'E_INDEX' && /without keywords/.test(error.message));
 });
 
+test('the id set a streamed build keeps (~20 bytes an id) tells each repeated id and no other, past its growth', () => {
+  const ids = idSet();
+  for (let n = 0; n < 300_000; n++) assert.equal(ids.add(`doc-${n}#part-${n % 7}`, n), -1, `doc-${n}`);
+  for (const n of [0, 65_535, 65_536, 299_999]) assert.equal(ids.add(`doc-${n}#part-${n % 7}`, 300_000 + n), n);
+  assert.equal(ids.add('doc-300000#part-0', 600_000), -1);
+});
+
 test('bad CLI inputs: a clear error naming the file and why, and no index written', async () => {
   const documents = join(VECTORS, 'documents.jsonl');
   const folderAsFile = join(work, 'a-file');
   await writeFile(folderAsFile, 'not a folder');
   const shortDocuments = join(work, 'short.jsonl');
   await writeFile(shortDocuments, (await readFile(documents, 'utf8')).split('\n').slice(0, 5).join('\n'));
+  // Line 9 repeats line 2's id after other documents (the lines are read a block at a time, the documents kept on disk).
+  const repeated = join(work, 'repeated.jsonl');
+  const lines = (await readFile(documents, 'utf8')).trim().split('\n');
+  lines[8] = JSON.stringify({ ...JSON.parse(lines[8]), id: JSON.parse(lines[1]).id });
+  await writeFile(repeated, `${lines.join('\n')}\n`);
   const cases = [
+    [['--vectors', join(VECTORS, 'vectors.npy'), '--documents', repeated], /repeated\.jsonl:9: id ".*" appears again \(first at .*repeated\.jsonl:2\)/],
     [['--vectors', join(VECTORS, 'bad-int.npy'), '--documents', documents], /bad-int\.npy: dtype <i4 is not float32 or float64/],
     [['--vectors', join(VECTORS, 'bad-shape.npy'), '--documents', documents], /bad-shape\.npy: shape \(12, 384, 1\) is not \(rows, dimension\)/],
     [['--vectors', join(VECTORS, 'bad-nan.npy'), '--documents', documents], /bad-nan\.npy: row 7 holds NaN/],
