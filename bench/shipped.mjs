@@ -12,7 +12,7 @@
 // Needs pkg/ built and models/all-MiniLM-L6-v2 (scripts/setup.sh). Writes build/shipped-bench/.
 
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync, createReadStream } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,27 +49,30 @@ function gaussian(seed) {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
-function makeVectors(count, seed) {
+/** The generator's rows `count` at a time: `next(count)` gives the next rows (a Float32Array). */
+function vectorStream(seed) {
   const next = gaussian(seed);
   const centreNext = gaussian(7);
   const centreValues = Float32Array.from({ length: centers * dimension }, centreNext);
-  const out = new Float32Array(count * dimension);
   const pickNext = gaussian(seed + 1);
-  for (let i = 0; i < count; i++) {
-    const centre = Math.floor(Math.abs(pickNext() * 1e6)) % centers;
-    let norm = 0;
-    for (let d = 0; d < dimension; d++) {
-      const v = centreValues[centre * dimension + d] + noise * next();
-      out[i * dimension + d] = v;
-      norm += v * v;
+  return (count) => {
+    const out = new Float32Array(count * dimension);
+    for (let i = 0; i < count; i++) {
+      const centre = Math.floor(Math.abs(pickNext() * 1e6)) % centers;
+      let norm = 0;
+      for (let d = 0; d < dimension; d++) {
+        const v = centreValues[centre * dimension + d] + noise * next();
+        out[i * dimension + d] = v;
+        norm += v * v;
+      }
+      norm = Math.sqrt(norm);
+      for (let d = 0; d < dimension; d++) out[i * dimension + d] /= norm;
     }
-    norm = Math.sqrt(norm);
-    for (let d = 0; d < dimension; d++) out[i * dimension + d] /= norm;
-  }
-  return out;
+    return out;
+  };
 }
 
-function writeNpy(path, data, count) {
+function npyHeader(count) {
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${count}, ${dimension}), }`;
   header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
   const head = Buffer.alloc(10);
@@ -77,38 +80,55 @@ function writeNpy(path, data, count) {
   head[6] = 1;
   head[7] = 0;
   head.writeUInt16LE(header.length, 8);
-  // In slices: a Buffer holds at most 4 GB, and 5 000 000 rows are 7.7 GB.
-  const fd = openSync(path, 'w');
-  writeSync(fd, Buffer.concat([head, Buffer.from(header, 'latin1')]));
-  for (let at = 0; at < data.byteLength; at += 1 << 28) writeSync(fd, new Uint8Array(data.buffer, at, Math.min(1 << 28, data.byteLength - at)));
-  closeSync(fd);
+  return Buffer.concat([head, Buffer.from(header, 'latin1')]);
 }
 
 const vectorsPath = join(folder, 'vectors.npy');
 const documentsPath = join(folder, 'documents.jsonl');
-const stored = makeVectors(rows, 11);
-if (!existsSync(vectorsPath)) {
-  writeNpy(vectorsPath, stored, rows);
-  const topics = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
-  // In slices: one string of every line passes V8's string limit past a few million rows.
-  const fd = openSync(documentsPath, 'w');
-  for (let start = 0; start < rows; start += 100_000) {
-    writeSync(fd, Array.from({ length: Math.min(100_000, rows - start) }, (_, j) => JSON.stringify({ id: `v${start + j}`, text: `document ${start + j} about ${topics[(start + j) % 8]} and ${topics[((start + j) * 7) % 8]}`, url: `/docs/${start + j}` })).join('\n') + '\n');
+const asked = vectorStream(99)(queries);
+// The rows a block at a time (generated and written, or read back), never all in memory (10 000 000
+// rows are 15 GB); each block updates every query's exact f32 top 10.
+const BLOCK = 100_000;
+const best = Array.from({ length: queries }, () => ({ rows: new Int32Array(10).fill(-1), scores: new Float32Array(10).fill(-Infinity) }));
+const written = existsSync(vectorsPath) && existsSync(documentsPath);
+const generate = vectorStream(11);
+const topics = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
+const vectorsFd = openSync(vectorsPath, written ? 'r' : 'w');
+const documentsFd = written ? null : openSync(documentsPath, 'w');
+const headerBytes = npyHeader(rows);
+if (!written) writeSync(vectorsFd, headerBytes);
+for (let start = 0; start < rows; start += BLOCK) {
+  const count = Math.min(BLOCK, rows - start);
+  let block;
+  if (written) {
+    block = new Float32Array(count * dimension);
+    readSync(vectorsFd, new Uint8Array(block.buffer), 0, block.byteLength, headerBytes.length + start * dimension * 4);
+  } else {
+    block = generate(count);
+    writeSync(vectorsFd, new Uint8Array(block.buffer));
+    writeSync(documentsFd, Array.from({ length: count }, (_, j) => JSON.stringify({ id: `v${start + j}`, text: `document ${start + j} about ${topics[(start + j) % 8]} and ${topics[((start + j) * 7) % 8]}`, url: `/docs/${start + j}` })).join('\n') + '\n');
   }
-  closeSync(fd);
-}
-const asked = makeVectors(queries, 99);
-// Exact f32 top 10 of every query.
-const exact = [];
-for (let q = 0; q < queries; q++) {
-  const scores = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let dot = 0;
-    for (let d = 0; d < dimension; d++) dot += asked[q * dimension + d] * stored[r * dimension + d];
-    scores[r] = dot;
+  for (let q = 0; q < queries; q++) {
+    const top = best[q];
+    for (let r = 0; r < count; r++) {
+      let dot = 0;
+      for (let d = 0; d < dimension; d++) dot += asked[q * dimension + d] * block[r * dimension + d];
+      if (dot <= top.scores[9]) continue;
+      let at = 9;
+      while (at > 0 && top.scores[at - 1] < dot) {
+        top.scores[at] = top.scores[at - 1];
+        top.rows[at] = top.rows[at - 1];
+        at--;
+      }
+      top.scores[at] = dot;
+      top.rows[at] = start + r;
+    }
   }
-  exact.push(Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a]).slice(0, 10));
+  if (start % 1_000_000 === 0) console.log(`bench: ${written ? 'read' : 'generated'} ${start + count} of ${rows} rows, exact top 10 updated`);
 }
+closeSync(vectorsFd);
+if (documentsFd !== null) closeSync(documentsFd);
+const exact = best.map(({ rows: found }) => Array.from(found));
 
 const out = join(folder, `index-levels-${values.levels}`);
 const buildStart = performance.now();
