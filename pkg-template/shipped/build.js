@@ -3,7 +3,7 @@
 // same input gives the same bytes (a seeded k-means, documents in a fixed order).
 
 import {
-  contentName, encodeBlock, encodeCentroids, encodeFragment, encodeFragmentTable, encodePage, encodePartition, encodeShard, encodeShardTable,
+  contentName, encodeBlock, encodeCentroids, encodeDirectory, encodeFragment, encodeFragmentTable, encodePage, encodePartition, encodeShard, encodeShardTable,
   dequantize, FORMAT_NAME, FORMAT_VERSION, PAGE_ENTRIES, PAGED_VERSION, quantizeRows, shardOf,
 } from './format.js';
 import { documentSource, rowSource } from './sources.js';
@@ -145,14 +145,16 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   fragmentStep(order.length);
   // Two levels (large corpora): the tables in pages, each fetched when a hit or term needs it.
   const paged = Boolean(tree);
-  const pages = async (kind, entries, describe) => {
-    const out = [];
+  // Each table's pages, then their directory: `[directory, pages, bytes]` for the manifest.
+  const pages = async (kind, entries, firstOf) => {
+    const folder = kind === 'fragments' ? 'd' : 'k';
+    const list = [];
     for (let at = 0, page = 0; at < entries.length; at += PAGE_ENTRIES[kind], page++) {
-      const slice = entries.slice(at, at + PAGE_ENTRIES[kind]);
-      const bytes = encodePage(kind, page, slice);
-      out.push([await put(kind === 'fragments' ? 'd' : 'k', bytes, 'bin'), ...describe(slice), bytes.byteLength]);
+      const bytes = encodePage(kind, page, entries.slice(at, at + PAGE_ENTRIES[kind]));
+      list.push([await put(folder, bytes, 'bin'), firstOf(entries[at], at), bytes.byteLength]);
     }
-    return out;
+    const directory = encodeDirectory(kind, list);
+    return [await put(folder, directory, 'bin'), list.length, directory.byteLength];
   };
 
   let keywordSide = null;
@@ -169,7 +171,7 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     keywordSide = {
       ...keywords,
       shardCount: table.length,
-      ...(paged ? { shardPages: await pages('shards', table, () => []) } : { shards: [await put('k', tableBytes, 'json'), tableBytes.byteLength] }),
+      ...(paged ? { shardPages: await pages('shards', table, (entry, at) => at) } : { shards: [await put('k', tableBytes, 'json'), tableBytes.byteLength] }),
       ...(titled ? { title: { chunk: glue.SearchStore.titleChunk(), weight: glue.SearchStore.titleWeight() } } : {}),
     };
   }
@@ -186,7 +188,7 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
     vectorSide = { centroids: top, blocks, partitionCount: lists };
   }
   let fragmentSide;
-  if (paged) fragmentSide = { fragmentPages: await pages('fragments', fragmentTable, ([[, first]]) => [first]) };
+  if (paged) fragmentSide = { fragmentPages: await pages('fragments', fragmentTable, ([, first]) => first) };
   else {
     const table = encodeFragmentTable(fragmentTable);
     fragmentSide = { fragments: [await put('d', table, 'json'), table.byteLength] };

@@ -30,7 +30,10 @@ export const FORMAT_NAME = 'webembed-shipped-index';
 export const FORMAT_VERSION = 2;
 /** 3: the vectors in two levels (`vectors.blocks`); written only when one level would not do. */
 export const TWO_LEVEL_VERSION = 3;
-/** 4: two levels, and the fragment and shard tables in pages (`fragmentPages`, `keywords.shardPages`). */
+/**
+ * 4: two levels, and the fragment and shard tables in pages, each table's pages listed by a
+ * directory file (`fragmentPages`, `keywords.shardPages`: [directory, pages, bytes]).
+ */
 export const PAGED_VERSION = 4;
 /** Versions this webembed reads: a version 1 index is a version 2 one without titles. */
 export const READABLE_VERSIONS = [1, 2, 3, 4];
@@ -42,7 +45,7 @@ export const READABLE_VERSIONS = [1, 2, 3, 4];
 export const PAGE_ENTRIES = { fragments: 32, shards: 128 };
 const HASH_DIGITS = 16;
 const FILE_NAME = /^[cpkd]\/[0-9a-f]{16}\.(bin|json)$/;
-const MAGIC = { centroids: 0x31434557, partition: 0x31504557, shard: 0x314b4557, block: 0x31424557, page: 0x31544557 }; // 'WEC1', 'WEP1', 'WEK1', 'WEB1', 'WET1' little-endian
+const MAGIC = { centroids: 0x31434557, partition: 0x31504557, shard: 0x314b4557, block: 0x31424557, page: 0x31544557, directory: 0x31444557 }; // 'WEC1', 'WEP1', 'WEK1', 'WEB1', 'WET1', 'WED1' little-endian
 const PAGE_KINDS = { fragments: 1, shards: 2 };
 export const MAX_DIMENSION = 65_536;
 
@@ -388,6 +391,55 @@ export function decodePage(bytes, name, { kind, page, first, end }) {
   return entries;
 }
 
+/**
+ * A paged table's directory (version 4): per page its first entry (a document, or a shard), its
+ * bytes and its file; fetched with the first search that needs the table, so that opening stays
+ * small however many pages there are (~4 000 fragment pages at 10 000 000 short documents: 62 KB
+ * here, ~180 KB as manifest JSON).
+ */
+export function encodeDirectory(kind, pages) {
+  const count = pages.length;
+  const out = new Uint8Array(16 + 16 * count);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC.directory, true);
+  view.setUint32(4, count, true);
+  view.setUint32(8, 2, true);
+  view.setUint32(12, PAGE_KINDS[kind], true);
+  pages.forEach(([name, first, bytes], i) => {
+    view.setUint32(16 + 4 * i, first, true);
+    view.setUint32(16 + 4 * (count + i), bytes, true);
+    const hash = name.slice(2, 2 + HASH_DIGITS);
+    for (let b = 0; b < 8; b++) out[16 + 8 * count + 8 * i + b] = parseInt(hash.slice(2 * b, 2 * b + 2), 16);
+  });
+  return out;
+}
+
+/**
+ * A directory as the manifest describes it (`expected`: { kind, pages, end: the documents or
+ * shards }): `[[page file, first, bytes]]`. Fragment pages start at document 0 and rise within
+ * the documents; shard page n starts at shard n × PAGE_ENTRIES.shards.
+ */
+export function decodeDirectory(bytes, name, { kind, pages, end }) {
+  const { count, dimension: fields, body } = header(bytes, name, MAGIC.directory, `directory of the ${kind} table's pages`);
+  expectEqual(name, 'pages', count, pages);
+  expectEqual(name, 'fields', fields, 2);
+  expectEqual(name, 'size', bytes.byteLength, 16 + 16 * count);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  expectEqual(name, 'table', view.getUint32(12, true), PAGE_KINDS[kind]);
+  const folder = kind === 'fragments' ? 'd' : 'k';
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    const first = view.getUint32(16 + 4 * i, true);
+    const wanted = kind === 'shards' ? i * PAGE_ENTRIES.shards : null;
+    if ((wanted !== null && first !== wanted) || (wanted === null && (i === 0 ? first !== 0 : first <= out[i - 1][1])) || first >= Math.max(1, end)) {
+      throw new WebembedError('E_INDEX', `${name}: page ${i} starts at ${first}, not ${wanted ?? 'after the page before'} within ${end}`);
+    }
+    const hash = Array.from(body.subarray(16 + 8 * count + 8 * i, 24 + 8 * count + 8 * i), (b) => b.toString(16).padStart(2, '0')).join('');
+    out.push([`${folder}/${hash}.bin`, first, view.getUint32(16 + 4 * (count + i), true)]);
+  }
+  return out;
+}
+
 /** Checks a parsed manifest's shape; returns it. Every file it names must be a content name. */
 export function checkManifest(manifest, where) {
   const bad = (why) => new WebembedError('E_INDEX', `${where}: ${why}`);
@@ -417,16 +469,15 @@ export function checkManifest(manifest, where) {
   }
   const paged = manifest.version >= PAGED_VERSION;
   if (paged) {
-    fileList(manifest.fragmentPages, 3, 'fragmentPages');
-    const starts = manifest.fragmentPages.map(([, first]) => first);
-    if ((counts.documents > 0 && starts[0] !== 0) || starts.some((first, i) => i > 0 && first <= starts[i - 1]) || starts.at(-1) >= Math.max(1, counts.documents)) throw bad('fragmentPages do not start at document 0 and rise within the documents');
+    fileList([manifest.fragmentPages], 3, 'fragmentPages');
+    if ((manifest.fragmentPages[1] === 0) !== (counts.documents === 0)) throw bad('fragmentPages list no page for its documents');
   } else if (!isContentName(fragments?.[0]) || !Number.isSafeInteger(fragments[1])) throw bad('fragments is not [table file, bytes]');
   if (keywords !== null) {
     if (typeof keywords !== 'object') throw bad('keywords is neither null nor an object');
     if (!Number.isSafeInteger(keywords.shardCount) || keywords.shardCount < 1) throw bad('keywords.shardCount is not a positive integer');
     if (paged) {
-      fileList(keywords.shardPages, 2, 'keywords.shardPages');
-      if (keywords.shardPages.length !== Math.ceil(keywords.shardCount / PAGE_ENTRIES.shards)) throw bad(`keywords.shardPages are not the pages of ${keywords.shardCount} shards`);
+      fileList([keywords.shardPages], 3, 'keywords.shardPages');
+      if (keywords.shardPages[1] !== Math.ceil(keywords.shardCount / PAGE_ENTRIES.shards)) throw bad(`keywords.shardPages are not the pages of ${keywords.shardCount} shards`);
     } else if (!isContentName(keywords.shards?.[0]) || !Number.isSafeInteger(keywords.shards[1])) throw bad('keywords.shards is not [shard table file, bytes]');
     if (keywords.language !== null && typeof keywords.language !== 'string') throw bad('keywords.language is not a language or null');
     const title = keywords.title;

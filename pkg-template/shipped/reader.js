@@ -11,7 +11,7 @@ import { newInstance, pickSimd } from '../engine/instance.js';
 import { fetchAny } from '../core/platform.js';
 import { callFilter, checkSearchOptions, defaultFusion, rerankCandidates, rerankHits } from '../search/options.js';
 import {
-  checkContent, checkManifest, decodeBlock, decodeCentroids, dequantize, decodeFragment, decodeFragmentTable, decodePage, decodePartition, decodeShard, decodeShardTable,
+  checkContent, checkManifest, decodeBlock, decodeCentroids, decodeDirectory, dequantize, decodeFragment, decodeFragmentTable, decodePage, decodePartition, decodeShard, decodeShardTable,
   MANIFEST_NAME, PAGE_ENTRIES, safeUrl, shardOf,
 } from './format.js';
 import { spansFromFlat } from '../core/input.js';
@@ -560,19 +560,23 @@ export class ShippedIndex {
       return (await this.#reader.file(name, bytes, (b) => decodeShardTable(b, name, shardCount), 'semantic search still answers', signal))[s];
     }
     const page = Math.floor(s / PAGE_ENTRIES.shards);
-    const [name, bytes] = shardPages[page];
-    const first = page * PAGE_ENTRIES.shards;
+    const [name, first, bytes] = (await this.#directory('shards', shardPages, shardCount, 'semantic search still answers', signal))[page];
     const entries = await this.#reader.file(name, bytes, (b) => decodePage(b, name, { kind: 'shards', page, first, end: shardCount }), 'semantic search and terms of other shards still answer', signal);
     return entries[s - first];
   }
 
+  /** A paged table's directory (`described`: the manifest's [file, pages, bytes]): `[[page file, first, bytes]]`. */
+  async #directory(kind, [name, pages, bytes], end, stillAnswers, signal) {
+    return this.#reader.file(name, bytes, (b) => decodeDirectory(b, name, { kind, pages, end }), stillAnswers, signal);
+  }
+
   /** The fragment entries that may hold document `number`: the whole table, or (version 4) its page. */
   async #fragmentEntries(number, signal) {
-    const pages = this.#manifest.fragmentPages;
-    if (!pages) {
+    if (!this.#manifest.fragmentPages) {
       const [name, bytes] = this.#manifest.fragments;
       return this.#reader.file(name, bytes, (b) => decodeFragmentTable(b, name, this.size), 'no hit can be shown', signal);
     }
+    const pages = await this.#directory('fragments', this.#manifest.fragmentPages, this.size, 'no hit can be shown', signal);
     const page = lastAtOrBefore(pages, number);
     const [name, first, bytes] = pages[page];
     const end = page + 1 < pages.length ? pages[page + 1][1] : this.size;

@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 
 import { Embedder } from '../../pkg/index.js';
 import { filesOf, serveFolder, writeNpy } from './index-files.mjs';
+import { contentName, decodeDirectory, encodeDirectory } from '../../pkg/shipped/format.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'pkg/cli/main.mjs');
@@ -100,36 +101,46 @@ test('two levels: blocks fetched on demand, every row found by its vector, recal
   assert.equal((await twoLevel.search('topic t7', { mode: 'keyword', k: 3 })).length, 3);
 });
 
-test('the fragment and shard tables in pages: a search fetches the pages its hits and terms need, and every document is reachable', async () => {
+test('the fragment and shard tables in pages under a directory: a search fetches the pages its hits and terms need, and every document is reachable', async () => {
   const { out } = await build('paged', ['--levels', '2']);
   const manifest = await manifestOf(out);
   assert.equal(manifest.fragments, undefined);
   assert.equal(manifest.keywords.shards, undefined);
-  assert.ok(manifest.fragmentPages.length >= 2, `${manifest.fragmentPages.length} fragment pages`);
-  assert.ok(manifest.keywords.shardPages.length >= 2, `${manifest.keywords.shardPages.length} shard pages`);
+  const directory = async ([name, pages, bytes], kind, end) => decodeDirectory(new Uint8Array(await readFile(join(out, name))), name, { kind, pages, end });
+  const fragmentPages = await directory(manifest.fragmentPages, 'fragments', ROWS);
+  const shardPages = await directory(manifest.keywords.shardPages, 'shards', manifest.keywords.shardCount);
+  assert.ok(fragmentPages.length >= 2, `${fragmentPages.length} fragment pages`);
+  assert.ok(shardPages.length >= 2, `${shardPages.length} shard pages`);
   const served = await serveFolder(out);
   const { asked } = served;
   const index = await model.loadIndex(served.url, { cache: false });
-  // One word of one document: one shard page, one shard, one fragment page, one fragment.
+  // One word of one document: each table's directory and one page of it, one shard, one fragment.
   asked.length = 0;
   const [hit] = await index.search('n1234', { mode: 'keyword', k: 1 });
   assert.equal(hit.id, 'r1234');
-  const pagesOf = (list) => asked.filter((name) => list.some(([page]) => page === name));
-  assert.equal(asked.length, 4, asked.join(' '));
-  assert.equal(pagesOf(manifest.keywords.shardPages).length, 1, 'the page that holds this term, not every page');
-  assert.equal(pagesOf(manifest.fragmentPages).length, 1, 'the page that holds this hit, not every page');
-  for (const row of [0, 63, 64, 2047, 3998, 3999]) assert.equal((await index.search(`n${row}`, { mode: 'keyword', k: 1 }))[0]?.id, `r${row}`, `row ${row}`);
+  const of = (list) => asked.filter((name) => list.some(([file]) => file === name)).length;
+  assert.equal(asked.length, 6, asked.join(' '));
+  assert.deepEqual([of([manifest.fragmentPages]), of([manifest.keywords.shardPages])], [1, 1], asked.join(' '));
+  assert.equal(of(shardPages), 1, 'the page that holds this term, not every page');
+  assert.equal(of(fragmentPages), 1, 'the page that holds this hit, not every page');
+  // A term of a hit on another page: that page, its shard's page (or not) and files; the directories are held.
+  asked.length = 0;
+  assert.equal((await index.search('n3999', { mode: 'keyword', k: 1 }))[0]?.id, 'r3999');
+  assert.equal(of([manifest.fragmentPages, manifest.keywords.shardPages]), 0, asked.join(' '));
+  for (const row of [0, 31, 32, 2047, 3998]) assert.equal((await index.search(`n${row}`, { mode: 'keyword', k: 1 }))[0]?.id, `r${row}`, `row ${row}`);
   await served.close();
 
-  // Two fragment pages swapped, then a shard page damaged: E_INDEX naming the page; the other side answers.
-  const swapped = structuredClone(manifest);
-  const [a, b] = [swapped.fragmentPages[0], swapped.fragmentPages[1]];
-  [swapped.fragmentPages[0], swapped.fragmentPages[1]] = [[b[0], a[1], b[2]], [a[0], b[1], a[2]]];
-  await writeFile(join(out, 'webembed-index.json'), JSON.stringify(swapped));
+  // Two fragment pages swapped in a directory, then a shard page damaged: E_INDEX naming the page; the other side answers.
+  const entries = fragmentPages.map(([file, first, bytes]) => [file, first, bytes]);
+  [entries[0][0], entries[1][0], entries[0][2], entries[1][2]] = [entries[1][0], entries[0][0], entries[1][2], entries[0][2]];
+  const swappedBytes = encodeDirectory('fragments', entries);
+  const swappedName = await contentName('d', swappedBytes, 'bin');
+  await writeFile(join(out, swappedName), swappedBytes);
+  await writeFile(join(out, 'webembed-index.json'), JSON.stringify({ ...manifest, fragmentPages: [swappedName, entries.length, swappedBytes.byteLength] }));
   const wrong = await model.loadIndex(out);
   await assert.rejects(wrong.search('n0', { mode: 'keyword', k: 1 }), (error) => error.code === 'E_INDEX' && /d\/[0-9a-f]{16}\.bin.*page number 1, the manifest says 0/.test(error.message));
   await writeFile(join(out, 'webembed-index.json'), JSON.stringify(manifest));
-  const page = manifest.keywords.shardPages[0][0];
+  const page = shardPages[0][0];
   const original = await readFile(join(out, page));
   await writeFile(join(out, page), Buffer.concat([original.subarray(0, 30), Buffer.alloc(original.length - 30)]));
   const damaged = await model.loadIndex(out);
@@ -138,8 +149,8 @@ test('the fragment and shard tables in pages: a search fetches the pages its hit
   assert.equal((await damaged.search(vectors.subarray(5 * DIMENSION, 6 * DIMENSION), { mode: 'semantic', k: 1 }))[0].id, 'r5');
   await writeFile(join(out, page), original);
   assert.ok((await damaged.search(everyTerm, { mode: 'keyword' })).length > 0, 'the same object answers once the page is right');
-  // A manifest whose pages do not cover its shards is refused at load.
-  await writeFile(join(out, 'webembed-index.json'), JSON.stringify({ ...manifest, keywords: { ...manifest.keywords, shardPages: manifest.keywords.shardPages.slice(1) } }));
+  // A manifest whose directory does not cover its shards is refused at load.
+  await writeFile(join(out, 'webembed-index.json'), JSON.stringify({ ...manifest, keywords: { ...manifest.keywords, shardPages: [manifest.keywords.shardPages[0], 1, manifest.keywords.shardPages[2]] } }));
   await assert.rejects(model.loadIndex(out), (error) => error.code === 'E_INDEX' && /keywords\.shardPages are not the pages of \d+ shards/.test(error.message));
 });
 
