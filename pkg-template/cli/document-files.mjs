@@ -3,10 +3,11 @@
 // counts and sizes take 24 bytes a document. Also the streaming pieces that fill it: JSONL read a
 // block at a time, and a set of ids that tells a repeated one in ~20 bytes an id.
 
-import { closeSync, createReadStream, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 
 import { fragmentSize } from '../shipped/sources.js';
+import { readAll, writeAll } from './row-files.mjs';
 
 /** A growable typed array's next capacity. */
 const grow = (array, at) => {
@@ -33,12 +34,7 @@ export function spillDocuments(path) {
   let allText = true;
   const get = (d) => {
     const bytes = Buffer.allocUnsafe(lengths[d]);
-    let done = 0;
-    while (done < bytes.length) {
-      const got = readSync(fd, bytes, done, bytes.length - done, offsets[d] + done);
-      if (got === 0) throw new Error(`${path} ends inside document ${d}`);
-      done += got;
-    }
+    readAll(fd, bytes, offsets[d], `document ${d} of ${path}`);
     return JSON.parse(bytes.toString('utf8'));
   };
   return {
@@ -46,13 +42,13 @@ export function spillDocuments(path) {
       [offsets, lengths, rowCounts, sizes] = [grow(offsets, count), grow(lengths, count), grow(rowCounts, count), grow(sizes, count)];
       titled ||= Boolean(doc.title);
       allText &&= typeof doc.text === 'string' && doc.text.length > 0;
-      const bytes = Buffer.from(JSON.stringify({ ...doc, text: doc.text ?? '' }));
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, at + done);
+      const stored = { ...doc, text: doc.text ?? '' };
+      const bytes = Buffer.from(JSON.stringify(stored));
+      writeAll(fd, bytes, at);
       offsets[count] = at;
       lengths[count] = bytes.length;
       rowCounts[count] = doc.spans.length / 2;
-      sizes[count] = fragmentSize({ ...doc, text: doc.text ?? '' });
+      sizes[count] = fragmentSize(stored);
       at += bytes.length;
       count++;
     },

@@ -161,10 +161,11 @@ export function parseJsonlLine(line, file, number, { requireText }) {
 }
 
 /**
- * NumPy's format 1–3: a little-endian float32 or float64 matrix, C order. `dataBytes`: the data's
- * length when `bytes` is the header alone (the rows are read elsewhere); then `values` is null.
+ * NumPy's format 1–3: a little-endian float32 or float64 matrix, C order. `fileBytes`: the whole
+ * file's length when `bytes` is only its start (the rows are read elsewhere); then `values` is
+ * null, and `descr` and `start` (where the rows begin) say how to read them.
  */
-export function readNpy(bytes, file, { dataBytes } = {}) {
+export function readNpy(bytes, file, { fileBytes } = {}) {
   if (bytes.length < 10 || bytes[0] !== 0x93 || bytes.toString('latin1', 1, 6) !== 'NUMPY') throw new InputError(`${file}: not a NumPy .npy file`);
   const major = bytes[6];
   const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
@@ -179,9 +180,9 @@ export function readNpy(bytes, file, { dataBytes } = {}) {
   const [rows, dimension] = shape;
   const width = { '<f4': 4, '<f8': 8 }[descr];
   if (!width) throw new InputError(`${file}: dtype ${descr} is not float32 or float64 (little-endian)`);
-  const data = dataBytes ?? bytes.length - start;
+  const data = (fileBytes ?? bytes.length) - start;
   if (data !== rows * dimension * width) throw new InputError(`${file}: holds ${data} bytes of data for shape (${rows}, ${dimension}) of ${descr}: truncated?`);
-  if (dataBytes !== undefined) return { rows, dimension, values: null };
+  if (fileBytes !== undefined) return { rows, dimension, descr, start, values: null };
   const values = bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length);
   return { rows, dimension, values: width === 4 ? new Float32Array(values) : Float32Array.from(new Float64Array(values)) };
 }

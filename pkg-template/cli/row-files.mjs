@@ -2,27 +2,38 @@
 // not grow with its corpus: 10 000 000 × 384 float32 is 15 GB. A spill file takes the rows of
 // Parquet parts as they are read; a .npy file is read where it lies.
 
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+
+/** Fills `bytes` from `fd` at `position`; a file that ends first is an Error saying `what` it ends inside. */
+export function readAll(fd, bytes, position, what) {
+  for (let done = 0; done < bytes.byteLength;) {
+    const got = readSync(fd, bytes, done, bytes.byteLength - done, position + done);
+    if (got === 0) throw new Error(`the file ends inside ${what}`);
+    done += got;
+  }
+}
+
+/** Writes all of `bytes` to `fd` at `position`. */
+export function writeAll(fd, bytes, position) {
+  for (let done = 0; done < bytes.byteLength;) done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
+}
 
 /** Rows a block read covers at most: ~25 MB at 384 dimensions. */
 const BLOCK_ROWS = 16_384;
 
-/** A row source over float32 rows at `offset` in the open file `fd`. */
-export function fileRows(fd, offset, rows, dimension) {
+/**
+ * A row source over float32 rows at `offset` in the open file `fd`; `digest` (optional) the
+ * SHA-256 of the rows when whoever wrote or checked them computed it (the build's checkpoint key).
+ */
+export function fileRows(fd, offset, rows, dimension, digest = undefined) {
   const rowBytes = 4 * dimension;
-  const read = (into, start, count) => {
-    const bytes = new Uint8Array(into.buffer, into.byteOffset, count * rowBytes);
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const got = readSync(fd, bytes, done, bytes.byteLength - done, offset + start * rowBytes + done);
-      if (got === 0) throw new Error(`the vectors file ends at row ${start + Math.floor(done / rowBytes)} of ${rows}`);
-      done += got;
-    }
-  };
+  const read = (into, start, count) => readAll(fd, new Uint8Array(into.buffer, into.byteOffset, count * rowBytes), offset + start * rowBytes, `rows ${start}–${start + count - 1} of ${rows}`);
   return {
     rows,
     dimension,
+    digest,
     block(start, count) {
       const out = new Float32Array(count * dimension);
       read(out, start, count);
@@ -56,17 +67,18 @@ export async function eachBlock(source, visit) {
  */
 export function spillRows(path, dimension) {
   const fd = openSync(path, 'w+');
+  const hash = createHash('sha256');
   let rows = 0;
   let at = 0;
   return {
     append(values) {
       const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-      let done = 0;
-      while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, at + done);
+      writeAll(fd, bytes, at);
+      hash.update(bytes);
       at += bytes.byteLength;
       rows += values.length / dimension;
     },
-    finish: () => fileRows(fd, 0, rows, dimension),
+    finish: () => fileRows(fd, 0, rows, dimension, hash.digest('hex')),
     async remove() {
       closeSync(fd);
       await rm(path, { force: true });
@@ -85,16 +97,14 @@ export function spillGroups(prefix) {
     async append(group, bytes) {
       if (!files.has(group)) files.set(group, { fd: openSync(pathOf(group), 'w+'), at: 0 });
       const file = files.get(group);
-      let done = 0;
-      while (done < bytes.byteLength) done += writeSync(file.fd, bytes, done, bytes.byteLength - done, file.at + done);
+      writeAll(file.fd, bytes, file.at);
       file.at += bytes.byteLength;
     },
     async read(group) {
       const file = files.get(group);
       if (!file) return new Uint8Array(0);
       const out = new Uint8Array(file.at);
-      let done = 0;
-      while (done < out.byteLength) done += readSync(file.fd, out, done, out.byteLength - done, done) || (() => { throw new Error(`${pathOf(group)} ends at ${done} of ${out.byteLength} bytes`); })();
+      readAll(file.fd, out, 0, `${pathOf(group)}'s ${file.at} bytes`);
       return out;
     },
     async remove() {

@@ -1,6 +1,7 @@
 // `webembed index --vectors`: one file of vectors computed elsewhere, NumPy .npy (inputs.mjs reads
 // it) or Apache Parquet (parquet-parts.mjs: the same checked, row-group-at-a-time reading as parts).
 
+import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -26,27 +27,25 @@ export async function openNpyRows(file) {
     throw new InputError(`${file}: cannot read it (${error.code ?? error.message})`);
   }
   try {
-    const head = Buffer.alloc(Math.min(NPY_HEADER_BYTES, fstatSync(fd).size));
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(NPY_HEADER_BYTES, size));
     readSync(fd, head, 0, head.length, 0);
-    const headerEnd = head[6] === 1 ? 10 + head.readUInt16LE(8) : 12 + head.readUInt32LE(8);
-    if (head.length < 10 || headerEnd > head.length || !/'descr':\s*'<f4'/.test(head.toString('latin1', 0, headerEnd))) {
+    // A header past what was read (or not .npy at all) goes to readVectors, which reads the whole file.
+    const headerEnd = head.length < 12 ? Infinity : head[6] === 1 ? 10 + head.readUInt16LE(8) : 12 + head.readUInt32LE(8);
+    const header = headerEnd <= head.length ? readNpy(head, file, { fileBytes: size }) : null;
+    if (header?.descr !== '<f4') {
       closeSync(fd);
       return null;
     }
-    const shape = head.toString('latin1', 0, headerEnd).match(/'shape':\s*\(\s*(\d+)\s*,\s*(\d+)\s*,?\s*\)/);
-    if (!shape) {
-      closeSync(fd);
-      return null;
-    }
-    const [rows, dimension] = [Number(shape[1]), Number(shape[2])];
-    // The header's other checks (order, a 2-d shape, the data's length): readNpy, on the header with empty data.
-    readNpy(Buffer.concat([head.subarray(0, headerEnd), Buffer.alloc(0)]), file, { dataBytes: fstatSync(fd).size - headerEnd });
-    const source = fileRows(fd, headerEnd, rows, dimension);
-    await eachBlock(source, (values, start) => {
+    const { rows, dimension, start } = header;
+    // One pass over the rows: each value checked finite, and their digest (the build's checkpoint key) taken.
+    const hash = createHash('sha256');
+    await eachBlock(fileRows(fd, start, rows, dimension), (values, first) => {
       const bad = values.findIndex((x) => !Number.isFinite(x));
-      if (bad >= 0) throw new InputError(`${file}: row ${start + Math.floor(bad / dimension)} holds ${values[bad]} (every value must be a finite number)`);
+      if (bad >= 0) throw new InputError(`${file}: row ${first + Math.floor(bad / dimension)} holds ${values[bad]} (every value must be a finite number)`);
+      hash.update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     });
-    return { rows, dimension, source, close: () => closeSync(fd) };
+    return { rows, dimension, source: fileRows(fd, start, rows, dimension, hash.digest('hex')), close: () => closeSync(fd) };
   } catch (error) {
     closeSync(fd);
     throw error;

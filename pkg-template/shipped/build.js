@@ -7,6 +7,7 @@ import {
   dequantize, FORMAT_NAME, FORMAT_VERSION, PAGE_ENTRIES, PAGED_VERSION, quantizeRows, shardOf,
 } from './format.js';
 import { documentSource, rowSource } from './sources.js';
+import { concat } from '../search/rows.js';
 import { streamedKeywordShards } from './keyword-passes.js';
 
 /** Chunk vectors per partition the coarse quantizer aims at: ~80 KB of int8 codes at 384 dimensions. */
@@ -104,13 +105,11 @@ export async function buildShippedIndex({ documents, vectors, dimension, model, 
   const numberOf = new Uint32Array(docs.count);
   order.forEach((d, number) => (numberOf[d] = number));
 
-  // Each partition's rows, documents in order (a counting sort: no object per row at 10^7 rows).
-  const starts = new Uint32Array(lists + 1);
-  for (let r = 0; r < rows; r++) starts[assignment[r] + 1]++;
-  for (let l = 0; l < lists; l++) starts[l + 1] += starts[l];
-  const memberRows = new Uint32Array(rows);
-  const fill = starts.slice(0, lists);
-  for (const d of order) for (let c = 0; c < rowCounts[d]; c++) memberRows[fill[assignment[firstRow[d] + c]]++] = firstRow[d] + c;
+  // Each partition's rows, documents in index order.
+  const rowsInOrder = new Uint32Array(rows);
+  let next = 0;
+  for (const d of order) for (let c = 0; c < rowCounts[d]; c++) rowsInOrder[next++] = firstRow[d] + c;
+  const { starts, members: memberRows } = groupRows(assignment, lists, rowsInOrder);
   const documentOf = new Uint32Array(rows);
   rowCounts.forEach((count, d) => documentOf.fill(d, firstRow[d], firstRow[d] + count));
   const partitions = [];
@@ -221,13 +220,8 @@ async function twoLevelPartitions(assign, source, dimension, maxTop, step, log, 
   const top = quantizeRows(await remember.floats('top', topCount * dimension, () => kmeans(assign, source, topCount, step('k-means', KMEANS_ITERATIONS))), dimension);
   const topDequantized = dequantize(top, dimension);
   const cellOf = await remember.rows('cells', rows, topCount, () => assignAll(assign, source, topDequantized, topCount, step('assigning', rows)));
-  // Each cell's rows in row order (a counting sort).
-  const starts = new Uint32Array(topCount + 1);
-  for (let r = 0; r < rows; r++) starts[cellOf[r] + 1]++;
-  for (let t = 0; t < topCount; t++) starts[t + 1] += starts[t];
-  const byCell = new Uint32Array(rows);
-  const fill = starts.slice(0, topCount);
-  for (let r = 0; r < rows; r++) byCell[fill[cellOf[r]]++] = r;
+  // Each cell's rows in row order.
+  const { starts, members: byCell } = groupRows(cellOf, topCount, null);
 
   const assignment = new Uint32Array(rows);
   const blocks = [];
@@ -282,62 +276,60 @@ async function twoLevelPartitions(assign, source, dimension, maxTop, step, log, 
  */
 function passMemory(checkpoint, log) {
   const bytesOf = (array) => new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-  const aligned = (bytes) => (bytes.byteOffset % 4 === 0 ? bytes : bytes.slice());
-  const recall = async (name, check) => {
-    const bytes = await checkpoint?.get(name);
-    if (!bytes) return null;
-    const value = check(aligned(bytes));
-    if (value) log(`${name}: resumed from the checkpoint`);
-    return value;
+  // A pass's result read back (`decode`: bytes → value, or null when they are not one), else computed and kept.
+  const remembered = async (name, decode, encode, compute) => {
+    const kept = await checkpoint?.get(name);
+    const value = kept ? decode(kept.byteOffset % 4 === 0 ? kept : kept.slice()) : null;
+    if (value) {
+      log(`${name}: resumed from the checkpoint`);
+      return value;
+    }
+    const computed = await compute();
+    if (checkpoint) await checkpoint.put(name, encode(computed));
+    return computed;
   };
   return {
-    async floats(name, length, compute) {
-      const kept = await recall(name, (b) => (b.byteLength === 4 * length ? new Float32Array(b.buffer, b.byteOffset, length).slice() : null));
-      if (kept) return kept;
-      const value = await compute();
-      await checkpoint?.put(name, bytesOf(value));
-      return value;
-    },
-    async rows(name, rows, below, compute) {
-      const kept = await recall(name, (b) => {
-        const values = b.byteLength === 4 * rows ? new Uint32Array(b.buffer, b.byteOffset, rows).slice() : null;
-        return values && values.every((v) => v < below) ? values : null;
-      });
-      if (kept) return kept;
-      const value = await compute();
-      await checkpoint?.put(name, bytesOf(value));
-      return value;
-    },
+    floats: (name, length, compute) => remembered(name, (b) => (b.byteLength === 4 * length ? new Float32Array(b.buffer, b.byteOffset, length).slice() : null), bytesOf, compute),
+    rows: (name, rows, below, compute) => remembered(name, (b) => {
+      const values = b.byteLength === 4 * rows ? new Uint32Array(b.buffer, b.byteOffset, rows).slice() : null;
+      return values && values.every((v) => v < below) ? values : null;
+    }, bytesOf, compute),
     // Layout: per cell, its centroid count (u32), centroids (f32), then its rows' centroids (u32).
-    async cells(name, sizes, dimension, compute) {
-      const kept = await recall(name, (b) => {
-        const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-        const out = [];
-        let at = 0;
-        for (const n of sizes) {
-          if (at + 4 > b.byteLength) return null;
-          const count = view.getUint32(at, true);
-          const end = at + 4 + 4 * count * dimension + 4 * n;
-          if (count < 1 || count > Math.max(1, n) || end > b.byteLength) return null;
-          const fine = new Float32Array(b.buffer.slice(b.byteOffset + at + 4, b.byteOffset + at + 4 + 4 * count * dimension));
-          const local = new Uint32Array(b.buffer.slice(b.byteOffset + end - 4 * n, b.byteOffset + end));
-          if (local.some((v) => v >= count)) return null;
-          out.push({ fine, local });
-          at = end;
-        }
-        return at === b.byteLength ? out : null;
-      });
-      if (kept) return kept;
-      const value = await compute();
-      if (checkpoint) {
-        const parts = value.flatMap(({ fine, local }) => [bytesOf(Uint32Array.of(fine.length / dimension)), bytesOf(fine), bytesOf(local)]);
-        const joined = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-        parts.reduce((at, p) => (joined.set(p, at), at + p.byteLength), 0);
-        await checkpoint.put(name, joined);
+    cells: (name, sizes, dimension, compute) => remembered(name, (b) => {
+      const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      const out = [];
+      let at = 0;
+      for (const n of sizes) {
+        if (at + 4 > b.byteLength) return null;
+        const count = view.getUint32(at, true);
+        const end = at + 4 + 4 * count * dimension + 4 * n;
+        if (count < 1 || count > Math.max(1, n) || end > b.byteLength) return null;
+        const fine = new Float32Array(b.buffer.slice(b.byteOffset + at + 4, b.byteOffset + at + 4 + 4 * count * dimension));
+        const local = new Uint32Array(b.buffer.slice(b.byteOffset + end - 4 * n, b.byteOffset + end));
+        if (local.some((v) => v >= count)) return null;
+        out.push({ fine, local });
+        at = end;
       }
-      return value;
-    },
+      return at === b.byteLength ? out : null;
+    }, (value) => concat(Uint8Array, value.flatMap(({ fine, local }) => [bytesOf(Uint32Array.of(fine.length / dimension)), bytesOf(fine), bytesOf(local)])), compute),
   };
+}
+
+/**
+ * Rows grouped by `groupOf[row]` (a counting sort: no object per row at 10^7 rows): each group's
+ * rows at `members[starts[g]..starts[g + 1]]`, in the order of `rowsInOrder` (null: row order).
+ */
+function groupRows(groupOf, groups, rowsInOrder) {
+  const starts = new Uint32Array(groups + 1);
+  for (let r = 0; r < groupOf.length; r++) starts[groupOf[r] + 1]++;
+  for (let g = 0; g < groups; g++) starts[g + 1] += starts[g];
+  const members = new Uint32Array(groupOf.length);
+  const fill = starts.slice(0, groups);
+  for (let i = 0; i < groupOf.length; i++) {
+    const r = rowsInOrder ? rowsInOrder[i] : i;
+    members[fill[groupOf[r]]++] = r;
+  }
+  return { starts, members };
 }
 
 

@@ -88,6 +88,17 @@ export function termHash(term) {
   return hash;
 }
 
+/** A content name's 16 hex digits as 8 bytes at `at` of `out` (a block, page or directory names files so). */
+function putNameHash(out, at, name) {
+  const hash = name.slice(2, 2 + HASH_DIGITS);
+  for (let b = 0; b < 8; b++) out[at + b] = parseInt(hash.slice(2 * b, 2 * b + 2), 16);
+}
+
+/** The 16 hex digits stored by putNameHash at `at` of `bytes`. */
+function nameHashAt(bytes, at) {
+  return Array.from(bytes.subarray(at, at + 8), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 // Binary files: a 12-byte header (magic, count, dimension or header length), then arrays, each
 // starting on a 4-byte boundary.
 
@@ -134,8 +145,7 @@ export function encodeBlock({ block, first, codes, scales, partitions }, dimensi
     const at = 20 + 4 * count + codesLength + 16 * i;
     view.setUint32(at, rows, true);
     view.setUint32(at + 4, bytes, true);
-    const hash = name.slice(2, 2 + HASH_DIGITS);
-    for (let b = 0; b < 8; b++) out[at + 8 + b] = parseInt(hash.slice(2 * b, 2 * b + 2), 16);
+    putNameHash(out, at + 8, name);
   });
   return out;
 }
@@ -155,9 +165,10 @@ export function decodeBlock(bytes, name, expected) {
   const scales = new Float32Array(copy, 20, count);
   checkScales(scales, name);
   const partitions = [];
+  const copyBytes = new Uint8Array(copy);
   for (let i = 0; i < count; i++) {
     const at = 20 + 4 * count + codesLength + 16 * i;
-    const hash = Array.from(new Uint8Array(copy, at + 8, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+    const hash = nameHashAt(copyBytes, at + 8);
     const [rows, size] = [view.getUint32(at, true), view.getUint32(at + 4, true)];
     // A partition's size follows from its rows: a block cannot make a search read more.
     if (size !== 16 + rows * (12 + dimension)) throw new WebembedError('E_INDEX', `${name}: partition ${first + i} claims ${size} bytes for ${rows} rows`);
@@ -351,9 +362,7 @@ export function encodePage(kind, page, entries) {
   view.setUint32(16, page, true);
   entries.forEach(([name, ...numbers], i) => {
     numbers.forEach((n, f) => view.setUint32(20 + 4 * (f * count + i), n, true));
-    const at = 20 + 4 * fields * count + 8 * i;
-    const hash = name.slice(2, 2 + HASH_DIGITS);
-    for (let b = 0; b < 8; b++) out[at + b] = parseInt(hash.slice(2 * b, 2 * b + 2), 16);
+    putNameHash(out, 20 + 4 * fields * count + 8 * i, name);
   });
   return out;
 }
@@ -373,7 +382,7 @@ export function decodePage(bytes, name, { kind, page, first, end }) {
   expectEqual(name, 'table', view.getUint32(12, true), PAGE_KINDS[kind]);
   expectEqual(name, 'page number', view.getUint32(16, true), page);
   const field = (f, i) => view.getUint32(20 + 4 * (f * count + i), true);
-  const fileName = (i) => Array.from(body.subarray(20 + 4 * fields * count + 8 * i, 28 + 4 * fields * count + 8 * i), (b) => b.toString(16).padStart(2, '0')).join('');
+  const fileName = (i) => nameHashAt(body, 20 + 4 * fields * count + 8 * i);
   const entries = [];
   if (kind === 'shards') {
     expectEqual(name, 'shards', count, Math.min(PAGE_ENTRIES.shards, end - first));
@@ -408,8 +417,7 @@ export function encodeDirectory(kind, pages) {
   pages.forEach(([name, first, bytes], i) => {
     view.setUint32(16 + 4 * i, first, true);
     view.setUint32(16 + 4 * (count + i), bytes, true);
-    const hash = name.slice(2, 2 + HASH_DIGITS);
-    for (let b = 0; b < 8; b++) out[16 + 8 * count + 8 * i + b] = parseInt(hash.slice(2 * b, 2 * b + 2), 16);
+    putNameHash(out, 16 + 8 * count + 8 * i, name);
   });
   return out;
 }
@@ -434,7 +442,7 @@ export function decodeDirectory(bytes, name, { kind, pages, end }) {
     if ((wanted !== null && first !== wanted) || (wanted === null && (i === 0 ? first !== 0 : first <= out[i - 1][1])) || first >= Math.max(1, end)) {
       throw new WebembedError('E_INDEX', `${name}: page ${i} starts at ${first}, not ${wanted ?? 'after the page before'} within ${end}`);
     }
-    const hash = Array.from(body.subarray(16 + 8 * count + 8 * i, 24 + 8 * count + 8 * i), (b) => b.toString(16).padStart(2, '0')).join('');
+    const hash = nameHashAt(body, 16 + 8 * count + 8 * i);
     out.push([`${folder}/${hash}.bin`, first, view.getUint32(16 + 4 * (count + i), true)]);
   }
   return out;
