@@ -395,7 +395,9 @@ pub(crate) fn prefix_before(text: &str, max_bytes: usize) -> &str {
 
 /// tokenizers 0.23 checks a TemplateProcessing only when it is built in code, not when it is
 /// read from a file, and then panics at encode on a template naming a special token it does not
-/// define, or on a single-text template with a `$B` piece. Both are refused here, at load.
+/// define, or on a single-text template with a `$B` piece. Both are refused here, at load, and so
+/// is a template that repeats a sequence: truncation budgets for each text once, so `$A` twice
+/// let 13 ids through a `max_seq_length` of 8 (found by the tokenizer fuzz target).
 fn check_post_processor(processor: Option<&PostProcessorWrapper>) -> Result<()> {
     let Some(processor) = processor else { return Ok(()) };
     let value =
@@ -409,6 +411,7 @@ fn check_templates(value: &serde_json::Value) -> std::result::Result<(), String>
         Value::Object(map) if map.get("type").and_then(Value::as_str) == Some("TemplateProcessing") => {
             let defined = map.get("special_tokens").and_then(Value::as_object);
             for (template, sequences) in [("single", &["A"][..]), ("pair", &["A", "B"][..])] {
+                let mut seen = Vec::new();
                 for piece in map.get(template).and_then(Value::as_array).into_iter().flatten() {
                     if let Some(id) = piece.pointer("/SpecialToken/id").and_then(Value::as_str) {
                         if !defined.is_some_and(|d| d.contains_key(id)) {
@@ -421,6 +424,10 @@ fn check_templates(value: &serde_json::Value) -> std::result::Result<(), String>
                         if !sequences.contains(&id) {
                             return Err(format!("post_processor.{template} uses sequence ${id}, which a {template} input does not have"));
                         }
+                        if seen.contains(&id) {
+                            return Err(format!("post_processor.{template} uses sequence ${id} twice; truncation could not bound the ids"));
+                        }
+                        seen.push(id);
                     }
                 }
             }
